@@ -1,0 +1,65 @@
+"""Skintrack entry point: page config, database check, first run / sign-in gate, and the navigation
+of the screens the signed-in role may open (models/access.py).
+
+Access control lives here, in one place: a page file runs only when `models.access.may_open` says the
+signed-in role may open it. The screens a role may not open are registered as hidden pages so that a
+direct URL (/users) or an `st.switch_page` lands on a clear refusal instead of Streamlit's
+"page not found"; the page script itself never runs for them.
+"""
+
+
+import streamlit as st
+
+from db.users import count_users
+from models.access import SCREENS, may_open
+from ui.gate import expire_idle_session, first_run_screen, refresh_signed_in_user, refuse, sign_in_screen, sign_out
+from ui.state import current_user, get_engine, init_session_state, show_flash
+
+st.set_page_config(page_title="Skintrack", page_icon=":material/monitoring:", layout="wide")
+init_session_state()
+engine = get_engine()
+expire_idle_session()
+refresh_signed_in_user()
+
+
+def screen_page(screen, *, hidden: bool) -> st.Page:
+    return st.Page(screen.path, title=screen.title, icon=screen.icon, url_path=screen.url_path,
+                   visibility="hidden" if hidden else "visible")
+
+
+available = SCREENS
+
+if count_users(engine) == 0:
+    st.navigation([st.Page(first_run_screen, title="Welcome", icon=":material/waving_hand:")], position="hidden")
+    first_run_screen()
+elif current_user() is None:
+    # A bookmarked screen URL shows the sign-in form and, once signed in, opens that screen (if allowed).
+    st.navigation([st.Page(sign_in_screen, title="Sign in", icon=":material/login:", default=True),
+                   *(screen_page(screen, hidden=True) for screen in available)], position="hidden")
+    sign_in_screen()
+else:
+    user = current_user()
+    registered: list[tuple[st.Page, object]] = []
+    sections: dict[str, list] = {}
+    for screen in available:
+        if may_open(user["role"], screen.path):
+            page = screen_page(screen, hidden=False)
+            sections.setdefault(screen.section, []).append(page)
+            registered.append((page, screen))
+    for screen in available:
+        if not may_open(user["role"], screen.path):  # hidden: never listed, only reached by URL, then refused
+            page = screen_page(screen, hidden=True)
+            sections.setdefault("Account", []).append(page)
+            registered.append((page, screen))
+    chosen = st.navigation(sections)
+    screen = next((screen for page, screen in registered if page is chosen), None)
+    with st.sidebar:
+        st.caption(f"Signed in as **{user['display_name']}** ({user['role']})")
+        if st.button("Sign out", key="sign_out", icon=":material/logout:"):
+            sign_out()
+            st.rerun()
+    show_flash()
+    if screen is not None and may_open(user["role"], screen.path):
+        chosen.run()
+    else:
+        refuse(screen.title if screen is not None else "Not available")

@@ -1,0 +1,107 @@
+"""What the benchmark measures: the figures, their targets, and small helpers shared by parent and child.
+
+A figure's value is a number, or a string `"not measured: <reason>"` (a module that has not landed yet, a
+backend that is not reachable). A figure is never estimated or copied from another backend.
+"""
+
+from __future__ import annotations
+
+import importlib
+import resource
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+
+MIB = 1024 * 1024
+BACKENDS = ("sqlite", "postgresql")
+BACKEND_LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+# The five tables behind the five bundle files, in the bundle's order.
+DATA_TABLES = ("patient", "assessment", "measurement", "medication_period", "treatment_event")
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    target: str  # as printed
+    holds: Callable[[float], bool] | None  # None: a context figure without a target of its own
+    digits: int = 1
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("chart_data_ms", "1. chart data, one patient (ms)", "<= 50 ms", lambda v: v <= 50, 1),
+    Figure("record_assessment_ms", "2. record one assessment + audit (ms)", "<= 30 ms", lambda v: v <= 30, 1),
+    Figure("cohort_summary_s", "3. cohort summary, all patients, 3/6/12/24 (s)", "<= 2 s", lambda v: v <= 2, 2),
+    Figure("export_s", "4a. export, full bundle (s)", "", None, 2),
+    Figure("raw_dump_s", "4b. raw dump, SELECT * to CSV (s)", "", None, 2),
+    Figure("export_raw_ratio", "4. export / raw dump", "<= 2x", lambda v: v <= 2, 2),
+    Figure("import_s", "5a. import into empty database (s)", "", None, 1),
+    Figure("import_rows_per_s", "5b. import, bundle rows/s", "", None, 0),
+    Figure("import_site_scores_per_s", "5. import, site scores/s", ">= 100,000/s", lambda v: v >= 100_000, 0),
+    Figure("chart_render_s", "6. AppTest chart render, 60 visits (s)", "<= 1.5 s", lambda v: v <= 1.5, 2),
+    Figure("import_peak_mib", "7a. peak RSS of import (MiB)", "<= 1536 MiB", lambda v: v <= 1536, 0),
+    Figure("export_peak_mib", "7b. peak RSS of export (MiB)", "<= 1536 MiB", lambda v: v <= 1536, 0),
+)
+FIGURES_BY_KEY = {f.key: f for f in FIGURES}
+
+# The module each figure needs, so that a missing one is reported as "not measured: <module> missing".
+NEEDS = {
+    "chart_data_ms": ("db.chart_data", "load_chart_data"),
+    "record_assessment_ms": ("db.visits", "record_assessment"),
+    "cohort_summary_s": ("db.cohort", "cohort_summary"),
+    "export_s": ("exchange.api", "export_bundle"),
+    "export_raw_ratio": ("exchange.api", "export_bundle"),
+    "export_peak_mib": ("exchange.api", "export_bundle"),
+    "import_s": ("exchange.api", "import_bundle"),
+    "import_rows_per_s": ("exchange.api", "import_bundle"),
+    "import_site_scores_per_s": ("exchange.api", "import_bundle"),
+    "import_peak_mib": ("exchange.api", "import_bundle"),
+    "chart_render_s": ("pages.chart", None),
+}
+
+
+def missing(module: str, name: str | None = None) -> str | None:
+    """None when `module` (and `name` in it) can be imported, otherwise the "not measured" note."""
+    if module == "pages.chart":  # a page runs on import: only check that the file exists
+        from pathlib import Path
+
+        page = Path(__file__).resolve().parents[1] / "pages" / "chart.py"
+        return None if page.exists() else "not measured: pages/chart.py missing"
+    try:
+        loaded = importlib.import_module(module)
+    except ImportError as error:
+        return f"not measured: {module} missing" + ("" if module in str(error) else f" ({error})")
+    if name and not hasattr(loaded, name):
+        return f"not measured: {module}.{name} missing"
+    return None
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size so far, from VmHWM in /proc/self/status.
+
+    Not getrusage's ru_maxrss: Linux carries ru_maxrss across fork and execve (the kernel keeps the
+    largest of the old and new memory images), so a child started by a parent holding the generated
+    registry would report the parent's peak. VmHWM belongs to the child's own address space.
+    """
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_now_mib() -> float:
+    """This process's current resident set size (from /proc; 0 where unavailable)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            pages = int(handle.read().split()[1])
+        return pages * resource.getpagesize() / MIB
+    except OSError:
+        return 0.0

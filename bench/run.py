@@ -1,0 +1,421 @@
+"""Registry-scale benchmark (issue 8): `python -m bench --patients 20000 --json bench.json`.
+
+Generates the demo registry at the given size, writes it as a bundle, imports that bundle into an empty
+SQLite file and (when reachable) an empty PostgreSQL schema, and measures the figures of bench.common,
+each the median of several runs. Prints a table (figure, SQLite, PostgreSQL, target, holds?) and
+writes the same as JSON. It never fails on a timing: a target that does not hold is reported, not
+raised. A figure whose module has not landed is "not measured: <module> missing"; one whose
+measurement raised is "failed: <error>" (and the run exits 1).
+
+Measured in this process (after one unmeasured warm-up call, so imports are not counted): chart data
+(random patients), recording one assessment (each in its own transaction, through db.visits), the
+cohort summary. Measured in a child process each (bench.child): import, export, raw dump (timing and
+peak RSS of that one operation) and the AppTest chart render.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from bench import databases
+from bench.bundle import site_score_count, write_bundle
+from bench.common import BACKEND_LABELS, BACKENDS, FIGURES, NEEDS, median, missing
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_PATIENT = "BENCH-0060"
+BENCH_USER = "benchphysician"
+BENCH_PASSWORD = "bench password 60"  # noqa: S105 - a throwaway account in a throwaway database
+
+
+class Failed(Exception):
+    pass
+
+
+CLOCK = {"start": time.perf_counter()}  # reset by main()
+
+
+def say(text: str) -> None:
+    """A progress line with the time since the start."""
+    print(f"  {time.perf_counter() - CLOCK['start']:7.1f} s  {text} ...", flush=True)
+
+
+# --- running a child ------------------------------------------------------------------------------
+
+
+def run_child(args: list[str], log: Path) -> dict:
+    """Run `python -m bench.child ...` and return its JSON; raise Failed with the end of its stderr."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    with open(log, "a") as err:
+        err.write(f"\n$ python -m bench.child {' '.join(args)}\n")
+        err.flush()
+        done = subprocess.run([sys.executable, "-m", "bench.child", *args], cwd=ROOT, env=env,  # noqa: S603
+                              stdout=subprocess.PIPE, stderr=err, text=True, check=False)
+    if done.returncode != 0:
+        tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+        raise Failed(f"bench.child {args[0]} exited {done.returncode}: {' | '.join(tail)}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- one backend ------------------------------------------------------------------------------------
+
+
+class Backend:
+    """Fresh databases of one kind: `fresh(main=True)` is the database the figures are measured on."""
+
+    def __init__(self, name: str, workdir: Path, pg_url: str, pg_schema: str):
+        self.name, self.workdir, self.pg_url = name, workdir, pg_url
+        self.schemas = {True: pg_schema, False: f"{pg_schema}_scratch"}
+
+    def fresh(self, main: bool) -> str:
+        if self.name == "sqlite":
+            return databases.fresh_sqlite(self.workdir, "bench.db" if main else "scratch.db")
+        return databases.fresh_pg_schema(self.pg_url, self.schemas[main])
+
+    def remove(self, url: str, main: bool) -> None:
+        if self.name == "sqlite":
+            databases.remove_sqlite(url)
+        else:
+            databases.drop_pg_schema(self.pg_url, self.schemas[main])
+
+
+def add_bench_patient(engine) -> None:
+    """The 60-visit patient of figure 6 and the account that opens the chart, through the write paths."""
+    from db.engine import write_session
+    from db.measures import record_measurement
+    from db.patients import create_patient
+    from db.treatments import start_medication
+    from db.users import create_user
+    from db.visits import record_assessment
+    from models.catalog import SITE_CODES
+
+    rng = random.Random(60)
+    first = date(2021, 7, 5)
+    with write_session(engine) as session:
+        create_user(session=session, actor="bench", data={
+            "username": BENCH_USER, "display_name": "Dr Bench", "role": "physician", "password": BENCH_PASSWORD})
+        create_patient(session=session, actor="bench", data={
+            "patient_id": BENCH_PATIENT, "diagnosis": "dcSSc", "sex": "F", "birth_year": 1970,
+            "diagnosis_date": "2021-01-15", "name": "Bench Sixty", "mrn": "B-60", "notes": ""})
+        start_medication(session=session, actor="bench", data={
+            "patient_id": BENCH_PATIENT, "drug": "imatinib", "dose": 400, "dose_unit": "mg", "frequency": "daily",
+            "route": "oral", "start_date": "2021-07-20", "end_date": "", "reason": ""})
+        for visit in range(60):
+            day = (first + timedelta(days=30 * visit)).isoformat()
+            level = max(0.0, 2.4 - visit * 0.03)
+            sites = {code: min(3, max(0, round(level + rng.uniform(-0.6, 0.6)))) for code in SITE_CODES}
+            record_assessment(session=session, actor="bench", data={
+                "patient_id": BENCH_PATIENT, "visit_date": day, "rater": "Dr Bench", **sites, "total": ""})
+            if visit % 2 == 0:
+                for side in ("R", "L"):
+                    record_measurement(session=session, actor="bench", data={
+                        "patient_id": BENCH_PATIENT, "date": day, "measure": "ftp_distance", "side": side,
+                        "value": round(max(0.0, level * 1.5 + rng.uniform(-0.3, 0.3)), 1), "unit": "",
+                        "rater": "Dr Bench"})
+
+
+def time_calls(function, arguments: list, warmup: bool = True) -> list[float]:
+    """Seconds of `function(*a)` for each argument tuple, after one unmeasured warm-up call."""
+    if warmup and arguments:
+        function(*arguments[0])
+    samples = []
+    for args in arguments:
+        start = time.perf_counter()
+        function(*args)
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def measure_backend(backend: Backend, ctx: dict, put) -> None:
+    """Measure every figure on one backend; `put(key, value, samples=None, extra=None)` records a figure."""
+    from db.engine import make_engine
+
+    name, workdir, args = backend.name, backend.workdir, ctx["args"]
+    log = workdir / f"{name}-children.log"
+    rows_total, site_scores = ctx["rows_total"], ctx["site_scores"]
+
+    def attempt(keys: tuple[str, ...], body) -> None:
+        note = next((m for k in keys if k in NEEDS for m in [missing(*NEEDS[k])] if m), None)
+        if note:
+            for key in keys:
+                put(key, note)
+            return
+        try:
+            body()
+        except Exception as error:  # noqa: BLE001 - a failed measurement is reported, not hidden
+            for key in keys:
+                put(key, f"failed: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300])
+
+    # 5 + 7a: import of the full bundle into an empty database; run 1 loads the database measured below.
+    url = None
+    import_keys = ("import_s", "import_rows_per_s", "import_site_scores_per_s", "import_peak_mib")
+    if missing(*NEEDS["import_s"]) is None:
+        def do_import():
+            nonlocal url
+            seconds, peaks, reports = [], [], []
+            for run in range(args.import_runs):
+                main = run == 0
+                target = backend.fresh(main)
+                say(f"[{name}] import run {run + 1}/{args.import_runs}")
+                result = run_child(["import", "--url", target, "--path", str(ctx["bundle"])], log)
+                seconds.append(result["seconds"])
+                peaks.append(result["peak_rss_mib"])
+                created = result.get("report", {}).get("created")
+                if isinstance(created, dict) and sum(created.values()) != rows_total:
+                    raise Failed(f"the import wrote {sum(created.values()):,} rows of {rows_total:,}: {created}")
+                reports.append(created)
+                if main:
+                    url = target
+                else:
+                    backend.remove(target, main=False)
+            put("import_s", median(seconds), seconds, {"created": reports[0]})
+            put("import_rows_per_s", rows_total / median(seconds))
+            put("import_site_scores_per_s", site_scores / median(seconds))
+            put("import_peak_mib", max(peaks), peaks)
+            ctx["setup"][f"{name}_load_s"] = seconds[0]
+        attempt(import_keys, do_import)
+    else:
+        for key in import_keys:
+            put(key, missing(*NEEDS[key]))
+    if url is None:  # no import: load through db.demo.load_registry (not a figure)
+        from db.demo import load_registry
+
+        url = backend.fresh(True)
+        engine = make_engine(url)
+        say(f"[{name}] loading with db.demo.load_registry")
+        start = time.perf_counter()
+        load_registry(engine, ctx["registry"], actor="bench")
+        ctx["setup"][f"{name}_load_s"] = time.perf_counter() - start
+        engine.dispose()
+    ctx["urls"][name] = url
+
+    engine = make_engine(url)
+    try:
+        start = time.perf_counter()
+        add_bench_patient(engine)
+        ctx["setup"][f"{name}_bench_patient_s"] = time.perf_counter() - start
+        rng = random.Random(args.seed)
+        patients = [row["patient_id"] for row in ctx["registry"].patients]
+
+        # 1: chart data for random patients.
+        def chart_data():
+            from db.chart_data import load_chart_data
+
+            chosen = [(engine, rng.choice(patients)) for _ in range(args.samples)]
+            samples = time_calls(load_chart_data, chosen)
+            put("chart_data_ms", 1000 * median(samples), [1000 * s for s in samples])
+        say(f"[{name}] chart data")
+        attempt(("chart_data_ms",), chart_data)
+
+        # 2: one assessment through the write path, each in its own transaction.
+        def record():
+            from db.engine import write_session
+            from db.visits import record_assessment
+            from models.catalog import SITE_CODES
+
+            visit_day = min(date.today(), date(2026, 6, 30)).isoformat()
+
+            def write_one(index: int) -> None:
+                data = {"patient_id": rng.choice(patients), "visit_date": visit_day, "rater": f"Bench rater {index}",
+                        **{code: rng.randint(0, 3) for code in SITE_CODES}, "total": ""}
+                with write_session(engine) as session:
+                    record_assessment(session=session, data=data, actor="bench")
+            samples = time_calls(write_one, [(i,) for i in range(args.samples + 1)])
+            put("record_assessment_ms", 1000 * median(samples), [1000 * s for s in samples])
+        say(f"[{name}] record assessment")
+        attempt(("record_assessment_ms",), record)
+
+        # 3: cohort summary of all patients.
+        def cohort():
+            from db.cohort import cohort_summary
+
+            samples = time_calls(lambda: cohort_summary(engine, None, months=(3, 6, 12, 24)),
+                                 [()] * args.runs)
+            put("cohort_summary_s", median(samples), samples)
+        say(f"[{name}] cohort summary")
+        attempt(("cohort_summary_s",), cohort)
+    finally:
+        engine.dispose()
+
+    # 4 + 7b: export and raw dump, alternating, each in a child process.
+    def export():
+        exports, raws, peaks, sizes = [], [], [], {}
+        for run in range(args.runs):
+            say(f"[{name}] export + raw dump run {run + 1}/{args.runs}")
+            out = workdir / f"{name}-dump"
+            result = run_child(["export+raw", "--url", url, "--path", str(out)], log)
+            exports.append(result["export"]["seconds"])
+            peaks.append(result["export"]["peak_rss_mib"])
+            raws.append(result["raw"]["seconds"])
+            sizes.update(export_bytes=result["export"]["bytes"], raw_bytes=result["raw"]["bytes"],
+                         raw_rows=result["raw"]["rows"])
+            shutil.rmtree(out, ignore_errors=True)
+        put("export_s", median(exports), exports, sizes)
+        put("raw_dump_s", median(raws), raws)
+        put("export_raw_ratio", median(exports) / median(raws))
+        put("export_peak_mib", max(peaks), peaks)
+    attempt(("export_s", "raw_dump_s", "export_raw_ratio", "export_peak_mib"), export)
+
+    # 6: the chart screen by AppTest, 60 visits.
+    def render():
+        say(f"[{name}] AppTest chart render")
+        result = run_child(["chart", "--url", url, "--patient", BENCH_PATIENT, "--username", BENCH_USER,
+                            "--runs", str(args.runs)], log)
+        if result["problems"]:
+            raise Failed("the chart page showed: " + " | ".join(result["problems"]))
+        put("chart_render_s", median(result["samples"]), result["samples"],
+            {"warm_median_s": median(result["warm_samples"]), "warm_samples": result["warm_samples"],
+             "warmup_s": result["warmup_s"], "charts": result["charts"], "peak_rss_mib": result["peak_rss_mib"]})
+    attempt(("chart_render_s",), render)
+
+
+# --- the report ------------------------------------------------------------------------------------
+
+
+def holds(figure, values: dict[str, object]) -> str:
+    if figure.holds is None:
+        return ""
+    measured = {b: v for b, v in values.items() if isinstance(v, int | float)}
+    if not measured:
+        return "not measured"
+    failing = [BACKEND_LABELS[b] for b, v in measured.items() if not figure.holds(v)]
+    if failing:
+        return "no (" + ", ".join(failing) + ")"
+    if len(measured) < len(values):
+        return "yes (" + ", ".join(BACKEND_LABELS[b] for b in measured) + " only)"
+    return "yes"
+
+
+def shown(figure, value) -> str:
+    if isinstance(value, int | float):
+        return f"{value:,.{figure.digits}f}"
+    return str(value)
+
+
+def table(results: dict) -> str:
+    head = ("figure", "SQLite", "PostgreSQL", "target", "holds?")
+    rows = [head]
+    for figure in FIGURES:
+        entry = results["figures"][figure.key]
+        rows.append((figure.label, shown(figure, entry["sqlite"]), shown(figure, entry["postgresql"]),
+                     figure.target, entry["holds"]))
+    widths = [min(60, max(len(r[i]) for r in rows)) for i in range(len(head))]
+    lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |" for row in rows]
+    lines.insert(1, "| " + " | ".join("-" * w for w in widths) + " |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--patients", type=int, default=20_000, help="registry size (default 20,000)")
+    parser.add_argument("--json", type=Path, help="write the results as JSON to this path")
+    parser.add_argument("--runs", type=int, default=5, help="runs of cohort, export/raw dump, AppTest (default 5)")
+    parser.add_argument("--import-runs", type=int, default=3, help="imports into an empty database (default 3)")
+    parser.add_argument("--samples", type=int, default=50,
+                        help="random patients for chart data / assessments recorded (default 50)")
+    parser.add_argument("--skip-postgres", action="store_true", help="measure SQLite only")
+    parser.add_argument("--skip-sqlite", action="store_true", help="measure PostgreSQL only (quick checks)")
+    parser.add_argument("--pg-url", default=os.environ.get("SKINTRACK_BENCH_PG_URL", databases.DEFAULT_PG_URL))
+    parser.add_argument("--pg-schema", default="bench", help="schema used (dropped and recreated; default bench)")
+    parser.add_argument("--workdir", type=Path, help="folder for the bundle and SQLite files (default: a temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the databases and the work folder")
+    parser.add_argument("--seed", type=int, default=8)
+    args = parser.parse_args(argv)
+    for name in ("patients", "runs", "import_runs", "samples"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be 1 or more")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    wall = CLOCK["start"] = time.perf_counter()
+    own_workdir = args.workdir is None
+    workdir = Path(tempfile.mkdtemp(prefix="skintrack-bench-")) if own_workdir else args.workdir
+    workdir.mkdir(parents=True, exist_ok=True)
+    from db.demo import generate_registry
+
+    print(f"generating {args.patients:,} patients ...", flush=True)
+    start = time.perf_counter()
+    registry = generate_registry(args.patients)
+    setup = {"generate_s": time.perf_counter() - start}
+    start = time.perf_counter()
+    bundle = workdir / "bundle"
+    write_bundle(registry, bundle)
+    setup["bundle_write_s"] = time.perf_counter() - start
+    counts = registry.counts()
+    ctx = {"args": args, "registry": registry, "bundle": bundle, "rows_total": sum(counts.values()),
+           "site_scores": site_score_count(registry), "setup": setup, "urls": {}}
+    print(f"  {counts}, {ctx['site_scores']:,} site scores; generated in {setup['generate_s']:.1f} s, "
+          f"bundle written in {setup['bundle_write_s']:.1f} s", flush=True)
+
+    results = {"patients": args.patients, "counts": counts, "site_scores": ctx["site_scores"],
+               "runs": args.runs, "import_runs": args.import_runs, "samples": args.samples,
+               "environment": {"python": platform.python_version(), "machine": platform.machine(),
+                               "cpus": os.cpu_count(), "system": platform.platform(),
+                               "load_average_start": list(os.getloadavg())},
+               "figures": {f.key: {"label": f.label, "target": f.target, "sqlite": None, "postgresql": None,
+                                   "samples": {}, "extra": {}} for f in FIGURES},
+               "setup": setup}
+
+    def recorder(backend: str):
+        def put(key, value, samples=None, extra=None):
+            entry = results["figures"][key]
+            entry[backend] = value
+            if samples is not None:
+                entry["samples"][backend] = samples
+            if extra:
+                entry["extra"][backend] = extra
+        return put
+
+    pg_problem = "not measured: --skip-postgres" if args.skip_postgres else None
+    if pg_problem is None:
+        reason = databases.pg_reachable(args.pg_url)
+        pg_problem = f"not measured: {reason}" if reason else None
+    for name in BACKENDS:
+        put = recorder(name)
+        skipped = "not measured: --skip-sqlite" if name == "sqlite" and args.skip_sqlite else None
+        skipped = skipped or (pg_problem if name == "postgresql" else None)
+        if skipped:
+            for figure in FIGURES:
+                put(figure.key, skipped)
+            continue
+        print(f"{BACKEND_LABELS[name]}:", flush=True)
+        backend = Backend(name, workdir, args.pg_url, args.pg_schema)
+        measure_backend(backend, ctx, put)
+        if not args.keep and name == "postgresql":
+            databases.drop_pg_schema(args.pg_url, args.pg_schema)
+
+    failed = False
+    for figure in FIGURES:
+        entry = results["figures"][figure.key]
+        entry["holds"] = holds(figure, {b: entry[b] for b in BACKENDS})
+        failed = failed or any(str(entry[b]).startswith("failed") for b in BACKENDS)
+    results["wall_s"] = time.perf_counter() - wall
+    results["environment"]["load_average_end"] = list(os.getloadavg())
+    print()
+    print(f"Skintrack benchmark: {args.patients:,} patients ({counts['skin_scores']:,} assessments, "
+          f"{ctx['site_scores']:,} site scores, {counts['measurements']:,} measurements); "
+          f"median of {args.runs} runs ({args.import_runs} imports, {args.samples} samples for 1-2); "
+          f"wall time {results['wall_s']:.0f} s; {os.cpu_count()} CPUs, load average "
+          f"{results['environment']['load_average_start'][0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+    print(table(results))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+        print(f"JSON written to {args.json}")
+    if own_workdir and not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    elif args.keep:
+        print(f"kept: {workdir} {ctx['urls']}")
+    return 1 if failed else 0

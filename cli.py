@@ -1,0 +1,248 @@
+"""Skintrack on the command line. `python cli.py --help` lists the commands.
+
+Every command reads SKINTRACK_DATABASE_URL (default: the app's SQLite file) and brings the schema up
+to date first. Exit status: 0 done; 1 refused or failed (the reason on standard error); 2 wrong usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+CLI_ACTOR = "cli"
+
+
+class UsageError(Exception):
+    """Wrong usage of the command line (exit status 2)."""
+
+
+def _engine():
+    from db.engine import ensure_schema, make_engine
+
+    engine = make_engine()
+    ensure_schema(engine)
+    return engine
+
+
+def cmd_init_db(args) -> int:
+    from db.engine import current_revision
+
+    engine = _engine()
+    print(f"database ready at revision {current_revision(engine)}: {engine.url.render_as_string(hide_password=True)}")
+    return EXIT_OK
+
+
+def cmd_import(args) -> int:
+    from exchange import BundleRejected, import_bundle
+
+    bundle = Path(args.bundle)
+    if not bundle.exists():
+        raise UsageError(f"BUNDLE {args.bundle!r} does not exist (give a bundle folder or a .zip)")
+    engine = _engine()
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r  {done:,} / {total:,} rows", end="", file=sys.stderr, flush=True)
+
+    try:
+        report = import_bundle(engine, bundle, actor=CLI_ACTOR, update=args.update, dry_run=args.dry_run,
+                               progress=progress if sys.stderr.isatty() else None)
+    except BundleRejected as rejected:
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        for problem in rejected.problems:
+            print(problem, file=sys.stderr)
+        print(f"{bundle.name}: {rejected.reason}", file=sys.stderr)
+        return EXIT_FAILED
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print("\n".join(report.lines()))
+    return EXIT_OK
+
+
+def _id_list(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    items = [part.strip() for part in value.split(",") if part.strip()]
+    if not items:
+        raise UsageError("--patients needs at least one patient_id, e.g. --patients P-001,P-002")
+    return items
+
+
+def _months(value: str) -> list[int]:
+    try:
+        months = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise UsageError(f"--months {value!r}: give whole numbers of months joined by commas, e.g. 3,6,12,24") from None
+    if not months or min(months) < 1:
+        raise UsageError(f"--months {value!r}: give whole numbers of months from 1, e.g. 3,6,12,24")
+    return months
+
+
+def cmd_export(args) -> int:
+    from exchange import export_bundle
+    from models.errors import UnknownPatient
+
+    out = Path(args.out)
+    months = _months(args.months)
+    patients = _id_list(args.patients)
+    if args.format == "csv" and out.exists() and not out.is_dir():
+        raise UsageError(f"OUT {args.out!r} is a file; with --format csv, OUT is a folder")
+    if args.format == "xlsx" and out.is_dir():
+        raise UsageError(f"OUT {args.out!r} is a folder; with --format xlsx, OUT is the workbook's path")
+    engine = _engine()
+    try:
+        result = export_bundle(engine, out, fmt=args.format, deidentify=args.deidentify,
+                               anchor_drug=args.anchor_drug, months=months, patients=patients, actor=CLI_ACTOR)
+    except UnknownPatient as error:
+        raise UsageError(f"--patients: {error.reason}") from None
+    print("\n".join(result.lines()))
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from db.demo import generate_registry, load_registry
+    from db.patients import count_patients
+
+    if args.patients < 1:
+        raise UsageError("--patients must be at least 1")
+    engine = _engine()
+    if count_patients(engine) and not args.force:
+        print("the database already holds patients; pass --force to add the demo registry anyway "
+              "(demo identifiers that exist already are refused)", file=sys.stderr)
+        return EXIT_FAILED
+    registry = generate_registry(args.patients, seed=args.seed)
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r  {done:,} / {total:,} records", end="", file=sys.stderr, flush=True)
+
+    counts = load_registry(engine, registry, actor=CLI_ACTOR, progress=progress)
+    print(file=sys.stderr)
+    print("demo registry loaded: " + ", ".join(f"{n:,} {name.replace('_', ' ')}" for name, n in counts.items()))
+    return EXIT_OK
+
+
+def cmd_backup(args) -> int:
+    from db.backup import backup_database
+
+    out = backup_database(_engine(), Path(args.out), actor=CLI_ACTOR)
+    print(f"backup written to {out}")
+    return EXIT_OK
+
+
+def read_password(stream=None) -> str:
+    """The new account's password from standard input: prompted twice on a terminal, else the first line
+    (so scripts and containers can pipe it). Never from argv, where other users of the machine see it."""
+    import getpass
+
+    stream = stream or sys.stdin
+    if stream.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat the password: ") != password:
+            raise UsageError("the two passwords differ")
+        return password
+    password = stream.readline().rstrip("\r\n")
+    if not password:
+        raise UsageError("no password on standard input; pipe it in, e.g. `printf '%s\\n' \"$PASSWORD\" | "
+                         "python cli.py create-user NAME --role staff`")
+    return password
+
+
+def cmd_create_user(args) -> int:
+    from db.engine import write_session
+    from db.users import create_user
+
+    password = read_password()
+    engine = _engine()
+    with write_session(engine) as session:
+        user = create_user(session=session, actor=CLI_ACTOR, data={
+            "username": args.username, "display_name": args.display_name or "", "role": args.role,
+            "password": password, "can_export_identified": args.identified_export})
+        summary = f"account {user.username!r} created with role {user.role}"
+        if user.can_export_identified:
+            summary += ", may export identified data"
+    print(summary)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python cli.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    init_db = commands.add_parser("init-db", help="create or upgrade the database schema")
+    init_db.set_defaults(handler=cmd_init_db)
+
+    demo = commands.add_parser("demo", help="load the deterministic demo registry")
+    demo.add_argument("--patients", type=int, default=60, help="how many patients (default 60)")
+    demo.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
+    demo.add_argument("--force", action="store_true", help="load even when the database holds patients")
+    demo.set_defaults(handler=cmd_demo)
+
+    backup = commands.add_parser("backup", help="write a consistent copy of the database to OUT")
+    backup.add_argument("out", help="the backup file (SQLite: a database file; PostgreSQL: a pg_dump archive)")
+    backup.set_defaults(handler=cmd_backup)
+
+    bundle_import = commands.add_parser(
+        "import", help="import a bundle (folder or .zip) of CSV files, all or nothing",
+        description="Import a bundle (EXCHANGE.md). Exit status 0 done, 1 rejected (every problem on standard "
+                    "error as file:line: column: reason; nothing written), 2 wrong usage.")
+    bundle_import.add_argument("bundle", metavar="BUNDLE", help="a bundle folder or a .zip of one")
+    bundle_import.add_argument("--update", action="store_true",
+                               help="write (audited) changes to records whose key exists with other values")
+    bundle_import.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
+    bundle_import.set_defaults(handler=cmd_import)
+
+    export = commands.add_parser(
+        "export", help="export the registry as a bundle plus derived files (CSV folder or XLSX workbook)",
+        description="Export the five bundle files and visits, summary, windows and dictionary (EXCHANGE.md).")
+    export.add_argument("out", metavar="OUT", help="a folder (created if missing) or, with --format xlsx, the "
+                                                   "workbook's path")
+    export.add_argument("--format", choices=["csv", "xlsx"], default="csv", help="csv (default) or xlsx")
+    export.add_argument("--deidentify", action="store_true",
+                        help="pseudonyms, shifted dates, no names/MRNs/notes/descriptions, raters renamed")
+    export.add_argument("--anchor-drug", metavar="DRUG", default=None,
+                        help="baseline = latest visit up to 90 days before DRUG's first start (name as stored)")
+    export.add_argument("--months", default="3,6,12,24", help="visit windows in months (default 3,6,12,24)")
+    export.add_argument("--patients", metavar="ID,...", default=None, help="only these patient_ids")
+    export.set_defaults(handler=cmd_export)
+
+    from models.catalog import ROLES
+
+    create = commands.add_parser("create-user", help="add an account; the password is read from standard input",
+                                 description="Add an account. The password is read from standard input "
+                                             "(prompted twice on a terminal), never from the command line.")
+    create.add_argument("username", help="2-64 characters: lower-case letters, digits, '.', '_' or '-'")
+    create.add_argument("--role", required=True, choices=list(ROLES), help="what the account may open")
+    create.add_argument("--display-name", default="", help="name shown in the app and used as default rater")
+    create.add_argument("--identified-export", action="store_true",
+                        help="allow this account to export identified data (coordinators and administrators)")
+    create.set_defaults(handler=cmd_create_user)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from models.errors import SkintrackError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return EXIT_OK if exit_.code in (0, None) else EXIT_USAGE
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.handler(args)
+    except UsageError as error:
+        print(f"usage error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except SkintrackError as error:
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

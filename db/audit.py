@@ -1,0 +1,92 @@
+"""Reads of the audit trail (writes happen only through db.common.audit, inside each write path)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+
+import pandas as pd
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from db.frames import INT, TEXT, read_frame
+from models import AuditEvent, Patient
+
+AUDIT_TYPES = {"audit_id": INT, "at": TEXT, "actor": TEXT, "action": TEXT, "entity": TEXT, "entity_id": INT,
+               "patient_id": TEXT, "reason": TEXT, "detail": TEXT, "before": TEXT, "after": TEXT}
+
+
+def load_audit(engine: Engine, *, patient: str | None = None, actor: str | None = None,
+               entity: str | None = None, action: str | None = None, since: date | None = None,
+               until: date | None = None, limit: int = 500) -> pd.DataFrame:
+    """The newest audit rows matching every filter given, newest first (at most `limit`)."""
+    statement = (
+        select(AuditEvent.id, AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.entity,
+               AuditEvent.entity_id, Patient.identifier, AuditEvent.reason, AuditEvent.detail,
+               AuditEvent.before, AuditEvent.after)
+        .join(Patient, Patient.id == AuditEvent.patient_id, isouter=True)
+        .order_by(AuditEvent.id.desc()).limit(limit)
+    )
+    if patient:
+        statement = statement.where(Patient.identifier == patient)
+    if actor:
+        statement = statement.where(AuditEvent.actor == actor)
+    if entity:
+        statement = statement.where(AuditEvent.entity == entity)
+    if action:
+        statement = statement.where(AuditEvent.action == action)
+    if since:
+        statement = statement.where(AuditEvent.at >= datetime.combine(since, time(), UTC))
+    if until:
+        statement = statement.where(AuditEvent.at < datetime.combine(until + timedelta(days=1), time(), UTC))
+    return read_frame(engine, statement, AUDIT_TYPES)
+
+
+def registry_version(engine: Engine) -> int:
+    """The id of the newest audit row: moves on with every write, so it keys registry-wide caches."""
+    with Session(engine) as session:
+        return session.exec(select(func.coalesce(func.max(AuditEvent.id), 0))).one()
+
+
+def count_audit(engine: Engine, **filters) -> int:
+    with Session(engine) as session:
+        statement = select(func.count()).select_from(AuditEvent)
+        for field, value in filters.items():
+            statement = statement.where(getattr(AuditEvent, field) == value)
+        return session.exec(statement).one()
+
+
+def load_audit_choices(engine: Engine) -> dict[str, list[str]]:
+    """The distinct actors, entities and actions present in the trail (for the viewer's filters)."""
+    with Session(engine) as session:
+        return {name: [value for value in session.exec(select(column).distinct().order_by(column)).all() if value]
+                for name, column in (("actor", AuditEvent.actor), ("entity", AuditEvent.entity),
+                                     ("action", AuditEvent.action))}
+
+
+def describe_changes(before: str | None, after: str | None) -> pd.DataFrame:
+    """The fields an audit row changed, one line each (field, before, after), from its JSON snapshots.
+
+    A creation lists every filled field (before empty); a deletion or restore shows `deleted_at`.
+    """
+    old = json.loads(before) if before else {}
+    new = json.loads(after) if after else {}
+    rows = []
+    for field in dict.fromkeys([*old, *new]):
+        was, now = old.get(field), new.get(field)
+        if was == now or (not old and now is None):
+            continue
+        rows.append({"field": field, "before": _shown(was), "after": _shown(now)})
+    return pd.DataFrame(rows, columns=["field", "before", "after"]).astype(str)
+
+
+def summarise_changes(before: str | None, after: str | None, *, limit: int = 4) -> str:
+    """One line for the trail table: "dose: 200.0 → 400.0; end_date: — → 2024-03-01" (at most `limit`)."""
+    changes = describe_changes(before, after)
+    parts = [f"{row.field}: {row.before} → {row.after}" for row in changes.head(limit).itertuples()]
+    more = len(changes) - limit
+    return "; ".join(parts) + (f"; … {more} more" if more > 0 else "")
+
+
+def _shown(value) -> str:
+    return "—" if value is None or value == "" else str(value)

@@ -1,0 +1,474 @@
+"""Cohort reads for the trial coordinators' screen: who is in the cohort, and their numbers.
+
+`cohort_summary` selects the cohort with set-based queries (diagnosis and drug exposure are pushed
+into SQL as one patient subquery that every read filters on, never a list of ids in the SQL text),
+reads only the stored rater totals (not the 17 site columns) as patient keys and day numbers, and
+hands the frames to `analysis/` — the same functions that write the export's summary.csv and
+windows.csv. The per-site panel and the data-quality panel read the site columns separately, when
+asked (`cohort_site_changes`, `cohort_quality`), the former only for the baseline and window visits
+it needs (an indexed join on pairs passed as one parameter). Figures: bench/cohort_bench.py.
+
+Reads only: nothing here writes.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import (
+    Date,
+    Engine,
+    Integer,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+
+from analysis import (
+    first_drug_starts,
+    implausible_measurements,
+    incomplete_assessments,
+    missed_windows,
+    rater_changes,
+    site_jumps,
+    visit_scores,
+)
+from analysis.cohort import CohortFrames, site_changes, summarise_cohort
+from analysis.frames import MEASUREMENT_COLUMNS
+from analysis.windows import DEFAULT_WINDOW_MONTHS
+from db.frames import DATE, FLOAT, INT, TEXT, convert
+from models import Assessment, MedicationPeriod, Patient
+from models.catalog import DIAGNOSES, MEASURES_BY_CODE, SITE_CODES
+from models.errors import InvalidValue
+from models.measurement import Measurement
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class CohortFilter:
+    """Who is in the cohort, and where day 0 is. Every criterion left at its default selects everyone.
+
+    - diagnoses: the diagnosis codes to keep (empty: all);
+    - drug: ever exposed to this drug (a medication period of it, any dose), named as stored;
+      with `dose` (and `dose_unit`), a period of that drug at exactly that dose;
+    - visits_from / visits_to: at least one visit with an mRSS in that range (both ends included);
+    - min_follow_up_months: last visit with an mRSS at least 30.4375 × months days after the baseline;
+    - anchor_drug: day 0 and the baseline (CLINICAL.md): None = the first visit with an mRSS; a drug =
+      its first start, with the latest visit with an mRSS in the 90 days up to it as the baseline.
+    """
+
+    diagnoses: tuple[str, ...] = ()
+    drug: str | None = None
+    dose: float | None = None
+    dose_unit: str | None = None
+    visits_from: date | None = None
+    visits_to: date | None = None
+    min_follow_up_months: int = 0
+    anchor_drug: str | None = None
+
+    def check(self) -> CohortFilter:
+        """Return self when consistent. Raises InvalidValue naming the field otherwise."""
+        unknown = [d for d in self.diagnoses if d not in DIAGNOSES]
+        if unknown:
+            raise InvalidValue(f"unknown diagnosis {unknown[0]!r}; allowed: {', '.join(DIAGNOSES)}",
+                               field="diagnoses")
+        if self.dose is not None and not self.drug:
+            raise InvalidValue("choose the drug whose dose to filter on", field="drug")
+        if self.dose is not None and self.dose <= 0:
+            raise InvalidValue("the dose must be greater than 0", field="dose")
+        if self.visits_from and self.visits_to and self.visits_from > self.visits_to:
+            raise InvalidValue("the start of the visit date range is after its end", field="visits_from")
+        if self.min_follow_up_months < 0:
+            raise InvalidValue("the minimum follow-up cannot be negative", field="min_follow_up_months")
+        return self
+
+    def describe(self) -> str:
+        """One line for captions and file names' companions: what this cohort is."""
+        parts = [", ".join(self.diagnoses) if self.diagnoses else "all diagnoses"]
+        if self.drug:
+            dose = f" at {self.dose:g} {self.dose_unit or ''}".rstrip() if self.dose is not None else ""
+            parts.append(f"ever on {self.drug}{dose}")
+        if self.visits_from or self.visits_to:
+            parts.append(f"a visit {self.visits_from or '…'} to {self.visits_to or '…'}")
+        if self.min_follow_up_months:
+            parts.append(f"follow-up ≥ {self.min_follow_up_months} months")
+        parts.append(f"day 0 = first start of {self.anchor_drug}" if self.anchor_drug else "day 0 = first visit")
+        return "; ".join(parts)
+
+
+@dataclass
+class CohortResult(CohortFrames):
+    """The cohort's frames (`analysis.cohort.CohortFrames`) with the filter and windows that made them."""
+
+    cohort: CohortFilter = field(default_factory=CohortFilter)
+    months: tuple[int, ...] = DEFAULT_WINDOW_MONTHS
+    timings: dict[str, float] = field(default_factory=dict)
+    patient_keys: pd.Series = field(default_factory=lambda: pd.Series([], dtype="int64"))  # patient_id -> key
+
+
+@dataclass
+class CohortQuality:
+    """The data-quality panel's drill-down tables (columns documented in `analysis.quality`)."""
+
+    incomplete: pd.DataFrame
+    rater_changes: pd.DataFrame
+    site_jumps: pd.DataFrame
+    missed_windows: pd.DataFrame
+    implausible: pd.DataFrame
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(getattr(self, name)) for name in
+                ("incomplete", "rater_changes", "site_jumps", "missed_windows", "implausible")}
+
+
+DAY_NUMBER = "day_number"  # a date read as days since 1970-01-01 (see `_day_number`)
+
+
+def read_frame(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame:
+    """`db.frames.read_frame`, faster for hundreds of thousands of rows: the driver's plain tuples are
+    transposed into columns (no Row object per row), then typed by `db.frames.convert`, which parses
+    what the driver gives without SQLAlchemy's per-value processors (ISO text or date objects for
+    dates, 0/1 or booleans for flags). A DAY_NUMBER column becomes a date without any parsing.
+    The cyclic garbage collector is paused meanwhile: the rows are plain tuples, and its passes over
+    them would double the time."""
+    gc.disable()
+    try:
+        with engine.connect() as connection:
+            result = connection.execute(statement)
+            rows = result.cursor.fetchall() if result.cursor is not None else []
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(types)
+        del rows
+    finally:
+        gc.enable()
+    data = {}
+    for (name, kind), values in zip(types.items(), columns, strict=True):
+        if kind == DAY_NUMBER:
+            days = np.array(values, dtype="int64") if values else np.array([], dtype="int64")
+            data[name] = pd.Series(days.astype("datetime64[D]").astype("datetime64[us]"))
+        else:
+            data[name] = convert(pd.Series(values, dtype=object), kind)
+    return pd.DataFrame(data, columns=list(types))
+
+
+def read_bulk(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame:
+    """`read_frame` for the largest read (hundreds of thousands of rows of numbers): on PostgreSQL the
+    rows travel as one COPY … TO STDOUT in CSV, parsed by pandas' C reader instead of one Python object
+    per value; elsewhere (SQLite, or a statement that cannot be rendered with literal values) `read_frame`.
+    Only for numeric columns (INT, FLOAT, DAY_NUMBER)."""
+    if engine.dialect.name != "postgresql" or any(kind not in (INT, FLOAT, DAY_NUMBER) for kind in types.values()):
+        return read_frame(engine, statement, types)
+    try:
+        sql = str(statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    except Exception:  # noqa: BLE001 - a parameter without a literal form: the ordinary path
+        return read_frame(engine, statement, types)
+    buffer = io.BytesIO()
+    with engine.connect() as connection:
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+            for chunk in copy:
+                buffer.write(chunk)
+        cursor.close()
+    buffer.seek(0)
+    names = list(types)
+    raw = pd.read_csv(buffer, header=None, names=names, dtype="float64") if buffer.getbuffer().nbytes else (
+        pd.DataFrame({name: pd.Series([], dtype="float64") for name in names}))
+    data = {}
+    for name, kind in types.items():
+        if kind == DAY_NUMBER:
+            days = raw[name].to_numpy(dtype="int64")
+            data[name] = pd.Series(days.astype("datetime64[D]").astype("datetime64[us]"))
+        elif kind == INT:
+            data[name] = raw[name].astype("Int64")
+        else:
+            data[name] = raw[name].astype("float64")
+    return pd.DataFrame(data, columns=names)
+
+
+def _day_number(engine: Engine, column):
+    """SQL for a date column as whole days since 1970-01-01, on SQLite and on PostgreSQL."""
+    if engine.dialect.name == "sqlite":
+        return cast(func.julianday(column) - 2440587.5, Integer)
+    return cast(column - literal_column("DATE '1970-01-01'"), Integer)
+
+
+# --- the cohort subquery --------------------------------------------------------------------------
+
+
+def _exposed(drug: str, dose: float | None, dose_unit: str | None):
+    conditions = [MedicationPeriod.patient_id == Patient.id, MedicationPeriod.drug == drug,
+                  MedicationPeriod.deleted_at.is_(None)]
+    if dose is not None:
+        conditions.append(MedicationPeriod.dose == float(dose))
+        if dose_unit:
+            conditions.append(MedicationPeriod.dose_unit == dose_unit)
+    return exists().where(and_(*conditions))
+
+
+def _member_conditions(cohort: CohortFilter, patients: Iterable[str] | None = None) -> list:
+    conditions = [Patient.deleted_at.is_(None)]
+    if cohort.diagnoses:
+        conditions.append(Patient.diagnosis.in_(list(cohort.diagnoses)))
+    if cohort.drug:
+        conditions.append(_exposed(cohort.drug, cohort.dose, cohort.dose_unit))
+    if patients is not None:
+        wanted = list(dict.fromkeys(patients))
+        conditions.append(Patient.identifier.in_(wanted) if wanted else false())
+    return conditions
+
+
+def _member_keys(cohort: CohortFilter, patients: Iterable[str] | None = None):
+    """The database keys of the patients meeting the SQL criteria, as a subquery to join on."""
+    return select(Patient.id).where(*_member_conditions(cohort, patients)).scalar_subquery()
+
+
+def _load_members(engine: Engine, cohort: CohortFilter, patients=None) -> pd.DataFrame:
+    """patient_id, diagnosis and the database key of the members, ordered by identifier."""
+    statement = (select(Patient.identifier, Patient.diagnosis, Patient.id).where(*_member_conditions(cohort, patients))
+                 .order_by(Patient.identifier))
+    return read_frame(engine, statement, {"patient_id": TEXT, "diagnosis": TEXT, "key": INT})
+
+
+def _load_totals(engine: Engine, members_sql, members: pd.DataFrame) -> pd.DataFrame:
+    """Assessments with a stored total of the members, as visit_scores expects (sites left blank).
+
+    Reads only the patient key, date and total (no join): the identifiers come from `members`.
+    """
+    statement = (
+        select(Assessment.patient_id, _day_number(engine, Assessment.visit_date), Assessment.total)
+        .where(Assessment.patient_id.in_(members_sql), Assessment.deleted_at.is_(None),
+               Assessment.total.is_not(None))
+    )
+    frame = read_bulk(engine, statement, {"key": INT, "visit_date": DAY_NUMBER, "total": FLOAT})
+    identifiers = pd.Series(members["patient_id"].to_numpy(), index=members["key"].to_numpy(dtype="int64"))
+    patient_id = identifiers.reindex(frame["key"].to_numpy(dtype="int64")).to_numpy()
+    sites = pd.DataFrame(float("nan"), index=frame.index, columns=list(SITE_CODES))
+    return pd.concat([pd.DataFrame({"patient_id": pd.Series(patient_id, dtype="str", index=frame.index),
+                                    "visit_date": frame["visit_date"]}), sites, frame[["total"]]], axis=1)
+
+
+def _load_drug_starts(engine: Engine, members, drug: str) -> pd.Series:
+    statement = (
+        select(Patient.identifier, MedicationPeriod.drug, MedicationPeriod.start_date)
+        .join(Patient, Patient.id == MedicationPeriod.patient_id)
+        .where(MedicationPeriod.patient_id.in_(members), MedicationPeriod.drug == drug,
+               MedicationPeriod.deleted_at.is_(None))
+    )
+    periods = read_frame(engine, statement, {"patient_id": TEXT, "drug": TEXT, "start_date": DATE})
+    return first_drug_starts(periods, drug)
+
+
+# --- the summary ----------------------------------------------------------------------------------
+
+
+def cohort_summary(
+    engine: Engine,
+    cohort: CohortFilter | None = None,
+    months: Iterable[int] = DEFAULT_WINDOW_MONTHS,
+    progress: Progress | None = None,
+    *,
+    patients: Iterable[str] | None = None,
+) -> CohortResult:
+    """The cohort's summary table and plot frames. `patients` (identifiers) narrows it further.
+
+    Raises InvalidValue (naming the field) for an inconsistent filter or an empty list of months.
+    """
+    cohort = (cohort or CohortFilter()).check()
+    months = tuple(dict.fromkeys(int(m) for m in months))
+    if not months or any(m <= 0 for m in months):
+        raise InvalidValue("give one or more whole months greater than 0", field="months")
+    step = progress or (lambda fraction, text: None)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = now - clock
+        clock = now
+
+    step(0.0, "Selecting the cohort…")
+    members_sql = _member_keys(cohort, patients)
+    members = _load_members(engine, cohort, patients)
+    lap("members")
+    step(0.15, "Reading the skin scores…")
+    assessments = _load_totals(engine, members_sql, members)
+    anchors = _load_drug_starts(engine, members_sql, cohort.anchor_drug) if cohort.anchor_drug else None
+    lap("read")
+    step(0.5, "Computing baselines, change and the visit windows…")
+    frames = summarise_cohort(members[["patient_id", "diagnosis"]], assessments, anchors=anchors,
+                              visits_from=cohort.visits_from, visits_to=cohort.visits_to,
+                              min_follow_up_months=cohort.min_follow_up_months, months=months)
+    lap("analysis")
+    step(1.0, "Done")
+    keys = pd.Series(members["key"].to_numpy(dtype="int64"), index=members["patient_id"].to_numpy())
+    keys = keys[keys.index.isin(frames.patient_ids)]
+    return CohortResult(**vars(frames), cohort=cohort, months=months, timings=timings, patient_keys=keys)
+
+
+# --- per-site panel and data quality --------------------------------------------------------------
+
+
+SITE_TYPES = {code: FLOAT for code in SITE_CODES}
+
+
+def _read_assessments(engine: Engine, result: CohortResult, columns: dict, *conditions, wanted=None) -> pd.DataFrame:
+    """Live assessments of the cohort's members: patient_id, visit_date and `columns` (name -> (column, kind)).
+
+    Reads patient keys and day numbers (no join on the patient table, no date parsing); `wanted` is a
+    (k, d) subquery of patient keys and dates to join on (`_wanted_pairs`).
+    """
+    keys = result.patient_keys
+    statement = select(Assessment.patient_id, _day_number(engine, Assessment.visit_date),
+                       *[column for column, _ in columns.values()]).where(Assessment.deleted_at.is_(None), *conditions)
+    if wanted is not None:
+        statement = statement.join(wanted, and_(Assessment.patient_id == wanted.c.k,
+                                                Assessment.visit_date == wanted.c.d))
+    else:
+        statement = statement.where(_members_of(engine, result, Assessment.patient_id))
+    frame = read_frame(engine, statement, {"key": INT, "visit_date": DAY_NUMBER,
+                                           **{name: kind for name, (_, kind) in columns.items()}})
+    identifiers = pd.Series(keys.index.to_numpy(), index=keys.to_numpy(dtype="int64"))
+    patient_id = identifiers.reindex(frame["key"].to_numpy(dtype="int64"))
+    frame.insert(0, "patient_id", pd.Series(patient_id.to_numpy(), dtype="str", index=frame.index))
+    frame = frame[patient_id.notna().to_numpy()].drop(columns="key")
+    return frame.sort_values(["patient_id", "visit_date"], kind="stable").reset_index(drop=True)
+
+
+def _has_visit_criteria(cohort: CohortFilter) -> bool:
+    return bool(cohort.visits_from or cohort.visits_to or cohort.min_follow_up_months)
+
+
+def _members_of(engine: Engine, result: CohortResult, column):
+    """A condition: `column` (a patient key) belongs to the cohort's members.
+
+    Without visit criteria the SQL criteria are the whole definition (the member subquery); with them,
+    the members' keys go in as one parameter (a JSON text on SQLite, an array on PostgreSQL).
+    """
+    if not _has_visit_criteria(result.cohort):
+        return column.in_(_member_keys(result.cohort))
+    keys = [int(k) for k in result.patient_keys.to_numpy()]
+    if engine.dialect.name == "sqlite":
+        listed = text("SELECT value FROM json_each(:keys)").bindparams(keys=json.dumps(keys))
+    else:
+        listed = text("SELECT unnest(CAST(:keys AS integer[]))").bindparams(bindparam("keys", keys))
+    return column.in_(listed.columns(value=Integer).scalar_subquery())
+
+
+def _wanted_pairs(engine: Engine, keys: list[int], days: list[date]):
+    """A subquery (k, d) of patient keys and dates, passed as one parameter (a JSON text on SQLite, two
+    arrays on PostgreSQL) so that thousands of pairs make one indexed join, not thousands of OR terms."""
+    if engine.dialect.name == "sqlite":
+        payload = json.dumps([[int(k), d.isoformat()] for k, d in zip(keys, days, strict=True)])
+        query = text("SELECT json_extract(value, '$[0]') AS k, json_extract(value, '$[1]') AS d "
+                     "FROM json_each(:pairs)").bindparams(pairs=payload)
+    else:
+        query = text("SELECT k, d FROM unnest(CAST(:keys AS integer[]), CAST(:days AS date[])) AS w(k, d)"
+                     ).bindparams(bindparam("keys", [int(k) for k in keys]), bindparam("days", list(days)))
+    return query.columns(k=Integer, d=Date).subquery("wanted")
+
+
+def cohort_site_changes(engine: Engine, result: CohortResult, month: int) -> pd.DataFrame:
+    """Mean change of each site from baseline to `month`'s window visit (`analysis.cohort.site_changes`).
+
+    Reads the site columns only of the baseline and window visits, by an indexed join on (patient, date).
+    """
+    chosen = result.window_visits.loc[(result.window_visits["month"] == month)
+                                      & result.window_visits["change"].notna()]
+    base_dates = chosen["visit_date"] - pd.to_timedelta(chosen["study_day"].astype("float64"), unit="D")
+    pairs = pd.concat([
+        pd.DataFrame({"patient_id": chosen["patient_id"], "visit_date": chosen["visit_date"]}),
+        pd.DataFrame({"patient_id": chosen["patient_id"], "visit_date": base_dates}),
+    ]).drop_duplicates()
+    keys = result.patient_keys.reindex(pairs["patient_id"]).to_numpy(dtype="int64").tolist()
+    days = [d.date() for d in pairs["visit_date"]]
+    columns = {code: (getattr(Assessment, code), FLOAT) for code in SITE_CODES}
+    columns["total"] = (Assessment.total, FLOAT)
+    assessments = _read_assessments(engine, result, columns, wanted=_wanted_pairs(engine, keys, days))
+    return site_changes(visit_scores(assessments), result.window_visits, month)
+
+
+def _implausible_sql():
+    """A superset filter of `analysis.implausible_measurements`, so only suspect rows are read."""
+    ranges = [and_(Measurement.measure == code,
+                   or_(Measurement.value < float(m.low), Measurement.value > float(m.high)))
+              for code, m in MEASURES_BY_CODE.items()]
+    return or_(Measurement.value.is_(None), Measurement.measure.not_in(list(MEASURES_BY_CODE)), *ranges)
+
+
+def cohort_quality(engine: Engine, result: CohortResult, progress: Progress | None = None) -> CohortQuality:
+    """The data-quality tables of the cohort (definitions in `analysis.quality`).
+
+    Incomplete assessments are read alone (a filtered, small read), rater changes from the raters of the
+    assessments with a total, site jumps from every site score of the cohort (the big read), implausible
+    measurements through a SQL prefilter that keeps every row the analysis could flag.
+    """
+    step = progress or (lambda fraction, text: None)
+    ids = set(result.patient_ids)
+    sites = {code: (getattr(Assessment, code), FLOAT) for code in SITE_CODES}
+    step(0.0, "Checking incomplete assessments and rater changes…")
+    incomplete = _read_assessments(engine, result, {"rater": (Assessment.rater, TEXT), **sites},
+                                   Assessment.incomplete.is_(True))
+    incomplete = incomplete_assessments(incomplete.sort_values(["patient_id", "visit_date", "rater"], kind="stable"))
+    raters = _read_assessments(engine, result, {"rater": (Assessment.rater, TEXT), "total": (Assessment.total, FLOAT)},
+                               Assessment.total.is_not(None))
+    changes = rater_changes(raters)
+    step(0.3, "Reading every site score for site jumps…")
+    scores = _read_assessments(engine, result, sites)
+    scores["rater"] = ""  # one row per assessment: site_jumps averages the raters of a date first
+    step(0.7, "Checking site jumps, missed windows and measurements…")
+    jumps = site_jumps(scores)
+    missed = missed_windows(result.visits, result.months)
+    measurement_statement = (
+        select(Patient.identifier, Measurement.date, Measurement.measure, Measurement.side, Measurement.value,
+               Measurement.unit, Measurement.rater)
+        .join(Patient, Patient.id == Measurement.patient_id)
+        .where(_members_of(engine, result, Measurement.patient_id), Measurement.deleted_at.is_(None),
+               _implausible_sql())
+    )
+    measurements = read_frame(engine, measurement_statement, {
+        "patient_id": TEXT, "date": DATE, "measure": TEXT, "side": TEXT, "value": FLOAT, "unit": TEXT,
+        "rater": TEXT})[MEASUREMENT_COLUMNS]
+    measurements = measurements[measurements["patient_id"].isin(ids)]
+    implausible = implausible_measurements(measurements)
+    step(1.0, "Done")
+    return CohortQuality(incomplete=incomplete, rater_changes=changes, site_jumps=jumps, missed_windows=missed,
+                         implausible=implausible)
+
+
+# --- the form's choices ---------------------------------------------------------------------------
+
+
+def cohort_choices(engine: Engine) -> dict:
+    """What the cohort form offers: diagnoses present, drugs with their doses, the range of visit dates."""
+    with engine.connect() as connection:
+        diagnoses = [d for (d,) in connection.execute(
+            select(Patient.diagnosis).where(Patient.deleted_at.is_(None)).distinct().order_by(Patient.diagnosis))]
+        doses = connection.execute(
+            select(MedicationPeriod.drug, MedicationPeriod.dose, MedicationPeriod.dose_unit)
+            .join(Patient, Patient.id == MedicationPeriod.patient_id)
+            .where(MedicationPeriod.deleted_at.is_(None), Patient.deleted_at.is_(None)).distinct()
+            .order_by(MedicationPeriod.drug, MedicationPeriod.dose)).all()
+        first, last = connection.execute(
+            select(func.min(Assessment.visit_date), func.max(Assessment.visit_date))
+            .where(Assessment.deleted_at.is_(None), Assessment.total.is_not(None))).one()
+    drugs: dict[str, list[tuple[float, str]]] = {}
+    for drug, dose, unit in doses:
+        drugs.setdefault(drug, []).append((float(dose), unit))
+    return {"diagnoses": [d for d in DIAGNOSES if d in diagnoses], "drugs": drugs, "first_visit": first,
+            "last_visit": last}

@@ -1,0 +1,264 @@
+"""A deterministic, seeded demo registry with realistic trajectories.
+
+`generate_registry(n)` returns the registry as bundle-shaped rows (the columns of EXCHANGE.md, as
+text and numbers), so the demo, the tests and the benchmarks all load it through the same write
+paths as real data. The first three patients are hand-written stories (the same at every size):
+
+- DEMO-0001, dcSSc: imatinib 200 mg daily, raised to 400 mg after a partial response; skin improves
+  (a responder by the EUSTAR definition); a two-rater visit; periorbital oedema (CTCAE grade 1).
+- DEMO-0002, NSF: imatinib 400 mg daily; thighs, legs and forearms soften over the first year, but the
+  hands and fingers stay at 3 until intralesional triamcinolone is injected into them, after which they
+  soften too; finger-to-palm distance follows the hands; gadolinium exposure years earlier.
+- DEMO-0003, lcSSc: historical total-only visits, an incomplete assessment, a change of rater.
+
+The rest are drawn from a seeded generator: every diagnosis, visits every 2-6 months for 1-6 years,
+some treated with imatinib, mycophenolate or methotrexate, a few two-rater visits, incomplete and
+total-only assessments, measurements and adverse events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+
+from models.catalog import SITE_CODES
+
+# Fixed, so the registry is the same whatever day it is generated (and always in the past).
+DEMO_END = date(2026, 6, 30)
+DEMO_RATERS = ("Dr Alvarez", "Dr Brennan", "Dr Chen", "Dr Dubois", "Dr Eze", "Dr Fischer")
+
+HANDS = ("hand_r", "hand_l", "fingers_r", "fingers_l")
+LEGS = ("thigh_r", "thigh_l", "leg_r", "leg_l", "foot_r", "foot_l")
+
+
+@dataclass
+class Registry:
+    """Bundle-shaped rows: each a dict with the bundle's column names."""
+
+    patients: list[dict] = field(default_factory=list)
+    skin_scores: list[dict] = field(default_factory=list)
+    measurements: list[dict] = field(default_factory=list)
+    medications: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(getattr(self, name)) for name in
+                ("patients", "skin_scores", "measurements", "medications", "events")}
+
+
+def _iso(day: date) -> str:
+    return day.isoformat()
+
+
+def _scores(pid: str, day: date, rater: str, sites: dict[str, int]) -> dict:
+    return {"patient_id": pid, "visit_date": _iso(day), "rater": rater, **{c: sites[c] for c in SITE_CODES},
+            "total": ""}
+
+
+def _total_only(pid: str, day: date, rater: str, total: float) -> dict:
+    return {"patient_id": pid, "visit_date": _iso(day), "rater": rater, **{c: "" for c in SITE_CODES},
+            "total": total}
+
+
+def _period(pid, drug, dose, start, end=None, reason="", frequency="daily", route="oral", unit="mg") -> dict:
+    return {"patient_id": pid, "drug": drug, "dose": dose, "dose_unit": unit, "frequency": frequency,
+            "route": route, "start_date": _iso(start), "end_date": _iso(end) if end else "", "reason": reason}
+
+
+def _event(pid, day, kind, **values) -> dict:
+    row = {"patient_id": pid, "date": _iso(day), "kind": kind, "description": "", "sites": "", "agent": "",
+           "dose": "", "dose_unit": "", "grade": "", "serious": "", "end_date": ""}
+    row.update({k: (_iso(v) if isinstance(v, date) else v) for k, v in values.items()})
+    return row
+
+
+def _measure(pid, day, measure, value, side="", rater="") -> dict:
+    return {"patient_id": pid, "date": _iso(day), "measure": measure, "side": side, "value": value,
+            "unit": "", "rater": rater}
+
+
+def _story_dcssc(reg: Registry) -> None:
+    pid, start = "DEMO-0001", date(2023, 1, 10)
+    reg.patients.append({"patient_id": pid, "diagnosis": "dcSSc", "sex": "F", "birth_year": 1968,
+                         "diagnosis_date": "2022-06-01", "name": "Ana Demo", "mrn": "D-100001", "notes": ""})
+    base = dict(zip(SITE_CODES, (1, 2, 2, 2, 2, 3, 3, 3, 3, 2, 2, 1, 1, 2, 2, 1, 1), strict=True))
+    plan = [(0, 0.0), (91, 0.15), (182, 0.3), (273, 0.5), (365, 0.6), (548, 0.7)]
+    for offset, gain in plan:
+        day = start + timedelta(days=offset)
+        sites = {c: max(0, round(v - gain * v * (1.2 if c in HANDS else 1.0))) for c, v in base.items()}
+        reg.skin_scores.append(_scores(pid, day, "Dr Alvarez", sites))
+        if offset == 182:  # training visit scored by two raters
+            second = dict(sites, chest=min(3, sites["chest"] + 1), abdomen=min(3, sites["abdomen"] + 1))
+            reg.skin_scores.append(_scores(pid, day, "Dr Brennan", second))
+        reg.measurements.append(_measure(pid, day, "oral_aperture", 30 + offset // 90, rater="Dr Alvarez"))
+        reg.measurements.append(_measure(pid, day, "fvc_pct", 74 + offset // 120))
+    reg.medications.append(_period(pid, "imatinib", 200, date(2023, 1, 20), date(2023, 6, 30)))
+    reg.medications.append(_period(pid, "imatinib", 400, date(2023, 7, 1), None,
+                                   reason="dose increased: partial response"))
+    reg.events.append(_event(pid, date(2023, 8, 14), "adverse_event", description="periorbital oedema",
+                             grade=1, serious="no", end_date=date(2023, 9, 20)))
+
+
+def _story_nsf(reg: Registry) -> None:
+    pid, start = "DEMO-0002", date(2022, 3, 7)
+    reg.patients.append({"patient_id": pid, "diagnosis": "NSF", "sex": "M", "birth_year": 1957,
+                         "diagnosis_date": "2021-11-15", "name": "Bo Demo", "mrn": "D-100002",
+                         "notes": "haemodialysis since 2012"})
+    reg.events.append(_event(pid, date(2012, 5, 2), "gadolinium_exposure", agent="gadodiamide",
+                             description="contrast MRI on haemodialysis"))
+    reg.medications.append(_period(pid, "imatinib", 400, start + timedelta(days=7)))
+    injections = (start + timedelta(days=280), start + timedelta(days=372))
+    for day in injections:
+        reg.events.append(_event(pid, day, "steroid_injection", sites=";".join(HANDS),
+                                 agent="triamcinolone acetonide", dose=40, dose_unit="mg",
+                                 description="intralesional, dorsal hands and fingers"))
+    for offset in (0, 91, 182, 273, 330, 400, 456, 547, 640, 730):
+        day = start + timedelta(days=offset)
+        legs = 3 if offset < 91 else 2 if offset < 273 else 1
+        arms = 2 if offset < 182 else 1
+        injected = sum(1 for inj in injections if inj < day)
+        hands = 3 - injected  # 3 until the first injection, then 2, then 1
+        sites = {c: 0 for c in SITE_CODES}
+        sites.update({c: legs for c in LEGS})
+        sites.update({"forearm_r": arms, "forearm_l": arms, "upper_arm_r": 1 if offset < 273 else 0,
+                      "upper_arm_l": 1 if offset < 273 else 0})
+        sites.update({c: hands for c in HANDS})
+        reg.skin_scores.append(_scores(pid, day, "Dr Chen", sites))
+        ftp = {3: 4.5, 2: 2.5, 1: 1.0}[hands]
+        reg.measurements.append(_measure(pid, day, "ftp_distance", ftp, "R", "Dr Chen"))
+        reg.measurements.append(_measure(pid, day, "ftp_distance", ftp + 0.5, "L", "Dr Chen"))
+        reg.measurements.append(_measure(pid, day, "ankle_dorsiflexion", 8 + (3 - legs) * 5, "R", "Dr Chen"))
+    reg.events.append(_event(pid, start + timedelta(days=300), "adverse_event",
+                             description="injection-site skin atrophy", grade=1, serious="no"))
+
+
+def _story_lcssc(reg: Registry) -> None:
+    pid = "DEMO-0003"
+    reg.patients.append({"patient_id": pid, "diagnosis": "lcSSc", "sex": "F", "birth_year": 1975,
+                         "diagnosis_date": "", "name": "", "mrn": "", "notes": ""})
+    reg.skin_scores.append(_total_only(pid, date(2019, 5, 5), "", 9))
+    reg.skin_scores.append(_total_only(pid, date(2019, 11, 5), "", 8.5))
+    partial = {c: 1 if c in HANDS else 0 for c in SITE_CODES}
+    row = _scores(pid, date(2020, 5, 12), "Dr Dubois", partial)
+    row["foot_r"] = row["foot_l"] = ""  # feet not examined: incomplete
+    reg.skin_scores.append(row)
+    reg.skin_scores.append(_scores(pid, date(2020, 11, 20), "Dr Eze", partial))
+    reg.medications.append(_period(pid, "methotrexate", 15, date(2019, 6, 1), date(2020, 2, 29),
+                                   frequency="weekly", reason="", route="sc"))
+
+
+DIAGNOSIS_WEIGHTS = {"dcSSc": 0.35, "lcSSc": 0.35, "SSc": 0.1, "NSF": 0.05, "morphea": 0.1, "other": 0.05}
+# Typical baseline severity per site by diagnosis (mean score); limited disease spares the trunk.
+PROFILES = {
+    "dcSSc": (1.2, 1.6, 1.4, 1.8, 1.8, 2.2, 2.2, 2.5, 2.5, 2.4, 2.4, 1.2, 1.2, 1.6, 1.6, 1.2, 1.2),
+    "lcSSc": (0.8, 0.1, 0.1, 0.3, 0.3, 0.9, 0.9, 1.6, 1.6, 1.9, 1.9, 0.1, 0.1, 0.4, 0.4, 0.6, 0.6),
+    "SSc": (1.0, 0.8, 0.6, 1.0, 1.0, 1.5, 1.5, 2.0, 2.0, 2.0, 2.0, 0.6, 0.6, 1.0, 1.0, 0.9, 0.9),
+    "NSF": (0.0, 0.2, 0.3, 0.8, 0.8, 1.8, 1.8, 2.2, 2.2, 2.0, 2.0, 2.5, 2.5, 2.8, 2.8, 2.2, 2.2),
+    "morphea": (0.3, 0.8, 0.9, 0.4, 0.4, 0.3, 0.3, 0.1, 0.1, 0.1, 0.1, 0.6, 0.6, 0.4, 0.4, 0.1, 0.1),
+    "other": (0.5, 0.5, 0.5, 0.6, 0.6, 0.8, 0.8, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.6, 0.6, 0.4, 0.4),
+}
+DRUG_CHOICES = (("imatinib", 400, "mg", "daily", "oral"), ("mycophenolate mofetil", 1000, "mg", "twice daily",
+                "oral"), ("methotrexate", 15, "mg", "weekly", "sc"), ("", 0, "", "", ""))
+
+
+def _random_patient(reg: Registry, rng: np.random.Generator, number: int) -> None:
+    pid = f"DEMO-{number:04d}" if number < 10000 else f"DEMO-{number}"
+    diagnoses = list(DIAGNOSIS_WEIGHTS)
+    diagnosis = diagnoses[rng.choice(len(diagnoses), p=list(DIAGNOSIS_WEIGHTS.values()))]
+    birth_year = int(rng.integers(1940, 2000))
+    n_visits = int(np.clip(rng.poisson(19), 1, 40))
+    gaps = rng.integers(60, 185, size=n_visits - 1)
+    span = int(gaps.sum())
+    first = DEMO_END - timedelta(days=span + int(rng.integers(0, 400)))
+    first = max(first, date(birth_year + 18, 1, 1))
+    days = [first] + [first + timedelta(days=int(d)) for d in np.cumsum(gaps)]
+    # The adult-age floor above can push late visits past the end of the demo period: drop those (no future dates).
+    days = [day for day in days if day <= DEMO_END]
+    diagnosed = first - timedelta(days=int(rng.integers(30, 900)))
+    reg.patients.append({"patient_id": pid, "diagnosis": diagnosis, "sex": ("F", "M")[int(rng.random() < 0.25)],
+                         "birth_year": birth_year, "diagnosis_date": _iso(diagnosed),
+                         "name": f"Demo Patient {number}", "mrn": f"D-{number + 100000}", "notes": ""})
+    drug, dose, unit, frequency, route = DRUG_CHOICES[int(rng.integers(0, len(DRUG_CHOICES)))]
+    drug_start = min(days[0] + timedelta(days=int(rng.integers(3, 40))), DEMO_END)
+    if drug:
+        escalate = drug == "imatinib" and rng.random() < 0.4
+        change = drug_start + timedelta(days=int(rng.integers(120, 250))) if escalate else None
+        if change is not None and change <= DEMO_END:
+            reg.medications.append(_period(pid, drug, 200, drug_start, change - timedelta(days=1),
+                                           frequency=frequency, route=route, unit=unit))
+            reg.medications.append(_period(pid, drug, dose, change, None, reason="dose increased",
+                                           frequency=frequency, route=route, unit=unit))
+        else:
+            reg.medications.append(_period(pid, drug, dose, drug_start, None, frequency=frequency,
+                                           route=route, unit=unit))
+    profile = np.array(PROFILES[diagnosis])
+    severity = np.clip(profile * rng.uniform(0.6, 1.3) + rng.normal(0, 0.35, 17), 0, 3)
+    effect = rng.uniform(0.15, 0.55) if drug else rng.uniform(-0.15, 0.2)
+    rater = DEMO_RATERS[int(rng.integers(0, len(DEMO_RATERS)))]
+    noise = rng.normal(0, 0.3, size=(n_visits, 17))
+    for index, day in enumerate(days):
+        years = (day - days[0]).days / 365.25
+        level = severity * (1 - effect * min(years, 2.0) / 2.0)
+        sites = np.clip(np.rint(level + noise[index]), 0, 3).astype(int)
+        row = _scores(pid, day, rater, dict(zip(SITE_CODES, sites.tolist(), strict=True)))
+        roll = rng.random()
+        if roll < 0.03:
+            reg.skin_scores.append(_total_only(pid, day, rater, float(sites.sum())))
+            continue
+        if roll < 0.05:
+            row[SITE_CODES[int(rng.integers(0, 17))]] = ""  # a site not examined
+        reg.skin_scores.append(row)
+        if roll > 0.97:
+            second = DEMO_RATERS[(DEMO_RATERS.index(rater) + 1) % len(DEMO_RATERS)]
+            jitter = np.clip(sites + rng.integers(-1, 2, 17), 0, 3)
+            reg.skin_scores.append(_scores(pid, day, second, dict(zip(SITE_CODES, jitter.tolist(), strict=True))))
+        if index % 2 == 0:
+            ftp = round(float(np.clip(sites[7:11].mean() * 1.6 + rng.normal(0, 0.3), 0, 15)), 1)
+            reg.measurements.append(_measure(pid, day, "ftp_distance", ftp, "R", rater))
+            reg.measurements.append(_measure(pid, day, "ftp_distance", ftp, "L", rater))
+            reg.measurements.append(_measure(pid, day, "haq_di", round(float(np.clip(sites.mean(), 0, 3)), 2)))
+    if drug and rng.random() < 0.15:
+        onset = drug_start + timedelta(days=int(rng.integers(10, 200)))
+        if onset < DEMO_END:
+            grade = int(rng.integers(1, 4))
+            reg.events.append(_event(pid, onset, "adverse_event", description="nausea" if grade < 3 else "oedema",
+                                     grade=grade, serious="yes" if grade >= 3 else "no"))
+    if diagnosis in ("NSF", "morphea") and rng.random() < 0.3:
+        reg.events.append(_event(pid, days[len(days) // 2], "steroid_injection", sites="hand_r;hand_l",
+                                 agent="triamcinolone acetonide", dose=20, dose_unit="mg"))
+
+
+def generate_registry(n_patients: int = 60, seed: int = 7) -> Registry:
+    """The demo registry of `n_patients` (the three story patients first), the same for the same seed."""
+    if n_patients < 0:
+        raise ValueError("n_patients must be 0 or more")
+    reg = Registry()
+    stories = (_story_dcssc, _story_nsf, _story_lcssc)
+    for story in stories[:n_patients]:
+        story(reg)
+    rng = np.random.default_rng(seed)
+    for number in range(len(stories) + 1, n_patients + 1):
+        _random_patient(reg, rng, number)
+    return reg
+
+
+def load_registry(engine, registry: Registry, *, actor: str, progress=None) -> dict[str, int]:
+    """Write `registry` in one transaction (all or nothing) through the importer's bulk path: every row
+    validated by the model layer like a form entry, written with set-based inserts, one `import` audit row.
+
+    `progress(done, total)` is called now and then for a progress bar. Returns the counts written.
+    Raises BundleRejected (a SkintrackError) when a row is refused, e.g. a demo patient that exists.
+    """
+    from exchange.importer import import_records
+    from exchange.spec import BUNDLE_FILES
+
+    tables = {}
+    for spec in BUNDLE_FILES:
+        rows = getattr(registry, spec.name.removesuffix(".csv"))
+        header = list(rows[0]) if rows else list(spec.required)
+        tables[spec.name] = (header, ((line, row) for line, row in enumerate(rows, start=2)))
+    total = 2 * sum(registry.counts().values())
+    import_records(engine, tables, actor=actor, bundle_name="demo registry", progress=progress, total=total)
+    return registry.counts()

@@ -1,0 +1,113 @@
+"""Measurements (range of motion, function, lungs, labs): the single write path and the reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from analysis.frames import MEASUREMENT_COLUMNS
+from db.common import audit, bump_versions, live_patient, live_row, require_reason, restore_row, snapshot, soft_delete
+from db.frames import DATE, FLOAT, INT, TEXT, TIMESTAMP, read_frame
+from models import Measurement, MeasurementCreate, MeasurementUpdate, Patient
+from models.errors import DuplicateRecord, InvalidDate
+from models.validation import parse
+
+MEASUREMENT_TYPES = {"patient_id": TEXT, "date": DATE, "measure": TEXT, "side": TEXT, "value": FLOAT,
+                     "unit": TEXT, "rater": TEXT}
+
+
+def _check(session: Session, data: MeasurementCreate, *, ignore_id: int | None = None) -> Patient:
+    patient = live_patient(session, data.patient_id)
+    if patient.birth_year and data.date.year < patient.birth_year:
+        raise InvalidDate(f"{data.date.isoformat()} is before the birth year {patient.birth_year}", field="date")
+    clash = session.exec(select(Measurement.id).where(
+        Measurement.patient_id == patient.id, Measurement.date == data.date, Measurement.measure == data.measure,
+        Measurement.side == data.side, Measurement.rater == data.rater, Measurement.deleted_at.is_(None))).first()
+    if clash is not None and clash != ignore_id:
+        side = f" {data.side}" if data.side else ""
+        raise DuplicateRecord(f"{data.measure}{side} on {data.date.isoformat()} is recorded already; "
+                              "correct the existing value instead", field="measure")
+    return patient
+
+
+def record_measurement(*, session: Session, data: MeasurementCreate | dict, actor: str,
+                       import_id: int | None = None) -> Measurement:
+    """Add one measured value, audited. Raises UnknownMeasure, ImplausibleValue, DuplicateRecord, ..."""
+    data = data if isinstance(data, MeasurementCreate) else parse(MeasurementCreate, data)
+    patient = _check(session, data)
+    row = Measurement(patient_id=patient.id, import_id=import_id, **data.model_dump(exclude={"patient_id"}))
+    session.add(row)
+    session.flush()
+    audit(session, actor=actor, action="create", entity="measurement", entity_id=row.id,
+          patient_key=patient.id, after=row)
+    bump_versions(session, [patient.id])
+    return row
+
+
+def correct_measurement(*, session: Session, measurement_id: int, data: MeasurementUpdate | dict, actor: str,
+                        reason: str) -> Measurement:
+    reason = require_reason(reason, "correction")
+    data = data if isinstance(data, MeasurementUpdate) else parse(MeasurementUpdate, data)
+    row = live_row(session, Measurement, measurement_id)
+    patient = _check(session, data, ignore_id=row.id)
+    before = snapshot(row)
+    row.patient_id = patient.id
+    for field, value in data.model_dump(exclude={"patient_id"}).items():
+        setattr(row, field, value)
+    session.add(row)
+    session.flush()
+    if snapshot(row) != before:
+        audit(session, actor=actor, action="update", entity="measurement", entity_id=row.id,
+              patient_key=patient.id, before=before, after=row, reason=reason)
+        bump_versions(session, {patient.id, before["patient_id"]})
+    return row
+
+
+def delete_measurement(*, session: Session, measurement_id: int, actor: str, reason: str) -> Measurement:
+    return soft_delete(session, Measurement, measurement_id, actor=actor, reason=reason)
+
+
+def restore_measurement(*, session: Session, measurement_id: int, actor: str, reason: str) -> Measurement:
+    return restore_row(session, Measurement, measurement_id, actor=actor, reason=reason)
+
+
+def load_measurements(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.DataFrame:
+    """Live measurements of live patients as a MEASUREMENT_COLUMNS frame."""
+    statement = (
+        select(Patient.identifier, Measurement.date, Measurement.measure, Measurement.side, Measurement.value,
+               Measurement.unit, Measurement.rater)
+        .join(Patient, Patient.id == Measurement.patient_id)
+        .where(Measurement.deleted_at.is_(None), Patient.deleted_at.is_(None))
+        .order_by(Patient.identifier, Measurement.date, Measurement.measure, Measurement.side)
+    )
+    if identifiers is not None:
+        statement = statement.where(Patient.identifier.in_(list(identifiers)))
+    return read_frame(engine, statement, MEASUREMENT_TYPES)[MEASUREMENT_COLUMNS]
+
+
+def load_measurement_rows(engine: Engine, identifier: str) -> pd.DataFrame:
+    """One patient's measurements with their ids (for corrections)."""
+    statement = (
+        select(Measurement.id, Measurement.date, Measurement.measure, Measurement.side, Measurement.value,
+               Measurement.unit, Measurement.rater)
+        .join(Patient, Patient.id == Measurement.patient_id)
+        .where(Patient.identifier == identifier, Measurement.deleted_at.is_(None))
+        .order_by(Measurement.date, Measurement.measure, Measurement.side)
+    )
+    return read_frame(engine, statement, {"measurement_id": INT, "date": DATE, "measure": TEXT, "side": TEXT,
+                                          "value": FLOAT, "unit": TEXT, "rater": TEXT})
+
+
+def load_deleted_measurements(engine: Engine) -> pd.DataFrame:
+    """Soft-deleted measurements (for the administrator's restore screen), newest deletion first."""
+    statement = (
+        select(Measurement.id, Patient.identifier, Measurement.date, Measurement.measure, Measurement.side,
+               Measurement.value, Measurement.unit, Measurement.deleted_at)
+        .join(Patient, Patient.id == Measurement.patient_id)
+        .where(Measurement.deleted_at.is_not(None)).order_by(Measurement.deleted_at.desc())
+    )
+    return read_frame(engine, statement, {"measurement_id": INT, "patient_id": TEXT, "date": DATE, "measure": TEXT,
+                                          "side": TEXT, "value": FLOAT, "unit": TEXT, "deleted_at": TIMESTAMP})

@@ -1,0 +1,310 @@
+"""Medication periods and point treatment events: the single write paths and the reads.
+
+A dose change is two consecutive periods of one drug: `change_dose` ends the current period the day
+before the change and opens the next one, in one transaction. Periods of one drug never overlap
+(end dates are inclusive).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlalchemy import Engine, or_
+from sqlmodel import Session, select
+
+from analysis.frames import EVENT_COLUMNS, MEDICATION_COLUMNS
+from db.common import audit, bump_versions, live_patient, live_row, require_reason, restore_row, snapshot, soft_delete
+from db.frames import DATE, FLOAT, INT, NULLABLE_BOOL, TEXT, TIMESTAMP, read_frame
+from models import (
+    MedicationPeriod,
+    MedicationPeriodCreate,
+    MedicationPeriodUpdate,
+    Patient,
+    TreatmentEvent,
+    TreatmentEventCreate,
+    TreatmentEventUpdate,
+)
+from models.errors import DuplicateRecord, InvalidDate, NotFound, OverlappingPeriod
+from models.validation import parse
+
+MEDICATION_TYPES = {"patient_id": TEXT, "drug": TEXT, "dose": FLOAT, "dose_unit": TEXT, "frequency": TEXT,
+                    "route": TEXT, "start_date": DATE, "end_date": DATE, "reason": TEXT}
+EVENT_TYPES = {"patient_id": TEXT, "date": DATE, "kind": TEXT, "description": TEXT, "sites": TEXT, "agent": TEXT,
+               "dose": FLOAT, "dose_unit": TEXT, "grade": INT, "serious": NULLABLE_BOOL, "end_date": DATE}
+
+
+# --- medication periods ---------------------------------------------------------------------------
+
+
+def _fmt(day: date | None) -> str:
+    return day.isoformat() if day else "ongoing"
+
+
+def _refuse_overlap(session: Session, patient: Patient, data: MedicationPeriodCreate,
+                    ignore_id: int | None = None) -> None:
+    end = data.end_date or date.max
+    clash = session.exec(select(MedicationPeriod).where(
+        MedicationPeriod.patient_id == patient.id, MedicationPeriod.drug == data.drug,
+        MedicationPeriod.deleted_at.is_(None), MedicationPeriod.start_date <= end,
+        or_(MedicationPeriod.end_date.is_(None), MedicationPeriod.end_date >= data.start_date),
+    )).all()
+    clash = [row for row in clash if row.id != ignore_id]
+    if clash:
+        other = clash[0]
+        raise OverlappingPeriod(
+            f"{data.drug} {_fmt(data.start_date)} to {_fmt(data.end_date)} overlaps the period "
+            f"{_fmt(other.start_date)} to {_fmt(other.end_date)} ({other.dose:g} {other.dose_unit}); "
+            "end dates are inclusive, so a new period starts the day after the previous one ends",
+            field="start_date")
+
+
+def _check_period(session: Session, data: MedicationPeriodCreate, ignore_id: int | None = None) -> Patient:
+    patient = live_patient(session, data.patient_id)
+    if patient.birth_year and data.start_date.year < patient.birth_year:
+        raise InvalidDate(f"{data.start_date.isoformat()} is before the birth year {patient.birth_year}",
+                          field="start_date")
+    _refuse_overlap(session, patient, data, ignore_id)
+    return patient
+
+
+def start_medication(*, session: Session, data: MedicationPeriodCreate | dict, actor: str,
+                     import_id: int | None = None) -> MedicationPeriod:
+    """Add a medication period, audited. Raises OverlappingPeriod, InvalidDate, UnknownPatient, ..."""
+    data = data if isinstance(data, MedicationPeriodCreate) else parse(MedicationPeriodCreate, data)
+    patient = _check_period(session, data)
+    row = MedicationPeriod(patient_id=patient.id, import_id=import_id, **data.model_dump(exclude={"patient_id"}))
+    session.add(row)
+    session.flush()
+    audit(session, actor=actor, action="create", entity="medication_period", entity_id=row.id,
+          patient_key=patient.id, after=row)
+    bump_versions(session, [patient.id])
+    return row
+
+
+def update_medication(*, session: Session, period_id: int, data: MedicationPeriodUpdate | dict, actor: str,
+                      reason: str) -> MedicationPeriod:
+    """Correct a period's content, audited with before/after and the reason."""
+    reason = require_reason(reason, "correction")
+    data = data if isinstance(data, MedicationPeriodUpdate) else parse(MedicationPeriodUpdate, data)
+    row = live_row(session, MedicationPeriod, period_id)
+    patient = _check_period(session, data, ignore_id=row.id)
+    before = snapshot(row)
+    row.patient_id = patient.id
+    for field, value in data.model_dump(exclude={"patient_id"}).items():
+        setattr(row, field, value)
+    session.add(row)
+    session.flush()
+    if snapshot(row) != before:
+        audit(session, actor=actor, action="update", entity="medication_period", entity_id=row.id,
+              patient_key=patient.id, before=before, after=row, reason=reason)
+        bump_versions(session, {patient.id, before["patient_id"]})
+    return row
+
+
+def stop_medication(*, session: Session, period_id: int, end_date: date, actor: str,
+                    reason: str = "") -> MedicationPeriod:
+    """End an ongoing period on `end_date` (inclusive), audited."""
+    row = live_row(session, MedicationPeriod, period_id)
+    data = _period_data(session, row, end_date=end_date, reason=reason or row.reason)
+    return update_medication(session=session, period_id=period_id, data=data, actor=actor,
+                             reason=reason or "stopped")
+
+
+def change_dose(*, session: Session, period_id: int, change_date: date, dose: float, actor: str, reason: str,
+                dose_unit: str | None = None, frequency: str | None = None, route: str | None = None
+                ) -> MedicationPeriod:
+    """End period `period_id` the day before `change_date` and open the next one at the new dose.
+
+    One transaction: both periods or neither. Raises ReasonRequired, InvalidDate (change not after the
+    period's start), OverlappingPeriod, or a validation error of the new dose.
+    """
+    reason = require_reason(reason, "dose change")
+    current = live_row(session, MedicationPeriod, period_id)
+    if change_date <= current.start_date:
+        raise InvalidDate(f"the change date {change_date.isoformat()} must be after the period's start "
+                          f"{current.start_date.isoformat()}", field="change_date")
+    if current.end_date is not None and change_date > current.end_date + timedelta(days=1):
+        raise InvalidDate(f"the period ended on {current.end_date.isoformat()}; start a new period instead",
+                          field="change_date")
+    patient = session.get(Patient, current.patient_id)
+    following = parse(MedicationPeriodCreate, {
+        "patient_id": patient.identifier, "drug": current.drug, "dose": dose,
+        "dose_unit": dose_unit or current.dose_unit, "frequency": frequency or current.frequency,
+        "route": current.route if route is None else route, "start_date": change_date,
+        "end_date": current.end_date, "reason": reason,
+    })
+    stop_medication(session=session, period_id=period_id, end_date=change_date - timedelta(days=1),
+                    actor=actor, reason=f"dose changed: {reason}")
+    return start_medication(session=session, data=following, actor=actor)
+
+
+def _period_data(session: Session, row: MedicationPeriod, **changes) -> MedicationPeriodUpdate:
+    patient = session.get(Patient, row.patient_id)
+    values = row.model_dump(include=set(MedicationPeriodUpdate.model_fields) - {"patient_id"})
+    values.update(changes, patient_id=patient.identifier)
+    return parse(MedicationPeriodUpdate, values)
+
+
+def delete_medication(*, session: Session, period_id: int, actor: str, reason: str) -> MedicationPeriod:
+    return soft_delete(session, MedicationPeriod, period_id, actor=actor, reason=reason)
+
+
+def restore_medication(*, session: Session, period_id: int, actor: str, reason: str) -> MedicationPeriod:
+    """Restore a deleted period. Raises OverlappingPeriod when another period took its dates."""
+    row = live_row(session, MedicationPeriod, period_id, deleted=True)
+    _refuse_overlap(session, session.get(Patient, row.patient_id), _period_data(session, row))
+    return restore_row(session, MedicationPeriod, period_id, actor=actor, reason=reason)
+
+
+# --- point events ---------------------------------------------------------------------------------
+
+
+def _check_event(session: Session, data: TreatmentEventCreate, ignore_id: int | None = None) -> Patient:
+    patient = live_patient(session, data.patient_id)
+    if patient.birth_year and data.date.year < patient.birth_year:
+        raise InvalidDate(f"{data.date.isoformat()} is before the birth year {patient.birth_year}", field="date")
+    clash = session.exec(select(TreatmentEvent.id).where(
+        TreatmentEvent.patient_id == patient.id, TreatmentEvent.date == data.date,
+        TreatmentEvent.kind == data.kind, TreatmentEvent.sites == data.sites, TreatmentEvent.agent == data.agent,
+        TreatmentEvent.description == data.description, TreatmentEvent.deleted_at.is_(None))).first()
+    if clash is not None and clash != ignore_id:
+        raise DuplicateRecord(f"this {data.kind.replace('_', ' ')} on {data.date.isoformat()} is recorded already",
+                              field="date")
+    return patient
+
+
+def record_event(*, session: Session, data: TreatmentEventCreate | dict, actor: str,
+                 import_id: int | None = None) -> TreatmentEvent:
+    """Add a point event (injection, procedure, gadolinium exposure, adverse event, other), audited."""
+    data = data if isinstance(data, TreatmentEventCreate) else parse(TreatmentEventCreate, data)
+    patient = _check_event(session, data)
+    row = TreatmentEvent(patient_id=patient.id, import_id=import_id, **data.model_dump(exclude={"patient_id"}))
+    session.add(row)
+    session.flush()
+    audit(session, actor=actor, action="create", entity="treatment_event", entity_id=row.id,
+          patient_key=patient.id, after=row)
+    bump_versions(session, [patient.id])
+    return row
+
+
+def update_event(*, session: Session, event_id: int, data: TreatmentEventUpdate | dict, actor: str,
+                 reason: str) -> TreatmentEvent:
+    reason = require_reason(reason, "correction")
+    data = data if isinstance(data, TreatmentEventUpdate) else parse(TreatmentEventUpdate, data)
+    row = live_row(session, TreatmentEvent, event_id)
+    patient = _check_event(session, data, ignore_id=row.id)
+    before = snapshot(row)
+    row.patient_id = patient.id
+    for field, value in data.model_dump(exclude={"patient_id"}).items():
+        setattr(row, field, value)
+    session.add(row)
+    session.flush()
+    if snapshot(row) != before:
+        audit(session, actor=actor, action="update", entity="treatment_event", entity_id=row.id,
+              patient_key=patient.id, before=before, after=row, reason=reason)
+        bump_versions(session, {patient.id, before["patient_id"]})
+    return row
+
+
+def delete_event(*, session: Session, event_id: int, actor: str, reason: str) -> TreatmentEvent:
+    return soft_delete(session, TreatmentEvent, event_id, actor=actor, reason=reason)
+
+
+def restore_event(*, session: Session, event_id: int, actor: str, reason: str) -> TreatmentEvent:
+    return restore_row(session, TreatmentEvent, event_id, actor=actor, reason=reason)
+
+
+# --- reads ----------------------------------------------------------------------------------------
+
+
+def load_medications(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.DataFrame:
+    """Live medication periods of live patients as a MEDICATION_COLUMNS frame."""
+    statement = (
+        select(Patient.identifier, MedicationPeriod.drug, MedicationPeriod.dose, MedicationPeriod.dose_unit,
+               MedicationPeriod.frequency, MedicationPeriod.route, MedicationPeriod.start_date,
+               MedicationPeriod.end_date, MedicationPeriod.reason)
+        .join(Patient, Patient.id == MedicationPeriod.patient_id)
+        .where(MedicationPeriod.deleted_at.is_(None), Patient.deleted_at.is_(None))
+        .order_by(Patient.identifier, MedicationPeriod.drug, MedicationPeriod.start_date)
+    )
+    if identifiers is not None:
+        statement = statement.where(Patient.identifier.in_(list(identifiers)))
+    return read_frame(engine, statement, MEDICATION_TYPES)[MEDICATION_COLUMNS]
+
+
+def load_medication_rows(engine: Engine, identifier: str) -> pd.DataFrame:
+    """One patient's periods with their ids (for the treatments screen)."""
+    statement = (
+        select(MedicationPeriod.id, MedicationPeriod.drug, MedicationPeriod.dose, MedicationPeriod.dose_unit,
+               MedicationPeriod.frequency, MedicationPeriod.route, MedicationPeriod.start_date,
+               MedicationPeriod.end_date, MedicationPeriod.reason)
+        .join(Patient, Patient.id == MedicationPeriod.patient_id)
+        .where(Patient.identifier == identifier, MedicationPeriod.deleted_at.is_(None))
+        .order_by(MedicationPeriod.drug, MedicationPeriod.start_date)
+    )
+    types = {"period_id": INT, **{k: v for k, v in MEDICATION_TYPES.items() if k != "patient_id"}}
+    return read_frame(engine, statement, types)
+
+
+def load_events(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.DataFrame:
+    """Live treatment events of live patients as an EVENT_COLUMNS frame."""
+    statement = (
+        select(Patient.identifier, TreatmentEvent.date, TreatmentEvent.kind, TreatmentEvent.description,
+               TreatmentEvent.sites, TreatmentEvent.agent, TreatmentEvent.dose, TreatmentEvent.dose_unit,
+               TreatmentEvent.grade, TreatmentEvent.serious, TreatmentEvent.end_date)
+        .join(Patient, Patient.id == TreatmentEvent.patient_id)
+        .where(TreatmentEvent.deleted_at.is_(None), Patient.deleted_at.is_(None))
+        .order_by(Patient.identifier, TreatmentEvent.date, TreatmentEvent.kind)
+    )
+    if identifiers is not None:
+        statement = statement.where(Patient.identifier.in_(list(identifiers)))
+    return read_frame(engine, statement, EVENT_TYPES)[EVENT_COLUMNS]
+
+
+def load_event_rows(engine: Engine, identifier: str) -> pd.DataFrame:
+    statement = (
+        select(TreatmentEvent.id, TreatmentEvent.date, TreatmentEvent.kind, TreatmentEvent.description,
+               TreatmentEvent.sites, TreatmentEvent.agent, TreatmentEvent.dose, TreatmentEvent.dose_unit,
+               TreatmentEvent.grade, TreatmentEvent.serious, TreatmentEvent.end_date)
+        .join(Patient, Patient.id == TreatmentEvent.patient_id)
+        .where(Patient.identifier == identifier, TreatmentEvent.deleted_at.is_(None))
+        .order_by(TreatmentEvent.date, TreatmentEvent.kind)
+    )
+    types = {"event_id": INT, **{k: v for k, v in EVENT_TYPES.items() if k != "patient_id"}}
+    return read_frame(engine, statement, types)
+
+
+def get_period(engine: Engine, period_id: int) -> dict:
+    with Session(engine) as session:
+        row = session.get(MedicationPeriod, period_id)
+        if row is None or row.deleted_at is not None:
+            raise NotFound(f"no medication period with id {period_id}", field="id")
+        return row.model_dump()
+
+
+def load_deleted_medications(engine: Engine) -> pd.DataFrame:
+    """Soft-deleted medication periods (for the administrator's restore screen), newest deletion first."""
+    statement = (
+        select(MedicationPeriod.id, Patient.identifier, MedicationPeriod.drug, MedicationPeriod.dose,
+               MedicationPeriod.dose_unit, MedicationPeriod.start_date, MedicationPeriod.end_date,
+               MedicationPeriod.deleted_at)
+        .join(Patient, Patient.id == MedicationPeriod.patient_id)
+        .where(MedicationPeriod.deleted_at.is_not(None)).order_by(MedicationPeriod.deleted_at.desc())
+    )
+    return read_frame(engine, statement, {"period_id": INT, "patient_id": TEXT, "drug": TEXT, "dose": FLOAT,
+                                          "dose_unit": TEXT, "start_date": DATE, "end_date": DATE,
+                                          "deleted_at": TIMESTAMP})
+
+
+def load_deleted_events(engine: Engine) -> pd.DataFrame:
+    """Soft-deleted treatment events (for the administrator's restore screen), newest deletion first."""
+    statement = (
+        select(TreatmentEvent.id, Patient.identifier, TreatmentEvent.date, TreatmentEvent.kind,
+               TreatmentEvent.agent, TreatmentEvent.sites, TreatmentEvent.deleted_at)
+        .join(Patient, Patient.id == TreatmentEvent.patient_id)
+        .where(TreatmentEvent.deleted_at.is_not(None)).order_by(TreatmentEvent.deleted_at.desc())
+    )
+    return read_frame(engine, statement, {"event_id": INT, "patient_id": TEXT, "date": DATE, "kind": TEXT,
+                                          "agent": TEXT, "sites": TEXT, "deleted_at": TIMESTAMP})

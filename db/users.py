@@ -1,0 +1,187 @@
+"""Accounts: the single write path (create, update, password change) and sign-in with a growing delay.
+
+Passwords are hashed with Argon2id (argon2-cffi); a hash is never returned by a read or written to
+the audit trail.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from db.common import audit, snapshot
+from db.frames import BOOL, INT, TEXT, TIMESTAMP, read_frame
+from models import User, UserCreate, UserUpdate
+from models.errors import AuthenticationFailed, InvalidValue, NotFound, NotPermitted
+from models.user import check_password, sign_in_delay
+from models.validation import parse
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so that a wrong username costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_user(*, session: Session, data: UserCreate | dict, actor: str) -> User:
+    """Add an account, audited (without the password). Raises InvalidValue for a taken username."""
+    data = data if isinstance(data, UserCreate) else parse(UserCreate, data)
+    if session.exec(select(User.id).where(User.username == data.username)).first() is not None:
+        raise InvalidValue(f"{data.username!r} is taken; choose another username", field="username")
+    user = User(**data.model_dump(exclude={"password"}), password_hash=hash_password(data.password))
+    if not user.display_name:
+        user.display_name = user.username
+    session.add(user)
+    session.flush()
+    audit(session, actor=actor, action="create", entity="app_user", entity_id=user.id, after=user)
+    return user
+
+
+def update_user(*, session: Session, username: str, data: UserUpdate | dict, actor: str) -> User:
+    """Change an account's display name, role, active flag or export permission, audited.
+
+    Raises NotPermitted when the change would leave no active administrator, or when administrators
+    would take away their own administration rights (another administrator must do that)."""
+    data = data if isinstance(data, UserUpdate) else parse(UserUpdate, data)
+    user = _get(session, username)
+    stays_admin = data.role == "admin" and data.active
+    if user.role == "admin" and user.active and not stays_admin:
+        if username == actor:
+            raise NotPermitted("you cannot remove your own administrator role or deactivate yourself; "
+                               "ask another administrator", field="role" if data.active else "active")
+        others = session.exec(select(func.count()).select_from(User).where(
+            User.role == "admin", User.active.is_(True), User.id != user.id)).one()
+        if others == 0:
+            raise NotPermitted("this is the last active administrator; make another account administrator first",
+                               field="role")
+    before = snapshot(user)
+    for field, value in data.model_dump().items():
+        setattr(user, field, value)
+    session.add(user)
+    session.flush()
+    if snapshot(user) != before:
+        audit(session, actor=actor, action="update", entity="app_user", entity_id=user.id, before=before,
+              after=user)
+    return user
+
+
+def change_password(*, session: Session, username: str, new_password: str, actor: str,
+                    current_password: str | None = None) -> User:
+    """Set a new password. Users changing their own pass `current_password`; an admin resetting doesn't."""
+    user = _get(session, username)
+    if current_password is not None and not verify_password(user.password_hash, current_password):
+        raise AuthenticationFailed("the current password is wrong", field="current_password")
+    check_password(new_password)
+    user.password_hash = hash_password(new_password)
+    user.failed_sign_ins = 0  # a new password (e.g. an administrator's reset) lifts the sign-in delay
+    user.last_failed_at = None
+    session.add(user)
+    session.flush()
+    audit(session, actor=actor, action="password_change", entity="app_user", entity_id=user.id,
+          detail=f"password of {username} changed")
+    return user
+
+
+def authenticate(*, session: Session, username: str, password: str, now: datetime | None = None) -> User:
+    """The active account matching username and password; every attempt is audited.
+
+    After 5 failures for a username, each attempt must wait a doubling delay since the last failure
+    (`models.user.sign_in_delay`); an attempt made too early is refused without checking the password.
+    A failure is flushed (failure count and audit row) before AuthenticationFailed is raised, with a
+    message that never tells which of the two was wrong: the caller commits it (see `sign_in_attempt`).
+    """
+    now = now or datetime.now(UTC)
+    # Anything longer than a username can be is cut to the column's size, so the audit row always fits.
+    username = (username or "").strip().lower()[:64]
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is not None and user.last_failed_at is not None:
+        wait = sign_in_delay(user.failed_sign_ins)
+        ready_at = user.last_failed_at + timedelta(seconds=wait)
+        if now < ready_at:
+            seconds = int((ready_at - now).total_seconds()) + 1
+            audit(session, actor=username, action="sign_in_failed", entity="session", entity_id=user.id,
+                  detail=f"refused: too many failed attempts, retry in {seconds} s")
+            raise AuthenticationFailed(f"too many failed attempts; try again in {seconds} seconds",
+                                       field="password")
+    valid = verify_password(user.password_hash if user else _DUMMY_HASH, password or "")
+    if user is None or not valid or not user.active:
+        if user is not None:
+            user.failed_sign_ins += 1
+            user.last_failed_at = now
+            session.add(user)
+        audit(session, actor=username or "unknown", action="sign_in_failed", entity="session",
+              detail="inactive account" if user is not None and valid else "wrong username or password")
+        raise AuthenticationFailed("wrong username or password, or the account is inactive", field="password")
+    user.failed_sign_ins = 0
+    user.last_failed_at = None
+    user.last_sign_in_at = now
+    session.add(user)
+    audit(session, actor=username, action="sign_in", entity="session", entity_id=user.id)
+    return user
+
+
+def sign_in_attempt(engine: Engine, *, username: str, password: str) -> User:
+    """Authenticate in a transaction that is committed whether or not the attempt succeeds, so that
+    failures count towards the delay and stay in the audit trail. Raises AuthenticationFailed."""
+    from db.engine import write_session
+
+    failure: AuthenticationFailed | None = None
+    with write_session(engine) as session:
+        try:
+            user = authenticate(session=session, username=username, password=password)
+        except AuthenticationFailed as error:
+            session.flush()
+            failure = error
+    if failure is not None:
+        raise failure
+    return user
+
+
+def record_sign_out(engine: Engine, *, username: str, detail: str = "") -> None:
+    """Audit the end of a session (sign-out button or idle expiry)."""
+    from db.engine import write_session
+
+    with write_session(engine) as session:
+        user_id = session.exec(select(User.id).where(User.username == username)).first()
+        audit(session, actor=username, action="sign_out", entity="session", entity_id=user_id, detail=detail)
+
+
+def _get(session: Session, username: str) -> User:
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(f"no account {username!r}", field="username")
+    return user
+
+
+def count_users(engine: Engine) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(User)).one()
+
+
+def get_user(engine: Engine, username: str) -> dict | None:
+    """The account's fields without the password hash, or None."""
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.username == username)).first()
+        return None if user is None else user.model_dump(exclude={"password_hash"})
+
+
+def load_users(engine: Engine) -> pd.DataFrame:
+    statement = select(User.id, User.username, User.display_name, User.role, User.active,
+                       User.can_export_identified, User.last_sign_in_at, User.failed_sign_ins).order_by(User.username)
+    return read_frame(engine, statement, {"user_id": INT, "username": TEXT, "display_name": TEXT, "role": TEXT,
+                                          "active": BOOL, "can_export_identified": BOOL, "last_sign_in_at": TIMESTAMP,
+                                          "failed_sign_ins": INT})

@@ -1,0 +1,15 @@
+"""The bundle of EXCHANGE.md: import (validation report, all or nothing), export (CSV, zip, XLSX), de-identification.
+"""
+
+from exchange.api import (
+    BundleRejected,
+    ExportResult,
+    ImportReport,
+    Problem,
+    export_bundle,
+    export_bytes,
+    import_bundle,
+)
+
+__all__ = ["BundleRejected", "ExportResult", "ImportReport", "Problem", "export_bundle", "export_bytes",
+           "import_bundle"]

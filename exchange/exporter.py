@@ -1,0 +1,439 @@
+"""Exporting a bundle: the five bundle files and the four derived files, as CSV files, a zip or a workbook.
+
+Patients are processed in chunks (CHUNK patients at a time, read through the `db/` reads), so a
+large registry never sits in memory all at once; every derived number comes from `analysis/`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from analysis import (
+    baselines,
+    change_from_baseline,
+    first_drug_starts,
+    format_summary_for_export,
+    format_visits_for_export,
+    format_windows_for_export,
+    select_window_visits,
+    summarise_patients,
+    summarise_windows,
+    visit_export_frame,
+    visit_scores,
+)
+from analysis.treatment import format_number
+from analysis.windows import DEFAULT_WINDOW_MONTHS
+from db.common import audit
+from db.engine import read_session, write_session
+from db.measures import load_measurements
+from db.patients import load_patients
+from db.treatments import load_events, load_medications
+from db.visits import load_assessments
+from exchange import deid
+from exchange.reader import FORMULA_START
+from exchange.spec import (
+    BUNDLE_FILES,
+    DATE,
+    DERIVED_KINDS,
+    DICTIONARY_COLUMNS,
+    IDENTIFYING_COLUMNS,
+    INT,
+    NUMBER,
+    TEXT,
+    YESNO,
+    dictionary_rows,
+)
+from models import Patient
+from models.catalog import MEASURES_BY_CODE
+from models.errors import InvalidValue, UnknownPatient
+
+CHUNK = 2000
+FORMATS = ("csv", "xlsx")
+SHEET_ORDER = ("patients.csv", "skin_scores.csv", "measurements.csv", "medications.csv", "events.csv",
+               "visits.csv", "summary.csv", "windows.csv", "dictionary.csv")
+DATE_COLUMNS = {
+    "patients.csv": ("diagnosis_date",), "skin_scores.csv": ("visit_date",), "measurements.csv": ("date",),
+    "medications.csv": ("start_date", "end_date"), "events.csv": ("date", "end_date"), "visits.csv": ("visit_date",),
+    "summary.csv": ("anchor_date", "baseline_date", "latest_date"),
+}
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote: the path, the format, and the data rows per file."""
+
+    path: Path | None
+    fmt: str
+    deidentified: bool
+    rows: dict[str, int] = field(default_factory=dict)
+    patients: int = 0
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        kind = "de-identified" if self.deidentified else "identified"
+        head = f"exported {self.patients:,} patients ({kind}, {self.fmt}) to {self.path} in {self.seconds:.1f} s"
+        return [head, *(f"{name}: {n:,} rows" for name, n in self.rows.items())]
+
+
+# --- cell formatting --------------------------------------------------------------------------------
+
+
+def protect(values: pd.Series) -> pd.Series:
+    """Formula-injection protection: a `'` before text starting with = + - @ tab CR (or `'` and one of them)."""
+    text = values.fillna("").astype(str)
+    first = text.str[:1]
+    risky = first.isin(FORMULA_START) | ((first == "'") & text.str[1:2].isin(FORMULA_START))
+    if risky.any():
+        text = text.where(~risky, "'" + text)
+    return text
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64") + 0.0  # -0.0 becomes 0.0
+    known = {v: format_number(v) for v in numbers.dropna().unique()}
+    return numbers.map(known).astype(object).fillna("").astype(str)
+
+
+def _ints(values: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    text = np.trunc(numbers).astype("Int64").astype(str)
+    return text.where(numbers.notna(), "").astype(str)
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    dates = pd.to_datetime(values, errors="coerce")
+    return dates.dt.strftime("%Y-%m-%d").fillna("").astype(str)
+
+
+def _yes_no(values: pd.Series) -> pd.Series:
+    flags = values.astype("boolean")
+    return pd.Series(np.where(flags.isna(), "", np.where(flags.fillna(False), "yes", "no")), index=values.index,
+                     dtype=str)
+
+
+FORMATTERS = {TEXT: protect, NUMBER: _numbers, INT: _ints, DATE: _dates, YESNO: _yes_no}
+
+
+def as_text(frame: pd.DataFrame, columns: list[str], kinds: dict[str, str]) -> pd.DataFrame:
+    """The cells of `frame` as they are written: text protected, numbers without a trailing .0, ISO dates."""
+    return pd.DataFrame({c: FORMATTERS[kinds[c]](frame[c]) for c in columns}, index=frame.index)[columns]
+
+
+# --- sinks: where the files go ----------------------------------------------------------------------
+
+
+class CsvSink:
+    """CSV files in a folder, each written as its chunks arrive."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.handles: dict[str, io.TextIOBase] = {}
+
+    def write(self, name: str, frame: pd.DataFrame, kinds: dict[str, str]) -> None:
+        handle = self.handles.get(name)
+        if handle is None:
+            handle = self.handles[name] = open(self.folder / name, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            handle.write(",".join(frame.columns) + "\r\n")
+        if len(frame):
+            # The cells are already text (as_text); the csv module writes them several times faster than to_csv.
+            columns = [frame[c].tolist() for c in frame.columns]
+            csv.writer(handle, lineterminator="\r\n").writerows(zip(*columns, strict=True))
+
+    def close(self) -> None:
+        for handle in self.handles.values():
+            handle.close()
+
+
+class XlsxSink:
+    """One workbook (openpyxl write-only, streamed), one sheet per file; numbers as numbers, dates as ISO text."""
+
+    def __init__(self, path: Path | io.BytesIO) -> None:
+        from openpyxl import Workbook
+
+        self.path = path
+        self.book = Workbook(write_only=True)
+        self.sheets = {name: self.book.create_sheet(name.removesuffix(".csv")) for name in SHEET_ORDER}
+        self.started: set[str] = set()
+
+    def write(self, name: str, frame: pd.DataFrame, kinds: dict[str, str]) -> None:
+        sheet = self.sheets[name]
+        if name not in self.started:
+            sheet.append(list(frame.columns))
+            self.started.add(name)
+        numeric = [kinds.get(c) in (INT, NUMBER) for c in frame.columns]
+        for row in frame.itertuples(index=False, name=None):
+            sheet.append([_cell(v, n) for v, n in zip(row, numeric, strict=True)])
+
+    def close(self) -> None:
+        self.book.save(self.path)
+
+
+def _cell(value: str, numeric: bool):
+    if value == "":
+        return None
+    if numeric:
+        number = float(value)
+        return int(number) if number.is_integer() else number
+    return value
+
+
+# --- the export ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    deidentify: bool
+    secret: bytes | None
+    anchor_drug: str | None
+    months: list[int]
+    with_age: bool
+    raters: dict[str, str] = field(default_factory=dict)
+    window_parts: list[pd.DataFrame] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    written: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _patient_list(engine: Engine, patients: Iterable[str] | None) -> list[str]:
+    table = Patient.__table__
+    with read_session(engine) as session:
+        statement = select(table.c.identifier).where(table.c.deleted_at.is_(None)).order_by(table.c.identifier)
+        every = [row[0] for row in session.execute(statement)]
+    if patients is None:
+        return every
+    wanted = list(dict.fromkeys(str(p).strip() for p in patients if str(p).strip()))
+    live = set(every)
+    missing = [p for p in wanted if p not in live]
+    if missing:
+        raise UnknownPatient(f"no live patient {', '.join(map(repr, missing[:10]))}"
+                             + (f" and {len(missing) - 10} more" if len(missing) > 10 else ""), field="patients")
+    return sorted(wanted)
+
+
+def _uses_age(engine: Engine) -> bool:
+    table = Patient.__table__
+    with read_session(engine) as session:
+        return bool(session.execute(select(func.count()).select_from(table).where(
+            table.c.age_at_baseline.is_not(None), table.c.deleted_at.is_(None))).scalar())
+
+
+def _check_months(months) -> list[int]:
+    out = []
+    for month in months:
+        try:
+            value = int(month)
+        except (TypeError, ValueError):
+            raise InvalidValue(f"{month!r} is not a whole number of months", field="months") from None
+        if value < 1 or value != float(month):
+            raise InvalidValue(f"{month!r} is not a whole number of months from 1", field="months")
+        out.append(value)
+    if not out:
+        raise InvalidValue("give at least one month, e.g. 3,6,12,24", field="months")
+    return list(dict.fromkeys(out))
+
+
+def write_export(engine: Engine, sink, *, deidentify: bool, anchor_drug: str | None, months, patients,
+                 progress=None) -> tuple[dict[str, int], int]:
+    """Write every file of the export into `sink`; returns (data rows per file, number of patients)."""
+    months = _check_months(months)
+    identifiers = _patient_list(engine, patients)
+    secret = deid.installation_secret(engine) if deidentify else None
+    state = _State(deidentify=deidentify, secret=secret, anchor_drug=anchor_drug or None, months=months,
+                   with_age=deidentify or _uses_age(engine))
+    if deidentify:
+        names = {p: deid.pseudonym(secret, p) for p in identifiers}
+        if len(set(names.values())) != len(names):
+            raise InvalidValue("two patients share a pseudonym; set another SKINTRACK_SECRET", field="patients")
+        identifiers.sort(key=names.__getitem__)  # output order must not reveal the identifiers' order
+    for start in range(0, max(len(identifiers), 1), CHUNK):
+        _export_chunk(engine, sink, state, identifiers[start:start + CHUNK])
+        if progress is not None:
+            progress(min(start + CHUNK, len(identifiers)), len(identifiers))
+    windows = pd.concat(state.window_parts, ignore_index=True) if state.window_parts else None
+    windows = format_windows_for_export(summarise_windows(windows, months)) if windows is not None else None
+    _emit(sink, state, "windows.csv", windows, DERIVED_KINDS["windows.csv"])
+    written = {name: state.written[name] for name in SHEET_ORDER if name in state.written}
+    dictionary = pd.DataFrame(dictionary_rows(written), columns=list(DICTIONARY_COLUMNS))
+    _emit(sink, state, "dictionary.csv", dictionary, dict.fromkeys(DICTIONARY_COLUMNS, TEXT))
+    return state.rows, len(identifiers)
+
+
+def _emit(sink, state: _State, name: str, frame: pd.DataFrame, kinds: dict[str, str]) -> None:
+    text = as_text(frame, list(frame.columns), kinds)
+    sink.write(name, text, kinds)
+    state.rows[name] = state.rows.get(name, 0) + len(text)
+    state.written.setdefault(name, list(frame.columns))
+
+
+def _export_chunk(engine: Engine, sink, state: _State, identifiers: list[str]) -> None:
+    people = load_patients(engine, identifiers)
+    assessments = load_assessments(engine, identifiers)
+    measurements = load_measurements(engine, identifiers)
+    medications = load_medications(engine, identifiers)
+    events = load_events(engine, identifiers)
+
+    visits = visit_scores(assessments)
+    anchors = first_drug_starts(medications, state.anchor_drug) if state.anchor_drug else None
+    base = baselines(visits, anchors=anchors)
+    visit_table = format_visits_for_export(visit_export_frame(visits, base, medications))
+    summary_raw = summarise_patients(people, visits, anchors=anchors)
+    summary = format_summary_for_export(summary_raw)
+    state.window_parts.append(select_window_visits(change_from_baseline(visits, base), state.months))
+
+    measurements = measurements.assign(unit=measurements["measure"].map(
+        lambda code: MEASURES_BY_CODE[code].unit if code in MEASURES_BY_CODE else ""))
+    frames = {"patients.csv": people, "skin_scores.csv": assessments, "measurements.csv": measurements,
+              "medications.csv": medications, "events.csv": events, "visits.csv": visit_table,
+              "summary.csv": summary}
+    if state.deidentify:
+        frames = _deidentify(frames, state, summary_raw)
+    order = {p: i for i, p in enumerate(identifiers)} if not state.deidentify else None
+    for spec in BUNDLE_FILES:
+        columns = [c for c in spec.columns if _keeps(spec.name, c, state)]
+        frame = _ordered(frames[spec.name], order)
+        _emit(sink, state, spec.name, frame[columns], spec.kinds)
+    for name in ("visits.csv", "summary.csv"):
+        frame = _ordered(frames[name], order)
+        _emit(sink, state, name, frame, DERIVED_KINDS[name])
+
+
+def _ordered(frame: pd.DataFrame, order: dict[str, int] | None) -> pd.DataFrame:
+    """Rows grouped by patient in the export's patient order, each patient's rows kept in read order."""
+    if order is None:
+        return frame.sort_values("patient_id", kind="stable")
+    return frame.iloc[np.argsort(frame["patient_id"].map(order).to_numpy(), kind="stable")]
+
+
+def _keeps(name: str, column: str, state: _State) -> bool:
+    if state.deidentify:
+        return column not in IDENTIFYING_COLUMNS and column != "birth_year"
+    return column != "age_at_baseline" or state.with_age
+
+
+def _deidentify(frames: dict[str, pd.DataFrame], state: _State, summary_raw: pd.DataFrame) -> dict:
+    secret = state.secret
+    people = frames["patients.csv"].copy()
+    # age at the (anchored, when anchored) baseline; a stored age is kept when the birth year is unknown
+    base_year = summary_raw.set_index("patient_id")["baseline_date"].dt.year
+    ages = []
+    for pid, birth, stored in zip(people["patient_id"], people["birth_year"], people["age_at_baseline"],
+                                  strict=True):
+        year = base_year.get(pid)
+        year = None if year is None or pd.isna(year) else int(year)
+        if pd.isna(birth):
+            ages.append(None if pd.isna(stored) else min(int(stored), deid.AGE_CAP))
+        else:
+            ages.append(deid.age_at_baseline(year, int(birth)))
+    people["age_at_baseline"] = pd.array(ages, dtype="Int64")
+    frames = dict(frames, **{"patients.csv": people})
+
+    # the latest real date of each patient decides whether a forward shift stays in the past
+    latest: dict[str, pd.Timestamp] = {}
+    for name, columns in DATE_COLUMNS.items():
+        frame = frames[name]
+        for column in columns:
+            if len(frame):
+                maxima = frame.groupby("patient_id")[column].max()
+                for pid, day in maxima.items():
+                    if not pd.isna(day) and (pid not in latest or day > latest[pid]):
+                        latest[pid] = day
+    offsets = {pid: deid.date_offset(secret, pid, latest[pid].date() if pid in latest else None)
+               for pid in people["patient_id"]}
+    names = {pid: deid.pseudonym(secret, pid) for pid in people["patient_id"]}
+
+    for frame_name in ("skin_scores.csv", "measurements.csv"):
+        for rater in pd.unique(frames[frame_name]["rater"]):
+            if rater and rater not in state.raters:
+                state.raters[rater] = f"rater-{len(state.raters) + 1}"
+    out = {}
+    for name, frame in frames.items():
+        frame = frame.copy()
+        shift = pd.to_timedelta(frame["patient_id"].map(offsets).astype("float64"), unit="D")
+        for column in DATE_COLUMNS.get(name, ()):
+            frame[column] = pd.to_datetime(frame[column]) + shift
+        if "rater" in frame and name in ("skin_scores.csv", "measurements.csv"):
+            frame["rater"] = frame["rater"].map(lambda r: state.raters.get(r, "") if r else "")
+        frame["patient_id"] = frame["patient_id"].map(names)
+        out[name] = frame
+    return out
+
+
+def _audit_export(engine: Engine, *, actor: str, fmt: str, deidentify: bool, anchor_drug, months, n: int,
+                  restricted: bool, target: str) -> None:
+    kind = "de-identified" if deidentify else "identified"
+    detail = (f"{kind} {fmt} export of {n} patients{' (selected)' if restricted else ''}"
+              f"{f', anchored on {anchor_drug}' if anchor_drug else ''}, windows {','.join(map(str, months))}"
+              f"{f' to {target}' if target else ''}")
+    with write_session(engine) as session:
+        audit(session, actor=actor, action="export", entity="bundle", detail=detail)
+
+
+def export_bundle(engine: Engine, out, *, fmt: str = "csv", deidentify: bool = False, anchor_drug: str | None = None,
+                  months=DEFAULT_WINDOW_MONTHS, patients=None, actor: str, progress=None) -> ExportResult:
+    """Write the export to `out`: a folder of CSV files (created if missing) or, with fmt="xlsx", a workbook.
+
+    `patients` (patient_ids) limits every file to those patients; `anchor_drug` anchors the baselines;
+    `months` sets the visit windows. Audited as one `export` row. Raises UnknownPatient (a patient_id
+    that is not a live patient) or InvalidValue (months, format).
+    """
+    if fmt not in FORMATS:
+        raise InvalidValue(f"{fmt!r} is not an export format; allowed: {', '.join(FORMATS)}", field="format")
+    started = time.perf_counter()
+    out = Path(out)
+    if fmt == "csv":
+        sink = CsvSink(out)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        sink = XlsxSink(out)
+    try:
+        rows, n = write_export(engine, sink, deidentify=deidentify, anchor_drug=anchor_drug, months=months,
+                               patients=patients, progress=progress)
+    finally:
+        sink.close()
+    _audit_export(engine, actor=actor, fmt=fmt, deidentify=deidentify, anchor_drug=anchor_drug,
+                  months=_check_months(months), n=n, restricted=patients is not None, target=str(out))
+    return ExportResult(path=out, fmt=fmt, deidentified=deidentify, rows=rows, patients=n,
+                        seconds=time.perf_counter() - started)
+
+
+def export_bytes(engine: Engine, *, fmt: str = "zip", deidentify: bool = False, anchor_drug: str | None = None,
+                 months=DEFAULT_WINDOW_MONTHS, patients=None, actor: str, progress=None) -> bytes:
+    """The export as bytes for a download: a zip of the CSV files (fmt="zip") or a workbook (fmt="xlsx")."""
+    if fmt not in ("zip", "xlsx"):
+        raise InvalidValue(f"{fmt!r} is not a download format; allowed: zip, xlsx", field="format")
+    if fmt == "xlsx":
+        buffer = io.BytesIO()
+        sink = XlsxSink(buffer)
+        try:
+            _, n = write_export(engine, sink, deidentify=deidentify, anchor_drug=anchor_drug, months=months,
+                                patients=patients, progress=progress)
+        finally:
+            sink.close()
+        data = buffer.getvalue()
+    else:
+        with tempfile.TemporaryDirectory(prefix="skintrack-export-") as folder:
+            sink = CsvSink(Path(folder))
+            try:
+                _, n = write_export(engine, sink, deidentify=deidentify, anchor_drug=anchor_drug, months=months,
+                                    patients=patients, progress=progress)
+            finally:
+                sink.close()
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for name in SHEET_ORDER:
+                    archive.write(Path(folder) / name, name)
+            data = buffer.getvalue()
+    _audit_export(engine, actor=actor, fmt=fmt, deidentify=deidentify, anchor_drug=anchor_drug,
+                  months=_check_months(months), n=n, restricted=patients is not None, target="download")
+    return data

@@ -1,0 +1,460 @@
+"""Importing a bundle: every row validated by the model layer, then all of it written in one transaction.
+
+Validation uses the same schemas as the forms (`models.*Create` through `models.validation.parse`) and
+the same cross-record rules as the write paths of `db/` (patient must exist, nothing before the birth
+year, no duplicate key, no overlapping periods of one drug). The write is the bulk form of those write
+paths: set-based inserts (executemany) inside ONE transaction, one `import` audit row that every
+inserted row points to through `import_id`, and one audited `update` row per changed record (--update).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Engine, insert, select, update
+from sqlmodel import Session
+
+from db.common import audit, bump_versions
+from db.engine import read_session, write_session
+from exchange.errors import BundleRejected, Problem
+from exchange.spec import DATE, EVENTS, MEASUREMENTS, MEDICATIONS, PATIENTS, SKIN_SCORES, BundleFile
+from models import (
+    Assessment,
+    AssessmentCreate,
+    MeasurementCreate,
+    MedicationPeriodCreate,
+    Patient,
+    PatientCreate,
+    TreatmentEventCreate,
+)
+from models.catalog import SITE_CODES
+from models.errors import SkintrackError
+from models.measurement import Measurement
+from models.treatment import MedicationPeriod, TreatmentEvent
+from models.validation import parse
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+BATCH = 5000
+Progress = Callable[[int, int], None] | None
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one bundle file maps onto its table."""
+
+    spec: BundleFile
+    schema: type
+    model: type
+    key: tuple[str, ...]  # key columns after patient_id (the table's column names)
+    values: tuple[str, ...]  # the other columns written from the bundle
+    date_column: str | None  # checked against the birth year
+    label: str
+
+
+KINDS = (
+    Kind(SKIN_SCORES, AssessmentCreate, Assessment, ("visit_date", "rater"), (*SITE_CODES, "total", "incomplete"),
+         "visit_date", "skin scores"),
+    Kind(MEASUREMENTS, MeasurementCreate, Measurement, ("date", "measure", "side", "rater"), ("value", "unit"),
+         "date", "measurements"),
+    Kind(MEDICATIONS, MedicationPeriodCreate, MedicationPeriod, ("drug", "start_date"),
+         ("dose", "dose_unit", "frequency", "route", "end_date", "reason"), "start_date", "medication periods"),
+    Kind(EVENTS, TreatmentEventCreate, TreatmentEvent, ("date", "kind", "sites", "agent", "description"),
+         ("dose", "dose_unit", "grade", "serious", "end_date"), "date", "events"),
+)
+PATIENT_VALUES = ("diagnosis", "sex", "birth_year", "age_at_baseline", "diagnosis_date", "name", "mrn", "notes")
+FILE_ORDER = (PATIENTS.name, *(k.spec.name for k in KINDS))
+
+
+@dataclass
+class ImportReport:
+    """What an import wrote (or, for a dry run, would write), per bundle file."""
+
+    bundle_name: str
+    dry_run: bool
+    import_id: int | None = None
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> int:
+        return sum(self.created.values()) + sum(self.updated.values())
+
+    def lines(self) -> list[str]:
+        verb = "would be" if self.dry_run else "were"
+        out = []
+        for name in FILE_ORDER:
+            parts = [f"{self.created.get(name, 0):,} new", f"{self.updated.get(name, 0):,} changed",
+                     f"{self.unchanged.get(name, 0):,} unchanged"]
+            out.append(f"{name}: " + ", ".join(parts))
+        head = (f"dry run of {self.bundle_name}: nothing written; {self.changed:,} records {verb} written"
+                if self.dry_run else f"imported {self.bundle_name} (import #{self.import_id}): {self.changed:,} "
+                f"records {verb} written")
+        return [head, *out]
+
+
+_DATE_COLUMNS = {spec.name: tuple(c for c, k in spec.kinds.items() if k == DATE)
+                 for spec in (PATIENTS, SKIN_SCORES, MEASUREMENTS, MEDICATIONS, EVENTS)}
+
+
+@dataclass
+class _Row:
+    line: int
+    values: tuple  # in the order of Kind.values (or PATIENT_VALUES)
+
+
+def _cells_to_data(spec: BundleFile, line: int, record: dict, problems: list[Problem]) -> dict | None:
+    """Check the ISO form of date cells (the schema would accept other forms); None when a date is bad."""
+    ok = True
+    for column in _DATE_COLUMNS[spec.name]:
+        value = record.get(column)
+        if isinstance(value, str) and value and not ISO_DATE.match(value) and value.strip():
+            problems.append(Problem(spec.name, line, column, f"{value!r} must be a date as YYYY-MM-DD"))
+            ok = False
+    return record if ok else None
+
+
+def _validated(spec: BundleFile, schema: type, records: Iterable, problems: list[Problem], counter: list[int],
+               progress: Progress, total: int) -> Iterator[tuple[int, object]]:
+    """(line, schema instance) for every valid record; a problem per bad cell otherwise."""
+    for item in records:
+        counter[0] += 1
+        if progress is not None and counter[0] % 5000 == 0:
+            progress(min(counter[0], total), total)
+        if isinstance(item, Problem):
+            problems.append(item)
+            continue
+        line, record = item
+        data = _cells_to_data(spec, line, record, problems)
+        if data is None:
+            continue
+        try:
+            yield line, parse(schema, data)
+        except SkintrackError as error:
+            for problem in error.problems:
+                column = problem.field if problem.field in spec.kinds else (problem.field or "row")
+                problems.append(Problem(spec.name, line, column, problem.reason))
+
+
+def _differing(columns: tuple[str, ...], old: tuple, new: tuple) -> list[str]:
+    return [c for c, a, b in zip(columns, old, new, strict=True) if a != b]
+
+
+def _show(value) -> str:
+    if value is None or value == "":
+        return "blank"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _change_text(columns, old, new) -> str:
+    diffs = [(c, a, b) for c, a, b in zip(columns, old, new, strict=True) if a != b]
+    shown = "; ".join(f"{c} {_show(a)} -> {_show(b)}" for c, a, b in diffs[:3])
+    return shown + ("; ..." if len(diffs) > 3 else "")
+
+
+def _extract(kind: Kind, obj) -> tuple[str, tuple, tuple]:
+    """(patient_id, key after patient_id, values) of a validated child row."""
+    if kind.spec is SKIN_SCORES:
+        scores = tuple(getattr(obj, c) for c in SITE_CODES)
+        scored = sum(v is not None for v in scores)
+        # analysis.scores.rater_total, inlined for speed: the sum when complete, the recorded total
+        # when total-only, none when sites are missing (tests check they agree)
+        total = float(sum(scores)) if scored == len(SITE_CODES) else (obj.total if scored == 0 else None)
+        values = (*scores, total, total is None)
+    else:
+        values = tuple(getattr(obj, c) for c in kind.values)
+    return obj.patient_id, tuple(getattr(obj, c) for c in kind.key), values
+
+
+def import_records(engine: Engine, tables: dict[str, tuple[list[str], Iterable]], *, actor: str, bundle_name: str,
+                   update_existing: bool = False, dry_run: bool = False, progress: Progress = None,
+                   problems: list[Problem] | None = None, total: int = 0) -> ImportReport:
+    """Validate and write bundle records: `tables` maps a bundle file name to (header, records), the records
+    being (line, {column: cell}) or Problem items. All or nothing.
+
+    Raises BundleRejected with every problem (nothing written). Returns the ImportReport.
+    """
+    started = time.perf_counter()
+    problems = list(problems or [])
+    counter = [0]
+    total = max(total, 1)
+    report = ImportReport(bundle_name=bundle_name, dry_run=dry_run)
+
+    # --- patients of the bundle ------------------------------------------------------------------
+    bundle_patients: dict[str, _Row] = {}
+    if PATIENTS.name in tables:
+        _, records = tables[PATIENTS.name]
+        for line, obj in _validated(PATIENTS, PatientCreate, records, problems, counter, progress, total):
+            row = _Row(line, tuple(getattr(obj, c) for c in PATIENT_VALUES))
+            seen = bundle_patients.get(obj.patient_id)
+            if seen is None:
+                bundle_patients[obj.patient_id] = row
+            elif seen.values != row.values:
+                problems.append(Problem(PATIENTS.name, line, _differing(PATIENT_VALUES, seen.values, row.values)[0],
+                                        f"patient {obj.patient_id!r} is on line {seen.line} too, with different "
+                                        "values (rows with the same key are the same record)"))
+
+    # --- child rows ------------------------------------------------------------------------------
+    child: dict[str, dict[tuple, _Row]] = {}
+    referenced: set[str] = set(bundle_patients)
+    for kind in KINDS:
+        rows: dict[tuple, _Row] = {}
+        child[kind.spec.name] = rows
+        if kind.spec.name not in tables:
+            continue
+        _, records = tables[kind.spec.name]
+        for line, obj in _validated(kind.spec, kind.schema, records, problems, counter, progress, total):
+            patient_id, key, values = _extract(kind, obj)
+            full_key = (patient_id, *key)
+            seen = rows.get(full_key)
+            if seen is None:
+                rows[full_key] = _Row(line, values)
+                referenced.add(patient_id)
+            elif seen.values != values:
+                columns = _differing(kind.values, seen.values, values)
+                problems.append(Problem(kind.spec.name, line, columns[0] if columns[0] != "incomplete" else "total",
+                                        f"same key ({', '.join(('patient_id', *kind.key))}) as line {seen.line} "
+                                        "with different values (rows with the same key are the same record)"))
+
+    # --- the database: patients, then existing rows of those patients ----------------------------
+    existing_patients = _load_patients(engine, referenced)
+    patient_updates: list[tuple[str, int, tuple]] = []
+    for patient_id, row in bundle_patients.items():
+        found = existing_patients.get(patient_id)
+        if found is None:
+            continue
+        key, deleted, values = found
+        if deleted:
+            problems.append(Problem(PATIENTS.name, row.line, "patient_id", f"patient {patient_id!r} was deleted; "
+                                    "an administrator can restore it (Deleted records) before importing"))
+        elif values != row.values:
+            if update_existing:
+                patient_updates.append((patient_id, key, values))
+            else:
+                problems.append(Problem(
+                    PATIENTS.name, row.line, _differing(PATIENT_VALUES, values, row.values)[0],
+                    f"patient {patient_id!r} exists with different values "
+                    f"({_change_text(PATIENT_VALUES, values, row.values)}); import with --update to change it"))
+    birth_year = {pid: vals[2] for pid, (_, deleted, vals) in existing_patients.items() if not deleted}
+    birth_year.update({pid: row.values[2] for pid, row in bundle_patients.items()})
+    live_keys = {pid: key for pid, (key, deleted, _) in existing_patients.items() if not deleted}
+
+    creates: dict[str, list] = {k.spec.name: [] for k in KINDS}
+    updates: dict[str, list] = {k.spec.name: [] for k in KINDS}
+    for kind in KINDS:
+        name = kind.spec.name
+        rows = child[name]
+        existing = _load_rows(engine, kind, {live_keys[p] for p, *_ in rows if p in live_keys})
+        unchanged = 0
+        for full_key, row in rows.items():
+            patient_id = full_key[0]
+            if patient_id not in bundle_patients and patient_id not in live_keys:
+                state = "was deleted" if patient_id in existing_patients else "is neither in patients.csv nor in " \
+                                                                            "the database"
+                problems.append(Problem(name, row.line, "patient_id", f"patient {patient_id!r} {state}"))
+                continue
+            year = birth_year.get(patient_id)
+            when = full_key[1 + kind.key.index(kind.date_column)] if kind.date_column in kind.key else \
+                row.values[kind.values.index(kind.date_column)]
+            if year and when.year < year:
+                problems.append(Problem(name, row.line, kind.date_column,
+                                        f"{when.isoformat()} is before the birth year {year}"))
+                continue
+            db_key = (live_keys.get(patient_id), *full_key[1:])
+            found = existing.get(db_key)
+            if found is None:
+                creates[name].append((full_key, row))
+            elif found[1] == row.values:
+                unchanged += 1
+            elif update_existing:
+                updates[name].append((full_key, row, found))
+            else:
+                columns = _differing(kind.values, found[1], row.values)
+                column = "total" if columns[0] in ("incomplete",) else columns[0]
+                problems.append(Problem(name, row.line, column,
+                                        f"this record exists with different values "
+                                        f"({_change_text(kind.values, found[1], row.values)}); import with --update "
+                                        "to change it"))
+        report.unchanged[name] = unchanged
+        if kind.spec is MEDICATIONS:
+            problems.extend(_overlaps(rows, existing, live_keys))
+
+    if problems:
+        order = {name: i for i, name in enumerate(FILE_ORDER)}
+        problems.sort(key=lambda p: (order.get(p.file, -1), p.file, p.line))
+        raise BundleRejected(problems)
+
+    new_patients = [(pid, row) for pid, row in bundle_patients.items() if pid not in existing_patients]
+    report.created[PATIENTS.name] = len(new_patients)
+    report.updated[PATIENTS.name] = len(patient_updates)
+    report.unchanged[PATIENTS.name] = len(bundle_patients) - len(new_patients) - len(patient_updates)
+    for kind in KINDS:
+        report.created[kind.spec.name] = len(creates[kind.spec.name])
+        report.updated[kind.spec.name] = len(updates[kind.spec.name])
+    if dry_run:
+        report.seconds = time.perf_counter() - started
+        if progress is not None:
+            progress(total, total)
+        return report
+
+    _write(engine, report, actor=actor, new_patients=new_patients, patient_updates=patient_updates,
+           bundle_patients=bundle_patients, live_keys=live_keys, creates=creates, updates=updates,
+           progress=progress, done=counter[0], total=total)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _overlaps(rows: dict[tuple, _Row], existing: dict[tuple, tuple], live_keys: dict[str, int]) -> list[Problem]:
+    """Periods of one drug for one patient that overlap, the bundle's replacing the database's of the same key."""
+    by_key_patient = {key: pid for pid, key in live_keys.items()}
+    periods: dict[tuple, dict] = defaultdict(dict)  # (patient_id, drug) -> start -> (end, line or None, dose)
+    for (pkey, drug, start), (_, values) in existing.items():
+        periods[(by_key_patient[pkey], drug)][start] = (values[4], None)
+    for (pid, drug, start), row in rows.items():
+        periods[(pid, drug)][start] = (row.values[4], row.line)
+    problems = []
+    for (_pid, drug), spans in periods.items():
+        if len(spans) < 2:
+            continue
+        ordered = sorted(spans.items())
+        reach_end, reach_start, reach_line = ordered[0][1][0], ordered[0][0], ordered[0][1][1]
+        for start, (end, line) in ordered[1:]:
+            if reach_end is None or start <= reach_end:
+                where = f"line {reach_line}" if reach_line else "the database"
+                until = reach_end.isoformat() if reach_end else "ongoing"
+                bad_line = line or reach_line
+                problems.append(Problem(
+                    MEDICATIONS.name, bad_line, "start_date",
+                    f"{drug} from {start.isoformat()} overlaps the period {reach_start.isoformat()} to {until} "
+                    f"({where}); end dates are inclusive, so a new period starts the day after the previous one "
+                    "ends"))
+            if reach_end is not None and (end is None or end > reach_end):
+                reach_end, reach_start, reach_line = end, start, line
+    return problems
+
+
+def _chunks(items: list, size: int = 900) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _load_patients(engine: Engine, identifiers: set[str]) -> dict[str, tuple[int, bool, tuple]]:
+    """identifier -> (key, deleted, PATIENT_VALUES) for the patients among `identifiers` in the database."""
+    table = Patient.__table__
+    out = {}
+    with read_session(engine) as session:
+        for chunk in _chunks(sorted(identifiers)):
+            statement = select(table.c.identifier, table.c.id, table.c.deleted_at,
+                               *[table.c[c] for c in PATIENT_VALUES]).where(table.c.identifier.in_(chunk))
+            for identifier, key, deleted_at, *values in session.execute(statement):
+                out[identifier] = (key, deleted_at is not None, tuple(values))
+    return out
+
+
+def _load_rows(engine: Engine, kind: Kind, patient_keys: set[int]) -> dict[tuple, tuple[int, tuple]]:
+    """(patient key, *key) -> (row id, values) of the live rows of these patients."""
+    table = kind.model.__table__
+    out = {}
+    if not patient_keys:
+        return out
+    columns = [table.c.id, table.c.patient_id, *[table.c[c] for c in kind.key], *[table.c[c] for c in kind.values]]
+    width = 1 + len(kind.key)
+    with read_session(engine) as session:
+        for chunk in _chunks(sorted(patient_keys)):
+            statement = select(*columns).where(table.c.patient_id.in_(chunk), table.c.deleted_at.is_(None))
+            for row_id, *rest in session.execute(statement):
+                values = tuple(rest[width:])
+                if kind.spec is SKIN_SCORES:
+                    values = (*values[:-1], bool(values[-1]))
+                out[tuple(rest[:width])] = (row_id, values)
+    return out
+
+
+def _write(engine: Engine, report: ImportReport, *, actor: str, new_patients, patient_updates, bundle_patients,
+           live_keys, creates, updates, progress: Progress, done: int, total: int) -> None:
+    detail = "; ".join(f"{name}: {report.created.get(name, 0)} new, {report.updated.get(name, 0)} changed"
+                       for name in FILE_ORDER)
+    reason = f"import of {report.bundle_name}"
+    with write_session(engine) as session:
+        event = audit(session, actor=actor, action="import", entity="bundle", reason=reason,
+                      detail=f"{report.bundle_name}: {detail}")
+        import_id = event.id
+        report.import_id = import_id
+        touched: set[int] = set()
+
+        patient_table = Patient.__table__
+        rows = [{"identifier": pid, **dict(zip(PATIENT_VALUES, row.values, strict=True)), "import_id": import_id,
+                 "data_version": 0} for pid, row in new_patients]
+        _insert(session, patient_table, rows)
+        keys = dict(live_keys)
+        for chunk in _chunks([pid for pid, _ in new_patients]):
+            keys.update(session.execute(select(patient_table.c.identifier, patient_table.c.id)
+                                        .where(patient_table.c.identifier.in_(chunk))).all())
+        for pid, key, before_values in patient_updates:
+            after_values = bundle_patients[pid].values
+            after = dict(zip(PATIENT_VALUES, after_values, strict=True))
+            session.execute(update(patient_table).where(patient_table.c.id == key).values(**after))
+            audit(session, actor=actor, action="update", entity="patient", entity_id=key, patient_key=key,
+                  before={"patient_id": pid, **dict(zip(PATIENT_VALUES, before_values, strict=True))},
+                  after={"patient_id": pid, **after}, reason=reason, detail=f"import #{import_id}")
+            touched.add(key)
+        done += len(new_patients)
+
+        for kind in KINDS:
+            name = kind.spec.name
+            table = kind.model.__table__
+            batch = []
+            extra = {"notes": ""} if kind.spec is SKIN_SCORES else {}
+            for full_key, row in creates[name]:
+                key = keys[full_key[0]]
+                if full_key[0] in live_keys:
+                    touched.add(key)
+                batch.append({"patient_id": key, **dict(zip(kind.key, full_key[1:], strict=True)),
+                              **dict(zip(kind.values, row.values, strict=True)), "import_id": import_id, **extra})
+                if len(batch) >= BATCH:
+                    _insert(session, table, batch)
+                    done += len(batch)
+                    batch = []
+                    if progress is not None:
+                        progress(min(done, total), total)
+            _insert(session, table, batch)
+            done += len(batch)
+            for full_key, row, (row_id, old_values) in updates[name]:
+                key = keys[full_key[0]]
+                after = dict(zip(kind.values, row.values, strict=True))
+                session.execute(update(table).where(table.c.id == row_id).values(**after))
+                ident = {"patient_id": full_key[0], **dict(zip(kind.key, full_key[1:], strict=True))}
+                audit(session, actor=actor, action="update", entity=table.name, entity_id=row_id, patient_key=key,
+                      before={**ident, **dict(zip(kind.values, old_values, strict=True))},
+                      after={**ident, **after}, reason=reason, detail=f"import #{import_id}")
+                touched.add(key)
+        bump_versions(session, touched)
+    if progress is not None:
+        progress(total, total)
+
+
+def _insert(session: Session, table, rows: list[dict]) -> None:
+    """A set-based insert in the session's transaction: COPY on PostgreSQL, one executemany per batch elsewhere."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        columns = list(rows[0])
+        driver = connection.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(
+                f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(tuple(row[c] for c in columns))
+        return
+    for chunk in _chunks(rows, BATCH):
+        session.execute(insert(table), chunk)

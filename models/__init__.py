@@ -1,0 +1,24 @@
+"""Tables, input schemas and the clinical catalogue. Importing this package registers every table
+on SQLModel.metadata (Alembic's target)."""
+
+from models.assessment import Assessment, AssessmentCreate, AssessmentUpdate
+from models.audit import AuditEvent
+from models.measurement import Measurement, MeasurementCreate, MeasurementUpdate
+from models.patient import Patient, PatientCreate, PatientUpdate
+from models.setting import InstallationSetting
+from models.treatment import (
+    MedicationPeriod,
+    MedicationPeriodCreate,
+    MedicationPeriodUpdate,
+    TreatmentEvent,
+    TreatmentEventCreate,
+    TreatmentEventUpdate,
+)
+from models.user import User, UserCreate, UserUpdate
+
+__all__ = [
+    "Assessment", "AssessmentCreate", "AssessmentUpdate", "AuditEvent", "InstallationSetting", "Measurement",
+    "MeasurementCreate", "MeasurementUpdate", "MedicationPeriod", "MedicationPeriodCreate",
+    "MedicationPeriodUpdate", "Patient", "PatientCreate", "PatientUpdate", "TreatmentEvent",
+    "TreatmentEventCreate", "TreatmentEventUpdate", "User", "UserCreate", "UserUpdate",
+]

@@ -1,0 +1,221 @@
+"""The clinical catalogue as code: the single source of every code, label, unit and range.
+
+Forms, validators, column lists, the data dictionary and the charts all derive from this module
+(shared spec CLINICAL.md). Sources are named beside each definition.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# --- modified Rodnan skin score ------------------------------------------------------------------
+# Clements et al., J Rheumatol 1993;20:1892 and 1995;22:1281; Khanna et al., JSRD 2017;2:11.
+
+SITE_MIN = 0
+SITE_MAX = 3
+MRSS_MAX = 51
+SITE_SCORE_LABELS = {
+    0: "normal",
+    1: "mild thickening",
+    2: "moderate thickening",
+    3: "severe (cannot pinch)",
+}
+
+
+@dataclass(frozen=True)
+class Site:
+    code: str
+    label: str
+    side: str  # "R", "L" or "" for midline sites
+    region: str  # head, trunk, arm, hand, leg — used to lay sites out like a body
+
+    @property
+    def display(self) -> str:
+        return f"{self.label} ({self.side})" if self.side else self.label
+
+
+# Display order: head to toe, right before left (CLINICAL.md).
+SITES: tuple[Site, ...] = (
+    Site("face", "Face", "", "head"),
+    Site("chest", "Anterior chest", "", "trunk"),
+    Site("abdomen", "Abdomen", "", "trunk"),
+    Site("upper_arm_r", "Upper arm", "R", "arm"),
+    Site("upper_arm_l", "Upper arm", "L", "arm"),
+    Site("forearm_r", "Forearm", "R", "arm"),
+    Site("forearm_l", "Forearm", "L", "arm"),
+    Site("hand_r", "Dorsum of hand", "R", "hand"),
+    Site("hand_l", "Dorsum of hand", "L", "hand"),
+    Site("fingers_r", "Fingers", "R", "hand"),
+    Site("fingers_l", "Fingers", "L", "hand"),
+    Site("thigh_r", "Thigh", "R", "leg"),
+    Site("thigh_l", "Thigh", "L", "leg"),
+    Site("leg_r", "Lower leg", "R", "leg"),
+    Site("leg_l", "Lower leg", "L", "leg"),
+    Site("foot_r", "Dorsum of foot", "R", "leg"),
+    Site("foot_l", "Dorsum of foot", "L", "leg"),
+)
+SITE_CODES: tuple[str, ...] = tuple(s.code for s in SITES)
+SITES_BY_CODE: dict[str, Site] = {s.code: s for s in SITES}
+
+# Body layout for the entry form and the body map: rows of (right-side column, centre, left-side
+# column). The patient's right is on the viewer's left, as when facing the patient.
+BODY_LAYOUT: tuple[tuple[str | None, str | None, str | None], ...] = (
+    (None, "face", None),
+    ("upper_arm_r", "chest", "upper_arm_l"),
+    ("forearm_r", "abdomen", "forearm_l"),
+    ("hand_r", None, "hand_l"),
+    ("fingers_r", None, "fingers_l"),
+    ("thigh_r", None, "thigh_l"),
+    ("leg_r", None, "leg_l"),
+    ("foot_r", None, "foot_l"),
+)
+
+# Sites that change most with treatment (CLINICAL.md, "Responsive sites").
+RESPONSIVE_SITES = ("hand_r", "hand_l", "forearm_r", "forearm_l", "chest")
+
+# Measurement noise of the total (Clements 1993, 1995): between observers SD ~4.6-5.4 points,
+# same observer ~2.5. The chart's noise band uses the between-rater figure.
+NOISE_BETWEEN_RATERS = 5.0
+NOISE_SAME_RATER = 2.5
+
+# Responder definitions: improved (EUSTAR, Dobrota et al., Ann Rheum Dis 2016) and progressed
+# (Wu et al., Ann Rheum Dis 2019): a change of more than 5 points and at least 25%.
+RESPONSE_POINTS = 5.0
+RESPONSE_PERCENT = 25.0
+
+# Minimal clinically important difference (Khanna et al., Ann Rheum Dis 2006).
+MCID_RANGE = (3.2, 5.3)
+
+# Anchored baseline: latest visit from this many days before the drug's first start up to it.
+ANCHOR_LOOKBACK_DAYS = 90
+
+# Data-quality flag: a site moving by this much between consecutive visits.
+SITE_JUMP = 2
+
+# --- measures -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measure:
+    code: str
+    label: str
+    unit: str
+    sided: bool
+    low: float
+    high: float
+    better: str  # "lower", "higher" or "" when neither direction is better
+    group: str
+    reference: tuple[float, float] | None = None  # normal value (a point when both ends equal)
+
+    @property
+    def display(self) -> str:
+        return f"{self.label} ({self.unit})"
+
+
+MEASURES: tuple[Measure, ...] = (
+    Measure("ftp_distance", "Finger-to-palm distance in flexion", "cm", True, 0, 15, "lower", "hand", (0, 0)),
+    Measure("hai", "Hand Anatomic Index", "ratio", True, 0, 10, "higher", "hand"),
+    Measure("grip_strength", "Grip strength", "kg", True, 0, 90, "higher", "hand"),
+    Measure("oral_aperture", "Oral aperture, inter-incisal", "mm", False, 0, 80, "higher", "face", (35, 50)),
+    Measure("wrist_flexion", "Wrist flexion", "deg", True, 0, 100, "higher", "joints", (80, 80)),
+    Measure("wrist_extension", "Wrist extension", "deg", True, 0, 100, "higher", "joints", (70, 70)),
+    Measure("elbow_flexion", "Elbow flexion", "deg", True, 0, 160, "higher", "joints", (150, 150)),
+    Measure("elbow_extension_deficit", "Elbow extension deficit", "deg", True, 0, 120, "lower", "joints", (0, 0)),
+    Measure("knee_flexion", "Knee flexion", "deg", True, 0, 160, "higher", "joints"),
+    Measure("knee_extension_deficit", "Knee extension deficit", "deg", True, 0, 120, "lower", "joints", (0, 0)),
+    Measure("ankle_dorsiflexion", "Ankle dorsiflexion", "deg", True, 0, 40, "higher", "joints"),
+    Measure("ankle_plantarflexion", "Ankle plantarflexion", "deg", True, 0, 70, "higher", "joints"),
+    Measure("fvc_pct", "FVC, % predicted", "%", False, 10, 160, "higher", "lungs"),
+    Measure("dlco_pct", "DLCO, % predicted", "%", False, 5, 160, "higher", "lungs"),
+    Measure("haq_di", "HAQ disability index", "score", False, 0, 3, "lower", "function"),
+    Measure("patient_global", "Patient global assessment", "0-10", False, 0, 10, "lower", "function"),
+    Measure("physician_global", "Physician global assessment", "0-10", False, 0, 10, "lower", "function"),
+    Measure("pain_vas", "Pain, visual analogue scale", "mm", False, 0, 100, "lower", "function"),
+    Measure("albumin", "Serum albumin", "g/dL", False, 0.5, 6.5, "higher", "labs"),
+    Measure("calcium", "Serum calcium", "mg/dL", False, 4, 16, "", "labs"),
+    Measure("phosphate", "Serum phosphate", "mg/dL", False, 0.5, 15, "", "labs"),
+    Measure("creatinine", "Serum creatinine", "mg/dL", False, 0.1, 25, "", "labs"),
+    Measure("weight", "Body weight", "kg", False, 20, 350, "", "labs"),
+)
+MEASURE_CODES: tuple[str, ...] = tuple(m.code for m in MEASURES)
+MEASURES_BY_CODE: dict[str, Measure] = {m.code: m for m in MEASURES}
+SIDES = ("R", "L")
+
+# --- patients -------------------------------------------------------------------------------------
+
+DIAGNOSES: dict[str, str] = {
+    "dcSSc": "Diffuse cutaneous systemic sclerosis",
+    "lcSSc": "Limited cutaneous systemic sclerosis",
+    "SSc": "Systemic sclerosis, subtype not stated",
+    "NSF": "Nephrogenic systemic fibrosis",
+    "morphea": "Morphea (localised scleroderma)",
+    "other": "Other sclerosing skin disease",
+}
+SEXES: dict[str, str] = {"F": "female", "M": "male", "X": "other", "U": "unknown"}
+PATIENT_ID_PATTERN = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$")
+PATIENT_ID_RULE = "1-64 printable ASCII characters, no leading or trailing space"
+AGE_CAP = 90  # de-identified ages at or above this are written as 90
+
+# --- treatments -----------------------------------------------------------------------------------
+
+COMMON_DRUGS: tuple[str, ...] = (
+    "imatinib",
+    "mycophenolate mofetil",
+    "methotrexate",
+    "cyclophosphamide",
+    "rituximab",
+    "tocilizumab",
+    "nintedanib",
+    "prednisone",
+    "intravenous immunoglobulin",
+)
+DOSE_UNITS: tuple[str, ...] = ("mg", "g", "mcg", "mg/kg", "IU", "mL")
+FIXED_FREQUENCIES: tuple[str, ...] = ("daily", "twice daily", "weekly", "every 4 weeks", "once")
+FREQUENCY_PATTERN = re.compile(r"^([1-9][0-9]?) per (day|week|month)$")
+FREQUENCY_RULE = "daily, twice daily, weekly, every 4 weeks, once, or 'N per day/week/month'"
+ROUTES: tuple[str, ...] = ("oral", "iv", "sc", "im", "topical", "intralesional", "other")
+
+EVENT_KINDS: dict[str, str] = {
+    "steroid_injection": "Intralesional steroid injection",
+    "procedure": "Procedure",
+    "gadolinium_exposure": "Gadolinium exposure",
+    "adverse_event": "Adverse event",
+    "other": "Other event",
+}
+CTCAE_GRADES: dict[int, str] = {
+    1: "mild",
+    2: "moderate",
+    3: "severe",
+    4: "life-threatening",
+    5: "death",
+}
+COMMON_STEROIDS = ("triamcinolone acetonide", "methylprednisolone acetate")
+GADOLINIUM_AGENTS = ("gadodiamide", "gadopentetate dimeglumine", "gadoversetamide", "gadoterate")
+
+# --- accounts -------------------------------------------------------------------------------------
+
+ROLES: dict[str, str] = {
+    "staff": "Clinic staff",
+    "physician": "Physician",
+    "coordinator": "Trial coordinator",
+    "admin": "Administrator",
+}
+
+
+def is_valid_frequency(value: str) -> bool:
+    """True for a fixed frequency or one of the form 'N per day/week/month'."""
+    return value in FIXED_FREQUENCIES or bool(FREQUENCY_PATTERN.match(value))
+
+
+def join_sites(codes) -> str:
+    """Site codes in catalogue order, joined by ';' (the bundle's `sites` cell)."""
+    chosen = set(codes)
+    return ";".join(c for c in SITE_CODES if c in chosen)
+
+
+def split_sites(value: str | None) -> list[str]:
+    """The codes of a ';'-joined `sites` cell (blank gives none), whitespace trimmed."""
+    if not value:
+        return []
+    return [part.strip() for part in value.split(";") if part.strip()]

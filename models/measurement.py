@@ -1,0 +1,87 @@
+"""Measurement: one value of a catalogue measure (range of motion, function, lungs, labs)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import field_validator, model_validator
+from sqlalchemy import Index, text
+from sqlmodel import Field, SQLModel
+
+from models.base import LIVE, Recorded
+from models.catalog import MEASURE_CODES, MEASURES_BY_CODE, SIDES
+from models.errors import ImplausibleValue, InvalidValue, UnknownMeasure
+from models.validation import blank_to_none, check_not_future
+
+
+class MeasurementBase(SQLModel):
+    date: date
+    measure: str = Field(max_length=40)
+    side: str = Field(default="", max_length=1)
+    value: float
+    unit: str = Field(default="", max_length=16)
+    rater: str = Field(default="", max_length=100)
+
+
+class MeasurementCreate(MeasurementBase):
+    patient_id: str
+
+    @field_validator("patient_id", "measure", mode="before")
+    @classmethod
+    def _required(cls, value, info):
+        value = blank_to_none(value)
+        if value is None:
+            raise InvalidValue("is required", field=info.field_name)
+        return str(value).strip()
+
+    @field_validator("side", "unit", "rater", mode="before")
+    @classmethod
+    def _text(cls, value):
+        value = blank_to_none(value)
+        return "" if value is None else str(value).strip()
+
+    @field_validator("measure")
+    @classmethod
+    def _measure(cls, value):
+        if value not in MEASURES_BY_CODE:
+            raise UnknownMeasure(f"{value!r} is not a measure code; allowed: {', '.join(MEASURE_CODES)}",
+                                 field="measure")
+        return value
+
+    @field_validator("date")
+    @classmethod
+    def _date(cls, value):
+        return check_not_future(value, "date")
+
+    @model_validator(mode="after")
+    def _against_catalogue(self):
+        measure = MEASURES_BY_CODE[self.measure]
+        if measure.sided and self.side not in SIDES:
+            raise InvalidValue(f"{measure.label} is sided: side must be R or L", field="side")
+        if not measure.sided and self.side:
+            raise InvalidValue(f"{measure.label} is not sided: leave side blank", field="side")
+        if self.unit and self.unit != measure.unit:
+            raise InvalidValue(f"{self.unit!r} is not the unit of {self.measure}; use {measure.unit!r}",
+                               field="unit")
+        if not measure.low <= self.value <= measure.high:
+            raise ImplausibleValue(
+                f"{self.value:g} {measure.unit} is outside the plausible range "
+                f"{measure.low:g}-{measure.high:g} {measure.unit} for {measure.label}", field="value")
+        self.unit = measure.unit
+        return self
+
+
+class MeasurementUpdate(MeasurementCreate):
+    """The full new content of a measurement."""
+
+
+class Measurement(MeasurementBase, Recorded, table=True):
+    __tablename__ = "measurement"
+    __table_args__ = (
+        Index("ux_measurement_key", "patient_id", "date", "measure", "side", "rater", unique=True,
+              sqlite_where=text(LIVE), postgresql_where=text(LIVE)),
+        Index("ix_measurement_patient_date", "patient_id", "date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id")

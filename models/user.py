@@ -1,0 +1,95 @@
+"""Accounts: who may sign in, with which role, and whether they may export identified data."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from pydantic import field_validator
+from sqlmodel import Field, SQLModel
+
+from models.base import utcnow
+from models.catalog import ROLES
+from models.errors import InvalidValue
+from models.validation import blank_to_none, check_choice
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD_LENGTH = 10
+
+
+class UserBase(SQLModel):
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(default="", max_length=100)
+    role: str = Field(max_length=16)
+    active: bool = Field(default=True)
+    can_export_identified: bool = Field(default=False)
+
+
+def check_password(value: str) -> str:
+    if value is None or len(value) < MIN_PASSWORD_LENGTH:
+        raise InvalidValue(f"must be at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    return value
+
+
+class UserCreate(UserBase):
+    password: str
+
+    @field_validator("username", mode="before")
+    @classmethod
+    def _username(cls, value):
+        value = blank_to_none(value)
+        if value is None or not USERNAME_PATTERN.match(str(value)):
+            raise InvalidValue("must be 2-64 characters: lower-case letters, digits, '.', '_' or '-'",
+                               field="username")
+        return str(value)
+
+    @field_validator("display_name", mode="before")
+    @classmethod
+    def _display(cls, value):
+        value = blank_to_none(value)
+        return "" if value is None else str(value).strip()
+
+    @field_validator("role")
+    @classmethod
+    def _role(cls, value):
+        return check_choice(value, ROLES, "role")
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value):
+        return check_password(value)
+
+
+class UserUpdate(SQLModel):
+    display_name: str
+    role: str
+    active: bool
+    can_export_identified: bool
+
+    @field_validator("role")
+    @classmethod
+    def _role(cls, value):
+        return check_choice(value, ROLES, "role")
+
+
+class User(UserBase, table=True):
+    __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
+
+    id: int | None = Field(default=None, primary_key=True)
+    password_hash: str = Field(max_length=200)
+    failed_sign_ins: int = Field(default=0)
+    last_failed_at: datetime | None = None
+    last_sign_in_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+FREE_ATTEMPTS = 5  # failed sign-ins allowed before a delay applies
+MAX_DELAY_SECONDS = 15 * 60
+
+
+def sign_in_delay(failed_sign_ins: int) -> float:
+    """Seconds a username must wait after its last failure: none for the first 5 failures, then
+    2, 4, 8 ... seconds, doubling with each further failure, capped at 15 minutes."""
+    if failed_sign_ins < FREE_ATTEMPTS:
+        return 0.0
+    return float(min(MAX_DELAY_SECONDS, 2 ** (failed_sign_ins - FREE_ATTEMPTS + 1)))

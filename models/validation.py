@@ -1,0 +1,114 @@
+"""Turning raw input (form values, CSV cells, CLI arguments) into validated schemas.
+
+`parse(Schema, data)` is the one entry point: it returns the schema instance or raises the first
+named domain error with every problem attached, so the form, the importer and the CLI reject the
+same input with the same words.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from models.catalog import SITE_CODES
+from models.errors import InvalidDate, InvalidScore, InvalidValue, MissingValue, SkintrackError, combine
+
+T = TypeVar("T", bound=BaseModel)
+
+_TYPE_MESSAGES = {
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "int_type": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "finite_number": "must be a finite number",
+    "date_parsing": "must be a date as YYYY-MM-DD",
+    "date_from_datetime_parsing": "must be a date as YYYY-MM-DD",
+    "date_type": "must be a date as YYYY-MM-DD",
+    "date_from_datetime_inexact": "must be a date without a time",
+    "bool_parsing": "must be yes or no",
+    "bool_type": "must be yes or no",
+    "string_type": "must be text",
+    "missing": "is required",
+    "string_too_long": "is too long",
+}
+
+
+def parse(schema: type[T], data: dict[str, Any]) -> T:
+    """Validate `data` against `schema`.
+
+    Raises the first problem as its named SkintrackError subclass, with all problems in `.problems`.
+    """
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise combine([_to_domain_error(err) for err in exc.errors()]) from None
+
+
+def _to_domain_error(err: dict[str, Any]) -> SkintrackError:
+    field = ".".join(str(part) for part in err.get("loc", ()) if part != "__root__")
+    original = (err.get("ctx") or {}).get("error")
+    if isinstance(original, SkintrackError):
+        if not original.field and field:
+            return type(original)(original.reason, field=field)
+        return original
+    kind = err.get("type", "")
+    if kind == "missing":
+        return MissingValue("is required", field=field)
+    message = _TYPE_MESSAGES.get(kind, err.get("msg", "is not valid"))
+    if field in SITE_CODES:
+        return InvalidScore(f"{message}; allowed 0, 1, 2, 3", field=field)
+    if "date" in field and kind.startswith("date"):
+        return InvalidDate(message, field=field)
+    return InvalidValue(message, field=field)
+
+
+# --- small reusable checks, raised inside field validators ---------------------------------------
+
+
+def blank_to_none(value: Any) -> Any:
+    """'' and whitespace-only strings mean 'not recorded'."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def check_not_future(value: date | None, field: str) -> date | None:
+    if value is not None and value > date.today():
+        raise InvalidDate(f"{value.isoformat()} is in the future; today is {date.today().isoformat()}",
+                          field=field)
+    return value
+
+
+def check_choice(value: str | None, allowed, field: str) -> str | None:
+    if value is not None and value not in allowed:
+        raise InvalidValue(f"{value!r} is not allowed; allowed: {', '.join(map(str, allowed))}", field=field)
+    return value
+
+
+_SCORE_TEXT = {"0": 0, "1": 1, "2": 2, "3": 3}
+
+
+def check_score(value: Any, field: str) -> int | None:
+    """A site score: blank, or a whole number 0-3 ('2.0' is accepted as 2)."""
+    if type(value) is int and 0 <= value <= 3:  # the common cases first: imports validate millions of scores
+        return value
+    if type(value) is str and value in _SCORE_TEXT:
+        return _SCORE_TEXT[value]
+    value = blank_to_none(value)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InvalidScore(f"{value!r} is not a score; allowed 0, 1, 2, 3", field=field)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidScore(f"{value!r} is not a score; allowed 0, 1, 2, 3", field=field) from None
+    if number != int(number) or not 0 <= number <= 3:
+        raise InvalidScore(f"{value!r} is not a score; allowed 0, 1, 2, 3", field=field)
+    return int(number)

@@ -1,0 +1,46 @@
+"""Backup (administrators): one click downloads a consistent copy of the whole database, audited.
+SQLite: the database file (SQLite's online backup, safe while others write); PostgreSQL: a pg_dump archive."""
+
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import streamlit as st
+
+from db.backup import PG_DUMP_ADVICE, backup_database
+from db.engine import is_sqlite
+from ui.guard import require
+from ui.state import actor, get_engine
+
+require(__file__)
+engine = get_engine()
+sqlite = is_sqlite(engine)
+username = actor()
+stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+file_name = f"skintrack-{stamp}.{'db' if sqlite else 'dump'}"
+
+
+def backup_bytes() -> bytes:
+    """Made when the button is clicked (not on every page view); the backup is audited by db/backup.py."""
+    with tempfile.TemporaryDirectory(prefix="skintrack-backup-") as folder:
+        return backup_database(engine, Path(folder) / file_name, actor=username).read_bytes()
+
+
+st.title("Backup")
+if sqlite:
+    st.write("Download a consistent copy of the whole database — a SQLite file that opens with Skintrack "
+             "(point `SKINTRACK_DATABASE_URL` at it) or any SQLite tool. Others can keep working meanwhile.")
+else:
+    st.write("Download a consistent `pg_dump` archive of the whole database (custom format; restore it with "
+             "`pg_restore --dbname=...`). Others can keep working meanwhile.")
+st.caption("The file holds identified patient data: keep it encrypted and out of shared folders. "
+           "Each backup is recorded in the audit trail. From the command line: `python cli.py backup FILE`.")
+
+if not sqlite and shutil.which("pg_dump") is None:
+    st.warning(f"pg_dump is not installed on this server, so the app cannot make the backup: {PG_DUMP_ADVICE}.",
+               icon=":material/warning:")
+    st.stop()
+st.download_button("Download a backup", data=backup_bytes, file_name=file_name,
+                   mime="application/vnd.sqlite3" if sqlite else "application/octet-stream",
+                   type="primary", icon=":material/backup:", key="backup_download", on_click="ignore")

@@ -1,0 +1,316 @@
+"""Cohort (trial coordinators): define a cohort, see change from baseline at visit windows and responders,
+check data quality, and export the cohort's bundle. Numbers come from db.cohort / analysis, charts from
+charts.cohort; this page only lays them out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from analysis.cohort import sample_patients, waterfall_frame
+from charts.cohort import site_response_bars, spaghetti, waterfall
+from db.audit import registry_version
+from db.cohort import CohortFilter, cohort_choices, cohort_quality, cohort_site_changes, cohort_summary
+from db.engine import database_url
+from db.patients import count_patients
+from models.catalog import DIAGNOSES, SITES_BY_CODE
+from models.errors import SkintrackError
+from ui.guard import allowed, require
+from ui.messages import show_error
+from ui.state import actor, get_engine
+
+MONTHS = (3, 6, 12, 24)
+MAX_LINES = 300  # patients drawn in the spaghetti plot; the mean uses everyone
+QUALITY_AUTO_LIMIT = 3000  # larger cohorts run the data-quality checks (several seconds) on request
+NO_DRUG = "(no drug criterion)"
+CHART_PAGE = "pages/chart.py"
+CHART_AVAILABLE = (Path(__file__).resolve().parents[1] / CHART_PAGE).exists()
+
+require(__file__)
+engine = get_engine()
+url = database_url()
+
+
+@st.cache_data(ttl=900, max_entries=8, show_spinner=False)
+def load_choices(_engine, url: str, version: int) -> dict:
+    return cohort_choices(_engine)
+
+
+@st.cache_data(ttl=900, max_entries=8, show_spinner=False)
+def load_cohort(_engine, url: str, version: int, cohort: CohortFilter, months: tuple[int, ...]):
+    # The bar lives inside the cached call, so a cache hit replays it as already gone.
+    bar = st.progress(0.0, text="Selecting the cohort…")
+    result = cohort_summary(_engine, cohort, months, progress=lambda done, text: bar.progress(done, text=text))
+    bar.empty()
+    return result
+
+
+@st.cache_data(ttl=900, max_entries=8, show_spinner=False)
+def load_quality(_engine, url: str, version: int, cohort: CohortFilter, months: tuple[int, ...]):
+    bar = st.progress(0.0, text="Checking data quality…")
+    result = load_cohort(_engine, url, version, cohort, months)
+    quality = cohort_quality(_engine, result, progress=lambda done, text: bar.progress(done, text=text))
+    bar.empty()
+    return quality
+
+
+@st.cache_data(ttl=900, max_entries=16, show_spinner="Reading the site scores…")
+def load_site_changes(_engine, url: str, version: int, cohort: CohortFilter, months: tuple[int, ...], month: int):
+    return cohort_site_changes(_engine, load_cohort(_engine, url, version, cohort, months), month)
+
+
+def number(value, digits: int = 1) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}".replace("-", "−")
+
+
+def table_for_screen(table: pd.DataFrame) -> pd.DataFrame:
+    """The summary table as text cells a coordinator reads at a glance (numbers from analysis.cohort)."""
+    def count_pct(count, pct):
+        return "–" if pd.isna(count) else f"{int(count)} ({number(pct, 0)}%)" if not pd.isna(pct) else f"{int(count)}"
+    return pd.DataFrame({
+        "": table["row"],
+        "n": table["n"],
+        "Mean": [number(v) for v in table["mean"]],
+        "SD": [number(v) for v in table["sd"]],
+        "Median": [number(v) for v in table["median"]],
+        "95% CI of the mean": [f"{number(lo)} to {number(hi)}" if not pd.isna(lo) else "–"
+                               for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)],
+        "Improved, n (%)": [count_pct(c, p) for c, p in zip(table["n_improved"], table["pct_improved"], strict=True)],
+        "Progressed, n (%)": [count_pct(c, p) for c, p in
+                              zip(table["n_progressed"], table["pct_progressed"], strict=True)],
+    })
+
+
+def site_names(codes: str) -> str:
+    return ", ".join(SITES_BY_CODE[code].display for code in codes.split(";") if code in SITES_BY_CODE)
+
+
+def open_chart(patient_id: str) -> None:
+    st.session_state["patient_id"] = patient_id
+    st.switch_page(CHART_PAGE)
+
+
+COLUMN_LABELS = {
+    "patient_id": "Patient", "visit_date": "Visit date", "rater": "Rater", "n_sites_scored": "Sites scored",
+    "missing_sites": "Sites not scored", "from_date": "From visit", "to_date": "To visit",
+    "from_raters": "Rater(s) before", "to_raters": "Rater(s) after", "any_shared": "A rater in common",
+    "site": "Site", "from_score": "Score before", "to_score": "Score after", "month": "Window (months)",
+    "target_day": "Target day", "window_start_day": "Window from day", "window_end_day": "Window to day",
+    "last_study_day": "Last visit (day)", "date": "Date", "measure": "Measure", "side": "Side", "value": "Value",
+    "unit": "Unit", "low": "Plausible from", "high": "Plausible to", "reason": "Problem",
+}
+DATE_COLUMNS = ("visit_date", "from_date", "to_date", "date")
+
+
+def drill_down(name: str, frame: pd.DataFrame, empty: str, help_text: str) -> None:
+    st.caption(help_text)
+    if frame.empty:
+        st.success(empty, icon=":material/check_circle:")
+        return
+    config = {column: (st.column_config.DateColumn(label, format="YYYY-MM-DD") if column in DATE_COLUMNS
+                       else label) for column, label in COLUMN_LABELS.items() if column in frame.columns}
+    st.dataframe(frame, hide_index=True, width="stretch", height=min(36 * (len(frame) + 1), 320),
+                 column_config=config)
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    ids = list(dict.fromkeys(frame["patient_id"].astype(str)))
+    chosen = left.selectbox("Patient", ids, key=f"cohort_dq_patient_{name}")
+    if right.button("Open chart", key=f"cohort_dq_open_{name}", icon=":material/monitoring:",
+                    disabled=not CHART_AVAILABLE,
+                    help=None if CHART_AVAILABLE else "The patient chart is not installed"):
+        open_chart(chosen)
+
+
+st.title("Cohort")
+st.caption("Define a cohort, then read its change from baseline at the 3, 6, 12 and 24-month windows, its "
+           "responders and its data quality, and export it for the statistician. The numbers are those of the "
+           "export's summary.csv and windows.csv, computed by the same functions.")
+
+if count_patients(engine) == 0:
+    st.info("The registry is empty, so there is no cohort to show yet. An administrator can import a bundle "
+            "(Administration → Import) or load the demo registry from the command line "
+            "(`python cli.py demo`); staff add patients and visits on the Patients and Visit entry screens.",
+            icon=":material/info:")
+    st.stop()
+
+version = registry_version(engine)
+choices = load_choices(engine, url, version)
+exposures = {NO_DRUG: (None, None, None)}
+for drug, doses in choices["drugs"].items():
+    exposures[f"{drug}, any dose"] = (drug, None, None)
+    for dose, unit in doses:
+        exposures[f"{drug} at {dose:g} {unit}"] = (drug, dose, unit)
+anchors = {"First visit with an mRSS": None, **{f"First start of {drug}": drug for drug in choices["drugs"]}}
+
+with st.form("cohort_form", border=True):
+    st.markdown("**Cohort definition**")
+    first, second, third = st.columns(3)
+    diagnoses = first.multiselect("Diagnosis", list(DIAGNOSES), key="cohort_diagnoses",
+                                  format_func=lambda code: f"{code} — {DIAGNOSES[code]}",
+                                  placeholder="All diagnoses", help="Leave empty for every diagnosis")
+    exposure = second.selectbox("Drug exposure (ever)", list(exposures), key="cohort_exposure",
+                                help="Patients with at least one medication period of this drug (at this dose)")
+    anchor = third.selectbox("Day 0 (anchor)", list(anchors), key="cohort_anchor",
+                             help="First visit: the baseline is the first visit with an mRSS. A drug: day 0 is its "
+                                  "first start and the baseline is the latest visit with an mRSS in the 90 days "
+                                  "up to it (CLINICAL.md).")
+    fourth, fifth, sixth = st.columns(3)
+    visits_from = fourth.date_input("A visit on or after", value=None, key="cohort_visits_from", format="YYYY-MM-DD",
+                                    min_value=choices["first_visit"], max_value=choices["last_visit"])
+    visits_to = fifth.date_input("A visit on or before", value=None, key="cohort_visits_to", format="YYYY-MM-DD",
+                                 min_value=choices["first_visit"], max_value=choices["last_visit"])
+    follow_up = sixth.number_input("Minimum follow-up (months)", min_value=0, max_value=600, value=0, step=3,
+                                   key="cohort_follow_up",
+                                   help="From the baseline visit to the last visit with an mRSS")
+    st.form_submit_button("Apply", key="cohort_apply", icon=":material/filter_alt:", type="primary")
+
+drug, dose, dose_unit = exposures[exposure]
+try:
+    cohort = CohortFilter(diagnoses=tuple(diagnoses), drug=drug, dose=dose, dose_unit=dose_unit,
+                          visits_from=visits_from, visits_to=visits_to, min_follow_up_months=int(follow_up),
+                          anchor_drug=anchors[anchor]).check()
+    result = load_cohort(engine, url, version, cohort, MONTHS)
+except SkintrackError as error:
+    show_error(error, prefix="Cannot select this cohort")
+    st.stop()
+
+if result.n == 0:
+    st.warning(f"No patient matches this cohort ({cohort.describe()}). Widen it: remove a diagnosis or the drug, "
+               "clear the visit dates or lower the minimum follow-up.", icon=":material/filter_alt_off:")
+    st.stop()
+
+anchor_label = cohort.anchor_drug or "the first visit"
+baseline_row = result.table.iloc[0]
+metrics = st.columns(4)
+metrics[0].metric("Patients in the cohort", f"{result.n:,}", help=cohort.describe())
+metrics[1].metric("With a baseline mRSS", f"{result.n_with_baseline:,}",
+                  help="Patients without a baseline (no visit with an mRSS, or none in the 90 days before the "
+                       "drug's first start) are in the cohort but not in the change figures")
+metrics[2].metric("Baseline mRSS, mean ± SD", f"{number(baseline_row['mean'])} ± {number(baseline_row['sd'])}",
+                  help="Points, 0–51")
+metrics[3].metric("Baseline mRSS, median", number(baseline_row["median"]))
+st.caption(f"Cohort: {cohort.describe()}.")
+
+st.subheader("Change from baseline at the visit windows")
+if result.n_with_baseline == 0:
+    st.info(f"None of these patients has a baseline visit (anchor: {anchor_label}), so there is no change to "
+            "summarise. Choose “First visit with an mRSS” as day 0, or a drug these patients took.")
+st.table(table_for_screen(result.table).set_index(""))
+st.caption("Change = visit mRSS − baseline mRSS, in points. Each patient contributes the visit closest to the "
+           "window's target day (30.4375 × months, rounded half up: 91, 183, 365, 731) within ±45 days (3 and 6 "
+           "months) or ±90 days (12 and 24 months); of two equally close visits, the earlier. SD is the sample SD; "
+           "95% CI of the mean = mean ± t(0.975, n−1) × SD / √n. Improved: a fall of more than 5 points and at "
+           "least 25% (EUSTAR, Dobrota 2016); progressed: a rise of more than 5 points and at least 25% (Wu 2019).")
+
+st.subheader("Trajectories")
+drawn = result.trajectory
+if drawn["patient_id"].nunique() > MAX_LINES:
+    drawn = sample_patients(drawn, MAX_LINES)
+    st.caption(f"{MAX_LINES} of {result.trajectory['patient_id'].nunique():,} patients are drawn (evenly spread "
+               "over the patient ids); the mean and its band use every patient.")
+chart = spaghetti(drawn, result.mean, anchor_label=anchor_label)
+if not cohort.anchor_drug:  # the builder's axis title names a drug start; day 0 is the first visit here
+    for layer in chart.layer:
+        if layer.encoding is not alt.Undefined and layer.encoding.x is not alt.Undefined:
+            layer.encoding.x.title = "Days since the first visit with an mRSS (the baseline)"
+st.altair_chart(chart, width="stretch", key="cohort_spaghetti")
+st.caption("The mean is taken in 3-month bins (one value per patient and bin, n ≥ 2 patients); the band is the "
+           "95% confidence interval of the mean.")
+
+st.subheader("Responders and sites")
+available = [m for m in result.months if int(result.windows.loc[result.windows["month"] == m, "n"].iloc[0]) > 0]
+if not available:
+    st.info("No patient has a visit in any window yet, so there is no waterfall or per-site change to show.")
+else:
+    month = st.segmented_control("Window", available, default=available[-1] if 12 not in available else 12,
+                                 format_func=lambda m: f"{m} months", key="cohort_window") or available[0]
+    st.caption("Waterfall: one bar per patient with a visit in this window, their change from baseline there, "
+               "coloured by the responder definitions. Below: which sites moved, on average.")
+    # Each chart at its own size, one per row, without Streamlit's theme: its "fit" sizing counts the rotated
+    # patient labels and the title inside the builder's height and squeezes the plot to a sliver.
+    bars = waterfall(waterfall_frame(result.window_visits, month), window=f"{month} months")
+    bars.padding = {"top": 16, "left": 28, "right": 5, "bottom": 5}  # title and first label were cut off
+    st.altair_chart(bars, width="content", theme=None, key="cohort_waterfall")
+    sites = load_site_changes(engine, url, version, cohort, MONTHS, month)
+    st.altair_chart(site_response_bars(sites, window=f"{month} months"), width="content", theme=None,
+                    key="cohort_sites")
+    responsive = sites[sites["mean_change"] < 0].sort_values("mean_change").head(3)
+    if len(responsive):
+        st.caption("Largest falls: " + ", ".join(
+            f"{SITES_BY_CODE[row.site].display} {number(row.mean_change, 2)}" for row in responsive.itertuples())
+            + " (site score points, 0–3). A patient counts for a site when it is scored at both visits.")
+
+st.subheader("Data quality")
+run_quality = result.n <= QUALITY_AUTO_LIMIT or st.session_state.get("cohort_quality_for") == cohort
+if not run_quality:
+    st.info(f"The data-quality checks read every site score of the {result.n:,} patients, which takes a few "
+            "seconds at this size; run them when you need them.", icon=":material/fact_check:")
+    if st.button("Run the data-quality checks", key="cohort_quality_run", icon=":material/fact_check:"):
+        st.session_state["cohort_quality_for"] = cohort
+        run_quality = True
+if run_quality:
+    quality = load_quality(engine, url, version, cohort, MONTHS)
+    counts = quality.counts()
+    labels = {
+        "incomplete": "Incomplete assessments",
+        "rater_changes": "Rater changes",
+        "site_jumps": "Site jumps ≥ 2",
+        "missed_windows": "Missed windows",
+        "implausible": "Implausible measures",
+    }
+    cells = st.columns(5)
+    for cell, (name, label) in zip(cells, labels.items(), strict=True):
+        cell.metric(label, f"{counts[name]:,}")
+    tabs = st.tabs([f"{label} ({counts[name]:,})" for name, label in labels.items()])
+    with tabs[0]:
+        missing = [site_names(codes) for codes in quality.incomplete["missing_sites"]]
+        incomplete = quality.incomplete.assign(missing_sites=missing)
+        drill_down("incomplete", incomplete, "Every assessment of this cohort has all 17 sites scored.",
+                   "Some but not all 17 sites scored: such an assessment has no total and no mRSS.")
+    with tabs[1]:
+        drill_down("rater_changes", quality.rater_changes, "The same rater scored every patient at consecutive visits.",
+                   "The named raters differ between two consecutive visits (between-rater SD ≈ 5 points, so a change "
+                   "of rater can look like a response).")
+    with tabs[2]:
+        jumps = quality.site_jumps.assign(site=[SITES_BY_CODE[code].display for code in quality.site_jumps["site"]])
+        drill_down("site_jumps", jumps, "No site moved by 2 or more between consecutive visits.",
+                   "A site's score moved by 2 or more between consecutive visits at which it was scored: "
+                   "worth checking for a typo.")
+    with tabs[3]:
+        drill_down("missed_windows", quality.missed_windows,
+                   "No patient's follow-up went past a window without a visit in it.",
+                   "The patient was followed beyond the window but has no visit with an mRSS inside it.")
+    with tabs[4]:
+        drill_down("implausible", quality.implausible, "Every measurement lies in its plausible range.",
+                   "Measurement values outside the catalogue's plausible range (CLINICAL.md), or missing.")
+
+st.subheader("Export this cohort")
+may_identify = allowed("export_identified")
+left, middle, right = st.columns([1, 1, 2], vertical_alignment="bottom")
+fmt = left.radio("Format", ["zip", "xlsx"], key="cohort_export_format", horizontal=True,
+                 format_func={"zip": "CSV files (zip)", "xlsx": "Excel workbook"}.get)
+deidentify = middle.toggle("De-identified", value=True, key="cohort_export_deidentify", disabled=not may_identify,
+                           help="Pseudonymous ids, shifted dates, no names or notes (EXCHANGE.md)." + (
+                               "" if may_identify else " Identified exports need the permission for identified "
+                                                       "data; ask an administrator."))
+deidentify = deidentify or not may_identify
+
+
+def build_export() -> bytes:
+    from exchange import export_bytes
+
+    return export_bytes(engine, fmt=fmt, deidentify=deidentify, anchor_drug=cohort.anchor_drug, months=MONTHS,
+                        patients=result.patient_ids, actor=actor())
+
+
+stem = f"skintrack-cohort-{'deidentified' if deidentify else 'identified'}"
+right.download_button(
+    f"Download the cohort ({result.n:,} patients)", data=build_export, file_name=f"{stem}.{fmt}",
+    mime="application/zip" if fmt == "zip" else
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="cohort_export", icon=":material/download:", on_click="ignore")
+st.caption("The bundle of EXCHANGE.md for these patients: patients, skin scores, measurements, medications, events, "
+           "plus visits.csv, summary.csv, windows.csv (the table above) and dictionary.csv. Every export is recorded "
+           "in the audit trail." + ("" if not deidentify else " De-identified: no names, MRNs, notes or descriptions."))

@@ -1,0 +1,76 @@
+"""Export (coordinators and administrators): the registry as a bundle — CSV files in a zip or one Excel
+workbook — plus the derived visits, summary, windows and dictionary (EXCHANGE.md). De-identified by
+default; an identified export only for accounts allowed to make one."""
+
+from ui.guard import allowed, require
+
+user = require(__file__)
+
+from datetime import UTC, datetime  # noqa: E402  (the guard runs first)
+
+import streamlit as st  # noqa: E402
+
+from db.patients import count_patients  # noqa: E402
+from db.treatments import load_medications  # noqa: E402
+from exchange import export_bytes  # noqa: E402
+from models.errors import SkintrackError  # noqa: E402
+from ui.messages import show_error  # noqa: E402
+from ui.state import actor, get_engine  # noqa: E402
+
+FORMATS = {"CSV files (zip)": "zip", "Excel workbook (xlsx)": "xlsx"}
+
+engine = get_engine()
+st.title("Export")
+st.caption("Five bundle files (patients, skin scores, measurements, medications, events) that import into any "
+           "Skintrack installation, plus visits, summary, windows and a data dictionary for statisticians. "
+           "Every export is kept in the audit trail. Command line: `python cli.py export OUT`.")
+
+if count_patients(engine) == 0:
+    st.info("There are no patients to export yet. An administrator can import a bundle (Import) or staff can "
+            "add patients; then come back here to download them.", icon=":material/info:")
+    st.stop()
+
+may_identify = allowed("export_identified")
+wanted = st.toggle("De-identified", value=True, key="export_deidentify", disabled=not may_identify,
+                   help="Pseudonyms instead of patient_ids, dates shifted per patient (intervals exact), no names, "
+                        "MRNs, notes or descriptions, raters renamed, age at baseline instead of birth year.")
+# Never trust the widget alone: without the permission the export is de-identified whatever it says.
+deidentify = True if not may_identify else bool(wanted)
+if not may_identify:
+    st.caption("Your account may export de-identified data only; an administrator can grant identified exports.")
+elif not deidentify:
+    st.warning("This export holds names, record numbers and exact dates: keep it encrypted and within the clinic.",
+               icon=":material/warning:")
+
+choice = st.segmented_control("Format", list(FORMATS), default=list(FORMATS)[0], key="export_format")
+fmt = FORMATS[choice or list(FORMATS)[0]]
+drugs = sorted(set(load_medications(engine)["drug"]))
+anchor = st.selectbox("Baseline", ["earliest visit with an mRSS", *[f"anchored on {d}" for d in drugs]],
+                      key="export_anchor",
+                      help="Anchored: the latest visit from 90 days before the drug's first start up to that start.")
+anchor_drug = anchor.removeprefix("anchored on ") if anchor.startswith("anchored on ") else None
+months_text = st.text_input("Visit windows (months)", value="3,6,12,24", key="export_months")
+
+if st.button("Prepare the export", type="primary", key="export_prepare", icon=":material/download:"):
+    bar = st.progress(0.0, text="Exporting…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(min(done / total, 1.0) if total else 1.0, text=f"Exporting… {done:,} of {total:,} patients")
+
+    try:
+        months = [part.strip() for part in months_text.split(",") if part.strip()]
+        data = export_bytes(engine, fmt=fmt, deidentify=deidentify, anchor_drug=anchor_drug, months=months,
+                            actor=actor(), progress=progress)
+    except SkintrackError as error:
+        bar.empty()
+        show_error(error, prefix="Not exported")
+    else:
+        bar.empty()
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        kind = "deidentified" if deidentify else "identified"
+        name = f"skintrack-{kind}-{stamp}.{fmt}"
+        st.success(f"The {'de-identified' if deidentify else 'identified'} export is ready.",
+                   icon=":material/check_circle:")
+        st.download_button("Download " + name, data=data, file_name=name, key="export_download", on_click="ignore",
+                           mime="application/zip" if fmt == "zip" else
+                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

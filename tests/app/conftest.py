@@ -1,0 +1,101 @@
+"""AppTest fixtures: the app pointed at its own fresh SQLite file, caches cleared between tests."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from db.demo import generate_registry, load_registry
+from db.engine import make_engine, write_session
+from db.users import create_user
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PASSWORD = "correct horse battery"
+ROLES = ("staff", "physician", "coordinator", "admin")
+
+
+@pytest.fixture
+def app_url(sqlite_url, monkeypatch) -> str:
+    monkeypatch.setenv("SKINTRACK_DATABASE_URL", sqlite_url)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield sqlite_url
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def app_engine(app_url):
+    engine = make_engine(app_url)
+    yield engine
+    engine.dispose()
+
+
+def create_role_users(engine) -> None:
+    """One account per role, usernames equal to the role."""
+    with write_session(engine) as session:
+        for role in ROLES:
+            create_user(session=session, actor="fixture", data={
+                "username": role, "display_name": f"Dr {role.title()}", "role": role, "password": PASSWORD,
+                "can_export_identified": role == "admin"})
+
+
+@pytest.fixture(scope="session")
+def users_database(tmp_path_factory, sqlite_template) -> Path:
+    """A migrated SQLite file holding the role accounts, built once; tests get a copy (hashing is slow)."""
+    path = tmp_path_factory.mktemp("users") / "users.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    create_role_users(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def with_users(app_url, users_database):
+    """The app's database with one account per role (a fresh copy for each test)."""
+    shutil.copyfile(users_database, app_url.removeprefix("sqlite:///"))
+    engine = make_engine(app_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_registry():
+    return generate_registry(12)
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory, users_database, demo_registry) -> Path:
+    """The role accounts plus the 12-patient demo registry, loaded once; tests get a copy."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    shutil.copyfile(users_database, path)
+    engine = make_engine(f"sqlite:///{path}")
+    load_registry(engine, demo_registry, actor="fixture")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def with_demo(app_url, demo_database):
+    """The app's database with the role accounts and the demo registry (a fresh copy for each test)."""
+    shutil.copyfile(demo_database, app_url.removeprefix("sqlite:///"))
+    engine = make_engine(app_url)
+    yield engine
+    engine.dispose()
+
+
+def signed_in_app(role: str, page: str | None = None, timeout: float = 30) -> AppTest:
+    """An AppTest already signed in as `role` (session state seeded), optionally on `page`."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.session_state["user"] = {"username": role, "display_name": f"Dr {role.title()}", "role": role,
+                                "can_export_identified": role == "admin"}
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    return at

@@ -1,0 +1,131 @@
+"""The administrator's screens in AppTest: users, audit trail, deleted records, backup."""
+
+from __future__ import annotations
+
+from db.audit import load_audit
+from db.engine import write_session
+from db.patients import delete_patient, get_patient
+from db.users import get_user, sign_in_attempt
+from tests.app.conftest import PASSWORD, signed_in_app
+
+
+def test_admin_adds_an_account(with_users):
+    sign_in_attempt(with_users, username="staff", password=PASSWORD)  # a last sign-in time to show
+    at = signed_in_app("admin", "pages/users.py")
+    assert not at.exception
+    assert at.dataframe[0].value["last_sign_in_at"].notna().sum() == 1
+    at.text_input(key="user_new_username").input("jsmith")
+    at.text_input(key="user_new_display_name").input("J. Smith")
+    at.selectbox(key="user_new_role").set_value("physician")
+    at.text_input(key="user_new_password").input(PASSWORD)
+    at.text_input(key="user_new_repeat").input(PASSWORD)
+    at.button(key="user_create").click().run()
+    assert not at.exception
+    assert get_user(with_users, "jsmith")["role"] == "physician"
+    assert any("jsmith" in s.value for s in at.success)
+    assert load_audit(with_users, entity="app_user", action="create", actor="admin").shape[0] == 1
+
+
+def test_bad_new_account_names_the_field(with_users):
+    at = signed_in_app("admin", "pages/users.py")
+    at.text_input(key="user_new_username").input("J Smith!")
+    at.text_input(key="user_new_password").input("short")
+    at.text_input(key="user_new_repeat").input("short")
+    at.button(key="user_create").click().run()
+    assert not at.exception
+    message = at.error[0].value
+    assert "username" in message and "password" in message
+    assert get_user(with_users, "J Smith!") is None
+
+
+def test_admin_changes_role_and_permission_and_resets_a_password(with_users):
+    at = signed_in_app("admin", "pages/users.py")
+    at.selectbox(key="user_edit_username").set_value("coordinator").run()
+    at.checkbox(key="user_edit_identified_coordinator").check()
+    at.selectbox(key="user_edit_role_coordinator").set_value("physician")
+    at.button(key="user_save").click().run()
+    assert not at.exception
+    account = get_user(with_users, "coordinator")
+    assert (account["role"], account["can_export_identified"]) == ("physician", True)
+    at.selectbox(key="user_edit_username").set_value("coordinator").run()
+    at.text_input(key="user_reset_password").input("a fresh password")
+    at.text_input(key="user_reset_repeat").input("a fresh password")
+    at.button(key="user_reset").click().run()
+    assert any("reset" in s.value for s in at.success)
+    assert sign_in_attempt(with_users, username="coordinator", password="a fresh password")
+
+
+def test_admin_cannot_demote_themselves(with_users):
+    at = signed_in_app("admin", "pages/users.py")
+    at.selectbox(key="user_edit_username").set_value("admin").run()
+    at.checkbox(key="user_edit_active_admin").uncheck()
+    at.button(key="user_save").click().run()
+    assert not at.exception
+    assert "yourself" in at.error[0].value
+    assert get_user(with_users, "admin")["active"] is True
+
+
+def test_audit_trail_filters_and_shows_before_and_after(with_demo):
+    with write_session(with_demo) as session:
+        delete_patient(session=session, identifier="DEMO-0001", actor="physician", reason="duplicate record")
+    sign_in_attempt_failed(with_demo)
+    at = signed_in_app("admin", "pages/audit_trail.py")
+    assert not at.exception
+    at.text_input(key="audit_patient").input("DEMO-0001").run()
+    at.selectbox(key="audit_actor").set_value("physician").run()
+    frame = at.dataframe[0].value
+    assert set(frame["actor"]) == {"physician"} and set(frame["action"]) == {"delete"}
+    assert "deleted_at: — →" in frame["changes"].iloc[0]
+    assert "Reason:** duplicate record" in at.markdown[-1].value or any(
+        "duplicate record" in m.value for m in at.markdown)
+    diff = at.dataframe[1].value
+    assert diff["field"].tolist() == ["deleted_at"]
+    # Failed sign-ins are events too.
+    at.text_input(key="audit_patient").input("").run()
+    at.selectbox(key="audit_actor").set_value("(any)").run()
+    at.selectbox(key="audit_action").set_value("sign_in_failed").run()
+    assert at.dataframe[0].value["actor"].tolist() == ["staff"]
+
+
+def sign_in_attempt_failed(engine):
+    try:
+        sign_in_attempt(engine, username="staff", password="wrong password")
+    except Exception:  # noqa: BLE001 - the failure is what we want
+        pass
+
+
+def test_audit_trail_with_a_hostile_patient_filter_shows_the_empty_state(with_demo):
+    at = signed_in_app("admin", "pages/audit_trail.py")
+    at.text_input(key="audit_patient").input("' OR 1=1 --").run()
+    assert not at.exception
+    assert "No audit events match" in at.info[0].value
+
+
+def test_restore_screen_brings_a_patient_back_with_a_reason(with_demo):
+    with write_session(with_demo) as session:
+        delete_patient(session=session, identifier="DEMO-0002", actor="staff", reason="entered twice")
+    at = signed_in_app("admin", "pages/restore.py")
+    assert not at.exception
+    assert at.dataframe[0].value["patient_id"].tolist() == ["DEMO-0002"]
+    at.button(key="restore_submit").click().run()
+    assert "reason" in at.error[0].value
+    assert get_patient(with_demo, "DEMO-0002") is None
+    at.text_input(key="restore_reason").input("deleted by mistake")
+    at.button(key="restore_submit").click().run()
+    assert not at.exception
+    assert get_patient(with_demo, "DEMO-0002") is not None
+    assert load_audit(with_demo, action="restore", actor="admin")["reason"].tolist() == ["deleted by mistake"]
+    assert "No deleted patients" in at.info[0].value
+
+
+def test_restore_screen_empty_state(with_users):
+    at = signed_in_app("admin", "pages/restore.py")
+    at.segmented_control(key="restore_kind").set_value("Treatment events").run()
+    assert not at.exception
+    assert "No deleted treatment events" in at.info[0].value
+
+
+def test_backup_page_offers_the_download(with_users):
+    at = signed_in_app("admin", "pages/backup.py")
+    assert not at.exception
+    assert at.get("download_button")[0].proto.label == "Download a backup"

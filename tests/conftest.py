@@ -1,0 +1,111 @@
+"""Shared fixtures: a real, fresh database per test on SQLite and on PostgreSQL.
+
+SQLite: a migrated template file is made once per session and copied for each test.
+PostgreSQL (127.0.0.1:5432, database `test`): one schema per test session (and xdist worker),
+migrated once and emptied before each test. Without a server the PostgreSQL cases are skipped with
+the reason, except under CI=true, where a missing server is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from db.engine import make_engine, upgrade_database
+
+PG_BASE_URL = os.environ.get("SKINTRACK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+DATA_TABLES = ("treatment_event", "medication_period", "measurement", "assessment", "patient", "app_user",
+               "audit_event")
+
+
+def pg_available() -> tuple[bool, str]:
+    try:
+        engine = make_engine(PG_BASE_URL)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+        return True, ""
+    except Exception as error:  # noqa: BLE001 - any failure means "no server"
+        return False, f"PostgreSQL at {PG_BASE_URL} is not reachable: {str(error).splitlines()[0]}"
+
+
+def pg_url_for_schema(schema: str) -> str:
+    return f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_database(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, sqlite_template) -> str:
+    path = tmp_path / "skintrack.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url():
+    ok, reason = pg_available()
+    if not ok:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " (CI=true: PostgreSQL is required)")
+        pytest.skip(reason)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    schema = f"t_{worker}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(PG_BASE_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = pg_url_for_schema(schema)
+    engine = make_engine(url)
+    upgrade_database(engine)
+    engine.dispose()
+    yield url
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def empty_pg(engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+        connection.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
+        connection.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
+
+
+@pytest.fixture
+def pg_url(pg_schema_url) -> str:
+    engine = make_engine(pg_schema_url)
+    empty_pg(engine)
+    engine.dispose()
+    return pg_schema_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request) -> str:
+    """A fresh, migrated database URL: each test using it runs on SQLite and on PostgreSQL."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture
+def engine(db_url):
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url):
+    engine = make_engine(sqlite_url)
+    yield engine
+    engine.dispose()

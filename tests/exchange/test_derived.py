@@ -1,0 +1,124 @@
+"""Derived files: the shared example's expected files byte for byte, and a hand-computed bundle covering
+two raters (half points), total-only rows, an incomplete assessment, a baseline of 0, a patient without
+scores, an anchored baseline on the start day, a visit 1 day outside a window and an equidistant tie."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from exchange import export_bundle, import_bundle
+from models.catalog import SITE_CODES
+from tests.exchange.conftest import EXAMPLE, EXPECTED, write_bundle
+
+
+def read(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize(("anchor", "suffix"), [(None, ""), ("imatinib", "-anchored-imatinib")])
+def test_example_bundle_gives_the_expected_files(sqlite_engine, tmp_path, anchor, suffix):
+    import_bundle(sqlite_engine, EXAMPLE, actor="t")
+    export_bundle(sqlite_engine, tmp_path / "out", anchor_drug=anchor, actor="t")
+    names = ["summary", "windows"] + ([] if anchor else ["visits"])
+    for name in names:
+        assert (tmp_path / "out" / f"{name}.csv").read_bytes() == (EXPECTED / f"{name}{suffix}.csv").read_bytes()
+
+
+def _scores(pid, day, rater="", total="", **sites):
+    return ",".join([pid, day, rater, *(str(sites.get(c, "")) for c in SITE_CODES), str(total)])
+
+
+HEADER = "patient_id,visit_date,rater," + ",".join(SITE_CODES) + ",total"
+ALL_ONES_BUT_FOOT = {c: 1 for c in SITE_CODES if c != "foot_l"}
+SCORES = "\n".join([
+    HEADER,
+    _scores("P1", "2020-01-01", "A", 20), _scores("P1", "2020-01-01", "B", 21),  # two raters: 20.5
+    _scores("P1", "2020-04-01", "A", 15), _scores("P1", "2020-07-01", "A", 10),
+    _scores("P2", "2020-01-01", "", 0),  # baseline 0
+    _scores("P2", "2020-04-01", "", "", **{c: 0 for c in SITE_CODES} | {"hand_r": 3, "hand_l": 3}),
+    _scores("P4", "2020-01-01", "C", "", **ALL_ONES_BUT_FOOT),  # incomplete: no total, not a visit
+    _scores("P4", "2020-02-01", "C", 10), _scores("P4", "2020-06-17", "C", 12),  # day 137: 1 day outside
+    _scores("P5", "2020-01-01", "", 30), _scores("P5", "2020-03-22", "", 28),  # days 81 and 101: a tie
+    _scores("P5", "2020-04-11", "", 20),
+    _scores("P6", "2019-12-10", "", 25), _scores("P6", "2020-03-01", "", 24),  # anchor on the start day
+    _scores("P6", "2020-06-01", "", 18),
+]) + "\n"
+PATIENTS = "patient_id,diagnosis\nP1,dcSSc\nP2,NSF\nP3,lcSSc\nP4,SSc\nP5,dcSSc\nP6,morphea\n"
+MEDICATIONS = "patient_id,drug,dose,dose_unit,frequency,start_date\nP6,imatinib,400,mg,daily,2020-03-01\n"
+
+
+@pytest.fixture
+def hand_bundle(sqlite_engine, tmp_path):
+    folder = write_bundle(tmp_path / "hand", {"patients.csv": PATIENTS, "skin_scores.csv": SCORES,
+                                              "medications.csv": MEDICATIONS})
+    import_bundle(sqlite_engine, folder, actor="t")
+    return sqlite_engine
+
+
+def test_hand_computed_summary_and_windows(hand_bundle, tmp_path):
+    export_bundle(hand_bundle, tmp_path / "out", months=(3, 6), actor="t")
+    summary = {row["patient_id"]: row for row in read(tmp_path / "out" / "summary.csv")}
+    pick = ("baseline_date", "baseline_mrss", "latest_date", "latest_mrss", "change", "change_pct", "n_visits",
+            "improved", "progressed")
+    expected = {
+        "P1": ("2020-01-01", "20.5", "2020-07-01", "10", "-10.5", "-51.2", "3", "yes", "no"),
+        "P2": ("2020-01-01", "0", "2020-04-01", "6", "6", "", "2", "no", "yes"),
+        "P3": ("", "", "", "", "", "", "0", "", ""),
+        "P4": ("2020-02-01", "10", "2020-06-17", "12", "2", "20", "2", "no", "no"),
+        "P5": ("2020-01-01", "30", "2020-04-11", "20", "-10", "-33.3", "3", "yes", "no"),
+        "P6": ("2019-12-10", "25", "2020-06-01", "18", "-7", "-28", "3", "yes", "no"),
+    }
+    assert {pid: tuple(row[c] for c in pick) for pid, row in summary.items()} == expected
+    windows = read(tmp_path / "out" / "windows.csv")
+    assert [tuple(r.values()) for r in windows] == [
+        ("3", "4", "-0.63", "4.82", "-1.5", "1", "1"),  # P1 -5.5, P2 +6, P5 -2 (the earlier of a tie), P6 -1
+        ("6", "2", "-8.75", "2.47", "-8.75", "2", "0"),  # P1 -10.5, P6 -7; P4's day 137 is 46 days out
+    ]
+    visits = read(tmp_path / "out" / "visits.csv")
+    p1 = visits[0]
+    assert (p1["patient_id"], p1["n_raters"], p1["mrss"], p1["face"]) == ("P1", "2", "20.5", "")
+    assert [v["visit_date"] for v in visits if v["patient_id"] == "P4"] == ["2020-02-01", "2020-06-17"]
+    p2 = [v for v in visits if v["patient_id"] == "P2"][1]
+    assert (p2["hand_r"], p2["face"], p2["change_from_baseline"], p2["study_day"]) == ("3", "0", "6", "91")
+
+
+def test_hand_computed_anchored(hand_bundle, tmp_path):
+    export_bundle(hand_bundle, tmp_path / "out", months=(3,), anchor_drug="imatinib", actor="t")
+    summary = {row["patient_id"]: row for row in read(tmp_path / "out" / "summary.csv")}
+    p6 = summary["P6"]
+    assert (p6["anchor_date"], p6["baseline_date"], p6["baseline_mrss"], p6["change"], p6["change_pct"],
+            p6["improved"]) == ("2020-03-01", "2020-03-01", "24", "-6", "-25", "yes")
+    p1 = summary["P1"]  # never took the drug: no baseline, latest kept
+    assert (p1["anchor_date"], p1["baseline_date"], p1["change"], p1["latest_mrss"], p1["improved"]) == \
+        ("", "", "", "10", "")
+    assert [tuple(r.values()) for r in read(tmp_path / "out" / "windows.csv")] == [("3", "1", "-6", "", "-6", "1", "0")]
+    visits = [v for v in read(tmp_path / "out" / "visits.csv") if v["patient_id"] == "P6"]
+    assert [(v["study_day"], v["on_treatment"]) for v in visits] == [
+        ("-82", ""), ("0", "imatinib 400 mg daily"), ("92", "imatinib 400 mg daily")]
+
+
+def test_empty_database_exports_headers_and_one_window_row_per_month(sqlite_engine, tmp_path):
+    result = export_bundle(sqlite_engine, tmp_path / "empty", months=(3, 12), actor="t")
+    assert result.patients == 0
+    assert (tmp_path / "empty" / "patients.csv").read_bytes() == \
+        b"patient_id,diagnosis,sex,birth_year,diagnosis_date,name,mrn,notes\r\n"
+    assert (tmp_path / "empty" / "windows.csv").read_text().splitlines()[1:] == ["3,0,,,,0,0", "12,0,,,,0,0"]
+    dictionary = read(tmp_path / "empty" / "dictionary.csv")
+    described = {(r["file"], r["column"]) for r in dictionary}
+    for name in ("patients.csv", "skin_scores.csv", "visits.csv", "summary.csv", "windows.csv", "dictionary.csv"):
+        header = (tmp_path / "empty" / name).read_text().splitlines()[0].split(",")
+        assert {(name, c) for c in header} <= described
+    text = (tmp_path / "empty" / "dictionary.csv").read_text()
+    from models.catalog import DIAGNOSES, EVENT_KINDS, MEASURE_CODES
+    for code in (*SITE_CODES, *MEASURE_CODES, *DIAGNOSES, *EVENT_KINDS):
+        assert code in text
+
+
+def test_patients_option_limits_every_file(hand_bundle, tmp_path):
+    export_bundle(hand_bundle, tmp_path / "two", patients=["P2", "P5"], actor="t")
+    for name in ("patients.csv", "skin_scores.csv", "visits.csv", "summary.csv"):
+        assert {r["patient_id"] for r in read(tmp_path / "two" / name)} == {"P2", "P5"}
+    assert read(tmp_path / "two" / "medications.csv") == []

@@ -1,0 +1,222 @@
+"""Rater totals, visit scores and rater agreement, hand-computed (CLINICAL.md, Definitions)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import (
+    assessment_totals,
+    is_incomplete,
+    rater_agreement,
+    rater_total,
+    summarise_agreement,
+    visit_scores,
+)
+from analysis.frames import ASSESSMENT_COLUMNS, VISIT_COLUMNS
+from models.catalog import SITE_CODES
+
+
+def sites_of(*scores):
+    """A site mapping from 17 scores in catalogue order (None = not scored)."""
+    assert len(scores) == len(SITE_CODES)
+    return dict(zip(SITE_CODES, scores, strict=True))
+
+
+def assessment(patient_id, visit_date, rater="", sites=None, total=None):
+    """One ASSESSMENT_COLUMNS row; `sites` a mapping (or None), `total` the recorded total if total-only."""
+    sites = sites or {}
+    row = {"patient_id": patient_id, "visit_date": pd.Timestamp(visit_date), "rater": rater}
+    row.update({code: (np.nan if sites.get(code) is None else float(sites[code])) for code in SITE_CODES})
+    stored = rater_total(sites, total)
+    row["total"] = np.nan if stored is None else stored
+    row["incomplete"] = is_incomplete(sites)
+    return row
+
+
+def frame(*rows):
+    out = pd.DataFrame(list(rows), columns=ASSESSMENT_COLUMNS)
+    out["patient_id"] = out["patient_id"].astype("str")
+    out["rater"] = out["rater"].astype("str")
+    return out
+
+
+ALL_ONES = sites_of(*[1] * 17)
+
+
+# --- rater_total / is_incomplete ------------------------------------------------------------------
+
+
+def test_rater_total_sums_all_17_sites():
+    # 1+2+2+2+2+2+2+3+3+2+2+1+1+2+2+1+1 = 31 (EX-01's first visit)
+    assert rater_total(sites_of(1, 2, 2, 2, 2, 2, 2, 3, 3, 2, 2, 1, 1, 2, 2, 1, 1)) == 31
+
+
+def test_rater_total_extremes():
+    assert rater_total(sites_of(*[0] * 17)) == 0
+    assert rater_total(sites_of(*[3] * 17)) == 51  # 17 × 3
+
+
+def test_rater_total_ignores_a_recorded_total_when_all_sites_are_scored():
+    # the model layer rejects an inconsistent total; here the sites win: 17 × 1 = 17
+    assert rater_total(ALL_ONES, 20) == 17
+
+
+def test_total_only_assessment_keeps_its_recorded_total():
+    assert rater_total({}, 27) == 27
+    assert rater_total(sites_of(*[None] * 17), 12.5) == 12.5  # decimals allowed for historical means
+    assert rater_total({code: np.nan for code in SITE_CODES}, 4) == 4
+
+
+def test_no_sites_and_no_total_has_no_total():
+    assert rater_total({}) is None
+    assert rater_total({}, float("nan")) is None
+
+
+def test_missing_sites_give_no_total_even_with_a_recorded_total():
+    partial = sites_of(*[1] * 15, None, None)
+    assert rater_total(partial) is None
+    assert rater_total(partial, 17) is None
+
+
+@pytest.mark.parametrize(
+    ("sites", "expected"),
+    [
+        (sites_of(*[2] * 17), False),  # complete
+        ({}, False),  # total-only
+        (sites_of(*[0] * 15, None, None), True),  # EX-03: feet not scored
+        ({"face": 1}, True),  # one of 17
+        (sites_of(*[1] * 16, float("nan")), True),  # NaN counts as not scored
+    ],
+)
+def test_is_incomplete(sites, expected):
+    assert is_incomplete(sites) is expected
+
+
+def test_assessment_totals_recomputes_the_rule_row_by_row():
+    rows = frame(
+        assessment("P", "2020-01-01", sites=ALL_ONES),
+        assessment("P", "2020-02-01", total=9),
+        assessment("P", "2020-03-01", sites={"face": 2}),
+    )
+    rows.loc[0, "total"] = 99.0  # a stale stored value: the sum (17) wins
+    assert assessment_totals(rows).tolist()[:2] == [17.0, 9.0]
+    assert math.isnan(assessment_totals(rows).iloc[2])
+
+
+# --- visit_scores ----------------------------------------------------------------------------------
+
+
+def test_two_raters_24_and_27_give_25_5():
+    visits = visit_scores(
+        frame(
+            assessment("P", "2018-07-09", "dr a", total=24),
+            assessment("P", "2018-07-09", "dr b", total=27),
+        )
+    )
+    assert list(visits.columns) == VISIT_COLUMNS
+    assert len(visits) == 1
+    assert visits.loc[0, "n_raters"] == 2
+    assert visits.loc[0, "mrss"] == 25.5  # (24 + 27) / 2
+    assert visits[list(SITE_CODES)].isna().all(axis=None)  # total-only: no site means
+
+
+def test_site_means_across_raters_and_total_only_rows():
+    a = sites_of(*[1] * 17)  # total 17
+    b = sites_of(*[2] * 16, 0)  # total 32, foot_l scored 0
+    visits = visit_scores(
+        frame(
+            assessment("P", "2020-01-01", "x", sites=a),
+            assessment("P", "2020-01-01", "y", sites=b),
+            assessment("P", "2020-01-01", "z", total=20),
+        )
+    )
+    row = visits.iloc[0]
+    assert row["n_raters"] == 3
+    assert row["mrss"] == pytest.approx((17 + 32 + 20) / 3)  # 69 / 3 = 23
+    assert row["face"] == 1.5  # (1 + 2) / 2: the total-only rater scored no site
+    assert row["foot_l"] == 0.5  # (1 + 0) / 2
+
+
+def test_incomplete_assessment_scores_sites_but_not_the_total():
+    # a complete rater (sum 17) and an incomplete one scoring only the face as 3
+    visits = visit_scores(
+        frame(
+            assessment("P", "2020-01-01", "x", sites=ALL_ONES),
+            assessment("P", "2020-01-01", "y", sites={"face": 3}),
+        )
+    )
+    assert visits.loc[0, "n_raters"] == 1
+    assert visits.loc[0, "mrss"] == 17
+    assert visits.loc[0, "face"] == 2  # (1 + 3) / 2
+    assert visits.loc[0, "chest"] == 1
+
+
+def test_a_date_with_only_incomplete_assessments_is_not_a_visit():
+    visits = visit_scores(
+        frame(
+            assessment("EX-03", "2019-05-05", sites=sites_of(*[0] * 15, None, None)),
+            assessment("EX-03", "2019-11-05", total=4),
+        )
+    )
+    assert visits["visit_date"].tolist() == [pd.Timestamp("2019-11-05")]
+    assert visits["mrss"].tolist() == [4]
+
+
+def test_patient_with_no_scores_has_no_visits():
+    visits = visit_scores(frame(assessment("P", "2020-01-01", sites={"face": 1})))
+    assert visits.empty
+    assert list(visits.columns) == VISIT_COLUMNS
+
+
+def test_empty_assessments():
+    visits = visit_scores(frame())
+    assert visits.empty and list(visits.columns) == VISIT_COLUMNS
+
+
+def test_visits_sorted_by_patient_then_date():
+    visits = visit_scores(
+        frame(
+            assessment("B", "2020-03-01", total=3),
+            assessment("A", "2020-02-01", total=2),
+            assessment("B", "2020-01-01", total=1),
+        )
+    )
+    assert visits["patient_id"].tolist() == ["A", "B", "B"]
+    assert visits["mrss"].tolist() == [2, 1, 3]
+
+
+# --- rater agreement -------------------------------------------------------------------------------
+
+
+def test_rater_agreement_per_visit_and_summary():
+    rows = frame(
+        assessment("P", "2020-01-01", "a", total=24),
+        assessment("P", "2020-01-01", "b", total=27),
+        assessment("Q", "2020-01-01", "a", total=10),
+        assessment("Q", "2020-01-01", "b", total=12),
+        assessment("Q", "2020-01-01", "c", total=17),
+        assessment("R", "2020-01-01", "a", total=30),  # one rater: not an agreement visit
+        assessment("R", "2020-01-01", "b", sites={"face": 1}),  # incomplete: no total
+    )
+    agreement = rater_agreement(rows)
+    assert agreement["patient_id"].tolist() == ["P", "Q"]
+    assert agreement["difference"].tolist() == [3, 7]  # |27 − 24|; 17 − 10
+    # P: SD of (24, 27) = sqrt(((−1.5)² + 1.5²) / 1) = sqrt(4.5) = 2.1213
+    # Q: mean 13; squares 9 + 1 + 16 = 26; SD = sqrt(26 / 2) = sqrt(13) = 3.6056
+    assert agreement["sd"].tolist() == pytest.approx([math.sqrt(4.5), math.sqrt(13)])
+    summary = summarise_agreement(agreement)
+    assert summary["n_visits"] == 2
+    assert summary["mean_abs_difference"] == 5  # (3 + 7) / 2
+    # pooled: sqrt((1 × 4.5 + 2 × 13) / (1 + 2)) = sqrt(30.5 / 3) = 3.1885
+    assert summary["within_visit_sd"] == pytest.approx(math.sqrt(30.5 / 3))
+
+
+def test_rater_agreement_without_multi_rater_visits():
+    agreement = rater_agreement(frame(assessment("P", "2020-01-01", "a", total=5)))
+    assert agreement.empty
+    summary = summarise_agreement(agreement)
+    assert summary["n_visits"] == 0 and math.isnan(summary["within_visit_sd"])

@@ -1,0 +1,156 @@
+"""The model layer rejects bad input with named errors that name the field (form, importer, CLI alike)."""
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from models import AssessmentCreate, MeasurementCreate, MedicationPeriodCreate, PatientCreate, TreatmentEventCreate
+from models.catalog import SITE_CODES
+from models.errors import (
+    ImplausibleValue,
+    InvalidDate,
+    InvalidScore,
+    InvalidValue,
+    MissingValue,
+    UnknownMeasure,
+    UnknownSite,
+)
+from models.user import sign_in_delay
+from models.validation import parse
+from tests import factories
+
+TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+
+
+@pytest.mark.parametrize("value", [4, -1, 1.5, "x", "3.5", True])
+def test_site_score_outside_0_3_is_invalid_score(value):
+    with pytest.raises(InvalidScore) as caught:
+        parse(AssessmentCreate, factories.assessment(hand_r=value))
+    assert caught.value.field == "hand_r"
+    assert "allowed 0, 1, 2, 3" in str(caught.value)
+
+
+def test_scores_given_as_text_or_float_are_accepted():
+    data = parse(AssessmentCreate, factories.assessment(hand_r="2", hand_l=3.0))
+    assert (data.hand_r, data.hand_l) == (2, 3)
+
+
+def test_all_problems_are_reported_at_once():
+    with pytest.raises(InvalidScore) as caught:
+        parse(AssessmentCreate, factories.assessment(face=4, chest=9, visit_date=TOMORROW))
+    fields = [p.field for p in caught.value.problems]
+    assert fields == ["face", "chest", "visit_date"]
+
+
+@pytest.mark.parametrize("schema,data,field", [
+    (AssessmentCreate, factories.assessment(visit_date=TOMORROW), "visit_date"),
+    (PatientCreate, factories.patient(diagnosis_date=TOMORROW), "diagnosis_date"),
+    (MedicationPeriodCreate, factories.medication(start_date=TOMORROW), "start_date"),
+    (TreatmentEventCreate, factories.event(date=TOMORROW), "date"),
+    (MeasurementCreate, factories.measurement(date=TOMORROW), "date"),
+])
+def test_future_dates_are_refused(schema, data, field):
+    with pytest.raises(InvalidDate) as caught:
+        parse(schema, data)
+    assert caught.value.field == field and "future" in str(caught.value)
+
+
+def test_impossible_date_names_the_field():
+    with pytest.raises(InvalidDate) as caught:
+        parse(AssessmentCreate, factories.assessment(visit_date="2019-02-30"))
+    assert caught.value.field == "visit_date"
+
+
+def test_total_rules():
+    assert parse(AssessmentCreate, factories.total_only(total="27.5")).total == 27.5
+    assert parse(AssessmentCreate, factories.assessment(total=31)).total == 31
+    with pytest.raises(InvalidScore, match="not the sum"):
+        parse(AssessmentCreate, factories.assessment(total=30))
+    with pytest.raises(InvalidScore, match="must be blank when sites are missing"):
+        parse(AssessmentCreate, factories.assessment(face="", total=30))
+    with pytest.raises(InvalidScore, match="0 to 51"):
+        parse(AssessmentCreate, factories.total_only(total=52))
+    with pytest.raises(InvalidScore, match="enter the 17 site scores"):
+        parse(AssessmentCreate, {"patient_id": "P", "visit_date": "2020-01-01"})
+
+
+def test_patient_rules():
+    with pytest.raises(InvalidValue) as caught:
+        parse(PatientCreate, factories.patient(diagnosis="scleroderma"))
+    assert caught.value.field == "diagnosis" and "dcSSc" in str(caught.value)
+    with pytest.raises(InvalidValue, match="four-digit year"):
+        parse(PatientCreate, factories.patient(birth_year=date.today().year + 1))
+    with pytest.raises(InvalidValue, match="patient_id"):
+        parse(PatientCreate, factories.patient(patient_id=" padded"))
+    with pytest.raises(InvalidValue, match="patient_id"):
+        parse(PatientCreate, factories.patient(patient_id="x" * 65))
+    with pytest.raises(InvalidDate, match="before the birth year"):
+        parse(PatientCreate, factories.patient(birth_year=1990, diagnosis_date="1985-01-01"))
+
+
+def test_medication_rules():
+    with pytest.raises(InvalidDate) as caught:
+        parse(MedicationPeriodCreate, factories.medication(end_date="2018-01-19"))
+    assert caught.value.field == "end_date"
+    with pytest.raises(InvalidValue, match="greater than 0"):
+        parse(MedicationPeriodCreate, factories.medication(dose=0))
+    with pytest.raises(InvalidValue, match="dose_unit"):
+        parse(MedicationPeriodCreate, factories.medication(dose_unit="tablets"))
+    with pytest.raises(InvalidValue, match="frequency"):
+        parse(MedicationPeriodCreate, factories.medication(frequency="bid"))
+    with pytest.raises(InvalidValue, match="lower case"):
+        parse(MedicationPeriodCreate, factories.medication(drug="Imatinib"))
+    with pytest.raises(MissingValue):
+        parse(MedicationPeriodCreate, {k: v for k, v in factories.medication().items() if k != "start_date"})
+
+
+def test_event_rules():
+    with pytest.raises(UnknownSite) as caught:
+        parse(TreatmentEventCreate, factories.event(sites="hand_r;elbow"))
+    assert caught.value.field == "sites" and "'elbow'" in str(caught.value)
+    with pytest.raises(UnknownSite, match="needs the injected sites"):
+        parse(TreatmentEventCreate, factories.event(sites=""))
+    with pytest.raises(InvalidValue, match="grade"):
+        parse(TreatmentEventCreate, factories.event(kind="adverse_event", sites="", serious="no"))
+    with pytest.raises(InvalidValue, match="allowed 1, 2, 3, 4, 5"):
+        parse(TreatmentEventCreate, factories.event(kind="adverse_event", sites="", grade=6, serious="no"))
+    ae = parse(TreatmentEventCreate, factories.event(kind="adverse_event", sites="", grade=2, serious="yes"))
+    assert ae.serious is True and ae.grade == 2
+    with pytest.raises(InvalidValue, match="adverse events only"):
+        parse(TreatmentEventCreate, factories.event(grade=2))
+    assert parse(TreatmentEventCreate, factories.event(sites="fingers_l;hand_r")).sites == "hand_r;fingers_l"
+
+
+def test_measurement_rules():
+    with pytest.raises(UnknownMeasure):
+        parse(MeasurementCreate, factories.measurement(measure="grip"))
+    with pytest.raises(ImplausibleValue) as caught:
+        parse(MeasurementCreate, factories.measurement(value=16))
+    assert caught.value.field == "value" and "0-15 cm" in str(caught.value)
+    with pytest.raises(InvalidValue, match="side"):
+        parse(MeasurementCreate, factories.measurement(side=""))
+    with pytest.raises(InvalidValue, match="not sided"):
+        parse(MeasurementCreate, factories.measurement(measure="oral_aperture", side="R", value=40))
+    with pytest.raises(InvalidValue, match="unit"):
+        parse(MeasurementCreate, factories.measurement(unit="mm"))
+    assert parse(MeasurementCreate, factories.measurement()).unit == "cm"
+
+
+@given(st.lists(st.integers(0, 3), min_size=17, max_size=17))
+def test_any_seventeen_valid_scores_parse_and_sum_within_range(scores):
+    data = parse(AssessmentCreate, factories.assessment(**dict(zip(SITE_CODES, scores, strict=True))))
+    assert 0 <= sum(v for v in data.site_scores().values()) <= 51
+
+
+@given(st.integers(min_value=4) | st.integers(max_value=-1))
+def test_any_out_of_range_score_is_refused(value):
+    with pytest.raises(InvalidScore):
+        parse(AssessmentCreate, factories.assessment(face=value))
+
+
+def test_sign_in_delay_grows_after_five_failures():
+    assert [sign_in_delay(n) for n in range(5)] == [0, 0, 0, 0, 0]
+    assert [sign_in_delay(n) for n in (5, 6, 7)] == [2, 4, 8]
+    assert sign_in_delay(40) == 15 * 60

@@ -1,0 +1,49 @@
+"""The guard every page calls first: `user = require(__file__)`.
+
+app.py already refuses a screen the role may not open, but that is not enough on its own: because the
+screens live in a folder named `pages/`, Streamlit starts each server process in its legacy
+"pages directory" mode and, until some run has called `st.navigation`, serves `/users` by running
+pages/users.py directly, without app.py (AppTest does the same on every `switch_page`). So each page
+checks for itself: signed in, session not idle, account still active, role allowed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from db.users import count_users
+from models.access import SCREENS_BY_PATH, may_open, role_can
+from ui.gate import expire_idle_session, first_run_screen, refresh_signed_in_user, refuse, sign_in_screen
+from ui.state import current_user, get_engine, init_session_state
+
+
+def require(page_file: str) -> dict:
+    """Return the signed-in user when their role may open this page; otherwise show the first-run screen,
+    the sign-in form or a refusal instead, and stop the run (nothing below the call executes)."""
+    path = f"pages/{Path(page_file).name}"
+    init_session_state()
+    expire_idle_session()
+    refresh_signed_in_user()
+    user = current_user()
+    if user is None:
+        if count_users(get_engine()) == 0:
+            first_run_screen()
+        else:
+            sign_in_screen()
+        st.stop()
+    if not may_open(user["role"], path):
+        screen = SCREENS_BY_PATH.get(path)
+        refuse(screen.title if screen else "Not available")
+        st.stop()
+    return user
+
+
+def allowed(capability: str) -> bool:
+    """Whether the signed-in user holds a capability of `models.access.CAPABILITIES`, or
+    "export_identified" (coordinator/admin role *and* the account's own permission)."""
+    user = current_user()
+    if not user:
+        return False
+    return role_can(user["role"], capability, can_export_identified=user.get("can_export_identified", False))

@@ -1,0 +1,50 @@
+"""The patient chooser shared by the clinic screens: one searchable list, the choice kept in
+st.session_state["patient_id"] (and taken from ?patient=ID when a link opens the screen)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+
+from db.audit import registry_version
+from db.patients import load_patients
+from models.catalog import DIAGNOSES
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _choices(database: str, version: int) -> pd.DataFrame:
+    from ui.state import get_engine
+
+    return load_patients(get_engine())[["patient_id", "diagnosis"]]
+
+
+def patient_choices(engine: Engine) -> pd.DataFrame:
+    return _choices(engine.url.render_as_string(hide_password=True), registry_version(engine))
+
+
+def pick_patient(engine: Engine, *, key: str = "patient_picker", label: str = "Patient") -> str | None:
+    """A searchable select box of live patients; returns the chosen identifier (or None)."""
+    linked = st.query_params.get("patient")
+    if linked:
+        st.session_state["patient_id"] = linked
+    choices = patient_choices(engine)
+    ids = choices["patient_id"].tolist()
+    labels = dict(zip(ids, (f"{pid} · {DIAGNOSES.get(dx, dx)}" for pid, dx in
+                            zip(ids, choices["diagnosis"], strict=True)), strict=True))
+    current = st.session_state.get("patient_id")
+    if current and current not in labels:
+        st.warning(f"No patient {current!r}: they may have been deleted, or the link is wrong. Choose another "
+                   "patient.", icon=":material/person_off:")
+        st.session_state["patient_id"] = current = None
+    if key not in st.session_state or st.session_state[key] != current:
+        st.session_state[key] = current if current in labels else None
+
+    def remember() -> None:
+        st.session_state["patient_id"] = st.session_state[key]
+        if "patient" in st.query_params:
+            del st.query_params["patient"]
+
+    st.selectbox(label, ids, key=key, format_func=labels.get, on_change=remember,
+                 placeholder=f"Type to search {len(ids):,} patients…" if ids else "No patients yet")
+    return st.session_state[key]
