@@ -1,10 +1,18 @@
-"""Alembic environment: targets SQLModel.metadata; batch mode on SQLite (ALTERs copy the table)."""
+"""Alembic environment: targets SQLModel.metadata; batch mode on SQLite (ALTERs copy the table).
+
+Several processes may start on one database at once (app replicas, the CLI beside a running app):
+the migration runs under the database's write lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: a
+transaction-scoped advisory lock), so the others wait, then find the schema current and do nothing.
+"""
 
 from alembic import context
+from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
 from db.engine import make_engine
+
+MIGRATION_LOCK_KEY = 0x536B696E  # "Skin": any constant shared by every Skintrack process
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -21,7 +29,11 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine") or make_engine()
+    if engine.dialect.name == "sqlite":
+        engine = engine.execution_options(sqlite_immediate=True)
     with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         context.configure(connection=connection, target_metadata=target_metadata,
                           render_as_batch=connection.dialect.name == "sqlite")
         with context.begin_transaction():
