@@ -161,9 +161,20 @@ def read_frame(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame
         if kind == DAY_NUMBER:
             days = np.array(values, dtype="int64") if values else np.array([], dtype="int64")
             data[name] = pd.Series(days.astype("datetime64[D]").astype("datetime64[us]"))
+        elif kind == FLOAT and all(type(v) is float or v is None for v in values[:1000]):
+            data[name] = pd.Series(_floats(values), dtype="float64")  # NULL -> NaN, as convert() gives
         else:
             data[name] = convert(pd.Series(values, dtype=object), kind)
     return pd.DataFrame(data, columns=list(types))
+
+
+def _floats(values) -> np.ndarray:
+    """REAL values as float64 (None -> NaN) without pd.to_numeric's pass over Python objects;
+    anything numpy cannot take (a stray text value) goes through `convert`, which makes it NaN."""
+    try:
+        return np.array(values, dtype="float64")
+    except (TypeError, ValueError):
+        return convert(pd.Series(values, dtype=object), FLOAT).to_numpy()
 
 
 def read_bulk(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame:
@@ -245,7 +256,8 @@ def _load_members(engine: Engine, cohort: CohortFilter, patients=None) -> pd.Dat
 
 
 def _load_totals(engine: Engine, members_sql, members: pd.DataFrame) -> pd.DataFrame:
-    """Assessments with a stored total of the members, as visit_scores expects (sites left blank).
+    """Assessments with a stored total of the members: patient_id, visit_date, total (what
+    `analysis.cohort.visit_totals` needs; no site columns).
 
     Reads only the patient key, date and total (no join): the identifiers come from `members`.
     """
@@ -257,9 +269,8 @@ def _load_totals(engine: Engine, members_sql, members: pd.DataFrame) -> pd.DataF
     frame = read_bulk(engine, statement, {"key": INT, "visit_date": DAY_NUMBER, "total": FLOAT})
     identifiers = pd.Series(members["patient_id"].to_numpy(), index=members["key"].to_numpy(dtype="int64"))
     patient_id = identifiers.reindex(frame["key"].to_numpy(dtype="int64")).to_numpy()
-    sites = pd.DataFrame(float("nan"), index=frame.index, columns=list(SITE_CODES))
-    return pd.concat([pd.DataFrame({"patient_id": pd.Series(patient_id, dtype="str", index=frame.index),
-                                    "visit_date": frame["visit_date"]}), sites, frame[["total"]]], axis=1)
+    return pd.DataFrame({"patient_id": pd.Series(patient_id, dtype="str", index=frame.index),
+                         "visit_date": frame["visit_date"], "total": frame["total"]})
 
 
 def _load_drug_starts(engine: Engine, members, drug: str) -> pd.Series:
