@@ -93,6 +93,34 @@ def require_reason(reason: str | None, what: str) -> str:
     return reason.strip()
 
 
+def add_audited(session: Session, row: SQLModel, *, actor: str, patient_key: int) -> SQLModel:
+    """Insert a patient's row (assessment, measurement, period, event), audited as a creation, and move
+    the patient's data version on."""
+    session.add(row)
+    session.flush()
+    audit(session, actor=actor, action="create", entity=row.__tablename__, entity_id=row.id,
+          patient_key=patient_key, after=row)
+    bump_versions(session, [patient_key])
+    return row
+
+
+def update_audited(session: Session, row: SQLModel, values: dict[str, Any], *, actor: str, patient_key: int,
+                   reason: str) -> SQLModel:
+    """Give a patient's row new content (possibly moving it to patient `patient_key`). Audited with before,
+    after and the reason, and the data versions moved on, only when something changed."""
+    before = snapshot(row)
+    row.patient_id = patient_key
+    for name, value in values.items():
+        setattr(row, name, value)
+    session.add(row)
+    session.flush()
+    if snapshot(row) != before:
+        audit(session, actor=actor, action="update", entity=row.__tablename__, entity_id=row.id,
+              patient_key=patient_key, before=before, after=row, reason=reason)
+        bump_versions(session, {patient_key, before["patient_id"]})
+    return row
+
+
 def soft_delete(session: Session, model: type[SQLModel], row_id: int, *, actor: str, reason: str):
     """Mark a row deleted (it stays restorable), audited with its content and the reason."""
     reason = require_reason(reason, "deletion")

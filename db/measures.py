@@ -9,7 +9,15 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from analysis.frames import MEASUREMENT_COLUMNS
-from db.common import audit, bump_versions, live_patient, live_row, require_reason, restore_row, snapshot, soft_delete
+from db.common import (
+    add_audited,
+    live_patient,
+    live_row,
+    require_reason,
+    restore_row,
+    soft_delete,
+    update_audited,
+)
 from db.frames import DATE, FLOAT, INT, TEXT, TIMESTAMP, read_frame
 from models import Measurement, MeasurementCreate, MeasurementUpdate, Patient
 from models.errors import DuplicateRecord, InvalidDate
@@ -39,12 +47,7 @@ def record_measurement(*, session: Session, data: MeasurementCreate | dict, acto
     data = data if isinstance(data, MeasurementCreate) else parse(MeasurementCreate, data)
     patient = _check(session, data)
     row = Measurement(patient_id=patient.id, import_id=import_id, **data.model_dump(exclude={"patient_id"}))
-    session.add(row)
-    session.flush()
-    audit(session, actor=actor, action="create", entity="measurement", entity_id=row.id,
-          patient_key=patient.id, after=row)
-    bump_versions(session, [patient.id])
-    return row
+    return add_audited(session, row, actor=actor, patient_key=patient.id)
 
 
 def correct_measurement(*, session: Session, measurement_id: int, data: MeasurementUpdate | dict, actor: str,
@@ -53,17 +56,8 @@ def correct_measurement(*, session: Session, measurement_id: int, data: Measurem
     data = data if isinstance(data, MeasurementUpdate) else parse(MeasurementUpdate, data)
     row = live_row(session, Measurement, measurement_id)
     patient = _check(session, data, ignore_id=row.id)
-    before = snapshot(row)
-    row.patient_id = patient.id
-    for field, value in data.model_dump(exclude={"patient_id"}).items():
-        setattr(row, field, value)
-    session.add(row)
-    session.flush()
-    if snapshot(row) != before:
-        audit(session, actor=actor, action="update", entity="measurement", entity_id=row.id,
-              patient_key=patient.id, before=before, after=row, reason=reason)
-        bump_versions(session, {patient.id, before["patient_id"]})
-    return row
+    return update_audited(session, row, data.model_dump(exclude={"patient_id"}), actor=actor,
+                          patient_key=patient.id, reason=reason)
 
 
 def delete_measurement(*, session: Session, measurement_id: int, actor: str, reason: str) -> Measurement:

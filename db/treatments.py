@@ -15,7 +15,15 @@ from sqlalchemy import Engine, or_
 from sqlmodel import Session, select
 
 from analysis.frames import EVENT_COLUMNS, MEDICATION_COLUMNS
-from db.common import audit, bump_versions, live_patient, live_row, require_reason, restore_row, snapshot, soft_delete
+from db.common import (
+    add_audited,
+    live_patient,
+    live_row,
+    require_reason,
+    restore_row,
+    soft_delete,
+    update_audited,
+)
 from db.frames import DATE, FLOAT, INT, NULLABLE_BOOL, TEXT, TIMESTAMP, read_frame
 from models import (
     MedicationPeriod,
@@ -75,12 +83,7 @@ def start_medication(*, session: Session, data: MedicationPeriodCreate | dict, a
     data = data if isinstance(data, MedicationPeriodCreate) else parse(MedicationPeriodCreate, data)
     patient = _check_period(session, data)
     row = MedicationPeriod(patient_id=patient.id, import_id=import_id, **data.model_dump(exclude={"patient_id"}))
-    session.add(row)
-    session.flush()
-    audit(session, actor=actor, action="create", entity="medication_period", entity_id=row.id,
-          patient_key=patient.id, after=row)
-    bump_versions(session, [patient.id])
-    return row
+    return add_audited(session, row, actor=actor, patient_key=patient.id)
 
 
 def update_medication(*, session: Session, period_id: int, data: MedicationPeriodUpdate | dict, actor: str,
@@ -90,17 +93,8 @@ def update_medication(*, session: Session, period_id: int, data: MedicationPerio
     data = data if isinstance(data, MedicationPeriodUpdate) else parse(MedicationPeriodUpdate, data)
     row = live_row(session, MedicationPeriod, period_id)
     patient = _check_period(session, data, ignore_id=row.id)
-    before = snapshot(row)
-    row.patient_id = patient.id
-    for field, value in data.model_dump(exclude={"patient_id"}).items():
-        setattr(row, field, value)
-    session.add(row)
-    session.flush()
-    if snapshot(row) != before:
-        audit(session, actor=actor, action="update", entity="medication_period", entity_id=row.id,
-              patient_key=patient.id, before=before, after=row, reason=reason)
-        bump_versions(session, {patient.id, before["patient_id"]})
-    return row
+    return update_audited(session, row, data.model_dump(exclude={"patient_id"}), actor=actor,
+                          patient_key=patient.id, reason=reason)
 
 
 def stop_medication(*, session: Session, period_id: int, end_date: date, actor: str,
@@ -181,12 +175,7 @@ def record_event(*, session: Session, data: TreatmentEventCreate | dict, actor: 
     data = data if isinstance(data, TreatmentEventCreate) else parse(TreatmentEventCreate, data)
     patient = _check_event(session, data)
     row = TreatmentEvent(patient_id=patient.id, import_id=import_id, **data.model_dump(exclude={"patient_id"}))
-    session.add(row)
-    session.flush()
-    audit(session, actor=actor, action="create", entity="treatment_event", entity_id=row.id,
-          patient_key=patient.id, after=row)
-    bump_versions(session, [patient.id])
-    return row
+    return add_audited(session, row, actor=actor, patient_key=patient.id)
 
 
 def update_event(*, session: Session, event_id: int, data: TreatmentEventUpdate | dict, actor: str,
@@ -195,17 +184,8 @@ def update_event(*, session: Session, event_id: int, data: TreatmentEventUpdate 
     data = data if isinstance(data, TreatmentEventUpdate) else parse(TreatmentEventUpdate, data)
     row = live_row(session, TreatmentEvent, event_id)
     patient = _check_event(session, data, ignore_id=row.id)
-    before = snapshot(row)
-    row.patient_id = patient.id
-    for field, value in data.model_dump(exclude={"patient_id"}).items():
-        setattr(row, field, value)
-    session.add(row)
-    session.flush()
-    if snapshot(row) != before:
-        audit(session, actor=actor, action="update", entity="treatment_event", entity_id=row.id,
-              patient_key=patient.id, before=before, after=row, reason=reason)
-        bump_versions(session, {patient.id, before["patient_id"]})
-    return row
+    return update_audited(session, row, data.model_dump(exclude={"patient_id"}), actor=actor,
+                          patient_key=patient.id, reason=reason)
 
 
 def delete_event(*, session: Session, event_id: int, actor: str, reason: str) -> TreatmentEvent:
