@@ -25,6 +25,7 @@ from models.catalog import SITE_CODES, SITES_BY_CODE  # noqa: E402
 from ui.chart_cache import chart_data  # noqa: E402
 from ui.patient_picker import pick_patient  # noqa: E402
 from ui.state import get_engine  # noqa: E402
+from ui.vega import show_chart  # noqa: E402
 
 WIDTH = 740
 EARLY_EVENT_DAYS = 365
@@ -125,7 +126,7 @@ def downloads(chart, name: str, key: str) -> None:
 
 
 st.subheader("mRSS and treatments")
-st.altair_chart(timeline, theme=None, key="chart_timeline")
+show_chart(timeline, key="chart_timeline")
 if data.medications.empty and data.events.empty:
     st.caption("No medications or treatment events recorded: add them under Treatments to see them here.")
 downloads(timeline, "timeline", "dl_timeline")
@@ -143,7 +144,7 @@ with sites_tab:
     else:
         st.caption("Each row is a body site (0 = normal skin … 3 = severe thickening); ▼ marks a steroid injection "
                    "into that site on that date.")
-        st.altair_chart(heatmap, theme=None, key="chart_heatmap")
+        show_chart(heatmap, key="chart_heatmap")
         downloads(heatmap, "sites", "dl_heatmap")
 
 with trend_tab:
@@ -156,7 +157,7 @@ with trend_tab:
                                 help="Injected sites are preselected, then the sites that usually respond.")
         if chosen:
             trajectories = site_trajectories(visits, events, sites=chosen, width=WIDTH, **axis_args)
-            st.altair_chart(trajectories, theme=None, key="chart_site_trends")
+            show_chart(trajectories, key="chart_site_trends")
             downloads(trajectories, "site-trajectories", "dl_trends")
 
 with measures_tab:
@@ -165,7 +166,7 @@ with measures_tab:
                 "tab of Visit entry.")
     else:
         measures_chart = measure_trajectories(data.measurements, width=WIDTH, **axis_args)
-        st.altair_chart(measures_chart, theme=None, key="chart_measures")
+        show_chart(measures_chart, key="chart_measures")
         downloads(measures_chart, "measures", "dl_measures")
 
 with visits_tab:
