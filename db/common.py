@@ -104,7 +104,7 @@ def add_audited(session: Session, row: SQLModel, *, actor: str, patient_key: int
     return row
 
 
-def update_audited(session: Session, row: SQLModel, values: dict[str, Any], *, actor: str, patient_key: int,
+def correct_with_audit(session: Session, row: SQLModel, values: dict[str, Any], *, actor: str, patient_key: int,
                    reason: str) -> SQLModel:
     """Give a patient's row new content (possibly moving it to patient `patient_key`). Audited with before,
     after and the reason, and the data versions moved on, only when something changed."""

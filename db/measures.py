@@ -11,12 +11,12 @@ from sqlmodel import Session, select
 from analysis.frames import MEASUREMENT_COLUMNS
 from db.common import (
     add_audited,
+    correct_with_audit,
     live_patient,
     live_row,
     require_reason,
     restore_row,
     soft_delete,
-    update_audited,
 )
 from db.frames import DATE, FLOAT, INT, TEXT, TIMESTAMP, read_frame
 from models import Measurement, MeasurementCreate, MeasurementUpdate, Patient
@@ -56,7 +56,7 @@ def correct_measurement(*, session: Session, measurement_id: int, data: Measurem
     data = data if isinstance(data, MeasurementUpdate) else parse(MeasurementUpdate, data)
     row = live_row(session, Measurement, measurement_id)
     patient = _check(session, data, ignore_id=row.id)
-    return update_audited(session, row, data.model_dump(exclude={"patient_id"}), actor=actor,
+    return correct_with_audit(session, row, data.model_dump(exclude={"patient_id"}), actor=actor,
                           patient_key=patient.id, reason=reason)
 
 

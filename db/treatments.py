@@ -17,12 +17,12 @@ from sqlmodel import Session, select
 from analysis.frames import EVENT_COLUMNS, MEDICATION_COLUMNS
 from db.common import (
     add_audited,
+    correct_with_audit,
     live_patient,
     live_row,
     require_reason,
     restore_row,
     soft_delete,
-    update_audited,
 )
 from db.frames import DATE, FLOAT, INT, NULLABLE_BOOL, TEXT, TIMESTAMP, read_frame
 from models import (
@@ -93,7 +93,7 @@ def update_medication(*, session: Session, period_id: int, data: MedicationPerio
     data = data if isinstance(data, MedicationPeriodUpdate) else parse(MedicationPeriodUpdate, data)
     row = live_row(session, MedicationPeriod, period_id)
     patient = _check_period(session, data, ignore_id=row.id)
-    return update_audited(session, row, data.model_dump(exclude={"patient_id"}), actor=actor,
+    return correct_with_audit(session, row, data.model_dump(exclude={"patient_id"}), actor=actor,
                           patient_key=patient.id, reason=reason)
 
 
@@ -184,7 +184,7 @@ def update_event(*, session: Session, event_id: int, data: TreatmentEventUpdate 
     data = data if isinstance(data, TreatmentEventUpdate) else parse(TreatmentEventUpdate, data)
     row = live_row(session, TreatmentEvent, event_id)
     patient = _check_event(session, data, ignore_id=row.id)
-    return update_audited(session, row, data.model_dump(exclude={"patient_id"}), actor=actor,
+    return correct_with_audit(session, row, data.model_dump(exclude={"patient_id"}), actor=actor,
                           patient_key=patient.id, reason=reason)
 
 
