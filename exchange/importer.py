@@ -2,7 +2,9 @@
 
 Validation uses the same schemas as the forms (`models.*Create` through `models.validation.parse`) and
 the same cross-record rules as the write paths of `db/` (patient must exist, nothing before the birth
-year, no duplicate key, no overlapping periods of one drug). The write is the bulk form of those write
+year, no duplicate key, no overlapping periods of one drug); the plain rows of skin_scores.csv and
+measurements.csv take a fast path that gives the schema's result without pydantic, and every other row goes
+through the schema (see "the fast path" below). The write is the bulk form of those write
 paths: set-based inserts (executemany) inside ONE transaction, one `import` audit row that every
 inserted row points to through `import_id`, and one audited `update` row per changed record (--update).
 """
@@ -15,8 +17,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache, partial
+from typing import NamedTuple
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
 from db.common import audit, bump_versions
@@ -32,7 +36,7 @@ from models import (
     PatientCreate,
     TreatmentEventCreate,
 )
-from models.catalog import SITE_CODES
+from models.catalog import MEASURES_BY_CODE, MRSS_MAX, SIDES, SITE_CODES
 from models.errors import SkintrackError
 from models.measurement import Measurement
 from models.treatment import MedicationPeriod, TreatmentEvent
@@ -103,8 +107,7 @@ _DATE_COLUMNS = {spec.name: tuple(c for c, k in spec.kinds.items() if k == DATE)
                  for spec in (PATIENTS, SKIN_SCORES, MEASUREMENTS, MEDICATIONS, EVENTS)}
 
 
-@dataclass
-class _Row:
+class _Row(NamedTuple):  # a tuple: a million of them are held until the write
     line: int
     values: tuple  # in the order of Kind.values (or PATIENT_VALUES)
 
@@ -120,26 +123,168 @@ def _cells_to_data(spec: BundleFile, line: int, record: dict, problems: list[Pro
     return record if ok else None
 
 
-def _validated(spec: BundleFile, schema: type, records: Iterable, problems: list[Problem], counter: list[int],
-               progress: Progress, total: int) -> Iterator[tuple[int, object]]:
-    """(line, schema instance) for every valid record; a problem per bad cell otherwise."""
+def _validated(spec: BundleFile, fast: Callable | None, slow: Callable, records: Iterable, problems: list[Problem],
+               counter: list[int], progress: Progress, total: int) -> Iterator[tuple[int, tuple]]:
+    """(line, (patient_id, key, values)) for every valid record, from `fast(record)` when it recognises the
+    record, else from the schema through `slow(record)`; a problem per bad cell otherwise."""
+    count = counter[0]
     for item in records:
-        counter[0] += 1
-        if progress is not None and counter[0] % 5000 == 0:
-            progress(min(counter[0], total), total)
+        count += 1
+        if progress is not None and count % 5000 == 0:
+            progress(min(count, total), total)
         if isinstance(item, Problem):
             problems.append(item)
             continue
         line, record = item
-        data = _cells_to_data(spec, line, record, problems)
-        if data is None:
-            continue
+        row = fast(record) if fast is not None else None  # its dates are ISO: _cells_to_data has nothing to say
+        if row is None:
+            if _cells_to_data(spec, line, record, problems) is None:
+                continue
+            try:
+                row = slow(record)
+            except SkintrackError as error:
+                for problem in error.problems:
+                    column = problem.field if problem.field in spec.kinds else (problem.field or "row")
+                    problems.append(Problem(spec.name, line, column, problem.reason))
+                continue
+        yield line, row
+    counter[0] = count
+
+
+# --- the fast path of the two large files ---------------------------------------------------------
+# A registry's bundle is millions of cells, nearly all plain: pydantic validation of each row was most of
+# an import's time. These functions accept only rows whose every cell is in a plain form the schema
+# accepts unchanged (ASCII digits, ISO dates, codes of the catalogue) and return exactly what the schema
+# and _extract would; any other row (a blank required cell, '2.0', an error of any kind) returns None and
+# goes through parse(), so every rule and every error message stays the form's.
+
+_SCORE_TEXT = {"": None, None: None, "0": 0, "1": 1, "2": 2, "3": 3}  # str keys only: True == 1 is no score
+_SCORE_ANY = {**_SCORE_TEXT, 0: 0, 1: 1, 2: 2, 3: 3}  # also the ints of a registry held in memory
+_SCORE_TYPES = (str, int, type(None))  # not bool, nor an unhashable cell
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_SKIN_COLUMNS = frozenset(SKIN_SCORES.kinds)
+_MEASUREMENT_COLUMNS = frozenset(MEASUREMENTS.kinds)
+
+
+@lru_cache(maxsize=1 << 16)
+def _iso_day(value: str) -> date | None:
+    """The date of a YYYY-MM-DD cell of ASCII digits; None otherwise (cached: dates repeat a lot)."""
+    if len(value) == 10 and value.isascii() and ISO_DATE.match(value):
         try:
-            yield line, parse(schema, data)
-        except SkintrackError as error:
-            for problem in error.problems:
-                column = problem.field if problem.field in spec.kinds else (problem.field or "row")
-                problems.append(Problem(spec.name, line, column, problem.reason))
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+@lru_cache(maxsize=1 << 16)
+def _plain_number(value: str) -> float | None:
+    """The float of a cell like 12 or -3.25 (ASCII digits); None for any other form."""
+    return float(value) if value.isascii() and _PLAIN_NUMBER.fullmatch(value) else None
+
+
+def _plain_date(value, today: date) -> date | None:
+    """An ISO date of ASCII digits, not in the future, as the schema would parse it; else None."""
+    if value.__class__ is str:
+        day = _iso_day(value)
+        if day is not None and day <= today:
+            return day
+    return None
+
+
+def _site_scores(record: dict) -> list | None:
+    """The 17 scores of plain cells ('' or absent -> None, '0'-'3' or 0-3), as check_score gives them."""
+    try:
+        return list(map(_SCORE_TEXT.__getitem__, map(record.get, SITE_CODES)))
+    except (KeyError, TypeError):  # not text: ints (a registry in memory), or anything else
+        pass
+    scores = []
+    for cell in map(record.get, SITE_CODES):
+        if cell.__class__ not in _SCORE_TYPES or cell not in _SCORE_ANY:
+            return None
+        scores.append(_SCORE_ANY[cell])
+    return scores
+
+
+def _fast_assessment(record: dict, today: date) -> tuple | None:
+    """(patient_id, key, values) of a plain AssessmentCreate row, as _extract gives them; else None."""
+    if not record.keys() <= _SKIN_COLUMNS:
+        return None
+    patient_id = record.get("patient_id")  # kept as given, unstripped, like AssessmentCreate._patient
+    rater = record.get("rater", "")
+    if patient_id.__class__ is not str or rater.__class__ is not str or not patient_id.strip():
+        return None
+    rater = rater.strip()
+    visit_date = _plain_date(record.get("visit_date"), today)
+    scores = _site_scores(record)
+    if visit_date is None or scores is None or len(rater) > 100:
+        return None
+    total = record.get("total")
+    if total == "":
+        total = None
+    elif total is not None:
+        if total.__class__ is not str:
+            return None
+        try:
+            total = float(total)  # what AssessmentCreate._total does
+        except ValueError:
+            return None
+        if not 0 <= total <= MRSS_MAX:
+            return None
+    blank = scores.count(None)
+    if blank == 0:
+        site_sum = sum(scores)
+        if total is not None and total != site_sum:
+            return None
+        total = float(site_sum)
+    elif blank == len(SITE_CODES):
+        if total is None:
+            return None
+    elif total is not None:
+        return None
+    return patient_id, (visit_date, rater), (*scores, total, total is None)
+
+
+def _fast_measurement(record: dict, today: date) -> tuple | None:
+    """(patient_id, key, values) of a plain MeasurementCreate row, as _extract gives them; else None."""
+    if not record.keys() <= _MEASUREMENT_COLUMNS:
+        return None
+    get = record.get
+    patient_id, code, side, unit, rater = get("patient_id"), get("measure"), get("side", ""), get("unit", ""), \
+        get("rater", "")
+    if not patient_id.__class__ is code.__class__ is side.__class__ is unit.__class__ is rater.__class__ is str:
+        return None
+    # stripped like the schema's before-validators, within its max_length
+    patient_id, side, unit, rater = patient_id.strip(), side.strip(), unit.strip(), rater.strip()
+    measure = MEASURES_BY_CODE.get(code.strip())
+    if not patient_id or measure is None or len(measure.code) > 40 or len(unit) > 16 or len(rater) > 100:
+        return None
+    day = _plain_date(get("date"), today)
+    value = get("value")
+    if value.__class__ is str:
+        value = _plain_number(value)
+    elif value.__class__ is float or value.__class__ is int:
+        value = float(value)
+    else:
+        return None
+    if day is None or value is None:
+        return None
+    if ((side in SIDES) if measure.sided else not side) and (not unit or unit == measure.unit) \
+            and measure.low <= value <= measure.high:
+        return patient_id, (day, measure.code, side, rater), (value, measure.unit)
+    return None
+
+
+def _readers(kind: Kind | None, today: date) -> tuple[Callable | None, Callable]:
+    """(fast, slow) record -> (patient_id, key, values) of one file: the fast path where there is one (None
+    when it does not recognise the record), and the schema, which raises SkintrackError for a bad record."""
+    if kind is None:
+        def patient(record: dict) -> tuple:
+            obj = parse(PatientCreate, record)
+            return obj.patient_id, (), tuple(getattr(obj, c) for c in PATIENT_VALUES)
+        return None, patient
+    fast = {SKIN_SCORES.name: _fast_assessment, MEASUREMENTS.name: _fast_measurement}.get(kind.spec.name)
+    return (partial(fast, today=today) if fast else None), lambda record: _extract(kind, parse(kind.schema, record))
 
 
 def _differing(columns: tuple[str, ...], old: tuple, new: tuple) -> list[str]:
@@ -189,19 +334,21 @@ def import_records(engine: Engine, tables: dict[str, tuple[list[str], Iterable]]
     counter = [0]
     total = max(total, 1)
     report = ImportReport(bundle_name=bundle_name, dry_run=dry_run)
+    today = date.today()  # once: the fast path's "not in the future" (the schema asks the clock per row)
 
     # --- patients of the bundle ------------------------------------------------------------------
     bundle_patients: dict[str, _Row] = {}
     if PATIENTS.name in tables:
         _, records = tables[PATIENTS.name]
-        for line, obj in _validated(PATIENTS, PatientCreate, records, problems, counter, progress, total):
-            row = _Row(line, tuple(getattr(obj, c) for c in PATIENT_VALUES))
-            seen = bundle_patients.get(obj.patient_id)
+        for line, (patient_id, _, values) in _validated(PATIENTS, *_readers(None, today), records, problems,
+                                                        counter, progress, total):
+            row = _Row(line, values)
+            seen = bundle_patients.get(patient_id)
             if seen is None:
-                bundle_patients[obj.patient_id] = row
+                bundle_patients[patient_id] = row
             elif seen.values != row.values:
                 problems.append(Problem(PATIENTS.name, line, _differing(PATIENT_VALUES, seen.values, row.values)[0],
-                                        f"patient {obj.patient_id!r} is on line {seen.line} too, with different "
+                                        f"patient {patient_id!r} is on line {seen.line} too, with different "
                                         "values (rows with the same key are the same record)"))
 
     # --- child rows ------------------------------------------------------------------------------
@@ -213,8 +360,8 @@ def import_records(engine: Engine, tables: dict[str, tuple[list[str], Iterable]]
         if kind.spec.name not in tables:
             continue
         _, records = tables[kind.spec.name]
-        for line, obj in _validated(kind.spec, kind.schema, records, problems, counter, progress, total):
-            patient_id, key, values = _extract(kind, obj)
+        for line, (patient_id, key, values) in _validated(kind.spec, *_readers(kind, today), records, problems,
+                                                           counter, progress, total):
             full_key = (patient_id, *key)
             seen = rows.get(full_key)
             if seen is None:
@@ -254,8 +401,12 @@ def import_records(engine: Engine, tables: dict[str, tuple[list[str], Iterable]]
     for kind in KINDS:
         name = kind.spec.name
         rows = child[name]
-        existing = _load_rows(engine, kind, {live_keys[p] for p, *_ in rows if p in live_keys})
+        existing = _load_rows(engine, kind, {live_keys[k[0]] for k in rows if k[0] in live_keys}) if live_keys \
+            else {}
         unchanged = 0
+        new_rows = creates[name]
+        in_key = kind.date_column in kind.key
+        date_at = 1 + kind.key.index(kind.date_column) if in_key else kind.values.index(kind.date_column)
         for full_key, row in rows.items():
             patient_id = full_key[0]
             if patient_id not in bundle_patients and patient_id not in live_keys:
@@ -264,16 +415,15 @@ def import_records(engine: Engine, tables: dict[str, tuple[list[str], Iterable]]
                 problems.append(Problem(name, row.line, "patient_id", f"patient {patient_id!r} {state}"))
                 continue
             year = birth_year.get(patient_id)
-            when = full_key[1 + kind.key.index(kind.date_column)] if kind.date_column in kind.key else \
-                row.values[kind.values.index(kind.date_column)]
-            if year and when.year < year:
-                problems.append(Problem(name, row.line, kind.date_column,
-                                        f"{when.isoformat()} is before the birth year {year}"))
-                continue
-            db_key = (live_keys.get(patient_id), *full_key[1:])
-            found = existing.get(db_key)
+            if year:
+                when = full_key[date_at] if in_key else row.values[date_at]
+                if when.year < year:
+                    problems.append(Problem(name, row.line, kind.date_column,
+                                            f"{when.isoformat()} is before the birth year {year}"))
+                    continue
+            found = existing.get((live_keys.get(patient_id), *full_key[1:])) if existing else None
             if found is None:
-                creates[name].append((full_key, row))
+                new_rows.append((full_key, row))
             elif found[1] == row.values:
                 unchanged += 1
             elif update_existing:
@@ -393,9 +543,8 @@ def _write(engine: Engine, report: ImportReport, *, actor: str, new_patients, pa
         touched: set[int] = set()
 
         patient_table = Patient.__table__
-        rows = [{"identifier": pid, **dict(zip(PATIENT_VALUES, row.values, strict=True)), "import_id": import_id,
-                 "data_version": 0} for pid, row in new_patients]
-        _insert(session, patient_table, rows)
+        _insert(session, patient_table, ("identifier", *PATIENT_VALUES, "import_id", "data_version"),
+                [(pid, *row.values, import_id, 0) for pid, row in new_patients])
         keys = dict(live_keys)
         for chunk in _chunks([pid for pid, _ in new_patients]):
             keys.update(session.execute(select(patient_table.c.identifier, patient_table.c.id)
@@ -414,20 +563,21 @@ def _write(engine: Engine, report: ImportReport, *, actor: str, new_patients, pa
             name = kind.spec.name
             table = kind.model.__table__
             batch = []
-            extra = {"notes": ""} if kind.spec is SKIN_SCORES else {}
+            extra = ("",) if kind.spec is SKIN_SCORES else ()  # assessment notes: not a bundle column
+            columns = ("patient_id", *kind.key, *kind.values, "import_id", *(("notes",) if extra else ()))
+            tail = (import_id, *extra)
             for full_key, row in creates[name]:
                 key = keys[full_key[0]]
                 if full_key[0] in live_keys:
                     touched.add(key)
-                batch.append({"patient_id": key, **dict(zip(kind.key, full_key[1:], strict=True)),
-                              **dict(zip(kind.values, row.values, strict=True)), "import_id": import_id, **extra})
+                batch.append((key, *full_key[1:], *row.values, *tail))
                 if len(batch) >= BATCH:
-                    _insert(session, table, batch)
+                    _insert(session, table, columns, batch)
                     done += len(batch)
                     batch = []
                     if progress is not None:
                         progress(min(done, total), total)
-            _insert(session, table, batch)
+            _insert(session, table, columns, batch)
             done += len(batch)
             for full_key, row, (row_id, old_values) in updates[name]:
                 key = keys[full_key[0]]
@@ -443,18 +593,43 @@ def _write(engine: Engine, report: ImportReport, *, actor: str, new_patients, pa
         progress(total, total)
 
 
-def _insert(session: Session, table, rows: list[dict]) -> None:
-    """A set-based insert in the session's transaction: COPY on PostgreSQL, one executemany per batch elsewhere."""
+def _insert(session: Session, table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """A set-based insert of `rows` (tuples in the order of `columns`) in the session's transaction: COPY on
+    PostgreSQL, elsewhere one executemany on the driver's cursor, the values converted by the columns' own
+    SQLAlchemy bind processors (what `insert(table)` would do, without its per-row overhead)."""
     if not rows:
         return
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        columns = list(rows[0])
         driver = connection.connection.driver_connection
         with driver.cursor() as cursor, cursor.copy(
                 f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(tuple(row[c] for c in columns))
+                copy.write_row(row)
         return
-    for chunk in _chunks(rows, BATCH):
-        session.execute(insert(table), chunk)
+    processors = [(i, p) for i, p in enumerate(_bind_processors(table, columns, connection.dialect)) if p]
+    if processors:
+        rows = [_processed(row, processors) for row in rows]
+    marks = ", ".join("?" * len(columns))
+    statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 (model's names)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(statement, rows)
+    finally:
+        cursor.close()
+
+
+def _bind_processors(table, columns: tuple[str, ...], dialect) -> list:
+    """The columns' bind processors, memoized: a column's values repeat (dates, flags), its processor is pure."""
+    processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    return [lru_cache(maxsize=1 << 14)(p) if p else None for p in processors]
+
+
+def _processed(row: tuple, processors: list) -> list:
+    """The row with its values bound as SQLAlchemy binds them (dates as ISO text...); NULL stays NULL."""
+    values = list(row)
+    for i, process in processors:
+        value = values[i]
+        if value is not None:
+            values[i] = process(value)
+    return values

@@ -131,26 +131,24 @@ def read_table(spec: BundleFile, text: str) -> tuple[Table | None, list[Problem]
 
 def _iter_records(spec: BundleFile, header: list[str], rows: Iterator[list[str]]):
     name = spec.name
+    width = len(header)
     text_columns = [c for c in header if spec.kinds[c] == TEXT]
     line = 1
-    while True:
-        line += 1
-        try:
-            cells = next(rows)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            yield Problem(name, line, "file", f"not readable as CSV ({error})")
-            return
-        if not cells or (len(cells) == 1 and not cells[0].strip()):
-            continue  # a blank line
-        if len(cells) != len(header):
-            yield Problem(name, line, header[min(len(cells), len(header)) - 1] if cells else "file",
-                          f"{len(cells)} cells but the header has {len(header)} columns")
-            continue
-        record = dict(zip(header, cells, strict=True))
-        for column in text_columns:
-            value = record[column]
-            if value[:1] == "'":
-                record[column] = unescape(value)
-        yield line, record
+    try:
+        for cells in rows:
+            line += 1
+            if len(cells) != width or width == 1:  # the common case, a full record, checks nothing more
+                if not cells or (len(cells) == 1 and not cells[0].strip()):
+                    continue  # a blank line
+                if len(cells) != width:
+                    yield Problem(name, line, header[min(len(cells), width) - 1],
+                                  f"{len(cells)} cells but the header has {width} columns")
+                    continue
+            record = dict(zip(header, cells, strict=True))
+            for column in text_columns:
+                value = record[column]
+                if value[:1] == "'":
+                    record[column] = unescape(value)
+            yield line, record
+    except csv.Error as error:
+        yield Problem(name, line + 1, "file", f"not readable as CSV ({error})")
