@@ -87,47 +87,73 @@ class ExportResult:
 
 
 # --- cell formatting --------------------------------------------------------------------------------
+# A column is formatted through its distinct values: a registry's columns repeat (a few hundred dates,
+# scores 0-3, a patient's identifier on each of their rows), so each distinct value is formatted once in
+# Python and the column is built by indexing (pandas.factorize), not cell by cell. Cells come out as
+# plain lists of str, which the csv module writes directly.
+
+_RISKY = frozenset(FORMULA_START)
 
 
-def protect(values: pd.Series) -> pd.Series:
-    """Formula-injection protection: a `'` before text starting with = + - @ tab CR (or `'` and one of them)."""
-    text = values.fillna("").astype(str)
-    first = text.str[:1]
-    risky = first.isin(FORMULA_START) | ((first == "'") & text.str[1:2].isin(FORMULA_START))
-    if risky.any():
-        text = text.where(~risky, "'" + text)
+def protect_cell(text: str) -> str:
+    """Formula-injection protection of one text cell: a `'` before text starting with = + - @ tab CR,
+    or with `'` followed by one of them (so the importer's unescape gives the text back)."""
+    if text and (text[0] in _RISKY or (text[0] == "'" and text[1:2] in _RISKY)):
+        return "'" + text
     return text
 
 
-def _numbers(values: pd.Series) -> pd.Series:
-    numbers = pd.to_numeric(values, errors="coerce").astype("float64") + 0.0  # -0.0 becomes 0.0
-    known = {v: format_number(v) for v in numbers.dropna().unique()}
-    return numbers.map(known).astype(object).fillna("").astype(str)
+def _text(value) -> str:
+    return protect_cell(str(value))
 
 
-def _ints(values: pd.Series) -> pd.Series:
-    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-    text = np.trunc(numbers).astype("Int64").astype(str)
-    return text.where(numbers.notna(), "").astype(str)
+def _number(value) -> str:
+    return format_number(float(value) + 0.0)  # + 0.0: -0.0 is written 0
 
 
-def _dates(values: pd.Series) -> pd.Series:
-    dates = pd.to_datetime(values, errors="coerce")
-    return dates.dt.strftime("%Y-%m-%d").fillna("").astype(str)
+def _int(value) -> str:
+    return str(int(np.trunc(float(value))))
 
 
-def _yes_no(values: pd.Series) -> pd.Series:
-    flags = values.astype("boolean")
-    return pd.Series(np.where(flags.isna(), "", np.where(flags.fillna(False), "yes", "no")), index=values.index,
-                     dtype=str)
+def _date(value) -> str:
+    return value.strftime("%Y-%m-%d")
 
 
-FORMATTERS = {TEXT: protect, NUMBER: _numbers, INT: _ints, DATE: _dates, YESNO: _yes_no}
+def _yes_no(value) -> str:
+    return "yes" if value else "no"
 
 
-def as_text(frame: pd.DataFrame, columns: list[str], kinds: dict[str, str]) -> pd.DataFrame:
-    """The cells of `frame` as they are written: text protected, numbers without a trailing .0, ISO dates."""
-    return pd.DataFrame({c: FORMATTERS[kinds[c]](frame[c]) for c in columns}, index=frame.index)[columns]
+def _by_distinct(values, label) -> list[str]:
+    """`label(v)` for every value, blank for a missing one, computed once per distinct value."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    labels = np.array([label(u) for u in uniques] + [""], dtype=object)  # code -1 (missing) -> the last, ""
+    return labels[codes].tolist()
+
+
+def format_cells(values: pd.Series, kind: str) -> list[str]:
+    """The cells of one column as they are written: text protected, numbers without a trailing .0 (and
+    without an exponent), whole numbers, ISO dates, yes/no; blank where the value is missing."""
+    if kind == TEXT:
+        return _by_distinct(values.astype(object).where(values.notna(), None), _text)
+    if kind == NUMBER:
+        return _by_distinct(pd.to_numeric(values, errors="coerce").astype("float64"), _number)
+    if kind == INT:
+        return _by_distinct(pd.to_numeric(values, errors="coerce").astype("float64"), _int)
+    if kind == DATE:
+        return _by_distinct(pd.to_datetime(values, errors="coerce"), _date)
+    if kind == YESNO:
+        return _by_distinct(values.astype("boolean"), _yes_no)
+    raise ValueError(f"unknown column kind {kind!r}")
+
+
+def protect(values: pd.Series) -> pd.Series:
+    """Formula-injection protection of a column of text (missing -> blank)."""
+    return pd.Series(format_cells(values, TEXT), index=values.index, dtype=object)
+
+
+def as_text(frame: pd.DataFrame, columns: list[str], kinds: dict[str, str]) -> dict[str, list[str]]:
+    """The cells of `frame`'s `columns`, each a list of str in row order (see `format_cells`)."""
+    return {c: format_cells(frame[c], kinds[c]) for c in columns}
 
 
 # --- sinks: where the files go ----------------------------------------------------------------------
@@ -141,15 +167,12 @@ class CsvSink:
         folder.mkdir(parents=True, exist_ok=True)
         self.handles: dict[str, io.TextIOBase] = {}
 
-    def write(self, name: str, frame: pd.DataFrame, kinds: dict[str, str]) -> None:
+    def write(self, name: str, cells: dict[str, list[str]], kinds: dict[str, str]) -> None:
         handle = self.handles.get(name)
         if handle is None:
             handle = self.handles[name] = open(self.folder / name, "w", encoding="utf-8", newline="")  # noqa: SIM115
-            handle.write(",".join(frame.columns) + "\r\n")
-        if len(frame):
-            # The cells are already text (as_text); the csv module writes them several times faster than to_csv.
-            columns = [frame[c].tolist() for c in frame.columns]
-            csv.writer(handle, lineterminator="\r\n").writerows(zip(*columns, strict=True))
+            handle.write(",".join(cells) + "\r\n")
+        csv.writer(handle, lineterminator="\r\n").writerows(zip(*cells.values(), strict=True))
 
     def close(self) -> None:
         for handle in self.handles.values():
@@ -167,13 +190,13 @@ class XlsxSink:
         self.sheets = {name: self.book.create_sheet(name.removesuffix(".csv")) for name in SHEET_ORDER}
         self.started: set[str] = set()
 
-    def write(self, name: str, frame: pd.DataFrame, kinds: dict[str, str]) -> None:
+    def write(self, name: str, cells: dict[str, list[str]], kinds: dict[str, str]) -> None:
         sheet = self.sheets[name]
         if name not in self.started:
-            sheet.append(list(frame.columns))
+            sheet.append(list(cells))
             self.started.add(name)
-        numeric = [kinds.get(c) in (INT, NUMBER) for c in frame.columns]
-        for row in frame.itertuples(index=False, name=None):
+        numeric = [kinds.get(c) in (INT, NUMBER) for c in cells]
+        for row in zip(*cells.values(), strict=True):
             sheet.append([_cell(v, n) for v, n in zip(row, numeric, strict=True)])
 
     def close(self) -> None:
@@ -270,9 +293,8 @@ def write_export(engine: Engine, sink, *, deidentify: bool, anchor_drug: str | N
 
 
 def _emit(sink, state: _State, name: str, frame: pd.DataFrame, kinds: dict[str, str]) -> None:
-    text = as_text(frame, list(frame.columns), kinds)
-    sink.write(name, text, kinds)
-    state.rows[name] = state.rows.get(name, 0) + len(text)
+    sink.write(name, as_text(frame, list(frame.columns), kinds), kinds)
+    state.rows[name] = state.rows.get(name, 0) + len(frame)
     state.written.setdefault(name, list(frame.columns))
 
 
