@@ -11,7 +11,21 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-CLI_ACTOR = "cli"
+
+
+def _cli_actor() -> str:
+    """Who the audit trail names for a command: `cli:` and the operating-system account that ran it (an
+    import is audited with the importing user, EXCHANGE.md); plain `cli` when the account has no name."""
+    import getpass
+
+    try:
+        user = getpass.getuser().strip()
+    except (KeyError, OSError, ImportError):  # no login name and no passwd entry (some containers)
+        user = ""
+    return f"cli:{user}" if user else "cli"
+
+
+CLI_ACTOR = _cli_actor()
 
 
 class UsageError(Exception):

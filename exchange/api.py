@@ -34,11 +34,8 @@ def import_bundle(engine: Engine, source, *, actor: str, update: bool = False, d
     tables = {}
     total = 0
     for file_name, data in known.items():
-        text, bad = decode(file_name, data)
-        problems += bad
-        if text is None:
-            continue
-        table, bad = read_table(FILES_BY_NAME[file_name], text)
+        text, undecoded = decode(data)
+        table, bad = read_table(FILES_BY_NAME[file_name], text, undecoded)
         problems += bad
         if table is not None:
             tables[file_name] = (table.header, table.records)

@@ -87,22 +87,36 @@ def classify(files: dict[str, bytes]) -> tuple[dict[str, bytes], list[Problem]]:
     return known, problems
 
 
-def decode(name: str, data: bytes) -> tuple[str | None, list[Problem]]:
-    """The text of a file (UTF-8, a BOM accepted), or a problem naming the line of the first bad byte."""
+def decode(data: bytes) -> tuple[str, bool]:
+    """The text of a file (UTF-8, a BOM accepted) and whether it holds bytes that are not UTF-8.
+
+    Such bytes are kept as lone surrogates (`surrogateescape`), so that `read_table` can report every
+    record that holds one on its own line (record numbers, as for any other problem); the second item is
+    True then. The problems themselves come from `read_table`.
+    """
     try:
-        return data.decode("utf-8-sig"), []
-    except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        return None, [Problem(name, line, "file", f"not UTF-8 text (byte 0x{data[error.start]:02x} at offset "
-                              f"{error.start}); save the file as CSV UTF-8")]
+        return data.decode("utf-8-sig"), False
+    except UnicodeDecodeError:
+        return data.decode("utf-8-sig", "surrogateescape"), True
+
+
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
+def _not_utf8(name: str, line: int, column: str, cell: str) -> Problem:
+    byte = ord(_UNDECODED.search(cell).group()) - 0xDC00
+    return Problem(name, line, column, f"not UTF-8 text (byte 0x{byte:02x}); save the file as CSV UTF-8")
 
 
 def _records(text: str) -> Iterator[list[str]]:
     yield from csv.reader(io.StringIO(text, newline=""), strict=True)
 
 
-def read_table(spec: BundleFile, text: str) -> tuple[Table | None, list[Problem]]:
-    """Parse one CSV file against its spec: header checked, cells unescaped, one problem per bad record."""
+def read_table(spec: BundleFile, text: str, undecoded: bool = False) -> tuple[Table | None, list[Problem]]:
+    """Parse one CSV file against its spec: header checked, cells unescaped, one problem per bad record.
+
+    `undecoded` (from `decode`): the text holds bytes that are not UTF-8; each record holding one is a problem.
+    """
     name = spec.name
     problems: list[Problem] = []
     rows = _records(text)
@@ -113,6 +127,8 @@ def read_table(spec: BundleFile, text: str) -> tuple[Table | None, list[Problem]
     if not header or all(not cell.strip() for cell in header):
         return None, [Problem(name, 1, "file", "no header row; the first line names the columns")]
     header = [cell.strip() for cell in header]
+    if undecoded and any(_UNDECODED.search(cell) for cell in header):
+        return None, [_not_utf8(name, 1, "file", ",".join(header))]
     seen: set[str] = set()
     for column in header:
         if column not in spec.kinds:
@@ -126,7 +142,8 @@ def read_table(spec: BundleFile, text: str) -> tuple[Table | None, list[Problem]
             problems.append(Problem(name, 1, column, "required column is missing from the header"))
     if problems:
         return None, problems
-    return Table(spec, header, _iter_records(spec, header, rows)), []
+    records = _iter_records(spec, header, rows)
+    return Table(spec, header, _undecoded_records(name, records) if undecoded else records), []
 
 
 def _iter_records(spec: BundleFile, header: list[str], rows: Iterator[list[str]]):
@@ -152,3 +169,15 @@ def _iter_records(spec: BundleFile, header: list[str], rows: Iterator[list[str]]
             yield line, record
     except csv.Error as error:
         yield Problem(name, line + 1, "file", f"not readable as CSV ({error})")
+
+
+def _undecoded_records(name: str, records: Iterator) -> Iterator:
+    """The records, those holding a byte that is not UTF-8 replaced by a problem naming its column."""
+    for item in records:
+        if not isinstance(item, Problem):
+            line, record = item
+            bad = next((column for column, cell in record.items() if _UNDECODED.search(cell)), None)
+            if bad is not None:
+                yield _not_utf8(name, line, bad, record[bad])
+                continue
+        yield item

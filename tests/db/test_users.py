@@ -216,7 +216,7 @@ def test_cli_create_user_reads_the_password_from_stdin(cli_db, monkeypatch, caps
     assert (account["role"], account["display_name"], account["can_export_identified"]) == (
         "coordinator", "Carol C", True)
     assert sign_in_attempt(sqlite_engine, username="carol", password=PASSWORD)
-    assert load_audit(sqlite_engine, entity="app_user")["actor"].tolist() == ["cli"]
+    assert load_audit(sqlite_engine, entity="app_user")["actor"].tolist() == [cli.CLI_ACTOR]
 
 
 @pytest.mark.parametrize(("argv", "stdin", "expected"), [

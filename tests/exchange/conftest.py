@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import SQLModel
 
 from db.engine import make_engine
 from models import Assessment, AuditEvent, Measurement, MedicationPeriod, Patient, TreatmentEvent
@@ -28,6 +29,16 @@ def counts(engine) -> dict[str, int]:
     with engine.connect() as connection:
         return {t.__tablename__: connection.execute(select(func.count()).select_from(t)).scalar_one()
                 for t in TABLES}
+
+
+def snapshot(engine) -> dict[str, list[tuple]]:
+    """Every row of every table, in primary-key order: "the database is unchanged" compares two of these."""
+    out = {}
+    with engine.connect() as connection:
+        for table in SQLModel.metadata.sorted_tables:
+            out[table.name] = [tuple(row) for row in connection.execute(
+                select(table).order_by(*table.primary_key.columns))]
+    return out
 
 
 @pytest.fixture

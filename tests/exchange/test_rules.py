@@ -11,7 +11,7 @@ import pytest
 import cli
 from exchange import import_bundle
 from models.catalog import SITE_CODES
-from tests.exchange.conftest import EXAMPLE, counts, write_bundle
+from tests.exchange.conftest import EXAMPLE, counts, snapshot, write_bundle
 
 P = "patient_id,diagnosis,sex,birth_year,diagnosis_date,name,mrn,notes\n"
 S = "patient_id,visit_date,rater," + ",".join(SITE_CODES) + ",total\n"
@@ -35,7 +35,16 @@ CASES = {
                      "patients.csv:1: diagnosis:"),
     "no header": ({"patients.csv": ""}, "patients.csv:1: file:"),
     "unknown file": ({"notes.txt": "hello"}, "notes.txt:1: file:"),
-    "not UTF-8": ({"patients.csv": b"patient_id,diagnosis\nN1,dcSSc\nN\xe9,dcSSc\n"}, "patients.csv:3: file:"),
+    "not UTF-8": ({"patients.csv": b"patient_id,diagnosis\nN1,dcSSc\nN\xe9,dcSSc\n"}, "patients.csv:3: patient_id:"),
+    "not UTF-8 after a quoted cell over lines (record number, not text line)": (
+        {"patients.csv": b'patient_id,diagnosis,notes\nN1,dcSSc,"two\nlines"\nN2,dcSSc,caf\xe9\n'},
+        "patients.csv:3: notes:"),
+    "not UTF-8 in the header": ({"patients.csv": b"patient_id,diagn\xf6sis\nN1,dcSSc\n"}, "patients.csv:1: file:"),
+    "blank column name (a trailing comma)": ({"patients.csv": "patient_id,diagnosis,\nN1,dcSSc,\n"},
+                                             "patients.csv:1: (blank):"),
+    "required column missing (patients)": ({"patients.csv": "patient_id,sex\nN1,F\n"}, "patients.csv:1: diagnosis:"),
+    "too many cells": ({"patients.csv": "patient_id,diagnosis\nN1,dcSSc,extra\n"}, "patients.csv:2: diagnosis:"),
+    "unclosed quote": ({"patients.csv": 'patient_id,diagnosis\nN1,"dcSSc\n'}, "patients.csv:2: file:"),
     "cell count": ({"patients.csv": P + "N1,dcSSc\n"}, "patients.csv:2: diagnosis:"),
     "quoted cell over lines counts once": ({"patients.csv": P + 'N1,dcSSc,F,1970,,,,"two\nlines"\nN2,bad,F,1970,,,,\n'},
                                            "patients.csv:3: diagnosis:"),
@@ -44,6 +53,30 @@ CASES = {
     "date not ISO": ({"skin_scores.csv": S + f"EX-01,10/01/2018,,{ALL2}\n"}, "skin_scores.csv:2: visit_date:"),
     "visit before birth year": ({"skin_scores.csv": S + f"EX-01,1960-01-01,,{ALL2}\n"},
                                 "skin_scores.csv:2: visit_date:"),
+    "visit before the birth year given in the bundle": (
+        {"patients.csv": P + "N1,dcSSc,F,1990,,,,\n", "skin_scores.csv": S + f"N1,1985-05-01,,{ALL2}\n"},
+        "skin_scores.csv:2: visit_date:"),
+    "measurement before birth year": ({"measurements.csv": M + "EX-01,1960-01-01,fvc_pct,,70,,\n"},
+                                      "measurements.csv:2: date:"),
+    "impossible date": ({"skin_scores.csv": S + f"EX-03,2019-02-29,,{ALL2}\n"}, "skin_scores.csv:2: visit_date:"),
+    "diagnosis_date in the future": ({"patients.csv": P + "N1,dcSSc,F,1970,2999-01-01,,,\n"},
+                                     "patients.csv:2: diagnosis_date:"),
+    "measurement date in the future": ({"measurements.csv": M + "EX-01,2999-01-01,fvc_pct,,70,,\n"},
+                                       "measurements.csv:2: date:"),
+    "start_date in the future": ({"medications.csv": D + "EX-03,methotrexate,15,mg,weekly,,2999-01-01,,\n"},
+                                 "medications.csv:2: start_date:"),
+    "end_date in the future": ({"medications.csv": D + "EX-03,methotrexate,15,mg,weekly,,2020-01-01,2999-01-01,\n"},
+                               "medications.csv:2: end_date:"),
+    "event date in the future": ({"events.csv": E + "EX-01,2999-01-01,other,,,,,,,,\n"}, "events.csv:2: date:"),
+    "event end_date in the future": ({"events.csv": E + "EX-01,2018-01-01,adverse_event,,,,,,1,no,2999-01-01\n"},
+                                     "events.csv:2: end_date:"),
+    "diagnosis_date not ISO": ({"patients.csv": P + "N1,dcSSc,F,1970,01/02/2017,,,\n"},
+                               "patients.csv:2: diagnosis_date:"),
+    "measurement date not ISO": ({"measurements.csv": M + "EX-01,2018-1-10,fvc_pct,,70,,\n"},
+                                 "measurements.csv:2: date:"),
+    "start_date with a time": ({"medications.csv": D + "EX-03,methotrexate,15,mg,weekly,,2020-01-01T00:00,,\n"},
+                               "medications.csv:2: start_date:"),
+    "event date without dashes": ({"events.csv": E + "EX-01,20180101,other,,,,,,,,\n"}, "events.csv:2: date:"),
     # patients
     "patient_id too long": ({"patients.csv": P + "X" * 65 + ",dcSSc,,,,,,\n"}, "patients.csv:2: patient_id:"),
     "patient_id blank": ({"patients.csv": P + ",dcSSc,,,,,,\n"}, "patients.csv:2: patient_id:"),
@@ -51,12 +84,27 @@ CASES = {
     "sex": ({"patients.csv": P + "N1,dcSSc,female,,,,,\n"}, "patients.csv:2: sex:"),
     "birth_year in the future": ({"patients.csv": P + "N1,dcSSc,F,2999,,,,\n"}, "patients.csv:2: birth_year:"),
     "birth_year not four digits": ({"patients.csv": P + "N1,dcSSc,F,70,,,,\n"}, "patients.csv:2: birth_year:"),
+    "patient_id with a control character": ({"patients.csv": P + "N\t1,dcSSc,,,,,,\n"}, "patients.csv:2: patient_id:"),
+    "diagnosis blank": ({"patients.csv": P + "N1,,,,,,,\n"}, "patients.csv:2: diagnosis:"),
+    "age_at_baseline beside birth_year": ({"patients.csv": "patient_id,diagnosis,birth_year,age_at_baseline\n"
+                                                           "N1,dcSSc,1970,50\n"}, "patients.csv:2: age_at_baseline:"),
+    "age_at_baseline not a number": ({"patients.csv": "patient_id,diagnosis,age_at_baseline\nN1,dcSSc,old\n"},
+                                     "patients.csv:2: age_at_baseline:"),
     "same key, other values": ({"patients.csv": P + "N1,dcSSc,,,,,,\nN1,lcSSc,,,,,,\n"}, "patients.csv:3: diagnosis:"),
     "exists with other values": ({"patients.csv": P + "EX-03,SSc,F,1975,,,,\n"}, "patients.csv:2: diagnosis:"),
     # skin scores
     "unknown patient": ({"skin_scores.csv": S + f"NOPE,2019-01-01,,{ALL2}\n"}, "skin_scores.csv:2: patient_id:"),
     "site score 4": ({"skin_scores.csv": S + "EX-03,2020-01-01,," + sites(4, *[0] * 16) + "\n"},
                      "skin_scores.csv:2: face:"),
+    "site score 1.5": ({"skin_scores.csv": S + "EX-03,2020-01-01,," + sites(1.5, *[0] * 16) + "\n"},
+                       "skin_scores.csv:2: face:"),
+    "total negative": ({"skin_scores.csv": S + "EX-03,2020-01-01,," + sites(total=-1) + "\n"},
+                       "skin_scores.csv:2: total:"),
+    "total not a number": ({"skin_scores.csv": S + "EX-03,2020-01-01,," + sites(total="x") + "\n"},
+                           "skin_scores.csv:2: total:"),
+    "same key, other values (skin scores)": ({"skin_scores.csv": S + "EX-03,2020-01-01,dr x," + sites(total=5)
+                                              + "\nEX-03,2020-01-01,dr x," + sites(total=6) + "\n"},
+                                             "skin_scores.csv:3: total:"),
     "site score not a number": ({"skin_scores.csv": S + "EX-03,2020-01-01,," + sites("x", *[0] * 16) + "\n"},
                                 "skin_scores.csv:2: face:"),
     "total not the sum": ({"skin_scores.csv": S + "EX-03,2020-01-01,," + sites(*[1] * 17, total=18) + "\n"},
@@ -77,9 +125,37 @@ CASES = {
                                   "measurements.csv:2: side:"),
     "implausible value": ({"measurements.csv": M + "EX-01,2018-01-10,fvc_pct,,400,,\n"}, "measurements.csv:2: value:"),
     "value missing": ({"measurements.csv": M + "EX-01,2018-01-10,fvc_pct,,,,\n"}, "measurements.csv:2: value:"),
+    "side X": ({"measurements.csv": M + "EX-01,2018-01-10,grip_strength,X,20,,\n"}, "measurements.csv:2: side:"),
+    "sided measure, side column left out": ({"measurements.csv": "patient_id,date,measure,value\n"
+                                                                 "EX-01,2018-01-10,grip_strength,20\n"},
+                                            "measurements.csv:2: side:"),
+    "value not a number": ({"measurements.csv": M + "EX-01,2018-01-10,fvc_pct,,seventy,,\n"},
+                           "measurements.csv:2: value:"),
+    "same key, other values (measurements)": ({"measurements.csv": M + "EX-01,2019-01-10,fvc_pct,,70,,\n"
+                                                                       "EX-01,2019-01-10,fvc_pct,,72,,\n"},
+                                              "measurements.csv:3: value:"),
+    "measurement exists with other values": ({"measurements.csv": M + "EX-02,2017-01-05,ftp_distance,R,5,cm,\n"},
+                                             "measurements.csv:2: value:"),
     "wrong unit": ({"measurements.csv": M + "EX-01,2018-01-10,ftp_distance,R,3,mm,\n"}, "measurements.csv:2: unit:"),
     # medications
     "dose 0": ({"medications.csv": D + "EX-03,methotrexate,0,mg,weekly,,2020-01-01,,\n"}, "medications.csv:2: dose:"),
+    "dose negative": ({"medications.csv": D + "EX-03,methotrexate,-5,mg,weekly,,2020-01-01,,\n"},
+                      "medications.csv:2: dose:"),
+    "dose not a number": ({"medications.csv": D + "EX-03,methotrexate,lots,mg,weekly,,2020-01-01,,\n"},
+                          "medications.csv:2: dose:"),
+    "drug blank": ({"medications.csv": D + "EX-03,,15,mg,weekly,,2020-01-01,,\n"}, "medications.csv:2: drug:"),
+    "frequency 0 per day": ({"medications.csv": D + "EX-03,methotrexate,15,mg,0 per day,,2020-01-01,,\n"},
+                            "medications.csv:2: frequency:"),
+    "overlap with an ongoing period in the bundle": (
+        {"medications.csv": D + "EX-03,methotrexate,15,mg,weekly,,2020-01-01,,\n"
+                                "EX-03,methotrexate,20,mg,weekly,,2020-06-01,,\n"}, "medications.csv:3: start_date:"),
+    "overlap with an ongoing period in the database": (
+        {"medications.csv": D + "EX-02,imatinib,200,mg,daily,,2020-01-01,,\n"}, "medications.csv:2: start_date:"),
+    "same key, other values (medications)": (
+        {"medications.csv": D + "EX-03,methotrexate,15,mg,weekly,,2020-01-01,,\n"
+                                "EX-03,methotrexate,20,mg,weekly,,2020-01-01,,\n"}, "medications.csv:3: dose:"),
+    "period exists with other values": ({"medications.csv": D + "EX-01,imatinib,300,mg,daily,oral,2018-01-20,"
+                                                                "2018-06-30,\n"}, "medications.csv:2: dose:"),
     "dose unit": ({"medications.csv": D + "EX-03,methotrexate,15,mgs,weekly,,2020-01-01,,\n"},
                   "medications.csv:2: dose_unit:"),
     "frequency": ({"medications.csv": D + "EX-03,methotrexate,15,mg,sometimes,,2020-01-01,,\n"},
@@ -101,6 +177,19 @@ CASES = {
                                 "events.csv:2: sites:"),
     "unknown site code": ({"events.csv": E + "EX-01,2018-01-01,steroid_injection,,hand_r;elbow,,,,,,\n"},
                           "events.csv:2: sites:"),
+    "injection, sites column left out": ({"events.csv": "patient_id,date,kind\nEX-01,2018-01-01,steroid_injection\n"},
+                                         "events.csv:2: sites:"),
+    "serious on a procedure": ({"events.csv": E + "EX-01,2018-01-01,procedure,,,,,,,yes,\n"}, "events.csv:2: serious:"),
+    "grade 0": ({"events.csv": E + "EX-01,2018-01-01,adverse_event,,,,,,0,no,\n"}, "events.csv:2: grade:"),
+    "grade not a number": ({"events.csv": E + "EX-01,2018-01-01,adverse_event,,,,,,two,no,\n"},
+                           "events.csv:2: grade:"),
+    "event dose 0": ({"events.csv": E + "EX-01,2018-01-01,procedure,,,,0,mg,,,\n"}, "events.csv:2: dose:"),
+    "same key, other values (events)": ({"events.csv": E + "EX-01,2018-01-01,procedure,,,,4,mg,,,\n"
+                                                           "EX-01,2018-01-01,procedure,,,,5,mg,,,\n"},
+                                        "events.csv:3: dose:"),
+    "event exists with other values": ({"events.csv": E + "EX-02,2017-05-15,steroid_injection,,hand_r;hand_l;"
+                                                          "fingers_r;fingers_l,triamcinolone acetonide,20,mg,,,\n"},
+                                       "events.csv:2: dose:"),
     "adverse event without grade": ({"events.csv": E + "EX-01,2018-01-01,adverse_event,,,,,,,no,\n"},
                                     "events.csv:2: grade:"),
     "adverse event without serious": ({"events.csv": E + "EX-01,2018-01-01,adverse_event,,,,,,2,,\n"},
@@ -129,12 +218,12 @@ def example_db(sqlite_url, monkeypatch):
 def test_each_rule_rejects_with_exit_1(example_db, tmp_path, capsys, case):
     files, expected = CASES[case]
     folder = write_bundle(tmp_path / "bad", files)
-    before = counts(example_db)
+    before = snapshot(example_db)
     assert cli.main(["import", str(folder)]) == 1
     err = capsys.readouterr().err
     assert expected in err, err
     assert "nothing was written" in err
-    assert counts(example_db) == before
+    assert snapshot(example_db) == before
 
 
 def test_a_bad_row_among_good_ones_writes_nothing_and_every_problem_is_listed(example_db, tmp_path, capsys):
