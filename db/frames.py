@@ -37,11 +37,14 @@ def read_frame(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame
         gc.enable()
     data = {}
     for (name, kind), values in zip(types.items(), columns, strict=True):
-        if kind == FLOAT and all(type(v) is float or v is None for v in values[:1000]):
+        if kind == FLOAT and all(v.__class__ in _REAL or v is None for v in values[:1000]):
             data[name] = pd.Series(_floats(values), dtype="float64")  # NULL -> NaN, as convert() gives
         else:
             data[name] = convert(pd.Series(values, dtype=object), kind)
     return pd.DataFrame(data, columns=list(types))
+
+
+_REAL = (float, int)  # not bool: a flag is no measurement
 
 
 def _floats(values) -> np.ndarray:

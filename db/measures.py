@@ -75,7 +75,7 @@ def load_measurements(engine: Engine, identifiers: Iterable[str] | None = None) 
                Measurement.unit, Measurement.rater)
         .join(Patient, Patient.id == Measurement.patient_id)
         .where(Measurement.deleted_at.is_(None), Patient.deleted_at.is_(None))
-        .order_by(Patient.identifier, Measurement.date, Measurement.measure, Measurement.side)
+        .order_by(Patient.identifier, Measurement.date, Measurement.measure, Measurement.side, Measurement.rater)
     )
     if identifiers is not None:
         statement = statement.where(Patient.identifier.in_(list(identifiers)))

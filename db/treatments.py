@@ -236,7 +236,8 @@ def load_events(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.
                TreatmentEvent.grade, TreatmentEvent.serious, TreatmentEvent.end_date)
         .join(Patient, Patient.id == TreatmentEvent.patient_id)
         .where(TreatmentEvent.deleted_at.is_(None), Patient.deleted_at.is_(None))
-        .order_by(Patient.identifier, TreatmentEvent.date, TreatmentEvent.kind)
+        .order_by(Patient.identifier, TreatmentEvent.date, TreatmentEvent.kind, TreatmentEvent.sites,
+                  TreatmentEvent.agent, TreatmentEvent.description)
     )
     if identifiers is not None:
         statement = statement.where(Patient.identifier.in_(list(identifiers)))

@@ -59,6 +59,7 @@ from models.catalog import MEASURES_BY_CODE
 from models.errors import InvalidValue, UnknownPatient
 
 CHUNK = 2000
+CATALOGUE_UNITS = {code: measure.unit for code, measure in MEASURES_BY_CODE.items()}  # exports write these
 FORMATS = ("csv", "xlsx")
 SHEET_ORDER = ("patients.csv", "skin_scores.csv", "measurements.csv", "medications.csv", "events.csv",
                "visits.csv", "summary.csv", "windows.csv", "dictionary.csv")
@@ -115,10 +116,6 @@ def _int(value) -> str:
     return str(int(np.trunc(float(value))))
 
 
-def _date(value) -> str:
-    return value.strftime("%Y-%m-%d")
-
-
 def _yes_no(value) -> str:
     return "yes" if value else "no"
 
@@ -140,7 +137,10 @@ def format_cells(values: pd.Series, kind: str) -> list[str]:
     if kind == INT:
         return _by_distinct(pd.to_numeric(values, errors="coerce").astype("float64"), _int)
     if kind == DATE:
-        return _by_distinct(pd.to_datetime(values, errors="coerce"), _date)
+        codes, uniques = pd.factorize(pd.to_datetime(values, errors="coerce"), use_na_sentinel=True)
+        days = np.asarray(uniques).astype("datetime64[D]")
+        labels = np.array([*np.datetime_as_string(days, unit="D").tolist(), ""], dtype=object)
+        return labels[codes].tolist()
     if kind == YESNO:
         return _by_distinct(values.astype("boolean"), _yes_no)
     raise ValueError(f"unknown column kind {kind!r}")
@@ -232,7 +232,7 @@ def _patient_list(engine: Engine, patients: Iterable[str] | None) -> list[str]:
     table = Patient.__table__
     with read_session(engine) as session:
         statement = select(table.c.identifier).where(table.c.deleted_at.is_(None)).order_by(table.c.identifier)
-        every = [row[0] for row in session.execute(statement)]
+        every = sorted(row[0] for row in session.execute(statement))  # Python's order: the same on every database
     if patients is None:
         return every
     wanted = list(dict.fromkeys(str(p).strip() for p in patients if str(p).strip()))
@@ -313,28 +313,29 @@ def _export_chunk(engine: Engine, sink, state: _State, identifiers: list[str]) -
     summary = format_summary_for_export(summary_raw)
     state.window_parts.append(select_window_visits(change_from_baseline(visits, base), state.months))
 
-    measurements = measurements.assign(unit=measurements["measure"].map(
-        lambda code: MEASURES_BY_CODE[code].unit if code in MEASURES_BY_CODE else ""))
+    measurements = measurements.assign(unit=measurements["measure"].map(CATALOGUE_UNITS).fillna(""))
     frames = {"patients.csv": people, "skin_scores.csv": assessments, "measurements.csv": measurements,
               "medications.csv": medications, "events.csv": events, "visits.csv": visit_table,
               "summary.csv": summary}
+    frames = {name: _ordered(frame, identifiers) for name, frame in frames.items()}
     if state.deidentify:
         frames = _deidentify(frames, state, summary_raw)
-    order = {p: i for i, p in enumerate(identifiers)} if not state.deidentify else None
     for spec in BUNDLE_FILES:
         columns = [c for c in spec.columns if _keeps(spec.name, c, state)]
-        frame = _ordered(frames[spec.name], order)
+        frame = frames[spec.name]
         _emit(sink, state, spec.name, frame[columns], spec.kinds)
     for name in ("visits.csv", "summary.csv"):
-        frame = _ordered(frames[name], order)
+        frame = frames[name]
         _emit(sink, state, name, frame, DERIVED_KINDS[name])
 
 
-def _ordered(frame: pd.DataFrame, order: dict[str, int] | None) -> pd.DataFrame:
-    """Rows grouped by patient in the export's patient order, each patient's rows kept in read order."""
-    if order is None:
-        return frame.sort_values("patient_id", kind="stable")
-    return frame.iloc[np.argsort(frame["patient_id"].map(order).to_numpy(), kind="stable")]
+def _ordered(frame: pd.DataFrame, identifiers: list[str]) -> pd.DataFrame:
+    """Rows grouped by patient in the export's patient order (`identifiers`), each patient's rows kept in
+    read order. The reads usually give that order already, and then nothing is moved."""
+    codes = pd.Categorical(frame["patient_id"], categories=identifiers).codes
+    if len(codes) < 2 or bool((codes[1:] >= codes[:-1]).all()):
+        return frame
+    return frame.iloc[np.argsort(codes, kind="stable")]
 
 
 def _keeps(name: str, column: str, state: _State) -> bool:
