@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import shutil
 import tempfile
 import time
 import zipfile
@@ -179,6 +181,9 @@ class CsvSink:
             handle.close()
 
 
+XLSX_MAX_ROWS = 1_048_576  # rows of a worksheet, the header included (Excel's limit)
+
+
 class XlsxSink:
     """One workbook (openpyxl write-only, streamed), one sheet per file; numbers as numbers, dates as ISO text."""
 
@@ -188,13 +193,17 @@ class XlsxSink:
         self.path = path
         self.book = Workbook(write_only=True)
         self.sheets = {name: self.book.create_sheet(name.removesuffix(".csv")) for name in SHEET_ORDER}
-        self.started: set[str] = set()
+        self.rows: dict[str, int] = {}  # rows written per sheet, the header included
 
     def write(self, name: str, cells: dict[str, list[str]], kinds: dict[str, str]) -> None:
         sheet = self.sheets[name]
-        if name not in self.started:
+        if name not in self.rows:
             sheet.append(list(cells))
-            self.started.add(name)
+            self.rows[name] = 1
+        self.rows[name] += len(next(iter(cells.values()), ()))
+        if self.rows[name] > XLSX_MAX_ROWS:
+            raise InvalidValue(f"{name} has more rows than an Excel sheet holds ({XLSX_MAX_ROWS - 1:,}); export "
+                               "as CSV, or choose fewer patients", field="format")
         numeric = [kinds.get(c) in (INT, NUMBER) for c in cells]
         for row in zip(*cells.values(), strict=True):
             sheet.append([_cell(v, n) for v, n in zip(row, numeric, strict=True)])
@@ -414,16 +423,31 @@ def export_bundle(engine: Engine, out, *, fmt: str = "csv", deidentify: bool = F
         raise InvalidValue(f"{fmt!r} is not an export format; allowed: {', '.join(FORMATS)}", field="format")
     started = time.perf_counter()
     out = Path(out)
+    # Written aside first and moved into place at the end: a failed export leaves no half-written files.
     if fmt == "csv":
-        sink = CsvSink(out)
+        out.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".skintrack-export-", dir=out))
+        sink = CsvSink(staging)
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
-        sink = XlsxSink(out)
+        staging = out.with_name(f".{out.name}.partial")
+        sink = XlsxSink(staging)
     try:
-        rows, n = write_export(engine, sink, deidentify=deidentify, anchor_drug=anchor_drug, months=months,
-                               patients=patients, progress=progress)
+        try:
+            rows, n = write_export(engine, sink, deidentify=deidentify, anchor_drug=anchor_drug, months=months,
+                                   patients=patients, progress=progress)
+        finally:
+            sink.close()
+        if fmt == "csv":
+            for name in SHEET_ORDER:
+                os.replace(staging / name, out / name)
+        else:
+            os.replace(staging, out)
     finally:
-        sink.close()
+        if staging.is_dir():
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            staging.unlink(missing_ok=True)
     _audit_export(engine, actor=actor, fmt=fmt, deidentify=deidentify, anchor_drug=anchor_drug,
                   months=_check_months(months), n=n, restricted=patients is not None, target=str(out))
     return ExportResult(path=out, fmt=fmt, deidentified=deidentify, rows=rows, patients=n,

@@ -1,0 +1,56 @@
+"""What an export leaves on disk: everything or nothing, and a clear refusal where a workbook cannot hold it."""
+
+from __future__ import annotations
+
+import pytest
+
+from db.demo import generate_registry, load_registry
+from exchange import export_bundle, exporter
+from exchange.exporter import SHEET_ORDER
+from models.errors import InvalidValue
+
+
+@pytest.fixture
+def registry(fresh_sqlite):
+    engine = fresh_sqlite("source")
+    load_registry(engine, generate_registry(4), actor="fixture")
+    return engine
+
+
+def _files(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+def test_a_failed_csv_export_leaves_the_folder_as_it_was(registry, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    export_bundle(registry, out, actor="t")
+    before = {name: (out / name).read_bytes() for name in SHEET_ORDER}
+
+    real_emit = exporter._emit
+
+    def failing_emit(sink, state, name, frame, kinds):
+        if name == "summary.csv":  # after the five bundle files and visits.csv of the chunk were written
+            raise OSError("disk full")
+        real_emit(sink, state, name, frame, kinds)
+
+    monkeypatch.setattr(exporter, "_emit", failing_emit)
+    with pytest.raises(OSError, match="disk full"):
+        export_bundle(registry, out, deidentify=True, actor="t")
+    assert _files(out) == sorted(SHEET_ORDER)  # no staging folder, no stray file
+    assert {name: (out / name).read_bytes() for name in SHEET_ORDER} == before  # the earlier export is intact
+
+
+def test_a_failed_workbook_export_leaves_no_file(registry, tmp_path, monkeypatch):
+    monkeypatch.setattr(exporter, "XLSX_MAX_ROWS", 10)
+    with pytest.raises(InvalidValue) as refused:
+        export_bundle(registry, tmp_path / "books" / "book.xlsx", fmt="xlsx", actor="t")
+    assert refused.value.problems[0].field == "format"
+    assert "skin_scores.csv has more rows than an Excel sheet holds (9)" in str(refused.value)
+    assert "export as CSV" in str(refused.value)
+    assert _files(tmp_path / "books") == []
+
+
+def test_a_workbook_within_the_limit_is_written(registry, tmp_path, monkeypatch):
+    monkeypatch.setattr(exporter, "XLSX_MAX_ROWS", 10_000)
+    result = export_bundle(registry, tmp_path / "books" / "book.xlsx", fmt="xlsx", actor="t")
+    assert _files(tmp_path / "books") == ["book.xlsx"] and result.rows["skin_scores.csv"] > 9
