@@ -28,6 +28,7 @@ RATER_CHANGE_COLUMNS = ["patient_id", "from_date", "to_date", "from_raters", "to
 SITE_JUMP_COLUMNS = ["patient_id", "site", "from_date", "to_date", "from_score", "to_score"]
 MISSED_WINDOW_COLUMNS = [
     "patient_id", "month", "target_day", "window_start_day", "window_end_day", "last_study_day",
+    "baseline_date", "window_start_date", "window_end_date", "last_visit_date",
 ]
 IMPLAUSIBLE_COLUMNS = ["patient_id", "date", "measure", "side", "value", "unit", "low", "high", "reason"]
 
@@ -162,12 +163,18 @@ def missed_windows(
     visit with an mRSS lies after the window (study_day > target + tolerance) and no visit with an
     mRSS has |study_day − target| ≤ tolerance. Patients whose follow-up has not yet reached the end
     of a window are not flagged for it. Columns: patient_id, month, target_day, window_start_day,
-    window_end_day, last_study_day; sorted by month, then patient.
+    window_end_day, last_study_day, then the same as calendar dates of the patient (baseline_date,
+    window_start_date, window_end_date, last_visit_date) to look up on the chart; sorted by month,
+    then patient.
     """
     day = as_float_array(visits_with_change["study_day"])
     ok = ~np.isnan(day) & visits_with_change["mrss"].notna().to_numpy()
     frame = pd.DataFrame({"patient_id": visits_with_change.loc[ok, "patient_id"].to_numpy(), "day": day[ok]})
     last = frame.groupby("patient_id", sort=True)["day"].max()
+    dates = pd.to_datetime(visits_with_change.loc[ok, "visit_date"]).to_numpy()
+    baseline_dates = pd.Series(dates - pd.to_timedelta(day[ok], unit="D").to_numpy(),
+                               index=frame["patient_id"].to_numpy())
+    baseline_dates = baseline_dates[~baseline_dates.index.duplicated()]
     pieces = []
     for month in dict.fromkeys(int(m) for m in months):
         target, tolerance = window_target_day(month), window_tolerance(month)
@@ -193,7 +200,20 @@ def missed_windows(
     for column in ("month", "target_day", "window_start_day", "window_end_day"):
         out[column] = out[column].astype("int64")
     out["last_study_day"] = pd.array(out["last_study_day"].to_numpy(), dtype="Int64")
+    base = baseline_dates.reindex(out["patient_id"].to_numpy()).to_numpy()
+    out["baseline_date"] = base
+    out["window_start_date"] = base + pd.to_timedelta(out["window_start_day"].to_numpy(), unit="D").to_numpy()
+    out["window_end_date"] = base + pd.to_timedelta(out["window_end_day"].to_numpy(), unit="D").to_numpy()
+    out["last_visit_date"] = base + pd.to_timedelta(out["last_study_day"].astype("float64").to_numpy(),
+                                                    unit="D").to_numpy()
     return out[MISSED_WINDOW_COLUMNS]
+
+
+def missed_window_counts(missed: pd.DataFrame, months: Iterable[int] = DEFAULT_WINDOW_MONTHS) -> dict[int, int]:
+    """Patients missing each window: {month: count} for every month of `months` (0 when none), in
+    their order. `missed` from `missed_windows` (one row per patient and window)."""
+    counts = missed.groupby("month")["patient_id"].nunique() if len(missed) else pd.Series(dtype="int64")
+    return {month: int(counts.get(month, 0)) for month in dict.fromkeys(int(m) for m in months)}
 
 
 def implausible_measurements(measurements: pd.DataFrame) -> pd.DataFrame:

@@ -125,6 +125,10 @@ def test_missed_windows_only_when_follow_up_went_past_the_window():
     assert out.iloc[0][["target_day", "window_start_day", "window_end_day", "last_study_day"]].tolist() == [
         91, 46, 136, 213,
     ]  # fmt: skip
+    # the same window in the patient's calendar, to look up on the chart: baseline 2020-01-01 + 46 / 136 / 213 days
+    assert out.iloc[0][["baseline_date", "window_start_date", "window_end_date", "last_visit_date"]].tolist() == [
+        pd.Timestamp("2020-01-01"), pd.Timestamp("2020-02-16"), pd.Timestamp("2020-05-16"), pd.Timestamp("2020-08-01"),
+    ]  # fmt: skip
 
 
 def test_implausible_measurements():
