@@ -42,7 +42,10 @@ elif not deidentify:
     st.warning("This export holds names, record numbers and exact dates: keep it encrypted and within the clinic.",
                icon=":material/warning:")
 
-choice = st.segmented_control("Format", list(FORMATS), default=list(FORMATS)[0], key="export_format")
+choice = st.segmented_control("Format", list(FORMATS), default=list(FORMATS)[0], key="export_format",
+                              help="Both hold the same files. An Excel workbook takes about 20 times longer to "
+                                   "write (about 2 minutes for 20,000 patients, against seconds for CSV) and a "
+                                   "sheet holds at most 1,048,575 rows.")
 fmt = FORMATS[choice or list(FORMATS)[0]]
 drugs = sorted(set(load_medications(engine)["drug"]))
 anchor = st.selectbox("Baseline", ["earliest visit with an mRSS", *[f"anchored on {d}" for d in drugs]],
