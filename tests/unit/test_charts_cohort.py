@@ -1,27 +1,72 @@
-"""Cohort charts: spaghetti, waterfall, site response bars."""
+"""Cohort charts: spaghetti, waterfall, site response bars — what they draw, label and explain."""
 
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from charts import cohort, palette
 from charts import spec_walk as sw
 from models.catalog import RESPONSE_POINTS, SITE_CODES, SITES
 
+TRAJ = pd.DataFrame({"patient_id": ["A", "A", "B", "B"], "day": [0, 90, 0, 90], "mrss": [30.0, 25, 20, 21]})
+CURVE = pd.DataFrame({"day": [0, 90, 180], "mean": [25.0, 23, 20], "ci_low": [20.0, 19, -40],
+                      "ci_high": [30.0, 27, 80], "n": [2, 2, 2]})
+
 
 def test_spaghetti_layers():
-    traj = pd.DataFrame(
-        {"patient_id": ["A", "A", "B", "B"], "day": [0, 90, 0, 90], "mrss": [30.0, 25, 20, 21]}
-    )
-    curve = pd.DataFrame({"day": [0, 90], "mean": [25.0, 23], "ci_low": [20.0, 19], "ci_high": [30.0, 27]})
-    spec = cohort.spaghetti(traj, curve, anchor_label="imatinib").to_dict()
+    spec = cohort.spaghetti(TRAJ, CURVE, anchor_drug="imatinib").to_dict()
     lines, rows = sw.one(spec, "patient_lines")
     assert lines["encoding"]["detail"]["field"] == "patient_id"
     assert any(t["field"] == "patient_id" for t in lines["encoding"]["tooltip"])
     assert len(rows) == 4
     band = sw.one(spec, "ci_band")[0]
     assert (band["encoding"]["y"]["field"], band["encoding"]["y2"]["field"]) == ("ci_low", "ci_high")
-    assert sw.one(spec, "mean_line")[0]["encoding"]["y"]["field"] == "mean"
+    mean, points = sw.one(spec, "mean_line")
+    assert mean["encoding"]["y"]["field"] == "mean" and [p["n"] for p in points] == [2, 2, 2]
+    assert any(t["field"] == "n" for t in mean["encoding"]["tooltip"])
+
+
+def test_spaghetti_keeps_a_wide_band_inside_the_plot():
+    """A band reaching below 0 or above 51 (few patients late in follow-up) is clipped, not drawn over the titles
+    (unclipped, Vega's fit sizing squeezes the whole plot to make room for it)."""
+    spec = cohort.spaghetti(TRAJ, CURVE, anchor_drug="imatinib").to_dict()
+    for name in ("patient_lines", "ci_band", "mean_line"):
+        view = sw.one(spec, name)[0]
+        assert view["mark"]["clip"] is True, name
+        assert view["encoding"]["y"]["scale"]["domain"] == [0, 51]
+
+
+def test_spaghetti_legend_names_each_line():
+    spec = cohort.spaghetti(TRAJ, CURVE, anchor_drug="imatinib").to_dict()
+    colors = {name: sw.one(spec, name)[0]["encoding"]["color"] for name in ("patient_lines", "ci_band", "mean_line")}
+    scale = colors["mean_line"]["scale"]
+    assert scale["domain"] == ["Each patient", "Cohort mean", "95% CI of the mean"]
+    assert scale["range"] == [palette.COHORT_LINE, palette.COHORT_MEAN, palette.COHORT_CI]
+    assert all(c["scale"] == scale for c in colors.values())
+    assert [r["series"] for r in sw.one(spec, "patient_lines")[1]] == ["Each patient"] * 4
+    assert {r["series"] for r in sw.one(spec, "mean_line")[1]} == {"Cohort mean"}
+    assert colors["mean_line"]["legend"]["symbolOpacity"] == 1  # not the band's faint fill
+
+
+@pytest.mark.parametrize(("anchor", "x_title", "day_zero"), [
+    ("imatinib", "Days since the first start of imatinib", "day 0 = the first start of imatinib"),
+    (None, "Days since the baseline visit (first visit with an mRSS)",
+     "day 0 = the baseline visit (first visit with an mRSS)"),
+])
+def test_spaghetti_says_what_day_0_is(anchor, x_title, day_zero):
+    spec = cohort.spaghetti(TRAJ, CURVE, anchor_drug=anchor).to_dict()
+    assert sw.one(spec, "patient_lines")[0]["encoding"]["x"]["title"] == x_title
+    assert day_zero in spec["title"]["subtitle"]
+    assert [r["day"] for r in sw.one(spec, "day_zero")[1]] == [0]
+
+
+def test_spaghetti_title_counts_the_patients_drawn():
+    assert cohort.spaghetti(TRAJ, CURVE).to_dict()["title"]["subtitle"].startswith("2 patients. Dotted")
+    sampled = cohort.spaghetti(TRAJ, CURVE, n_patients=2500).to_dict()["title"]["subtitle"]
+    assert sampled.startswith("2 of 2,500 patients drawn; the mean and its band use every patient.")
+    one = cohort.spaghetti(TRAJ[TRAJ["patient_id"] == "A"], CURVE.iloc[0:0]).to_dict()
+    assert one["title"]["subtitle"].startswith("1 patient. Dotted")
 
 
 def test_waterfall_sorted_coloured_with_reference():
@@ -29,6 +74,9 @@ def test_waterfall_sorted_coloured_with_reference():
         {
             "patient_id": ["A", "B", "C"],
             "change": [-8.0, 7.0, 1.0],
+            "change_pct": [-40.0, 35.0, 5.0],
+            "baseline": [20.0, 20.0, 20.0],
+            "mrss": [12.0, 27.0, 21.0],
             "category": ["improved", "progressed", "stable"],
         }
     )
@@ -40,6 +88,27 @@ def test_waterfall_sorted_coloured_with_reference():
     assert color["range"] == [palette.CATEGORY_COLORS[c] for c in color["domain"]]
     assert sorted(r["y"] for r in sw.one(spec, "response_rules")[1]) == [-RESPONSE_POINTS, RESPONSE_POINTS]
     assert "12 months" in spec["title"]["text"]
+    by_patient = {r["patient_id"]: r for r in rows}
+    assert (by_patient["A"]["change_text"], by_patient["A"]["pct_text"]) == ("−8.0 points", "−40%")
+    assert (by_patient["B"]["change_text"], by_patient["B"]["pct_text"]) == ("+7.0 points", "+35%")
+    assert by_patient["A"]["response"].startswith("improved (fall > 5 points and ≥ 25%")
+    assert {t["field"] for t in view["encoding"]["tooltip"]} >= {"patient_id", "baseline", "mrss", "change_text"}
+
+
+def test_waterfall_reference_labels_sit_at_the_right_edge_at_any_width():
+    spec = cohort.waterfall(pd.DataFrame({"patient_id": ["A"], "change": [-6.0], "category": ["improved"]})).to_dict()
+    labels = {rows[0]["label"]: view["mark"] for view, rows in sw.find(spec, mark="text")}
+    assert labels["+5 points"]["x"] == "width"  # not a pixel count that a stretched chart would leave mid-plot
+    assert labels["−5 points"]["x"] == 0
+
+
+def test_waterfall_hides_patient_labels_when_crowded():
+    many = pd.DataFrame({"patient_id": [f"P{i:02d}" for i in range(41)], "change": [0.0] * 41,
+                         "category": ["stable"] * 41})
+    axis = sw.one(cohort.waterfall(many).to_dict(), "change_bars")[0]["encoding"]["x"]["axis"]
+    assert axis["labels"] is False
+    axis = sw.one(cohort.waterfall(many.head(40)).to_dict(), "change_bars")[0]["encoding"]["x"]["axis"]
+    assert axis["labels"] is True
 
 
 def test_site_response_bars_catalogue_order():
@@ -51,10 +120,34 @@ def test_site_response_bars_catalogue_order():
     assert [r["site"] for r in rows] == list(SITE_CODES)
 
 
+def test_site_response_bars_show_the_ci_the_values_and_n():
+    frame = pd.DataFrame({"site": list(SITE_CODES), "mean_change": [-0.25] * 16 + [0.5], "n": [40] * 16 + [38],
+                          "ci_low": [-0.4] * 16 + [0.1], "ci_high": [-0.1] * 16 + [0.9]})
+    spec = cohort.site_response_bars(frame, window="12 months").to_dict()
+    bars, rows = sw.one(spec, "site_bars")
+    whiskers, ci_rows = sw.one(spec, "site_ci")
+    assert (whiskers["encoding"]["x"]["field"], whiskers["encoding"]["x2"]["field"]) == ("ci_low", "ci_high")
+    assert len(ci_rows) == 17
+    domain = bars["encoding"]["x"]["scale"]["domain"]
+    assert domain[0] <= -0.4 and domain[1] >= 0.9  # the whiskers fit on the axis
+    values = {r["site"]: r["value_text"] for r in sw.one(spec, "site_values")[1]}
+    assert values["face"] == "−0.25" and values["foot_l"] == "+0.50"  # true minus signs, two decimals
+    assert {r["site"]: r["direction"] for r in rows}["foot_l"] == "rise"
+    assert "n = 38–40 per site" in spec["title"]["subtitle"] and "12 months" in spec["title"]["text"]
+    assert {t["field"] for t in bars["encoding"]["tooltip"]} >= {"n", "ci_text", "value_text"}
+
+
+def test_signed_numbers():
+    assert [cohort.signed(v) for v in (-3.25, 0.0, 2, -0.04, None, float("nan"))] == [
+        "−3.2", "0.0", "+2.0", "0.0", "–", "–"]
+    assert cohort.signed(-40.0, 0, "%") == "−40%"
+
+
 def test_cohort_charts_accept_empty_frames():
-    cohort.spaghetti(
+    empty = cohort.spaghetti(
         pd.DataFrame(columns=["patient_id", "day", "mrss"]),
         pd.DataFrame(columns=["day", "mean", "ci_low", "ci_high"]),
     ).to_dict()
+    assert empty["title"]["text"] == "No patient of this cohort has a baseline mRSS"
     cohort.waterfall(pd.DataFrame(columns=["patient_id", "change", "category"])).to_dict()
     cohort.site_response_bars(pd.DataFrame(columns=["site", "mean_change"])).to_dict()
