@@ -4,30 +4,39 @@ charts.cohort; this page only lays them out."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from analysis.cohort import sample_patients, waterfall_frame
+from analysis.quality import missed_window_counts
+from analysis.windows import window_target_day, window_tolerance
 from charts.cohort import site_response_bars, spaghetti, waterfall
 from db.audit import registry_version
 from db.cohort import CohortFilter, cohort_choices, cohort_quality, cohort_site_changes, cohort_summary
 from db.engine import database_url
 from db.patients import count_patients
-from models.catalog import DIAGNOSES, SITES_BY_CODE
+from models.catalog import DIAGNOSES, MEASURES_BY_CODE, SITES_BY_CODE
 from models.errors import SkintrackError
 from ui.guard import allowed, require
 from ui.messages import show_error
 from ui.state import actor, get_engine
+from ui.vega import show_chart
 
 MONTHS = (3, 6, 12, 24)
 MAX_LINES = 300  # patients drawn in the spaghetti plot; the mean uses everyone
 QUALITY_AUTO_LIMIT = 3000  # larger cohorts run the data-quality checks (several seconds) on request
 NO_DRUG = "(no drug criterion)"
+FIRST_VISIT = "First visit with an mRSS"
 CHART_PAGE = "pages/chart.py"
 CHART_AVAILABLE = (Path(__file__).resolve().parents[1] / CHART_PAGE).exists()
+# The form's widgets. Streamlit forgets a widget's value when another screen is shown, so the applied
+# filters are also kept under SAVED_FILTERS and given back when the coordinator returns (e.g. from a chart).
+FILTER_DEFAULTS = {"cohort_diagnoses": [], "cohort_exposure": NO_DRUG, "cohort_anchor": FIRST_VISIT,
+                   "cohort_visits_from": None, "cohort_visits_to": None, "cohort_follow_up": 0}
+SAVED_FILTERS = "cohort_saved_filters"
 
 require(__file__)
 engine = get_engine()
@@ -66,14 +75,22 @@ def number(value, digits: int = 1) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}".replace("-", "−")
 
 
+def window_days(month: int) -> str:
+    if month == 0:
+        return "baseline visit"
+    target, tolerance = window_target_day(month), window_tolerance(month)
+    return f"{target - tolerance}–{target + tolerance} (target {target})"
+
+
 def table_for_screen(table: pd.DataFrame) -> pd.DataFrame:
     """The summary table as text cells a coordinator reads at a glance (numbers from analysis.cohort)."""
     def count_pct(count, pct):
         return "–" if pd.isna(count) else f"{int(count)} ({number(pct, 0)}%)" if not pd.isna(pct) else f"{int(count)}"
     return pd.DataFrame({
         "": table["row"],
+        "Days from baseline": [window_days(int(m)) for m in table["month"]],
         "n": table["n"],
-        "Mean": [number(v) for v in table["mean"]],
+        "Mean (points)": [number(v) for v in table["mean"]],
         "SD": [number(v) for v in table["sd"]],
         "Median": [number(v) for v in table["median"]],
         "95% CI of the mean": [f"{number(lo)} to {number(hi)}" if not pd.isna(lo) else "–"
@@ -97,36 +114,53 @@ COLUMN_LABELS = {
     "patient_id": "Patient", "visit_date": "Visit date", "rater": "Rater", "n_sites_scored": "Sites scored",
     "missing_sites": "Sites not scored", "from_date": "From visit", "to_date": "To visit",
     "from_raters": "Rater(s) before", "to_raters": "Rater(s) after", "any_shared": "A rater in common",
-    "site": "Site", "from_score": "Score before", "to_score": "Score after", "month": "Window (months)",
-    "target_day": "Target day", "window_start_day": "Window from day", "window_end_day": "Window to day",
-    "last_study_day": "Last visit (day)", "date": "Date", "measure": "Measure", "side": "Side", "value": "Value",
-    "unit": "Unit", "low": "Plausible from", "high": "Plausible to", "reason": "Problem",
+    "site": "Site", "from_score": "Score before (0–3)", "to_score": "Score after (0–3)",
+    "month": "Window (months)", "baseline_date": "Baseline visit", "window_start_date": "Window opens",
+    "window_end_date": "Window closes", "last_visit_date": "Last visit", "last_study_day": "Last visit (day)",
+    "date": "Date", "measure": "Measure", "side": "Side", "value": "Value", "unit": "Unit",
+    "low": "Plausible from", "high": "Plausible to", "reason": "Problem",
 }
-DATE_COLUMNS = ("visit_date", "from_date", "to_date", "date")
+DATE_COLUMNS = ("visit_date", "from_date", "to_date", "date", "baseline_date", "window_start_date",
+                "window_end_date", "last_visit_date")
+HIDDEN_COLUMNS = ("target_day", "window_start_day", "window_end_day")  # the window's dates say the same
+MISSED_ORDER = ["patient_id", "month", "baseline_date", "window_start_date", "window_end_date", "last_visit_date",
+                "last_study_day"]
 
 
 def drill_down(name: str, frame: pd.DataFrame, empty: str, help_text: str) -> None:
+    """The rows behind one data-quality count, and a way to open a listed patient's chart: pick the patient
+    (or click a row) and press "Open chart"."""
     st.caption(help_text)
     if frame.empty:
         st.success(empty, icon=":material/check_circle:")
         return
+    frame = frame.drop(columns=[c for c in HIDDEN_COLUMNS if c in frame.columns])
     config = {column: (st.column_config.DateColumn(label, format="YYYY-MM-DD") if column in DATE_COLUMNS
                        else label) for column, label in COLUMN_LABELS.items() if column in frame.columns}
-    st.dataframe(frame, hide_index=True, width="stretch", height=min(36 * (len(frame) + 1), 320),
-                 column_config=config)
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    chosen_key, row_key = f"cohort_dq_patient_{name}", f"cohort_dq_row_{name}"
+    event = st.dataframe(frame, hide_index=True, width="stretch", height=min(36 * (len(frame) + 1), 320),
+                         column_config=config, on_select="rerun", selection_mode="single-row",
+                         key=f"cohort_dq_table_{name}")
     ids = list(dict.fromkeys(frame["patient_id"].astype(str)))
-    chosen = left.selectbox("Patient", ids, key=f"cohort_dq_patient_{name}")
+    rows = list(event.selection.rows) if event is not None else []
+    if rows and rows[0] < len(frame) and st.session_state.get(row_key) != rows[0]:
+        st.session_state[chosen_key] = str(frame["patient_id"].iloc[rows[0]])  # a newly clicked row
+    st.session_state[row_key] = rows[0] if rows else None
+    if st.session_state.get(chosen_key) not in ids:
+        st.session_state[chosen_key] = ids[0]
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = left.selectbox(f"Patient ({len(ids):,} listed; or click a row)", ids, key=chosen_key)
     if right.button("Open chart", key=f"cohort_dq_open_{name}", icon=":material/monitoring:",
                     disabled=not CHART_AVAILABLE,
-                    help=None if CHART_AVAILABLE else "The patient chart is not installed"):
+                    help=f"Open the patient chart of {chosen}" if CHART_AVAILABLE else
+                    "The patient chart is not installed"):
         open_chart(chosen)
 
 
 st.title("Cohort")
 st.caption("Define a cohort, then read its change from baseline at the 3, 6, 12 and 24-month windows, its "
            "responders and its data quality, and export it for the statistician. The numbers are those of the "
-           "export's summary.csv and windows.csv, computed by the same functions.")
+           "export's summary.csv and windows.csv, computed by the same functions (definitions: CLINICAL.md).")
 
 if count_patients(engine) == 0:
     st.info("The registry is empty, so there is no cohort to show yet. An administrator can import a bundle "
@@ -142,7 +176,28 @@ for drug, doses in choices["drugs"].items():
     exposures[f"{drug}, any dose"] = (drug, None, None)
     for dose, unit in doses:
         exposures[f"{drug} at {dose:g} {unit}"] = (drug, dose, unit)
-anchors = {"First visit with an mRSS": None, **{f"First start of {drug}": drug for drug in choices["drugs"]}}
+anchors = {FIRST_VISIT: None, **{f"First start of {drug}": drug for drug in choices["drugs"]}}
+
+
+def restorable(key: str, value) -> bool:
+    """Whether a saved filter value still fits the form's choices (drugs and visit dates change)."""
+    if key == "cohort_exposure":
+        return value in exposures
+    if key == "cohort_anchor":
+        return value in anchors
+    if key == "cohort_diagnoses":
+        return all(code in DIAGNOSES for code in value)
+    if key in ("cohort_visits_from", "cohort_visits_to") and isinstance(value, date):
+        first, last = choices["first_visit"], choices["last_visit"]
+        return first is not None and first <= value <= last
+    return True
+
+
+saved = st.session_state.get(SAVED_FILTERS, {})
+for key, default in FILTER_DEFAULTS.items():
+    if key not in st.session_state:
+        value = saved.get(key, default)
+        st.session_state[key] = value if restorable(key, value) else default
 
 with st.form("cohort_form", border=True):
     st.markdown("**Cohort definition**")
@@ -151,25 +206,31 @@ with st.form("cohort_form", border=True):
                                   format_func=lambda code: f"{code} — {DIAGNOSES[code]}",
                                   placeholder="All diagnoses", help="Leave empty for every diagnosis")
     exposure = second.selectbox("Drug exposure (ever)", list(exposures), key="cohort_exposure",
-                                help="Patients with at least one medication period of this drug (at this dose)")
+                                help="Patients with at least one medication period of this drug (at this dose), "
+                                     "at any time")
     anchor = third.selectbox("Day 0 (anchor)", list(anchors), key="cohort_anchor",
                              help="First visit: the baseline is the first visit with an mRSS. A drug: day 0 is its "
                                   "first start and the baseline is the latest visit with an mRSS in the 90 days "
-                                  "up to it (CLINICAL.md).")
+                                  "up to it (CLINICAL.md, Baseline).")
     fourth, fifth, sixth = st.columns(3)
-    visits_from = fourth.date_input("A visit on or after", value=None, key="cohort_visits_from", format="YYYY-MM-DD",
-                                    min_value=choices["first_visit"], max_value=choices["last_visit"])
-    visits_to = fifth.date_input("A visit on or before", value=None, key="cohort_visits_to", format="YYYY-MM-DD",
-                                 min_value=choices["first_visit"], max_value=choices["last_visit"])
-    follow_up = sixth.number_input("Minimum follow-up (months)", min_value=0, max_value=600, value=0, step=3,
+    visit_help = ("Keeps the patients with at least one visit with an mRSS in this date range (both ends included); "
+                  "all of their visits are then analysed. Leave empty for no limit.")
+    visits_from = fourth.date_input("A visit on or after", key="cohort_visits_from", format="YYYY-MM-DD",
+                                    min_value=choices["first_visit"], max_value=choices["last_visit"],
+                                    help=visit_help)
+    visits_to = fifth.date_input("A visit on or before", key="cohort_visits_to", format="YYYY-MM-DD",
+                                 min_value=choices["first_visit"], max_value=choices["last_visit"], help=visit_help)
+    follow_up = sixth.number_input("Minimum follow-up (months)", min_value=0, max_value=600, step=3,
                                    key="cohort_follow_up",
-                                   help="From the baseline visit to the last visit with an mRSS")
+                                   help="From the baseline visit to the last visit with an mRSS, at least "
+                                        "30.4375 days × months (6 months = 183 days)")
     st.form_submit_button("Apply", key="cohort_apply", icon=":material/filter_alt:", type="primary")
+st.session_state[SAVED_FILTERS] = {key: st.session_state.get(key) for key in FILTER_DEFAULTS}
 
 drug, dose, dose_unit = exposures[exposure]
 try:
     cohort = CohortFilter(diagnoses=tuple(diagnoses), drug=drug, dose=dose, dose_unit=dose_unit,
-                          visits_from=visits_from, visits_to=visits_to, min_follow_up_months=int(follow_up),
+                          visits_from=visits_from, visits_to=visits_to, min_follow_up_months=int(follow_up or 0),
                           anchor_drug=anchors[anchor]).check()
     result = load_cohort(engine, url, version, cohort, MONTHS)
 except SkintrackError as error:
@@ -181,7 +242,6 @@ if result.n == 0:
                "clear the visit dates or lower the minimum follow-up.", icon=":material/filter_alt_off:")
     st.stop()
 
-anchor_label = cohort.anchor_drug or "the first visit"
 baseline_row = result.table.iloc[0]
 metrics = st.columns(4)
 metrics[0].metric("Patients in the cohort", f"{result.n:,}", help=cohort.describe())
@@ -189,53 +249,62 @@ metrics[1].metric("With a baseline mRSS", f"{result.n_with_baseline:,}",
                   help="Patients without a baseline (no visit with an mRSS, or none in the 90 days before the "
                        "drug's first start) are in the cohort but not in the change figures")
 metrics[2].metric("Baseline mRSS, mean ± SD", f"{number(baseline_row['mean'])} ± {number(baseline_row['sd'])}",
-                  help="Points, 0–51")
-metrics[3].metric("Baseline mRSS, median", number(baseline_row["median"]))
+                  help="Points, 0–51; sample SD (n − 1) over the patients with a baseline")
+metrics[3].metric("Baseline mRSS, median", number(baseline_row["median"]), help="Points, 0–51")
 st.caption(f"Cohort: {cohort.describe()}.")
+missing_baseline = result.n - result.n_with_baseline
+if cohort.anchor_drug and missing_baseline and result.n_with_baseline:
+    st.info(f"{missing_baseline:,} of the {result.n:,} patients have no baseline for day 0 = first start of "
+            f"{cohort.anchor_drug} (they never took it, or had no visit with an mRSS in the 90 days up to its start): "
+            f"they count in n but not in the change figures. Choose “{cohort.anchor_drug}, any dose” as the drug "
+            "exposure to leave them out.", icon=":material/info:")
 
 st.subheader("Change from baseline at the visit windows")
 if result.n_with_baseline == 0:
-    st.info(f"None of these patients has a baseline visit (anchor: {anchor_label}), so there is no change to "
-            "summarise. Choose “First visit with an mRSS” as day 0, or a drug these patients took.")
+    st.info(f"None of these patients has a baseline visit (day 0: "
+            f"{'first start of ' + cohort.anchor_drug if cohort.anchor_drug else 'the first visit'}), so there is "
+            "no change to summarise. Choose “First visit with an mRSS” as day 0, or a drug these patients took.",
+            icon=":material/info:")
 st.table(table_for_screen(result.table).set_index(""))
-st.caption("Change = visit mRSS − baseline mRSS, in points. Each patient contributes the visit closest to the "
-           "window's target day (30.4375 × months, rounded half up: 91, 183, 365, 731) within ±45 days (3 and 6 "
-           "months) or ±90 days (12 and 24 months); of two equally close visits, the earlier. SD is the sample SD; "
-           "95% CI of the mean = mean ± t(0.975, n−1) × SD / √n. Improved: a fall of more than 5 points and at "
-           "least 25% (EUSTAR, Dobrota 2016); progressed: a rise of more than 5 points and at least 25% (Wu 2019).")
+st.caption("Change = visit mRSS − baseline mRSS, in points (CLINICAL.md). Days count from each patient's baseline "
+           "visit, as in windows.csv: each patient contributes the visit closest to the window's target day "
+           "(30.4375 × months, rounded half up) within ±45 days (3 and 6 months) or ±90 days (12 and 24 months); "
+           "of two equally close visits, the earlier. SD is the sample SD (n − 1); 95% CI of the mean = "
+           "mean ± t(0.975, n−1) × SD / √n. Improved: a fall of more than 5 points and at least 25% (EUSTAR, "
+           "Dobrota 2016); progressed: a rise of more than 5 points and at least 25% (Wu 2019); percentages of the "
+           "n with a visit in the window.")
 
 st.subheader("Trajectories")
-drawn = result.trajectory
-if drawn["patient_id"].nunique() > MAX_LINES:
-    drawn = sample_patients(drawn, MAX_LINES)
-    st.caption(f"{MAX_LINES} of {result.trajectory['patient_id'].nunique():,} patients are drawn (evenly spread "
-               "over the patient ids); the mean and its band use every patient.")
-chart = spaghetti(drawn, result.mean, anchor_label=anchor_label)
-if not cohort.anchor_drug:  # the builder's axis title names a drug start; day 0 is the first visit here
-    for layer in chart.layer:
-        if layer.encoding is not alt.Undefined and layer.encoding.x is not alt.Undefined:
-            layer.encoding.x.title = "Days since the first visit with an mRSS (the baseline)"
-st.altair_chart(chart, width="stretch", key="cohort_spaghetti")
-st.caption("The mean is taken in 3-month bins (one value per patient and bin, n ≥ 2 patients); the band is the "
-           "95% confidence interval of the mean.")
+n_drawn = result.trajectory["patient_id"].nunique()
+if n_drawn == 0:
+    st.info("No patient of this cohort has a baseline mRSS, so there is no trajectory to draw.",
+            icon=":material/show_chart:")
+else:
+    drawn = sample_patients(result.trajectory, MAX_LINES) if n_drawn > MAX_LINES else result.trajectory
+    show_chart(spaghetti(drawn, result.mean, anchor_drug=cohort.anchor_drug, n_patients=n_drawn),
+               key="cohort_spaghetti")
+    st.caption(("Lines are drawn for an even spread of the patients (by patient id); " if n_drawn > MAX_LINES
+                else "") + "The cohort mean is taken in 3-month bins from day 0 (one value per patient and bin; "
+               "bins with 2 or more patients); the band is its 95% confidence interval, cut at the axis where few "
+               "patients remain. Hover the mean for n.")
 
 st.subheader("Responders and sites")
 available = [m for m in result.months if int(result.windows.loc[result.windows["month"] == m, "n"].iloc[0]) > 0]
 if not available:
-    st.info("No patient has a visit in any window yet, so there is no waterfall or per-site change to show.")
+    st.info("No patient has a visit in any window yet, so there is no waterfall or per-site change to show.",
+            icon=":material/info:")
 else:
-    month = st.segmented_control("Window", available, default=available[-1] if 12 not in available else 12,
-                                 format_func=lambda m: f"{m} months", key="cohort_window") or available[0]
+    if st.session_state.get("cohort_window") not in available:  # first visit, or the cohort lost that window
+        st.session_state["cohort_window"] = 12 if 12 in available else available[-1]
+    month = st.segmented_control("Window", available, format_func=lambda m: f"{m} months",
+                                 key="cohort_window") or available[0]
     st.caption("Waterfall: one bar per patient with a visit in this window, their change from baseline there, "
-               "coloured by the responder definitions. Below: which sites moved, on average.")
-    # Each chart at its own size, one per row, without Streamlit's theme: its "fit" sizing counts the rotated
-    # patient labels and the title inside the builder's height and squeezes the plot to a sliver.
-    bars = waterfall(waterfall_frame(result.window_visits, month), window=f"{month} months")
-    bars.padding = {"top": 16, "left": 28, "right": 5, "bottom": 5}  # title and first label were cut off
-    st.altair_chart(bars, width="content", theme=None, key="cohort_waterfall")
+               "coloured by the responder definitions of CLINICAL.md. Below: which of the 17 sites moved, on "
+               "average, between the same two visits.")
+    show_chart(waterfall(waterfall_frame(result.window_visits, month), window=f"{month} months"),
+               key="cohort_waterfall")
     sites = load_site_changes(engine, url, version, cohort, MONTHS, month)
-    st.altair_chart(site_response_bars(sites, window=f"{month} months"), width="content", theme=None,
-                    key="cohort_sites")
+    show_chart(site_response_bars(sites, window=f"{month} months"), key="cohort_sites")
     responsive = sites[sites["mean_change"] < 0].sort_values("mean_change").head(3)
     if len(responsive):
         st.caption("Largest falls: " + ", ".join(
@@ -253,17 +322,28 @@ if not run_quality:
 if run_quality:
     quality = load_quality(engine, url, version, cohort, MONTHS)
     counts = quality.counts()
+    per_window = missed_window_counts(quality.missed_windows, result.months)
     labels = {
-        "incomplete": "Incomplete assessments",
-        "rater_changes": "Rater changes",
-        "site_jumps": "Site jumps ≥ 2",
-        "missed_windows": "Missed windows",
-        "implausible": "Implausible measures",
+        "incomplete": ("Incomplete assessments",
+                       "Assessments with some but not all 17 sites scored: no rater total, so no mRSS "
+                       "(CLINICAL.md, Rater total)."),
+        "rater_changes": ("Rater changes",
+                          "Consecutive visits of a patient whose named raters differ (CLINICAL.md: the same rater "
+                          "should score a patient at every visit)."),
+        "site_jumps": ("Site jumps ≥ 2",
+                       "A site's score moving by 2 or more (0–3 scale) between consecutive visits at which it was "
+                       "scored."),
+        "missed_windows": ("Missed windows",
+                           "Patient × window pairs: followed beyond a window without a visit with an mRSS in it ("
+                           + ", ".join(f"{m} months: {n:,}" for m, n in per_window.items()) + ")."),
+        "implausible": ("Implausible measures",
+                        "Measurement values outside the catalogue's plausible range (CLINICAL.md, Measures), or "
+                        "missing."),
     }
     cells = st.columns(5)
-    for cell, (name, label) in zip(cells, labels.items(), strict=True):
-        cell.metric(label, f"{counts[name]:,}")
-    tabs = st.tabs([f"{label} ({counts[name]:,})" for name, label in labels.items()])
+    for cell, (name, (label, help_text)) in zip(cells, labels.items(), strict=True):
+        cell.metric(label, f"{counts[name]:,}", help=help_text)
+    tabs = st.tabs([f"{label} ({counts[name]:,})" for name, (label, _) in labels.items()])
     with tabs[0]:
         missing = [site_names(codes) for codes in quality.incomplete["missing_sites"]]
         incomplete = quality.incomplete.assign(missing_sites=missing)
@@ -279,16 +359,21 @@ if run_quality:
                    "A site's score moved by 2 or more between consecutive visits at which it was scored: "
                    "worth checking for a typo.")
     with tabs[3]:
-        drill_down("missed_windows", quality.missed_windows,
+        drill_down("missed_windows", quality.missed_windows[MISSED_ORDER],
                    "No patient's follow-up went past a window without a visit in it.",
-                   "The patient was followed beyond the window but has no visit with an mRSS inside it.")
+                   "Patients missing each window: " + " · ".join(f"{m} months {n:,}" for m, n in per_window.items())
+                   + ". Listed: the patient was followed beyond the window (last visit after it closes) but has no "
+                   "visit with an mRSS inside it; the window's dates count from the patient's baseline visit.")
     with tabs[4]:
-        drill_down("implausible", quality.implausible, "Every measurement lies in its plausible range.",
+        implausible = quality.implausible.assign(measure=[
+            MEASURES_BY_CODE[code].label if code in MEASURES_BY_CODE else code
+            for code in quality.implausible["measure"]])
+        drill_down("implausible", implausible, "Every measurement lies in its plausible range.",
                    "Measurement values outside the catalogue's plausible range (CLINICAL.md), or missing.")
 
 st.subheader("Export this cohort")
 may_identify = allowed("export_identified")
-left, middle, right = st.columns([1, 1, 2], vertical_alignment="bottom")
+left, middle, right = st.columns([1.2, 1, 2], vertical_alignment="bottom")
 fmt = left.radio("Format", ["zip", "xlsx"], key="cohort_export_format", horizontal=True,
                  format_func={"zip": "CSV files (zip)", "xlsx": "Excel workbook"}.get)
 deidentify = middle.toggle("De-identified", value=True, key="cohort_export_deidentify", disabled=not may_identify,
@@ -313,4 +398,5 @@ right.download_button(
     key="cohort_export", icon=":material/download:", on_click="ignore")
 st.caption("The bundle of EXCHANGE.md for these patients: patients, skin scores, measurements, medications, events, "
            "plus visits.csv, summary.csv, windows.csv (the table above) and dictionary.csv. Every export is recorded "
-           "in the audit trail." + ("" if not deidentify else " De-identified: no names, MRNs, notes or descriptions."))
+           "in the audit trail." + ("" if not deidentify else " De-identified: pseudonymous ids, dates shifted per "
+                                    "patient, no names, MRNs, notes or descriptions."))

@@ -1,11 +1,18 @@
-"""The cohort screen in AppTest: empty database, a one-patient cohort, the demo registry with filters."""
+"""The cohort screen in AppTest: empty database, a one-patient cohort, the demo registry with filters, the
+summary table against the export's windows.csv, the data-quality counts against their drill-down tables and
+the links to the patient chart."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from datetime import date
 
+import pandas as pd
 import pytest
 
+from db.cohort import CohortFilter, cohort_summary
 from db.engine import write_session
 from db.patients import create_patient
 from db.visits import record_assessment
@@ -13,6 +20,13 @@ from tests import factories
 from tests.app.conftest import signed_in_app
 
 PAGE = "pages/cohort.py"
+QUALITY = {  # drill-down name -> the metric's label
+    "incomplete": "Incomplete assessments",
+    "rater_changes": "Rater changes",
+    "site_jumps": "Site jumps ≥ 2",
+    "missed_windows": "Missed windows",
+    "implausible": "Implausible measures",
+}
 
 
 def metric(at, label: str) -> str:
@@ -23,11 +37,41 @@ def texts(at) -> str:
     return " ".join(e.value for kind in ("info", "warning", "success", "error") for e in getattr(at, kind))
 
 
+def chart(at, description: str) -> dict:
+    """The spec of the chart holding a view called `description` (charts.cohort names its views)."""
+    found = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if f'"{description}"' in c.proto.spec]
+    assert len(found) == 1, f"{len(found)} charts with {description!r}"
+    return found[0]
+
+
+def x_title(spec: dict) -> str:
+    return next(layer["encoding"]["x"]["title"] for layer in spec["layer"]
+                if "title" in layer.get("encoding", {}).get("x", {}))
+
+
+def apply(at, **widgets):
+    """Set the cohort form's widgets (key suffix -> value) and press Apply."""
+    for name, value in widgets.items():
+        key = f"cohort_{name}"
+        if name == "diagnoses":
+            at.multiselect(key=key).set_value(value)
+        elif name in ("exposure", "anchor"):
+            at.selectbox(key=key).set_value(value)
+        elif name == "follow_up":
+            at.number_input(key=key).set_value(value)
+        else:
+            at.date_input(key=key).set_value(value)
+    at.button(key="cohort_apply").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
 def test_empty_database_tells_what_to_do(with_users):
     at = signed_in_app("coordinator", PAGE)
     assert not at.exception
     assert "registry is empty" in texts(at)
     assert "Import" in texts(at)
+    assert not at.get("vega_lite_chart") and not at.table and not at.metric
 
 
 def test_one_patient_cohort(with_users):
@@ -41,10 +85,19 @@ def test_one_patient_cohort(with_users):
     assert not at.exception
     assert metric(at, "Patients in the cohort") == "1"
     assert metric(at, "Baseline mRSS, mean ± SD") == "30.0 ± –"
-    three = at.table[0].value.loc["Change at 3 months"]
-    assert (three["n"], three["Mean"], three["SD"]) == (1, "−8.0", "–")  # 22 − 30; no SD of one value
+    table = at.table[0].value
+    three = table.loc["Change at 3 months"]
+    assert (three["n"], three["Mean (points)"], three["SD"]) == (1, "−8.0", "–")  # 22 − 30; no SD of one value
+    assert three["95% CI of the mean"] == "–"
+    assert three["Days from baseline"] == "46–136 (target 91)"
     assert three["Improved, n (%)"] == "1 (100%)"  # −8 points and −27 %
-    assert len(at.get("vega_lite_chart")) >= 2  # spaghetti and waterfall at 3 months (+ site bars)
+    assert table.loc["Change at 12 months", "n"] == 0 and table.loc["Change at 12 months", "Mean (points)"] == "–"
+    spaghetti = chart(at, "patient_lines")
+    assert x_title(spaghetti) == "Days since the baseline visit (first visit with an mRSS)"
+    assert spaghetti["title"]["subtitle"].startswith("1 patient.")
+    assert at.segmented_control(key="cohort_window").value == 3  # the only window with a visit
+    assert "3 months" in chart(at, "change_bars")["title"]["text"]
+    chart(at, "site_bars")
 
 
 @pytest.mark.parametrize("role", ["coordinator", "admin"])
@@ -52,50 +105,131 @@ def test_demo_registry_and_filters_change_n(with_demo, role):
     at = signed_in_app(role, PAGE)
     assert not at.exception, at.exception
     assert metric(at, "Patients in the cohort") == "12"
-    specs = [chart.proto.spec for chart in at.get("vega_lite_chart")]
-    assert any("patient_lines" in spec for spec in specs) and any("change_bars" in spec for spec in specs)
-    assert any("site_bars" in spec for spec in specs)
+    chart(at, "patient_lines"), chart(at, "change_bars"), chart(at, "site_bars")
 
-    at.multiselect(key="cohort_diagnoses").select("dcSSc")
-    at.button(key="cohort_apply").click().run()
-    assert not at.exception
+    apply(at, diagnoses=["dcSSc"])
     dcssc = int(metric(at, "Patients in the cohort"))
     assert 1 <= dcssc < 12
 
     at.multiselect(key="cohort_diagnoses").unselect("dcSSc")
-    at.selectbox(key="cohort_exposure").set_value("imatinib, any dose")
-    at.selectbox(key="cohort_anchor").set_value("First start of imatinib")
-    at.button(key="cohort_apply").click().run()
-    assert not at.exception
+    apply(at, exposure="imatinib, any dose", anchor="First start of imatinib")
     on_imatinib = int(metric(at, "Patients in the cohort"))
     assert 2 <= on_imatinib < 12
     assert "first start of imatinib" in " ".join(c.value for c in at.caption)
+    assert x_title(chart(at, "patient_lines")) == "Days since the first start of imatinib"
 
-    at.number_input(key="cohort_follow_up").set_value(600)
-    at.button(key="cohort_apply").click().run()
-    assert not at.exception
+    apply(at, follow_up=600)
     assert "No patient matches this cohort" in texts(at)
+    assert not at.get("vega_lite_chart")
+
+
+def test_anchor_without_the_exposure_says_who_is_left_out(with_demo):
+    at = apply(signed_in_app("coordinator", PAGE), anchor="First start of imatinib")
+    n, with_baseline = int(metric(at, "Patients in the cohort")), int(metric(at, "With a baseline mRSS"))
+    assert n == 12 and 1 <= with_baseline < n
+    assert f"{n - with_baseline} of the {n} patients have no baseline" in texts(at)
+    assert at.table[0].value.loc["Baseline mRSS", "n"] == with_baseline
+
+
+def test_screen_table_equals_the_exports_windows_csv(with_demo):
+    """The table a coordinator reads and windows.csv of the download, for the same cohort (both paths)."""
+    from exchange import export_bytes
+
+    at = apply(signed_in_app("coordinator", PAGE), exposure="imatinib, any dose", anchor="First start of imatinib",
+               follow_up=12)
+    shown = at.table[0].value
+    ids = cohort_summary(with_demo, CohortFilter(drug="imatinib", anchor_drug="imatinib",
+                                                 min_follow_up_months=12)).patient_ids
+    assert len(ids) == int(metric(at, "Patients in the cohort")) >= 2
+    archive = zipfile.ZipFile(io.BytesIO(export_bytes(with_demo, fmt="zip", deidentify=True, anchor_drug="imatinib",
+                                                      patients=ids, actor="test")))
+    windows = pd.read_csv(archive.open("windows.csv"))
+    assert windows["n"].sum() > 0
+    for row in windows.itertuples():
+        line = shown.loc[f"Change at {row.month} months"]
+        assert line["n"] == row.n
+        assert line["Improved, n (%)"].split(" ")[0] == str(row.n_improved)
+        assert line["Progressed, n (%)"].split(" ")[0] == str(row.n_progressed)
+        for column, exported in (("Mean (points)", row.mean_change), ("SD", row.sd_change),
+                                 ("Median", row.median_change)):
+            if pd.isna(exported):
+                assert line[column] == "–"
+            else:  # the screen shows one decimal of the same unrounded number windows.csv shows with two
+                assert float(line[column].replace("−", "-")) == pytest.approx(exported, abs=0.051)
 
 
 def test_bad_date_range_names_the_field(with_demo):
-    at = signed_in_app("coordinator", PAGE)
-    at.date_input(key="cohort_visits_from").set_value(date(2024, 1, 1))
-    at.date_input(key="cohort_visits_to").set_value(date(2023, 1, 1))
-    at.button(key="cohort_apply").click().run()
-    assert not at.exception
+    at = apply(signed_in_app("coordinator", PAGE), visits_from=date(2024, 1, 1), visits_to=date(2023, 1, 1))
     assert "visits from" in at.error[0].value
+    assert not at.get("vega_lite_chart")
 
 
-def test_quality_panel_counts_and_drill_down(with_demo):
+def test_quality_counts_match_their_tables(with_demo):
     at = signed_in_app("coordinator", PAGE)
-    assert int(metric(at, "Incomplete assessments")) >= 1
-    assert int(metric(at, "Rater changes")) >= 1
-    assert at.selectbox(key="cohort_dq_patient_incomplete").value.startswith("DEMO-")
-    button = at.button(key="cohort_dq_open_incomplete")
-    if not button.disabled:  # the chart screen is installed: the link opens it on that patient
-        chosen = at.selectbox(key="cohort_dq_patient_incomplete").value
-        button.click().run()
-        assert at.session_state["patient_id"] == chosen
+    labels = [tab.label for tab in at.tabs]
+    tables = {frame.key.removeprefix("cohort_dq_table_"): frame.value for frame in at.dataframe
+              if frame.key and frame.key.startswith("cohort_dq_table_")}
+    for name, label in QUALITY.items():
+        count = int(metric(at, label).replace(",", ""))
+        assert f"{label} ({count:,})" in labels
+        assert len(tables.get(name, ())) == count, name
+    assert int(metric(at, "Incomplete assessments")) >= 1 and int(metric(at, "Rater changes")) >= 1
+    assert int(metric(at, "Missed windows")) >= 1
+    # patients missing each window, said in the tab: their sum is the count of patient × window rows
+    missed = tables["missed_windows"]
+    caption = next(c.value for c in at.caption if c.value.startswith("Patients missing each window"))
+    for month, rows in missed.groupby("month"):
+        assert f"{month} months {len(rows):,}" in caption
+    assert {"baseline_date", "window_start_date", "window_end_date", "last_visit_date"} <= set(missed.columns)
+
+
+@pytest.mark.parametrize("name", ["incomplete", "site_jumps", "missed_windows"])
+def test_drill_down_opens_the_patients_chart(with_demo, name):
+    at = signed_in_app("coordinator", PAGE)
+    listed = at.selectbox(key=f"cohort_dq_patient_{name}")
+    assert listed.value.startswith("DEMO-")
+    chosen = listed.options[-1]  # not the preselected first one
+    listed.set_value(chosen).run()
+    at.button(key=f"cohort_dq_open_{name}").click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Patient chart"
+    assert at.session_state["patient_id"] == chosen
+    assert at.selectbox(key="chart_patient").value == chosen
+
+
+def test_filters_survive_a_visit_to_the_chart(with_demo):
+    at = apply(signed_in_app("coordinator", PAGE), exposure="imatinib, any dose", anchor="First start of imatinib")
+    on_imatinib = metric(at, "Patients in the cohort")
+    at.segmented_control(key="cohort_window").set_value(24).run()
+    at.button(key="cohort_dq_open_incomplete").click().run()
+    assert at.title[0].value == "Patient chart"
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert metric(at, "Patients in the cohort") == on_imatinib != "12"
+    assert at.selectbox(key="cohort_exposure").value == "imatinib, any dose"
+    assert at.selectbox(key="cohort_anchor").value == "First start of imatinib"
+
+
+def test_window_choice_follows_the_cohort(with_users):
+    with write_session(with_users) as session:
+        for pid, diagnosis, visits in (("LONG", "dcSSc", (("2020-01-01", 30), ("2020-04-01", 24), ("2022-01-01", 18))),
+                                       ("SHORT", "lcSSc", (("2020-01-01", 10), ("2020-04-01", 12)))):
+            create_patient(session=session, data=factories.patient(patient_id=pid, diagnosis=diagnosis), actor="test")
+            for day, total in visits:
+                record_assessment(session=session, data=factories.total_only(patient_id=pid, visit_date=day,
+                                                                              total=total), actor="test")
+    at = signed_in_app("coordinator", PAGE)
+    assert at.segmented_control(key="cohort_window").options == ["3 months", "24 months"]  # windows with a visit
+    assert at.segmented_control(key="cohort_window").value == 24  # the longest, as 12 months has nobody
+    assert "24 months" in chart(at, "change_bars")["title"]["text"]
+    at.segmented_control(key="cohort_window").set_value(3).run()
+    assert "3 months" in chart(at, "change_bars")["title"]["text"]
+    assert "3 months" in chart(at, "site_bars")["title"]["text"]
+    at.segmented_control(key="cohort_window").set_value(24).run()
+    # SHORT alone has no 24-month window: the choice falls back to one it has instead of failing
+    apply(at, diagnoses=["lcSSc"])
+    assert at.segmented_control(key="cohort_window").value == 3
+    assert "3 months" in chart(at, "change_bars")["title"]["text"]
 
 
 def test_export_is_deidentified_unless_permitted(with_demo):
