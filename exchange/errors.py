@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from models.errors import SkintrackError
 
+# the characters that end a line (str.splitlines), shown escaped: \n, \r, \x0b, ..., \u2028
+_ONE_LINE = {ord(c): c.encode("unicode_escape").decode("ascii")
+             for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
 
 class Problem(str):
     """One report line, `file:line: column: reason`; also carries its parts (and `field`/`reason`, so
@@ -16,6 +20,8 @@ class Problem(str):
     reason: str
 
     def __new__(cls, file: str, line: int, column: str, reason: str) -> Problem:
+        # one problem, one line of the report: a line break in a file or column name (or a value) is shown escaped
+        file, column, reason = (str(part).translate(_ONE_LINE) for part in (file, column, reason))
         text = f"{file}:{line}: {column}: {reason}"
         self = super().__new__(cls, text)
         self.file, self.line, self.column = file, line, column

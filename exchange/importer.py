@@ -26,7 +26,7 @@ from sqlmodel import Session
 from db.common import audit, bump_versions
 from db.engine import read_session, write_session
 from exchange.errors import BundleRejected, Problem
-from exchange.spec import DATE, EVENTS, MEASUREMENTS, MEDICATIONS, PATIENTS, SKIN_SCORES, BundleFile
+from exchange.spec import DATE, EVENTS, INT, MEASUREMENTS, MEDICATIONS, NUMBER, PATIENTS, SKIN_SCORES, BundleFile
 from models import (
     Assessment,
     AssessmentCreate,
@@ -107,18 +107,29 @@ _DATE_COLUMNS = {spec.name: tuple(c for c, k in spec.kinds.items() if k == DATE)
                  for spec in (PATIENTS, SKIN_SCORES, MEASUREMENTS, MEDICATIONS, EVENTS)}
 
 
+_NUMBER_COLUMNS = {spec.name: tuple(c for c, k in spec.kinds.items() if k in (INT, NUMBER))
+                   for spec in (PATIENTS, SKIN_SCORES, MEASUREMENTS, MEDICATIONS, EVENTS)}
+_NON_FINITE = re.compile(r"^\s*[+-]?(?:nan|inf|infinity)\s*$", re.IGNORECASE)
+
+
 class _Row(NamedTuple):  # a tuple: a million of them are held until the write
     line: int
     values: tuple  # in the order of Kind.values (or PATIENT_VALUES)
 
 
 def _cells_to_data(spec: BundleFile, line: int, record: dict, problems: list[Problem]) -> dict | None:
-    """Check the ISO form of date cells (the schema would accept other forms); None when a date is bad."""
+    """Check what the schema would let through: the ISO form of date cells (it accepts other forms) and finite
+    numbers (it reads 'nan' and 'inf' as floats); None when a cell is bad."""
     ok = True
     for column in _DATE_COLUMNS[spec.name]:
         value = record.get(column)
         if isinstance(value, str) and value and not ISO_DATE.match(value) and value.strip():
             problems.append(Problem(spec.name, line, column, f"{value!r} must be a date as YYYY-MM-DD"))
+            ok = False
+    for column in _NUMBER_COLUMNS[spec.name]:
+        value = record.get(column)
+        if isinstance(value, str) and _NON_FINITE.match(value):
+            problems.append(Problem(spec.name, line, column, f"{value!r} is not a number"))
             ok = False
     return record if ok else None
 

@@ -109,6 +109,6 @@ def check_score(value: Any, field: str) -> int | None:
         number = float(value)
     except (TypeError, ValueError):
         raise InvalidScore(f"{value!r} is not a score; allowed 0, 1, 2, 3", field=field) from None
-    if number != int(number) or not 0 <= number <= 3:
+    if not math.isfinite(number) or number != int(number) or not 0 <= number <= 3:
         raise InvalidScore(f"{value!r} is not a score; allowed 0, 1, 2, 3", field=field)
     return int(number)

@@ -44,6 +44,8 @@ CASES = {
                                              "patients.csv:1: (blank):"),
     "required column missing (patients)": ({"patients.csv": "patient_id,sex\nN1,F\n"}, "patients.csv:1: diagnosis:"),
     "too many cells": ({"patients.csv": "patient_id,diagnosis\nN1,dcSSc,extra\n"}, "patients.csv:2: diagnosis:"),
+    "column name with a line break (the report stays one line per problem)": (
+        {"patients.csv": 'patient_id,diagnosis,"na\nme"\nN1,dcSSc,x\n'}, "patients.csv:1: na\\nme: unknown column"),
     "unclosed quote": ({"patients.csv": 'patient_id,diagnosis\nN1,"dcSSc\n'}, "patients.csv:2: file:"),
     "cell count": ({"patients.csv": P + "N1,dcSSc\n"}, "patients.csv:2: diagnosis:"),
     "quoted cell over lines counts once": ({"patients.csv": P + 'N1,dcSSc,F,1970,,,,"two\nlines"\nN2,bad,F,1970,,,,\n'},
@@ -100,6 +102,10 @@ CASES = {
                        "skin_scores.csv:2: face:"),
     "total negative": ({"skin_scores.csv": S + "EX-03,2020-01-01,," + sites(total=-1) + "\n"},
                        "skin_scores.csv:2: total:"),
+    "site score inf": ({"skin_scores.csv": S + "EX-03,2020-01-01,," + sites("inf", *[0] * 16) + "\n"},
+                       "skin_scores.csv:2: face:"),
+    "total nan": ({"skin_scores.csv": S + "EX-03,2020-01-01,," + sites(total="nan") + "\n"},
+                  "skin_scores.csv:2: total:"),
     "total not a number": ({"skin_scores.csv": S + "EX-03,2020-01-01,," + sites(total="x") + "\n"},
                            "skin_scores.csv:2: total:"),
     "same key, other values (skin scores)": ({"skin_scores.csv": S + "EX-03,2020-01-01,dr x," + sites(total=5)
@@ -129,6 +135,7 @@ CASES = {
     "sided measure, side column left out": ({"measurements.csv": "patient_id,date,measure,value\n"
                                                                  "EX-01,2018-01-10,grip_strength,20\n"},
                                             "measurements.csv:2: side:"),
+    "value nan": ({"measurements.csv": M + "EX-01,2018-01-10,fvc_pct,,NaN,,\n"}, "measurements.csv:2: value:"),
     "value not a number": ({"measurements.csv": M + "EX-01,2018-01-10,fvc_pct,,seventy,,\n"},
                            "measurements.csv:2: value:"),
     "same key, other values (measurements)": ({"measurements.csv": M + "EX-01,2019-01-10,fvc_pct,,70,,\n"
@@ -140,6 +147,8 @@ CASES = {
     # medications
     "dose 0": ({"medications.csv": D + "EX-03,methotrexate,0,mg,weekly,,2020-01-01,,\n"}, "medications.csv:2: dose:"),
     "dose negative": ({"medications.csv": D + "EX-03,methotrexate,-5,mg,weekly,,2020-01-01,,\n"},
+                      "medications.csv:2: dose:"),
+    "dose infinite": ({"medications.csv": D + "EX-03,methotrexate,inf,mg,weekly,,2020-01-01,,\n"},
                       "medications.csv:2: dose:"),
     "dose not a number": ({"medications.csv": D + "EX-03,methotrexate,lots,mg,weekly,,2020-01-01,,\n"},
                           "medications.csv:2: dose:"),
@@ -183,6 +192,8 @@ CASES = {
     "grade 0": ({"events.csv": E + "EX-01,2018-01-01,adverse_event,,,,,,0,no,\n"}, "events.csv:2: grade:"),
     "grade not a number": ({"events.csv": E + "EX-01,2018-01-01,adverse_event,,,,,,two,no,\n"},
                            "events.csv:2: grade:"),
+    "event dose infinite": ({"events.csv": E + "EX-01,2018-01-01,procedure,,,,Infinity,mg,,,\n"},
+                            "events.csv:2: dose:"),
     "event dose 0": ({"events.csv": E + "EX-01,2018-01-01,procedure,,,,0,mg,,,\n"}, "events.csv:2: dose:"),
     "same key, other values (events)": ({"events.csv": E + "EX-01,2018-01-01,procedure,,,,4,mg,,,\n"
                                                            "EX-01,2018-01-01,procedure,,,,5,mg,,,\n"},

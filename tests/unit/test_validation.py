@@ -24,7 +24,8 @@ from tests import factories
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()
 
 
-@pytest.mark.parametrize("value", [4, -1, 1.5, "x", "3.5", True])
+# a float NaN is a blank cell (pandas), not a score
+@pytest.mark.parametrize("value", [4, -1, 1.5, "x", "3.5", True, "inf", "nan", float("inf")])
 def test_site_score_outside_0_3_is_invalid_score(value):
     with pytest.raises(InvalidScore) as caught:
         parse(AssessmentCreate, factories.assessment(hand_r=value))
