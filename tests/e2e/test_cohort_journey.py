@@ -3,6 +3,8 @@ summary and downloads the de-identified export, which holds none of the demo's n
 
 from __future__ import annotations
 
+import csv
+import io
 import zipfile
 
 from playwright.sync_api import expect
@@ -41,7 +43,14 @@ def test_coordinator_filters_to_imatinib_and_downloads_a_deidentified_export(ser
     expect(page.get_by_text("ever on imatinib").first).to_be_visible(timeout=30_000)
     expect(page.get_by_text("Change at 12 months").first).to_be_visible()
     count = page.get_by_test_id("stMetric").filter(has_text="Patients in the cohort").get_by_test_id("stMetricValue")
-    assert 2 <= int(count.inner_text()) < 12
+    n_patients = int(count.inner_text())
+    assert 2 <= n_patients < 12
+    shown = {}  # window month -> n, read off the summary table as the coordinator sees it
+    for row in page.get_by_test_id("stTable").locator("tbody tr").all():
+        cells = [cell.inner_text().strip() for cell in row.locator("th, td").all()]
+        if cells[0].startswith("Change at "):
+            shown[int(cells[0].split()[2])] = int(cells[2])
+    assert sorted(shown) == [3, 6, 12, 24] and sum(shown.values()) > 0
     page.wait_for_timeout(1500)  # let the charts finish drawing before the picture
     picture = page.screenshot(full_page=True)
     for folder in (SHOTS_DIR, artifacts, server.log.parent):  # the last survives a parallel run's clean-up
@@ -62,3 +71,16 @@ def test_coordinator_filters_to_imatinib_and_downloads_a_deidentified_export(ser
         assert not leaked, f"{name} holds identifying values {leaked[:3]}"
     assert "DEMO-0001" not in contents["patients.csv"]  # pseudonyms, not the clinic's ids
     assert "S-" in contents["patients.csv"]
+    windows = list(csv.DictReader(io.StringIO(contents["windows.csv"])))
+    assert {int(row["month"]): int(row["n"]) for row in windows} == shown  # the file says what the screen said
+    assert len(list(csv.DictReader(io.StringIO(contents["patients.csv"])))) == n_patients
+
+    # A data-quality finding leads to the patient's chart; back on the cohort screen the filters still hold.
+    page.get_by_role("tab", name="Incomplete assessments").click()
+    page.get_by_role("button", name="Open chart").first.click()
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="Patient chart")).to_be_visible(timeout=30_000)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Cohort").click()
+    wait_for_app(page)
+    expect(page.get_by_text("ever on imatinib").first).to_be_visible(timeout=30_000)
+    assert int(count.inner_text()) == n_patients
