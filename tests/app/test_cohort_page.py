@@ -100,6 +100,24 @@ def test_one_patient_cohort(with_users):
     chart(at, "site_bars")
 
 
+def test_patients_without_an_mrss_get_plain_messages(with_users):
+    """Patients registered but never scored (or only incompletely): every panel says why it is empty."""
+    with write_session(with_users) as session:
+        create_patient(session=session, data=factories.patient(patient_id="NEW"), actor="test")
+        create_patient(session=session, data=factories.patient(patient_id="HALF"), actor="test")
+        record_assessment(session=session, data=factories.assessment(patient_id="HALF", face=None), actor="test")
+    at = signed_in_app("coordinator", PAGE)
+    assert not at.exception, at.exception
+    assert metric(at, "Patients in the cohort") == "2" and metric(at, "With a baseline mRSS") == "0"
+    said = texts(at)
+    assert "None of these patients has a baseline visit" in said
+    assert "no trajectory to draw" in said and "no waterfall or per-site change" in said
+    assert not at.get("vega_lite_chart")
+    assert metric(at, "Incomplete assessments") == "1"  # HALF's assessment without the face
+    assert at.dataframe(key="cohort_dq_table_incomplete").value["patient_id"].tolist() == ["HALF"]
+    assert at.table[0].value["n"].tolist() == [0, 0, 0, 0, 0]
+
+
 @pytest.mark.parametrize("role", ["coordinator", "admin"])
 def test_demo_registry_and_filters_change_n(with_demo, role):
     at = signed_in_app(role, PAGE)
