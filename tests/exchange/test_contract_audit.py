@@ -24,7 +24,7 @@ from db.patients import delete_patient
 from exchange import BundleRejected, export_bundle, import_bundle
 from exchange.deid import date_offset, pseudonym
 from exchange.exporter import SHEET_ORDER
-from exchange.spec import DICTIONARY_COLUMNS
+from exchange.spec import BUNDLE_FILES, DICTIONARY_COLUMNS
 from models import Assessment, AuditEvent, Measurement, MedicationPeriod, Patient, TreatmentEvent
 from models.catalog import SITE_CODES
 from tests.exchange.conftest import EXAMPLE, snapshot, write_bundle
@@ -499,6 +499,36 @@ def test_every_date_of_a_patient_moves_by_one_offset_in_every_file(example, tmp_
         for key in [k for k in plain if k[0] == patient]:
             assert sorted((d - date(1970, 1, 1)).days + offset for d in plain[key]) == \
                 sorted((d - date(1970, 1, 1)).days for d in shifted[key]), key
+
+
+def test_a_deidentified_export_of_dates_up_to_today_imports(sqlite_engine, fresh_sqlite, tmp_path, monkeypatch):
+    """"no date may lie in the future" holds for de-identified bundles too: whichever way the offset goes, the
+    shifted dates stay in the past, so the bundle imports; windows and changes are those of the real dates."""
+    monkeypatch.setenv("SKINTRACK_SECRET", SECRET)
+    today = date.today().isoformat()
+    ids = [f"T{i}" for i in range(12)]  # a dozen offsets: forward and backward ones both occur
+    folder = write_bundle(tmp_path / "t", {
+        "patients.csv": "patient_id,diagnosis\n" + "".join(f"{p},SSc\n" for p in ids),
+        "skin_scores.csv": "patient_id,visit_date,total\n" + "".join(f"{p},2020-01-01,20\n{p},{today},12\n"
+                                                                       for p in ids),
+        "medications.csv": "patient_id,drug,dose,dose_unit,frequency,start_date,end_date\n"
+                           + "".join(f"{p},imatinib,400,mg,daily,2020-01-02,{today}\n" for p in ids)})
+    import_bundle(sqlite_engine, folder, actor="t")
+    assert {date_offset(SECRET.encode(), p) > 0 for p in ids} == {True, False}
+    export_bundle(sqlite_engine, tmp_path / "plain", actor="t")
+    export_bundle(sqlite_engine, tmp_path / "deid", deidentify=True, actor="t")
+    assert max(r["visit_date"] for r in read(tmp_path / "deid" / "skin_scores.csv")) <= today
+    assert import_bundle(fresh_sqlite("pooled"), tmp_path / "deid", actor="t").created["skin_scores.csv"] == 24
+    assert (tmp_path / "plain" / "windows.csv").read_bytes() == (tmp_path / "deid" / "windows.csv").read_bytes()
+
+
+def test_an_empty_database_exports_every_bundle_file_as_its_header(sqlite_engine, tmp_path):
+    """"writes all five bundle files (header only when a table is empty)"."""
+    export_bundle(sqlite_engine, tmp_path / "out", actor="t")
+    for spec in BUNDLE_FILES:
+        text = (tmp_path / "out" / spec.name).read_bytes().decode("utf-8")
+        columns = [c for c in spec.columns if c != "age_at_baseline"]  # written only when some patient has one
+        assert text == ",".join(columns) + "\r\n", spec.name
 
 
 def test_raters_are_renamed_consistently_and_blank_stays_blank(sqlite_engine, tmp_path, monkeypatch):

@@ -46,6 +46,10 @@ CASES = {
     "too many cells": ({"patients.csv": "patient_id,diagnosis\nN1,dcSSc,extra\n"}, "patients.csv:2: diagnosis:"),
     "column name with a line break (the report stays one line per problem)": (
         {"patients.csv": 'patient_id,diagnosis,"na\nme"\nN1,dcSSc,x\n'}, "patients.csv:1: na\\nme: unknown column"),
+    "a blank line is a row of the spreadsheet too": ({"patients.csv": P + "N1,dcSSc,,,,,,\n\nN2,bad,,,,,,\n"},
+                                                     "patients.csv:4: diagnosis:"),
+    "CRLF line ends": ({"patients.csv": (P + "N1,dcSSc,,,,,,\nN2,bad,,,,,,\n").replace("\n", "\r\n")},
+                       "patients.csv:3: diagnosis:"),
     "unclosed quote": ({"patients.csv": 'patient_id,diagnosis\nN1,"dcSSc\n'}, "patients.csv:2: file:"),
     "cell count": ({"patients.csv": P + "N1,dcSSc\n"}, "patients.csv:2: diagnosis:"),
     "quoted cell over lines counts once": ({"patients.csv": P + 'N1,dcSSc,F,1970,,,,"two\nlines"\nN2,bad,F,1970,,,,\n'},
