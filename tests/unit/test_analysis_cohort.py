@@ -132,6 +132,22 @@ def test_tie_goes_to_the_earlier_visit():
     assert d["study_day"] == 81 and d["mrss"] == 18.0 and d["change"] == -2.0
 
 
+def test_responder_boundaries_in_the_table_and_the_waterfall():
+    """CLINICAL.md: more than 5 points *and* at least 25 %; a baseline of 0 meets the percentage for a rise."""
+    _, _, _, window_visits, summary = cohort(
+        ("P1", 0, 20), ("P1", 91, 15),      # −5 exactly (−25 %): not more than 5 → stable
+        ("P2", 0, 22), ("P2", 91, 16.5),    # −5.5 and −25 % exactly → improved
+        ("P3", 0, 30), ("P3", 91, 24.5),    # −5.5 but −18 % → stable
+        ("P4", 0, 0), ("P4", 91, 5.5),      # +5.5 from 0 → progressed
+        ("P5", 0, 20), ("P5", 91, 25),      # +5 exactly → stable
+        months=(3,))
+    three = summary_table(summary, summarise_windows(window_visits, (3,))).iloc[1]
+    assert (three["n"], three["n_improved"], three["n_progressed"]) == (5, 1, 1)
+    assert (three["pct_improved"], three["pct_progressed"]) == (20.0, 20.0)
+    categories = waterfall_frame(window_visits, 3).set_index("patient_id")["category"].to_dict()
+    assert categories == {"P1": "stable", "P2": "improved", "P3": "stable", "P4": "progressed", "P5": "stable"}
+
+
 def test_empty_cohort_has_a_table_of_zeros():
     visits = visits_of()
     summary = summarise_patients(pd.DataFrame({"patient_id": [], "diagnosis": []}), visits)
