@@ -13,7 +13,6 @@ Reads only: nothing here writes.
 
 from __future__ import annotations
 
-import gc
 import io
 import json
 import time
@@ -21,7 +20,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import (
     Date,
@@ -51,7 +49,7 @@ from analysis import (
 from analysis.cohort import CohortFrames, site_changes, summarise_cohort
 from analysis.frames import MEASUREMENT_COLUMNS
 from analysis.windows import DEFAULT_WINDOW_MONTHS
-from db.frames import DATE, FLOAT, INT, TEXT, convert
+from db.frames import DATE, DAY_NUMBER, FLOAT, INT, TEXT, read_frame
 from models import Assessment, MedicationPeriod, Patient
 from models.catalog import DIAGNOSES, MEASURES_BY_CODE, SITE_CODES
 from models.errors import InvalidValue
@@ -137,48 +135,8 @@ class CohortQuality:
                 ("incomplete", "rater_changes", "site_jumps", "missed_windows", "implausible")}
 
 
-DAY_NUMBER = "day_number"  # a date read as days since 1970-01-01 (see `_day_number`)
-
-
-def read_frame(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame:
-    """`db.frames.read_frame`, faster for hundreds of thousands of rows: the driver's plain tuples are
-    transposed into columns (no Row object per row), then typed by `db.frames.convert`, which parses
-    what the driver gives without SQLAlchemy's per-value processors (ISO text or date objects for
-    dates, 0/1 or booleans for flags). A DAY_NUMBER column becomes a date without any parsing.
-    The cyclic garbage collector is paused meanwhile: the rows are plain tuples, and its passes over
-    them would double the time."""
-    gc.disable()
-    try:
-        with engine.connect() as connection:
-            result = connection.execute(statement)
-            rows = result.cursor.fetchall() if result.cursor is not None else []
-        columns = list(zip(*rows, strict=True)) if rows else [()] * len(types)
-        del rows
-    finally:
-        gc.enable()
-    data = {}
-    for (name, kind), values in zip(types.items(), columns, strict=True):
-        if kind == DAY_NUMBER:
-            days = np.array(values, dtype="int64") if values else np.array([], dtype="int64")
-            data[name] = pd.Series(days.astype("datetime64[D]").astype("datetime64[us]"))
-        elif kind == FLOAT and all(type(v) is float or v is None for v in values[:1000]):
-            data[name] = pd.Series(_floats(values), dtype="float64")  # NULL -> NaN, as convert() gives
-        else:
-            data[name] = convert(pd.Series(values, dtype=object), kind)
-    return pd.DataFrame(data, columns=list(types))
-
-
-def _floats(values) -> np.ndarray:
-    """REAL values as float64 (None -> NaN) without pd.to_numeric's pass over Python objects;
-    anything numpy cannot take (a stray text value) goes through `convert`, which makes it NaN."""
-    try:
-        return np.array(values, dtype="float64")
-    except (TypeError, ValueError):
-        return convert(pd.Series(values, dtype=object), FLOAT).to_numpy()
-
-
 def read_bulk(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame:
-    """`read_frame` for the largest read (hundreds of thousands of rows of numbers): on PostgreSQL the
+    """`db.frames.read_frame` for the largest read (hundreds of thousands of rows of numbers): on PostgreSQL the
     rows travel as one COPY … TO STDOUT in CSV, parsed by pandas' C reader instead of one Python object
     per value; elsewhere (SQLite, or a statement that cannot be rendered with literal values) `read_frame`.
     Only for numeric columns (INT, FLOAT, DAY_NUMBER)."""

@@ -15,6 +15,7 @@ INT = "Int64"
 BOOL = "bool"
 NULLABLE_BOOL = "boolean"
 TIMESTAMP = "timestamp"  # a moment (tz-aware in the database) shown as naive UTC, e.g. deleted_at
+DAY_NUMBER = "day_number"  # a date read as whole days since 1970-01-01 (SQL computes it): no parsing
 
 
 def read_frame(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame:
@@ -37,7 +38,10 @@ def read_frame(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame
         gc.enable()
     data = {}
     for (name, kind), values in zip(types.items(), columns, strict=True):
-        if kind == FLOAT and all(v.__class__ in _REAL or v is None for v in values[:1000]):
+        if kind == DAY_NUMBER:
+            days = np.array(values, dtype="int64") if values else np.array([], dtype="int64")
+            data[name] = pd.Series(days.astype("datetime64[D]").astype("datetime64[us]"))
+        elif kind == FLOAT and all(v.__class__ in _REAL or v is None for v in values[:1000]):
             data[name] = pd.Series(_floats(values), dtype="float64")  # NULL -> NaN, as convert() gives
         else:
             data[name] = convert(pd.Series(values, dtype=object), kind)
