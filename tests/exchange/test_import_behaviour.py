@@ -61,7 +61,8 @@ def test_dry_run_writes_nothing(sqlite_engine):
 
 
 def test_formula_protection_round_trips(sqlite_engine, tmp_path):
-    # "'=quoted" is read as an escaped "=quoted"; "''=twice" holds the text "'=twice", escaped again on export
+    # "'=quoted" is read as an escaped "=quoted"; "''=twice" (a ' followed by ') is kept as it is, and written as it
+    # is (it starts with ' followed by ', which needs no protection)
     notes = ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "'=quoted", "''=twice", "plain, with comma"]
     rows = [["patient_id", "diagnosis", "notes", "name"]]
     rows += [[f"=P{i}" if i == 0 else f"P{i}", "dcSSc", note, "-name"] for i, note in enumerate(notes)]
