@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, or_
+from sqlalchemy import Engine, func, or_
 from sqlmodel import Session, select
 
 from analysis.frames import EVENT_COLUMNS, MEDICATION_COLUMNS
@@ -243,6 +243,21 @@ def load_events(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.
         statement = statement.where(Patient.identifier.in_(list(identifiers)))
     return read_frame(engine, statement, EVENT_TYPES)[EVENT_COLUMNS]
 
+
+
+def patients_with_events_told_apart_by_description(engine: Engine) -> set[str]:
+    """Live patients with two or more live events that share date, kind, sites and agent, and so differ only
+    by their description (the last column of the events key)."""
+    statement = (
+        select(Patient.identifier)
+        .join(TreatmentEvent, TreatmentEvent.patient_id == Patient.id)
+        .where(TreatmentEvent.deleted_at.is_(None), Patient.deleted_at.is_(None))
+        .group_by(Patient.identifier, TreatmentEvent.date, TreatmentEvent.kind, TreatmentEvent.sites,
+                  TreatmentEvent.agent)
+        .having(func.count() > 1)
+    )
+    with engine.connect() as connection:
+        return set(connection.execute(statement).scalars())
 
 def load_event_rows(engine: Engine, identifier: str) -> pd.DataFrame:
     statement = (

@@ -40,7 +40,7 @@ from db.common import audit
 from db.engine import read_session, write_session
 from db.measures import load_measurements
 from db.patients import load_patients
-from db.treatments import load_events, load_medications
+from db.treatments import load_events, load_medications, patients_with_events_told_apart_by_description
 from db.visits import load_assessments
 from exchange import deid
 from exchange.reader import FORMULA_START
@@ -99,9 +99,10 @@ _RISKY = frozenset(FORMULA_START)
 
 
 def protect_cell(text: str) -> str:
-    """Formula-injection protection of one text cell: a `'` before text starting with = + - @ tab CR,
-    or with `'` followed by one of them (so the importer's unescape gives the text back)."""
-    if text and (text[0] in _RISKY or (text[0] == "'" and text[1:2] in _RISKY)):
+    """Formula-injection protection of one text cell: a `'` before text starting with = + - @ tab CR, or
+    with `'` followed by one of them — or by more quotes and then one of them, so that every text keeps
+    its own escaped form and the importer's `reader.unescape` gives each back exactly."""
+    if text and (text[0] in _RISKY or (text[0] == "'" and text.lstrip("'")[:1] in _RISKY)):
         return "'" + text
     return text
 
@@ -235,6 +236,8 @@ class _State:
     window_parts: list[pd.DataFrame] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     written: dict[str, list[str]] = field(default_factory=dict)
+    # de-identified: patients whose events differ only by their description, which is removed (see _stand_ins)
+    told_apart: set[str] = field(default_factory=set)
 
 
 def _patient_list(engine: Engine, patients: Iterable[str] | None) -> list[str]:
@@ -288,6 +291,7 @@ def write_export(engine: Engine, sink, *, deidentify: bool, anchor_drug: str | N
         if len(set(names.values())) != len(names):
             raise InvalidValue("two patients share a pseudonym; set another SKINTRACK_SECRET", field="patients")
         identifiers.sort(key=names.__getitem__)  # output order must not reveal the identifiers' order
+        state.told_apart = patients_with_events_told_apart_by_description(engine) & set(identifiers)
     for start in range(0, max(len(identifiers), 1), CHUNK):
         _export_chunk(engine, sink, state, identifiers[start:start + CHUNK])
         if progress is not None:
@@ -349,6 +353,8 @@ def _ordered(frame: pd.DataFrame, identifiers: list[str]) -> pd.DataFrame:
 
 def _keeps(name: str, column: str, state: _State) -> bool:
     if state.deidentify:
+        if name == "events.csv" and column == "description":
+            return bool(state.told_apart)  # stand-ins only (_stand_ins), never the text
         return column not in IDENTIFYING_COLUMNS and column != "birth_year"
     return column != "age_at_baseline" or state.with_age
 
@@ -388,6 +394,7 @@ def _deidentify(frames: dict[str, pd.DataFrame], state: _State, summary_raw: pd.
         for rater in pd.unique(frames[frame_name]["rater"]):
             if rater and rater not in state.raters:
                 state.raters[rater] = f"rater-{len(state.raters) + 1}"
+    frames["events.csv"] = _stand_ins(frames["events.csv"], state.told_apart)
     out = {}
     for name, frame in frames.items():
         frame = frame.copy()
@@ -399,6 +406,22 @@ def _deidentify(frames: dict[str, pd.DataFrame], state: _State, summary_raw: pd.
         frame["patient_id"] = frame["patient_id"].map(names)
         out[name] = frame
     return out
+
+
+def _stand_ins(events: pd.DataFrame, told_apart: set[str]) -> pd.DataFrame:
+    """The events with their descriptions replaced: blank, except where two events of a patient share date,
+    kind, sites and agent and so differed only by their description (the last column of the events key).
+    Those get `event-1`, `event-2`, ... within their group, so that the de-identified bundle keeps them apart
+    and imports like any other, with none of the description's text."""
+    stand_in = pd.Series("", index=events.index, dtype=object)
+    chosen = events["patient_id"].isin(told_apart)
+    if chosen.any():
+        group = events.loc[chosen, ["patient_id", "date", "kind", "sites", "agent"]]
+        columns = list(group.columns)
+        size = group.groupby(columns, sort=False, dropna=False)["patient_id"].transform("size")
+        number = group.groupby(columns, sort=False, dropna=False).cumcount() + 1
+        stand_in.loc[size.index[size > 1]] = "event-" + number[size > 1].astype(str)
+    return events.assign(description=stand_in)
 
 
 def _audit_export(engine: Engine, *, actor: str, fmt: str, deidentify: bool, anchor_drug, months, n: int,

@@ -18,11 +18,15 @@ from exchange.errors import Problem
 from exchange.spec import DERIVED_FILES, FILES_BY_NAME, TEXT, BundleFile
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_ESCAPED = re.compile(r"^'[=+\-@\t\r]")
+_ESCAPED = re.compile(r"^'+[=+\-@\t\r]")
 
 
 def unescape(value: str) -> str:
-    """Undo the export's formula protection: `'=x` -> `=x` (only a `'` followed by = + - @ tab CR)."""
+    """Undo the export's formula protection: one `'` less before = + - @ tab CR (`'=x` -> `=x`, `''=x` -> `'=x`).
+
+    EXCHANGE.md removes the `'` of `'=x`; it also promises that a round trip gives back the same text, and
+    the export writes a stored `'=x` as `''=x`, so the importer removes one quote of any run of them before
+    a formula character (and the exporter adds one to any such run, see `exporter.protect_cell`)."""
     return value[1:] if _ESCAPED.match(value) else value
 
 

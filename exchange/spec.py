@@ -148,7 +148,9 @@ _MEANINGS: dict[tuple[str, str], tuple[str, str, str]] = {
     ("medications.csv", "reason"): ("why the period started or the dose changed", "", "free text"),
     ("events.csv", "date"): ("date of the event", "date", "YYYY-MM-DD"),
     ("events.csv", "kind"): ("kind of event", "", _codes(EVENT_KINDS)),
-    ("events.csv", "description"): ("description (identifying)", "", "free text"),
+    ("events.csv", "description"): ("description (identifying); in de-identified bundles only a stand-in, "
+                                    "event-1, event-2 ..., where events of one day differ by nothing else", "",
+                                    "free text"),
     ("events.csv", "sites"): ("injected sites (steroid injections)", "", "site codes joined by ';': "
                               + _codes(SITE_CODES)),
     ("events.csv", "agent"): ("agent, e.g. triamcinolone acetonide or gadodiamide", "", "free text"),

@@ -290,7 +290,9 @@ def test_update_ends_an_ongoing_period_and_starts_the_next_dose(example, tmp_pat
 
 def test_a_leading_quote_before_a_formula_character_is_removed(sqlite_engine, tmp_path):
     """"A text cell that starts with `'` followed by `=`, `+`, `-`, `@`, tab or carriage return has that first `'`
-    removed"; any other `'` stays. Also in the rater cells of the two large files."""
+    removed"; any other `'` stays. Also in the rater cells of the two large files. A run of quotes before a formula
+    character loses one (`''=x` -> `'=x`): that is how the export writes a stored `'=x`, and "a round trip gives
+    back the same text" (test_a_stored_text_starting_with_a_quote_and_a_formula_character_round_trips)."""
     notes = {"Q1": "'@SUM(A1)", "Q2": "'+1", "Q3": "'-", "Q4": "'a", "Q5": "a'=b", "Q6": "'", "Q7": "''=x",
              "Q8": "'\tx", "Q9": "'\rx"}
     rows = [["patient_id", "diagnosis", "notes"], *[[p, "SSc", n] for p, n in notes.items()]]
@@ -305,7 +307,7 @@ def test_a_leading_quote_before_a_formula_character_is_removed(sqlite_engine, tm
         raters = (connection.execute(select(Assessment.rater)).scalar_one(),
                   connection.execute(select(Measurement.rater)).scalar_one())
     assert {p: stored[p] for p in ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7")} == {
-        "Q1": "@SUM(A1)", "Q2": "+1", "Q3": "-", "Q4": "'a", "Q5": "a'=b", "Q6": "'", "Q7": "''=x"}  # ' then ' stays
+        "Q1": "@SUM(A1)", "Q2": "+1", "Q3": "-", "Q4": "'a", "Q5": "a'=b", "Q6": "'", "Q7": "'=x"}
     assert not stored["Q8"].startswith("'") and not stored["Q9"].startswith("'")  # tab / CR: the quote goes
     assert raters == ("=dr a", "-dr b")
 
@@ -585,8 +587,6 @@ def test_formula_protection_in_a_deidentified_export(sqlite_engine, tmp_path, mo
     assert visit["on_treatment"] == "'=cmd 1.5 mg daily"
 
 
-@pytest.mark.xfail(strict=True, reason="exporter: a de-identified events.csv drops `description`, the last column of "
-                                       "the events key, so two events that differed only by description collide")
 def test_deidentified_events_that_differed_only_by_description_import(sqlite_engine, fresh_sqlite, tmp_path,
                                                                        monkeypatch):
     """"A de-identified bundle imports like any other": two adverse events of one patient on one day, told apart only
@@ -600,11 +600,26 @@ def test_deidentified_events_that_differed_only_by_description_import(sqlite_eng
     export_bundle(sqlite_engine, tmp_path / "deid", deidentify=True, actor="t")
     report = import_bundle(fresh_sqlite("pooled"), tmp_path / "deid", actor="t")
     assert report.created["events.csv"] == 2
+    text = (tmp_path / "deid" / "events.csv").read_text(encoding="utf-8")
+    assert "rash" not in text and "nausea" not in text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert sorted(r["description"] for r in rows) == ["event-1", "event-2"]
+    assert sorted(r["grade"] for r in rows) == ["1", "2"]
 
 
-@pytest.mark.xfail(strict=True, reason="contract: the export writes both '=x and ''=x as ''=x, and the import keeps "
-                                       "''=x, so a stored text starting with ' and a formula character comes back "
-                                       "with two quotes")
+def test_deidentified_events_drop_the_description_column_when_nothing_needs_a_stand_in(sqlite_engine, tmp_path,
+                                                                                      monkeypatch):
+    monkeypatch.setenv("SKINTRACK_SECRET", SECRET)
+    folder = write_bundle(tmp_path / "e", {
+        "patients.csv": "patient_id,diagnosis\nE1,dcSSc\n",
+        "events.csv": "patient_id,date,kind,description,grade,serious\nE1,2020-01-01,adverse_event,rash,1,no\n"
+                      "E1,2020-01-02,adverse_event,nausea,2,no\n"})
+    import_bundle(sqlite_engine, folder, actor="t")
+    export_bundle(sqlite_engine, tmp_path / "deid", deidentify=True, actor="t")
+    header = (tmp_path / "deid" / "events.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert "description" not in header
+
+
 def test_a_stored_text_starting_with_a_quote_and_a_formula_character_round_trips(sqlite_engine, fresh_sqlite,
                                                                                  tmp_path):
     """"so a round trip gives back the same text": a note typed as `'=x` (as a spreadsheet user forces text)."""

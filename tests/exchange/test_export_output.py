@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from db.demo import generate_registry, load_registry
 from exchange import export_bundle, exporter
-from exchange.exporter import SHEET_ORDER
+from exchange.exporter import SHEET_ORDER, protect_cell
+from exchange.reader import FORMULA_START, unescape
 from models.errors import InvalidValue
 
 
@@ -54,3 +57,13 @@ def test_a_workbook_within_the_limit_is_written(registry, tmp_path, monkeypatch)
     monkeypatch.setattr(exporter, "XLSX_MAX_ROWS", 10_000)
     result = export_bundle(registry, tmp_path / "books" / "book.xlsx", fmt="xlsx", actor="t")
     assert _files(tmp_path / "books") == ["book.xlsx"] and result.rows["skin_scores.csv"] > 9
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from("'=+-@\t\rax 1"), max_size=8) | st.text(max_size=8))
+def test_every_text_comes_back_from_its_protected_form(text):
+    """The export's formula protection and the import's unescape are inverse: a round trip gives back the text,
+    and no protected cell starts with a formula character."""
+    protected = protect_cell(text)
+    assert unescape(protected) == text
+    assert protected[:1] not in FORMULA_START
