@@ -11,7 +11,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from charts import labels, palette
+from charts import labels, palette, vl
 from charts.time_axis import TimeAxis, X, make_time_axis, patient_dates
 from models.catalog import CTCAE_GRADES, EVENT_KINDS
 
@@ -117,83 +117,79 @@ def prepare_events(events: pd.DataFrame | None, time_axis: TimeAxis, *, width: i
     return frame[columns]
 
 
-def tooltip(time_axis: TimeAxis) -> list[alt.Tooltip]:
+def tooltip(time_axis: TimeAxis) -> list[dict]:
     tips = [
-        alt.Tooltip("date_text:N", title="Date"),
-        alt.Tooltip("marker:N", title="Event"),
-        alt.Tooltip("description:N", title="Description"),
-        alt.Tooltip("sites_text:N", title="Injected sites"),
-        alt.Tooltip("agent:N", title="Agent"),
-        alt.Tooltip("dose_text:N", title="Dose"),
-        alt.Tooltip("serious_text:N", title="Serious"),
-        alt.Tooltip("end_text:N", title="Resolved"),
+        vl.tooltip("date_text:N", "Date"),
+        vl.tooltip("marker:N", "Event"),
+        vl.tooltip("description:N", "Description"),
+        vl.tooltip("sites_text:N", "Injected sites"),
+        vl.tooltip("agent:N", "Agent"),
+        vl.tooltip("dose_text:N", "Dose"),
+        vl.tooltip("serious_text:N", "Serious"),
+        vl.tooltip("end_text:N", "Resolved"),
     ]
     if time_axis.is_days:
-        tips.insert(1, alt.Tooltip("x:Q", title=time_axis.title.split(" (")[0], format="d"))
+        tips.insert(1, vl.tooltip("x:Q", time_axis.title.split(" (")[0], format="d"))
     return tips
+
+
+def _marker_scale(order: list, column: int) -> dict:
+    return {"domain": [m[0] for m in order], "range": [m[column] for m in order]}
 
 
 def event_layers(
     prepared: pd.DataFrame, time_axis: TimeAxis, *, with_labels: bool = True, legend: bool = True
-) -> list[alt.Chart]:
+) -> list[dict]:
     """The rule layer (and label layers) to stack onto a panel sharing ``time_axis``."""
+    data = vl.inline(prepared)
     if prepared.empty:
-        return [
-            alt.Chart(prepared).mark_rule().encode(x=time_axis.x(X)).properties(description="event_rules")
-        ]
+        return [vl.view(data, vl.mark("rule"), {"x": time_axis.x(X)}, description="event_rules")]
     present = set(prepared["marker"])
     order = [m for m in _marker_order() if m[0] in present]
-    keys = [m[0] for m in order]
     leg = (
-        alt.Legend(title="Events", orient="bottom", columns=3, symbolStrokeWidth=0, symbolSize=90)
+        {"title": "Events", "orient": "bottom", "columns": 3, "symbolStrokeWidth": 0, "symbolSize": 90}
         if legend
         else None
     )
-    color = alt.Color("marker:N", scale=alt.Scale(domain=keys, range=[m[1] for m in order]), legend=leg)
-    shape = alt.Shape("marker:N", scale=alt.Scale(domain=keys, range=[m[2] for m in order]), legend=leg)
-    dash = alt.StrokeDash("marker:N", scale=alt.Scale(domain=keys, range=[m[3] for m in order]), legend=None)
+    color = vl.field("marker:N", scale=_marker_scale(order, 1), legend=leg)
+    shape = vl.field("marker:N", scale=_marker_scale(order, 2), legend=leg)
+    dash = vl.field("marker:N", scale=_marker_scale(order, 3), legend=None)
     tips = tooltip(time_axis)
-    base = alt.Chart(prepared)
     layers = [
-        base.mark_rule(strokeWidth=1.6, opacity=0.85)
-        .encode(
-            x=time_axis.x(X),
-            color=color,
-            strokeDash=dash,
-            tooltip=tips,
+        vl.view(
+            data,
+            vl.mark("rule", strokeWidth=1.6, opacity=0.85),
+            {"x": time_axis.x(X), "color": color, "strokeDash": dash, "tooltip": tips},
+            description="event_rules",
         )
-        .properties(description="event_rules")
     ]
     if with_labels:
         for row in range(LABEL_ROWS):
-            rows = base.transform_filter(alt.datum.row == row)
-            y = alt.value(FIRST_ROW_PX + row * ROW_PX)
+            in_row = (f"(datum.row === {row})",)
+            y = vl.value(FIRST_ROW_PX + row * ROW_PX)
             layers.append(
-                rows.mark_point(filled=True, size=55, opacity=1)
-                .encode(
-                    x=time_axis.x(X),
-                    y=y,
-                    color=color,
-                    shape=shape,
-                    tooltip=tips,
+                vl.view(
+                    data,
+                    vl.mark("point", filled=True, size=55, opacity=1),
+                    {"x": time_axis.x(X), "y": y, "color": color, "shape": shape, "tooltip": tips},
+                    description=f"event_markers_{row}",
+                    filters=in_row,
                 )
-                .properties(description=f"event_markers_{row}")
             )
             layers.append(
-                rows.mark_text(align="left", baseline="middle", dx=7, fontSize=11)
-                .encode(
-                    x=time_axis.x(X),
-                    y=y,
-                    text="label:N",
-                    tooltip=tips,
-                    color=alt.value(palette.BLACK),
+                vl.view(
+                    data,
+                    vl.mark("text", align="left", baseline="middle", dx=7, fontSize=11),
+                    {"x": time_axis.x(X), "y": y, "text": vl.field("label:N"), "tooltip": tips,
+                     "color": vl.value(palette.BLACK)},
+                    description=f"event_labels_{row}",
+                    filters=in_row,
                 )
-                .properties(description=f"event_labels_{row}")
             )
     return layers
 
 
-def event_rules(
+def event_rules_spec(
     events: pd.DataFrame,
     *,
     axis: str = "date",
@@ -202,7 +198,7 @@ def event_rules(
     width: int = 720,
     height: int = 120,
     with_labels: bool = True,
-) -> alt.LayerChart:
+) -> dict:
     """Vertical rules for the events, labelled, on the shared time axis (standalone or to layer).
 
     ``x_domain`` is the shared domain from :func:`charts.time_axis.patient_x_domain`; when omitted
@@ -212,6 +208,9 @@ def event_rules(
         patient_dates(events=events), axis=axis, anchor_date=anchor_date, x_domain=x_domain
     )
     prepared = prepare_events(events, time_axis, width=width)
-    return alt.layer(*event_layers(prepared, time_axis, with_labels=with_labels)).properties(
-        width=width, height=height
-    )
+    return vl.layer(*event_layers(prepared, time_axis, with_labels=with_labels), width=width, height=height)
+
+
+def event_rules(events: pd.DataFrame, **options) -> alt.LayerChart:
+    """:func:`event_rules_spec` as an Altair chart."""
+    return vl.as_altair(event_rules_spec(events, **options))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from charts import labels, palette
+from charts import labels, palette, vl
 from charts.time_axis import TimeAxis, X, make_time_axis, patient_dates
 from models.catalog import MEASURE_CODES, MEASURES_BY_CODE, SIDES, Measure
 
@@ -33,83 +33,89 @@ def _y_domain(values: pd.Series, measure: Measure) -> list[float]:
     return [max(measure.low, low - pad), min(measure.high, high + pad)]
 
 
-def _measure_chart(frame: pd.DataFrame, measure: Measure, time_axis: TimeAxis, width: int) -> alt.LayerChart:
-    y_scale = alt.Scale(domain=_y_domain(frame["value"], measure), nice=False)
-    y = alt.Y("value:Q", scale=y_scale, title=measure.display)
+def _measure_chart(frame: pd.DataFrame, measure: Measure, time_axis: TimeAxis, width: int) -> dict:
+    y_scale = {"domain": _y_domain(frame["value"], measure), "nice": False}
     tips = [
-        alt.Tooltip("date_text:N", title="Date"),
-        alt.Tooltip("side_name:N", title="Side"),
-        alt.Tooltip("value_text:N", title=measure.label),
-        alt.Tooltip("rater_name:N", title="Rater"),
+        vl.tooltip("date_text:N", "Date"),
+        vl.tooltip("side_name:N", "Side"),
+        vl.tooltip("value_text:N", measure.label),
+        vl.tooltip("rater_name:N", "Rater"),
     ]
     if measure.sided:
         names = [palette.SIDE_NAMES[s] for s in SIDES]
-        color = alt.Color(
+        color = vl.field(
             "side_name:N",
-            scale=alt.Scale(domain=names, range=[palette.SIDE_COLORS[s] for s in SIDES]),
-            legend=alt.Legend(title="Side"),
+            scale={"domain": names, "range": [palette.SIDE_COLORS[s] for s in SIDES]},
+            legend={"title": "Side"},
         )
-        shape = alt.Shape(
+        shape = vl.field(
             "side_name:N",
-            scale=alt.Scale(domain=names, range=["circle", "square"]),
-            legend=alt.Legend(title="Side"),
+            scale={"domain": names, "range": ["circle", "square"]},
+            legend={"title": "Side"},
         )
     else:
-        color, shape = alt.value(palette.UNSIDED), alt.value("circle")
+        color, shape = vl.value(palette.UNSIDED), vl.value("circle")
     layers = []
     if measure.reference:
         low, high = measure.reference
-        ref = pd.DataFrame(
-            {
-                X: [time_axis.low],
-                "x2": [time_axis.high],
-                "lo": [low],
-                "hi": [high],
-                "label": [_reference_text(measure)],
-            }
+        ref = vl.inline(
+            pd.DataFrame(
+                {
+                    X: [time_axis.low],
+                    "x2": [time_axis.high],
+                    "lo": [low],
+                    "hi": [high],
+                    "label": [_reference_text(measure)],
+                }
+            )
         )
-        ref_tip = [alt.Tooltip("label:N", title="Reference")]
+        ref_tip = [vl.tooltip("label:N", "Reference")]
         if low == high:
             layers.append(
-                alt.Chart(ref)
-                .mark_rule(color=palette.BLUISH_GREEN, strokeDash=[6, 4], strokeWidth=1.5)
-                .encode(
-                    x=time_axis.x(X), x2=time_axis.x2("x2"), y=alt.Y("lo:Q", scale=y_scale), tooltip=ref_tip
+                vl.view(
+                    ref,
+                    vl.mark("rule", color=palette.BLUISH_GREEN, strokeDash=[6, 4], strokeWidth=1.5),
+                    {"x": time_axis.x(X), "x2": time_axis.x2("x2"), "y": vl.field("lo:Q", scale=y_scale),
+                     "tooltip": ref_tip},
+                    description="reference_rule",
                 )
-                .properties(description="reference_rule")
             )
         else:
             layers.append(
-                alt.Chart(ref)
-                .mark_rect(color=palette.BLUISH_GREEN, opacity=0.15)
-                .encode(
-                    x=time_axis.x(X),
-                    x2=time_axis.x2("x2"),
-                    y=alt.Y("lo:Q", scale=y_scale),
-                    y2="hi:Q",
-                    tooltip=ref_tip,
+                vl.view(
+                    ref,
+                    vl.mark("rect", color=palette.BLUISH_GREEN, opacity=0.15),
+                    {"x": time_axis.x(X), "x2": time_axis.x2("x2"), "y": vl.field("lo:Q", scale=y_scale),
+                     "y2": vl.field("hi"), "tooltip": ref_tip},
+                    description="reference_band",
                 )
-                .properties(description="reference_band")
             )
-    detail = alt.Detail("side_name:N")
+    data = vl.inline(frame)
     layers.append(
-        alt.Chart(frame)
-        .mark_line(strokeWidth=2)
-        .encode(x=time_axis.x(X), y=y, color=color, detail=detail, tooltip=tips)
+        vl.view(
+            data,
+            vl.mark("line", strokeWidth=2),
+            {"x": time_axis.x(X), "y": vl.field("value:Q", scale=y_scale, title=measure.display),
+             "color": color, "detail": vl.field("side_name:N"), "tooltip": tips},
+        )
     )
     layers.append(
-        alt.Chart(frame)
-        .mark_point(filled=True, size=55, opacity=1)
-        .encode(x=time_axis.x(X), y=y, color=color, shape=shape, tooltip=tips)
-        .properties(description="measure_points")
+        vl.view(
+            data,
+            vl.mark("point", filled=True, size=55, opacity=1),
+            {"x": time_axis.x(X), "y": vl.field("value:Q", scale=y_scale, title=measure.display),
+             "color": color, "shape": shape, "tooltip": tips},
+            description="measure_points",
+        )
     )
     subtitle = (
         f"{_reference_text(measure)} (green)" if measure.reference else "no normal value in the catalogue"
     )
-    return alt.layer(*layers).properties(
+    return vl.layer(
+        *layers,
         width=width,
         height=160,
-        title=alt.Title(
+        title=vl.title(
             measure.label,
             subtitle=subtitle,
             anchor="start",
@@ -120,7 +126,12 @@ def _measure_chart(frame: pd.DataFrame, measure: Measure, time_axis: TimeAxis, w
     )
 
 
-def measure_trajectories(
+def measure_trajectories(measurements: pd.DataFrame, **options) -> alt.ConcatChart:
+    """:func:`measure_trajectories_spec` as an Altair chart."""
+    return vl.as_altair(measure_trajectories_spec(measurements, **options))
+
+
+def measure_trajectories_spec(
     measurements: pd.DataFrame,
     *,
     measures: list[str] | tuple[str, ...] | None = None,
@@ -130,7 +141,7 @@ def measure_trajectories(
     width: int = 720,
     columns: int = 2,
     anchor_label: str = "drug start",
-) -> alt.ConcatChart:
+) -> dict:
     """One small chart per measure (default: those recorded, catalogue order); R/L coloured for sided
     measures; the catalogue's normal value as a dashed rule, or a band for a range."""
     frame = (
@@ -164,18 +175,19 @@ def measure_trajectories(
         data["rater_name"] = [labels.rater_name(r) for r in data["rater"]]
         panels.append(_measure_chart(data, measure, time_axis, cell_width))
     if not panels:
-        empty = (
-            alt.Chart(pd.DataFrame({X: []}))
-            .mark_point()
-            .encode(x=time_axis.x(X))
-            .properties(
-                width=width, height=60, title=alt.Title("No measurements recorded yet", anchor="start")
+        panels.append(
+            vl.view(
+                vl.inline(pd.DataFrame({X: []})),
+                vl.mark("point"),
+                {"x": time_axis.x(X)},
             )
+            | {"width": width, "height": 60, "title": vl.title("No measurements recorded yet", anchor="start")}
         )
-        panels.append(empty)
     subtitle = "Green dashed line or band: normal value" + (f" · {note}" if note else "")
-    return (
-        alt.concat(*panels, columns=columns, spacing=24)
-        .resolve_scale(x="shared")
-        .properties(title=alt.Title("Measures", subtitle=subtitle, anchor="start", subtitleFontSize=11))
+    return vl.concat(
+        *panels,
+        columns=columns,
+        spacing=24,
+        resolve={"scale": {"x": "shared"}},
+        title=vl.title("Measures", subtitle=subtitle, anchor="start", subtitleFontSize=11),
     )

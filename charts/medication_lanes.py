@@ -12,7 +12,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from charts import labels, palette
+from charts import labels, palette, vl
 from charts.event_rules import event_layers, prepare_events
 from charts.time_axis import X2, TimeAxis, X, make_time_axis, patient_dates, y_axis
 
@@ -103,86 +103,75 @@ def prepare_periods(
     return frame[columns]
 
 
-def _tooltip() -> list[alt.Tooltip]:
+def _tooltip() -> list[dict]:
     return [
-        alt.Tooltip("drug:N", title="Drug"),
-        alt.Tooltip("dose_text:N", title="Dose"),
-        alt.Tooltip("route:N", title="Route"),
-        alt.Tooltip("start_text:N", title="Start"),
-        alt.Tooltip("end_text:N", title="End"),
-        alt.Tooltip("reason:N", title="Reason"),
+        vl.tooltip("drug:N", "Drug"),
+        vl.tooltip("dose_text:N", "Dose"),
+        vl.tooltip("route:N", "Route"),
+        vl.tooltip("start_text:N", "Start"),
+        vl.tooltip("end_text:N", "End"),
+        vl.tooltip("reason:N", "Reason"),
     ]
 
 
-def lane_layers(periods: pd.DataFrame, time_axis: TimeAxis) -> list[alt.Chart]:
+def lane_layers(periods: pd.DataFrame, time_axis: TimeAxis) -> list[dict]:
     """Bars, ongoing tails, arrow heads and dose labels."""
     order = list(dict.fromkeys(periods["drug"]))
     order = sorted(order, key=lambda d: periods.loc[periods["drug"] == d, "x"].min())
-    y = alt.Y(
-        "drug:N",
-        sort=order,
-        axis=y_axis(Y_TITLE, labelFontSize=12, labelFontWeight="bold"),
-        scale=alt.Scale(paddingInner=0.25, paddingOuter=0.15),
-    )
-    base = alt.Chart(periods)
+
+    def y() -> dict:
+        return vl.field(
+            "drug:N",
+            sort=order,
+            axis=y_axis(Y_TITLE, labelFontSize=12, labelFontWeight="bold"),
+            scale={"paddingInner": 0.25, "paddingOuter": 0.15},
+        )
+
+    data = vl.inline(periods)
     tips = _tooltip()
-    fill = alt.Color("color:N", scale=None)
-    solid = (
-        base.mark_bar(opacity=0.75, stroke="white", strokeWidth=1.5, cornerRadius=2)
-        .encode(
-            x=time_axis.x(X),
-            x2=time_axis.x2("tail_x"),
-            y=y,
-            color=fill,
-            size=alt.Size("bar_px:Q", scale=None),
-            tooltip=tips,
-        )
-        .properties(description="medication_bars")
+    fill = vl.field("color:N", scale=None)
+    size = vl.field("bar_px:Q", scale=None)
+    ongoing = ("datum.ongoing",)
+    solid = vl.view(
+        data,
+        vl.mark("bar", opacity=0.75, stroke="white", strokeWidth=1.5, cornerRadius=2),
+        {"x": time_axis.x(X), "x2": time_axis.x2("tail_x"), "y": y(), "color": fill, "size": size,
+         "tooltip": tips},
+        description="medication_bars",
     )
-    ongoing = base.transform_filter(alt.datum.ongoing)
-    tail = (
-        ongoing.mark_bar(opacity=0.3, stroke=palette.BLACK, strokeDash=[3, 2], strokeWidth=0.8)
-        .encode(
-            x=time_axis.x("tail_x"),
-            x2=time_axis.x2(X2),
-            y=y,
-            color=fill,
-            size=alt.Size("bar_px:Q", scale=None),
-            tooltip=tips,
-        )
-        .properties(description="ongoing_tail")
+    tail = vl.view(
+        data,
+        vl.mark("bar", opacity=0.3, stroke=palette.BLACK, strokeDash=[3, 2], strokeWidth=0.8),
+        {"x": time_axis.x("tail_x"), "x2": time_axis.x2(X2), "y": y(), "color": fill, "size": size,
+         "tooltip": tips},
+        description="ongoing_tail",
+        filters=ongoing,
     )
-    arrow = (
-        ongoing.mark_point(shape="triangle-right", filled=True, size=90, opacity=1)
-        .encode(
-            x=time_axis.x(X2),
-            y=y,
-            color=fill,
-            tooltip=tips,
-        )
-        .properties(description="ongoing_arrow")
+    arrow = vl.view(
+        data,
+        vl.mark("point", shape="triangle-right", filled=True, size=90, opacity=1),
+        {"x": time_axis.x(X2), "y": y(), "color": fill, "tooltip": tips},
+        description="ongoing_arrow",
+        filters=ongoing,
     )
-    ongoing_text = (
-        ongoing.mark_text(
-            align="right", baseline="middle", dx=-7, fontSize=10, fontStyle="italic", color="#333333"
-        )
-        .encode(
-            x=time_axis.x(X2),
-            y=y,
-            text=alt.value("ongoing"),
-            tooltip=tips,
-        )
-        .properties(description="ongoing_text")
+    ongoing_text = vl.view(
+        data,
+        vl.mark("text", align="right", baseline="middle", dx=-7, fontSize=10, fontStyle="italic",
+                color="#333333"),
+        {"x": time_axis.x(X2), "y": y(), "text": vl.value("ongoing"), "tooltip": tips},
+        description="ongoing_text",
+        filters=ongoing,
     )
-    dose = (
-        base.mark_text(align="left", baseline="middle", dx=LABEL_PAD_PX / 2, fontSize=11, color=palette.BLACK)
-        .encode(x=time_axis.x(X), y=y, text="label:N", tooltip=tips)
-        .properties(description="dose_labels")
+    dose = vl.view(
+        data,
+        vl.mark("text", align="left", baseline="middle", dx=LABEL_PAD_PX / 2, fontSize=11, color=palette.BLACK),
+        {"x": time_axis.x(X), "y": y(), "text": vl.field("label:N"), "tooltip": tips},
+        description="dose_labels",
     )
     return [solid, tail, arrow, ongoing_text, dose]
 
 
-def lanes_chart(medications, events, *, time_axis: TimeAxis, today, width: int) -> alt.LayerChart:
+def lanes_chart(medications, events, *, time_axis: TimeAxis, today, width: int) -> dict:
     """The lanes on an already resolved time axis (used by the composed patient timeline)."""
     periods = prepare_periods(medications, time_axis, today=today, width=width)
     n_lanes = periods["drug"].nunique() if len(periods) else 1
@@ -190,43 +179,40 @@ def lanes_chart(medications, events, *, time_axis: TimeAxis, today, width: int) 
         prepare_events(events, time_axis, width=width), time_axis, with_labels=False, legend=False
     )
     if periods.empty:
-        placeholder = (
-            alt.Chart(pd.DataFrame({"text": [EMPTY_TEXT]}))
-            .mark_text(
-                fontSize=12,
-                color="#666666",
-                fontStyle="italic",
-                align="left",
-                dx=6,
-            )
-            .encode(x=alt.value(0), y=alt.value(LANE_PX / 2), text="text:N")
-            .properties(description="no_treatments")
+        placeholder = vl.view(
+            vl.inline(pd.DataFrame({"text": [EMPTY_TEXT]})),
+            vl.mark("text", fontSize=12, color="#666666", fontStyle="italic", align="left", dx=6),
+            {"x": vl.value(0), "y": vl.value(LANE_PX / 2), "text": vl.field("text:N")},
+            description="no_treatments",
         )
-        base_axis = (
-            alt.Chart(periods)
-            .mark_bar()
-            .encode(x=time_axis.x(X), y=alt.Y("drug:N", axis=y_axis(Y_TITLE, labels=False, ticks=False)))
+        base_axis = vl.view(
+            vl.inline(periods),
+            vl.mark("bar"),
+            {"x": time_axis.x(X), "y": vl.field("drug:N", axis=y_axis(Y_TITLE, labels=False, ticks=False))},
         )
         layers = [base_axis, *rules, placeholder]
     else:
         layers = [*lane_layers(periods, time_axis), *rules]
-    return (
-        alt.layer(*layers)
-        .resolve_scale(color="independent")
-        .properties(
-            width=width,
-            height=LANE_PX * n_lanes,
-            title=alt.Title(
-                "Treatments",
-                subtitle="Bar thickness steps with the dose; dashed tail: ongoing",
-                anchor="start",
-                subtitleFontSize=11,
-            ),
-        )
+    return vl.layer(
+        *layers,
+        resolve={"scale": {"color": "independent"}},
+        width=width,
+        height=LANE_PX * n_lanes,
+        title=vl.title(
+            "Treatments",
+            subtitle="Bar thickness steps with the dose; dashed tail: ongoing",
+            anchor="start",
+            subtitleFontSize=11,
+        ),
     )
 
 
-def medication_lanes(
+def medication_lanes(medications: pd.DataFrame, **options) -> alt.LayerChart:
+    """:func:`medication_lanes_spec` as an Altair chart (the treatments screen stacks it)."""
+    return vl.as_altair(medication_lanes_spec(medications, **options))
+
+
+def medication_lanes_spec(
     medications: pd.DataFrame,
     *,
     axis: str = "date",
@@ -236,7 +222,7 @@ def medication_lanes(
     x_domain: tuple | None = None,
     width: int = 720,
     anchor_label: str = "drug start",
-) -> alt.LayerChart:
+) -> dict:
     """One lane per drug with dose-labelled periods; ongoing periods run to ``today``, open-ended.
 
     ``events`` (EVENT_COLUMNS), when given, are drawn as unlabelled rules across the lanes.

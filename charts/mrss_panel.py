@@ -14,7 +14,7 @@ import math
 import altair as alt
 import pandas as pd
 
-from charts import labels, palette
+from charts import labels, palette, vl
 from charts.event_rules import event_layers, prepare_events
 from charts.time_axis import TimeAxis, X, make_time_axis, patient_dates, y_axis
 from models.catalog import MRSS_MAX, NOISE_BETWEEN_RATERS, RESPONSE_PERCENT, RESPONSE_POINTS
@@ -105,38 +105,43 @@ def y_top(values: list[float], baseline) -> float:
     return float(min(MRSS_MAX, top))
 
 
-def _reference_layers(baseline, time_axis: TimeAxis, y_scale: alt.Scale) -> list[alt.Chart]:
+def _reference_layers(baseline, time_axis: TimeAxis, y_scale: dict) -> list[dict]:
     if not _has_baseline(baseline):
         return []
     low, high = time_axis.low, time_axis.high
-    top = y_scale.domain[1]
-    band = pd.DataFrame(
-        {
-            "x": [low],
-            "x2": [high],
-            "lo": [max(0.0, baseline - NOISE_BETWEEN_RATERS)],
-            "hi": [min(top, baseline + NOISE_BETWEEN_RATERS)],
-            "label": [
-                f"baseline {labels.number(baseline)} ± {labels.number(NOISE_BETWEEN_RATERS)}"
-                " (noise between raters)"
-            ],
-        }
-    )
-    y = alt.Y("lo:Q", scale=y_scale, axis=y_axis(Y_TITLE, title_near_px=36))
-    layers = [
-        alt.Chart(band)
-        .mark_rect(color=palette.NOISE_BAND, opacity=0.35)
-        .encode(
-            x=time_axis.x("x"),
-            x2=time_axis.x2("x2"),
-            y=y,
-            y2="hi:Q",
-            tooltip=[alt.Tooltip("label:N", title="Band")],
+    top = y_scale["domain"][1]
+    band = vl.inline(
+        pd.DataFrame(
+            {
+                "x": [low],
+                "x2": [high],
+                "lo": [max(0.0, baseline - NOISE_BETWEEN_RATERS)],
+                "hi": [min(top, baseline + NOISE_BETWEEN_RATERS)],
+                "label": [
+                    f"baseline {labels.number(baseline)} ± {labels.number(NOISE_BETWEEN_RATERS)}"
+                    " (noise between raters)"
+                ],
+            }
         )
-        .properties(description="noise_band"),
-        alt.Chart(band)
-        .mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontSize=10, color="#555555")
-        .encode(x=time_axis.x("x"), y=alt.Y("hi:Q", scale=y_scale), text="label:N"),
+    )
+    layers = [
+        vl.view(
+            band,
+            vl.mark("rect", color=palette.NOISE_BAND, opacity=0.35),
+            {
+                "x": time_axis.x("x"),
+                "x2": time_axis.x2("x2"),
+                "y": vl.field("lo:Q", scale=y_scale, axis=y_axis(Y_TITLE, title_near_px=36)),
+                "y2": vl.field("hi"),
+                "tooltip": [vl.tooltip("label:N", "Band")],
+            },
+            description="noise_band",
+        ),
+        vl.view(
+            band,
+            vl.mark("text", align="left", baseline="bottom", dx=4, dy=-2, fontSize=10, color="#555555"),
+            {"x": time_axis.x("x"), "y": vl.field("hi:Q", scale=y_scale), "text": vl.field("label:N")},
+        ),
     ]
     lines, names = [], []
     improved = improvement_threshold(baseline)
@@ -152,104 +157,98 @@ def _reference_layers(baseline, time_axis: TimeAxis, y_scale: alt.Scale) -> list
             (progressed, palette.PROGRESSION_LINE, f"progressed\nabove {labels.number(round(progressed, 2))}")
         )
     for name, (value, color, text) in zip(names, lines, strict=True):
-        ref = pd.DataFrame(
-            {
-                "x": [low],
-                "x2": [high],
-                "y": [value],
-                "label": [text],
-                "tip": [text.replace("\n", " ") + " — " + THRESHOLD_RULE],
-            }
+        ref = vl.inline(
+            pd.DataFrame(
+                {
+                    "x": [low],
+                    "x2": [high],
+                    "y": [value],
+                    "label": [text],
+                    "tip": [text.replace("\n", " ") + " — " + THRESHOLD_RULE],
+                }
+            )
         )
         layers.append(
-            alt.Chart(ref)
-            .mark_rule(color=color, strokeDash=[6, 4], strokeWidth=1.5)
-            .encode(
-                x=time_axis.x("x"),
-                x2=time_axis.x2("x2"),
-                y=alt.Y("y:Q", scale=y_scale),
-                tooltip=[alt.Tooltip("tip:N", title="Threshold")],
+            vl.view(
+                ref,
+                vl.mark("rule", color=color, strokeDash=[6, 4], strokeWidth=1.5),
+                {
+                    "x": time_axis.x("x"),
+                    "x2": time_axis.x2("x2"),
+                    "y": vl.field("y:Q", scale=y_scale),
+                    "tooltip": [vl.tooltip("tip:N", "Threshold")],
+                },
+                description=name,
             )
-            .properties(description=name)
         )
         # Outside the plot, to the right: never over the data or the event rules.
         layers.append(
-            alt.Chart(ref)
-            .mark_text(
-                align="left",
-                baseline="middle",
-                dx=6,
-                fontSize=10,
-                color=color,
-                lineBreak="\n",
-                fontWeight="bold",
+            vl.view(
+                ref,
+                vl.mark("text", align="left", baseline="middle", dx=6, fontSize=10, color=color,
+                        lineBreak="\n", fontWeight="bold"),
+                {"x": time_axis.x("x2"), "y": vl.field("y:Q", scale=y_scale), "text": vl.field("label:N")},
             )
-            .encode(x=time_axis.x("x2"), y=alt.Y("y:Q", scale=y_scale), text="label:N")
         )
     return layers
 
 
 def mrss_layers(
     assessments, visits, events, *, baseline_mrss, time_axis: TimeAxis, width: int
-) -> tuple[list[alt.Chart], bool]:
+) -> tuple[list[dict], bool]:
     """The panel's layers (reference, events, data) and whether there is any mRSS to show."""
     raters = _rater_frame(assessments, time_axis)
     vis = _visit_frame(visits, raters, baseline_mrss, time_axis)
     multi = raters[(raters["n_at_visit"] >= 2) & raters["total"].notna()] if len(raters) else raters
     values = list(vis["mrss"]) + list(multi["total"])
-    y_scale = alt.Scale(domain=[0, y_top(values, baseline_mrss)], nice=False)
-    y = alt.Y("mrss:Q", scale=y_scale, axis=y_axis(Y_TITLE, title_near_px=36))
+    y_scale = {"domain": [0, y_top(values, baseline_mrss)], "nice": False}
+
+    def y() -> dict:
+        return vl.field("mrss:Q", scale=y_scale, axis=y_axis(Y_TITLE, title_near_px=36))
+
     tips = [
-        alt.Tooltip("date_text:N", title="Date"),
-        alt.Tooltip("mrss_text:N", title="mRSS (points)"),
-        alt.Tooltip("n_raters:Q", title="Raters (n)"),
-        alt.Tooltip("rater_totals:N", title="Rater totals"),
-        alt.Tooltip("change_text:N", title="Change from baseline"),
+        vl.tooltip("date_text:N", "Date"),
+        vl.tooltip("mrss_text:N", "mRSS (points)"),
+        vl.tooltip("n_raters:Q", "Raters (n)"),
+        vl.tooltip("rater_totals:N", "Rater totals"),
+        vl.tooltip("change_text:N", "Change from baseline"),
     ]
     if time_axis.is_days:
-        tips.insert(1, alt.Tooltip("x:Q", title="Day", format="d"))
-    axis_layer = (
-        alt.Chart(vis)
-        .mark_line(color=palette.MRSS_LINE, strokeWidth=2)
-        .encode(
-            x=time_axis.x(X),
-            y=y,
-            tooltip=tips,
-        )
-        .properties(description="mrss_line")
-    )
+        tips.insert(1, vl.tooltip("x:Q", "Day", format="d"))
+    visit_rows = vl.inline(vis)
     layers = [*_reference_layers(baseline_mrss, time_axis, y_scale)]
     layers += event_layers(prepare_events(events, time_axis, width=width), time_axis)
-    layers.append(axis_layer)
     layers.append(
-        alt.Chart(multi.rename(columns={"total": "mrss"}))
-        .mark_point(
-            shape="circle",
-            filled=False,
-            size=38,
-            strokeWidth=1.3,
-            color="#555555",
+        vl.view(
+            visit_rows,
+            vl.mark("line", color=palette.MRSS_LINE, strokeWidth=2),
+            {"x": time_axis.x(X), "y": y(), "tooltip": tips},
+            description="mrss_line",
         )
-        .encode(
-            x=time_axis.x(X),
-            y=y,
-            tooltip=[
-                alt.Tooltip("date_text:N", title="Date"),
-                alt.Tooltip("rater_name:N", title="Rater"),
-                alt.Tooltip("total_text:N", title="Rater total (points)"),
-            ],
-        )
-        .properties(description="rater_points")
     )
     layers.append(
-        alt.Chart(vis)
-        .mark_point(filled=True, size=70, color=palette.MRSS_LINE)
-        .encode(
-            x=time_axis.x(X),
-            y=y,
-            tooltip=tips,
+        vl.view(
+            vl.inline(multi.rename(columns={"total": "mrss"})),
+            vl.mark("point", shape="circle", filled=False, size=38, strokeWidth=1.3, color="#555555"),
+            {
+                "x": time_axis.x(X),
+                "y": y(),
+                "tooltip": [
+                    vl.tooltip("date_text:N", "Date"),
+                    vl.tooltip("rater_name:N", "Rater"),
+                    vl.tooltip("total_text:N", "Rater total (points)"),
+                ],
+            },
+            description="rater_points",
         )
-        .properties(description="mrss_points")
+    )
+    layers.append(
+        vl.view(
+            visit_rows,
+            vl.mark("point", filled=True, size=70, color=palette.MRSS_LINE),
+            {"x": time_axis.x(X), "y": y(), "tooltip": tips},
+            description="mrss_points",
+        )
     )
     return layers, not vis.empty
 
@@ -268,6 +267,26 @@ def mrss_panel(
     height: int = 260,
     anchor_label: str = "drug start",
 ) -> alt.LayerChart:
+    """:func:`mrss_panel_spec` as an Altair chart."""
+    return vl.as_altair(mrss_panel_spec(
+        assessments, visits, baseline_mrss=baseline_mrss, axis=axis, anchor_date=anchor_date, today=today,
+        events=events, x_domain=x_domain, width=width, height=height, anchor_label=anchor_label))
+
+
+def mrss_panel_spec(
+    assessments: pd.DataFrame,
+    visits: pd.DataFrame,
+    *,
+    baseline_mrss: float | None,
+    axis: str = "date",
+    anchor_date=None,
+    today=None,
+    events: pd.DataFrame | None = None,
+    x_domain: tuple | None = None,
+    width: int = 720,
+    height: int = 260,
+    anchor_label: str = "drug start",
+) -> dict:
     """Total mRSS per visit with raters, noise band and improvement/progression thresholds.
 
     ``events`` (EVENT_COLUMNS), when given, are layered on as labelled rules. ``x_domain`` is the
@@ -299,15 +318,16 @@ def panel_chart(
     width: int,
     height: int,
     note: str = "",
-) -> alt.LayerChart:
+) -> dict:
     """The panel on an already resolved time axis (used by the composed patient timeline)."""
     layers, has_data = mrss_layers(
         assessments, visits, events, baseline_mrss=baseline_mrss, time_axis=time_axis, width=width
     )
     title = "Total skin score (mRSS)" if has_data else EMPTY_TITLE
     subtitle = [SUBTITLE, THRESHOLD_SUBTITLE] + ([note] if note else [])
-    return alt.layer(*layers).properties(
+    return vl.layer(
+        *layers,
         width=width,
         height=height,
-        title=alt.Title(title, subtitle=subtitle, anchor="start", subtitleFontSize=11),
+        title=vl.title(title, subtitle=subtitle, anchor="start", subtitleFontSize=11),
     )

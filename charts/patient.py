@@ -2,7 +2,9 @@
 
 Input frames (analysis/frames.py): assessments (ASSESSMENT_COLUMNS), visits (visit_date, n_raters,
 mrss, 17 sites, optionally change/change_pct), medications (MEDICATION_COLUMNS), events
-(EVENT_COLUMNS), measurements (MEASUREMENT_COLUMNS). Pure: frames in, Altair chart out.
+(EVENT_COLUMNS), measurements (MEASUREMENT_COLUMNS). Pure: frames in, chart out — each builder
+``*_spec`` returns the Vega-Lite spec as a dict (rows inline; :func:`charts.vl.toplevel` finishes it
+for drawing), and the builder of the same name without ``_spec`` the same chart as an Altair object.
 
 Panels built separately line up when given the same ``axis``, ``anchor_date`` and ``x_domain``
 (:func:`patient_x_domain`); :func:`patient_timeline` composes the mRSS panel and the medication
@@ -14,27 +16,40 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from charts.event_rules import event_rules
-from charts.measure_charts import measure_trajectories
-from charts.medication_lanes import lanes_chart, medication_lanes
-from charts.mrss_panel import mrss_panel, panel_chart
-from charts.site_charts import site_heatmap, site_trajectories
+from charts import vl
+from charts.event_rules import event_rules, event_rules_spec
+from charts.measure_charts import measure_trajectories, measure_trajectories_spec
+from charts.medication_lanes import lanes_chart, medication_lanes, medication_lanes_spec
+from charts.mrss_panel import mrss_panel, mrss_panel_spec, panel_chart
+from charts.site_charts import site_heatmap, site_heatmap_spec, site_trajectories, site_trajectories_spec
 from charts.time_axis import first_start, make_time_axis, patient_dates, patient_x_domain
 
 __all__ = [
     "event_rules",
+    "event_rules_spec",
     "first_start",
     "measure_trajectories",
+    "measure_trajectories_spec",
     "medication_lanes",
+    "medication_lanes_spec",
     "mrss_panel",
+    "mrss_panel_spec",
     "patient_timeline",
+    "patient_timeline_spec",
     "patient_x_domain",
     "site_heatmap",
+    "site_heatmap_spec",
     "site_trajectories",
+    "site_trajectories_spec",
 ]
 
 
-def patient_timeline(
+def patient_timeline(*frames, **options) -> alt.VConcatChart:
+    """:func:`patient_timeline_spec` as an Altair chart."""
+    return vl.as_altair(patient_timeline_spec(*frames, **options))
+
+
+def patient_timeline_spec(
     assessments: pd.DataFrame,
     visits: pd.DataFrame,
     medications: pd.DataFrame,
@@ -48,7 +63,7 @@ def patient_timeline(
     width: int = 720,
     height: int = 260,
     anchor_label: str = "drug start",
-) -> alt.VConcatChart:
+) -> dict:
     """mRSS panel (with labelled event rules) above the medication lanes (with the same rules), on one
     shared x axis. Any frame may be empty (or None): the panels then say so, and nothing raises.
 
@@ -74,11 +89,5 @@ def patient_timeline(
         note=note,
     )
     bottom = lanes_chart(medications, events, time_axis=time_axis, today=today, width=width)
-    return alt.vconcat(top, bottom, spacing=18).resolve_scale(
-        x="shared",
-        y="independent",
-        color="independent",
-        shape="independent",
-        strokeDash="independent",
-        size="independent",
-    )
+    independent = dict.fromkeys(("y", "color", "shape", "strokeDash", "size"), "independent")
+    return vl.vconcat(top, bottom, spacing=18, resolve={"scale": {"x": "shared", **independent}})

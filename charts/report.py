@@ -61,9 +61,10 @@ def treatment_rows(medications: pd.DataFrame, events: pd.DataFrame) -> list[tupl
     return [(when, what, details) for _, when, what, details in rows]
 
 
-def patient_report_pdf(patient_id: str, header: PatientHeader, timeline: alt.TopLevelMixin,
-                       heatmap: alt.TopLevelMixin | None, medications: pd.DataFrame, events: pd.DataFrame,
+def patient_report_pdf(patient_id: str, header: PatientHeader, timeline: alt.TopLevelMixin | dict,
+                       heatmap: alt.TopLevelMixin | dict | None, medications: pd.DataFrame, events: pd.DataFrame,
                        *, printed: date | None = None) -> bytes:
+    """The report as PDF bytes; ``timeline`` and ``heatmap`` are Altair charts or the builders' dict specs."""
     pdf = FPDF(format="A4")
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=15)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from charts import labels, palette
+from charts import labels, palette, vl
 from charts.time_axis import X2, TimeAxis, X, make_time_axis, patient_dates, y_axis
 from models.catalog import (
     RESPONSIVE_SITES,
@@ -54,30 +54,30 @@ def injections(events: pd.DataFrame | None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def score_color(*, legend: bool = True) -> alt.Color:
+def score_color(*, legend: bool = True) -> dict:
     """Score 0–3 on a sequential colour-blind-safe ramp; a symbol legend with the catalogue's words."""
     label_expr = (
         " : ".join(f"datum.value == {v} ? '{v} {SITE_SCORE_LABELS[v]}'" for v in palette.SCORE_VALUES)
         + " : datum.label"
     )
     leg = (
-        alt.Legend(
-            title="Site score",
-            type="symbol",
-            values=list(palette.SCORE_VALUES),
-            labelExpr=label_expr,
-            symbolType="square",
-            symbolSize=180,
-            symbolStrokeColor="#888888",
-            symbolStrokeWidth=0.5,
-            orient="right",
-        )
+        {
+            "title": "Site score",
+            "type": "symbol",
+            "values": list(palette.SCORE_VALUES),
+            "labelExpr": label_expr,
+            "symbolType": "square",
+            "symbolSize": 180,
+            "symbolStrokeColor": "#888888",
+            "symbolStrokeWidth": 0.5,
+            "orient": "right",
+        }
         if legend
         else None
     )
-    return alt.Color(
+    return vl.field(
         "score:Q",
-        scale=alt.Scale(domain=list(palette.SCORE_VALUES), range=list(palette.SCORE_COLORS)),
+        scale={"domain": list(palette.SCORE_VALUES), "range": list(palette.SCORE_COLORS)},
         legend=leg,
     )
 
@@ -124,116 +124,120 @@ def heatmap_cells(visits: pd.DataFrame | None, time_axis: TimeAxis, *, width: in
     return long[columns]
 
 
-def _day_zero_layers(time_axis: TimeAxis, *, text: bool = True) -> list[alt.Chart]:
+def _day_zero_layers(time_axis: TimeAxis, *, text: bool = True) -> list[dict]:
     """In days mode, a dashed rule at day 0 (the chosen drug's first start)."""
     if not time_axis.is_days or not (time_axis.low <= 0 <= time_axis.high):
         return []
-    frame = pd.DataFrame({X: [0.0], "label": [f"day 0: {time_axis.anchor_label} start"]})
-    rule = (
-        alt.Chart(frame)
-        .mark_rule(color=palette.BLACK, strokeDash=[2, 3], strokeWidth=1.2)
-        .encode(x=time_axis.x(X), tooltip=[alt.Tooltip("label:N", title="Anchor")])
+    data = vl.inline(pd.DataFrame({X: [0.0], "label": [f"day 0: {time_axis.anchor_label} start"]}))
+    rule = vl.view(
+        data,
+        vl.mark("rule", color=palette.BLACK, strokeDash=[2, 3], strokeWidth=1.2),
+        {"x": time_axis.x(X), "tooltip": [vl.tooltip("label:N", "Anchor")]},
     )
     if not text:
         return [rule]
-    label = (
-        alt.Chart(frame)
-        .mark_text(align="left", baseline="bottom", dx=3, y=-3, fontSize=10)
-        .encode(x=time_axis.x(X), text="label:N")
+    label = vl.view(
+        data,
+        vl.mark("text", align="left", baseline="bottom", dx=3, y=-3, fontSize=10),
+        {"x": time_axis.x(X), "text": vl.field("label:N")},
     )
     return [rule, label]
 
 
-def heatmap_chart(visits, events, *, time_axis: TimeAxis, width: int, note: str = "") -> alt.LayerChart:
+def heatmap_chart(visits, events, *, time_axis: TimeAxis, width: int, note: str = "") -> dict:
     """The heat map on an already resolved time axis."""
     cells = heatmap_cells(visits, time_axis, width=width)
     marks = injections(events)
     marks = time_axis.add_x(marks, "date")
-    y = alt.Y(
-        "site_label:N",
-        sort=SITE_LABELS,
-        scale=alt.Scale(domain=SITE_LABELS),
-        axis=y_axis(Y_TITLE, labelFontSize=11),
-    )
+
+    def y() -> dict:
+        return vl.field(
+            "site_label:N",
+            sort=SITE_LABELS,
+            scale={"domain": SITE_LABELS},
+            axis=y_axis(Y_TITLE, labelFontSize=11),
+        )
+
     tips = [
-        alt.Tooltip("site_label:N", title="Site"),
-        alt.Tooltip("date_text:N", title="Visit date"),
-        alt.Tooltip("score_text:N", title=f"Score ({SITE_MIN}–{SITE_MAX}, mean of raters)"),
+        vl.tooltip("site_label:N", "Site"),
+        vl.tooltip("date_text:N", "Visit date"),
+        vl.tooltip("score_text:N", f"Score ({SITE_MIN}–{SITE_MAX}, mean of raters)"),
     ]
-    base = alt.Chart(cells)
-    scored = base.transform_filter("isValid(datum.score)")
-    missing = base.transform_filter("!isValid(datum.score)")
+    data = vl.inline(cells)
+    scored = "isValid(datum.score)"
     layers = [
-        scored.mark_rect(stroke="white", strokeWidth=1)
-        .encode(
-            x=time_axis.x("x_left"),
-            x2=time_axis.x2(X2),
-            y=y,
-            color=score_color(),
-            tooltip=tips,
-        )
-        .properties(description="heatmap_cells"),
-        missing.mark_rect(stroke="white", strokeWidth=1, color=palette.MISSING)
-        .encode(
-            x=time_axis.x("x_left"),
-            x2=time_axis.x2(X2),
-            y=y,
-            tooltip=tips,
-        )
-        .properties(description="heatmap_missing"),
-        scored.transform_filter(f"datum.cell_px >= {CELL_TEXT_MIN_PX}")
-        .mark_text(fontSize=10)
-        .encode(
-            x=time_axis.x(X),
-            y=y,
-            text="score_text:N",
-            tooltip=tips,
-            color=alt.condition(f"datum.score >= {SITE_MAX - 0.5}", alt.value("white"), alt.value("#333333")),
+        vl.view(
+            data,
+            vl.mark("rect", stroke="white", strokeWidth=1),
+            {"x": time_axis.x("x_left"), "x2": time_axis.x2(X2), "y": y(), "color": score_color(),
+             "tooltip": tips},
+            description="heatmap_cells",
+            filters=(scored,),
+        ),
+        vl.view(
+            data,
+            vl.mark("rect", stroke="white", strokeWidth=1, color=palette.MISSING),
+            {"x": time_axis.x("x_left"), "x2": time_axis.x2(X2), "y": y(), "tooltip": tips},
+            description="heatmap_missing",
+            filters=("!isValid(datum.score)",),
+        ),
+        vl.view(
+            data,
+            vl.mark("text", fontSize=10),
+            {
+                "x": time_axis.x(X),
+                "y": y(),
+                "text": vl.field("score_text:N"),
+                "tooltip": tips,
+                "color": vl.condition(f"datum.score >= {SITE_MAX - 0.5}", "white", "#333333"),
+            },
+            filters=(scored, f"datum.cell_px >= {CELL_TEXT_MIN_PX}"),
         ),
         *_day_zero_layers(time_axis),
-        alt.Chart(marks.assign(marker=INJECTION_MARKER))
-        .mark_point(
-            filled=True,
-            size=110,
-            opacity=1,
-            stroke="white",
-            strokeWidth=1.2,
-        )
-        .encode(
-            x=time_axis.x(X),
-            y=y,
-            shape=alt.Shape(
-                "marker:N",
-                scale=alt.Scale(domain=[INJECTION_MARKER], range=["triangle-down"]),
-                legend=alt.Legend(title=None, orient="right") if len(marks) else None,
-            ),
-            color=alt.value(palette.BLACK),
-            tooltip=[
-                alt.Tooltip("site_label:N", title="Injected site"),
-                alt.Tooltip("date_text:N", title="Injection date"),
-                alt.Tooltip("agent:N", title="Agent"),
-                alt.Tooltip("dose_text:N", title="Dose"),
-            ],
-        )
-        .properties(description="injection_markers"),
+        vl.view(
+            vl.inline(marks.assign(marker=INJECTION_MARKER)),
+            vl.mark("point", filled=True, size=110, opacity=1, stroke="white", strokeWidth=1.2),
+            {
+                "x": time_axis.x(X),
+                "y": y(),
+                "shape": vl.field(
+                    "marker:N",
+                    scale={"domain": [INJECTION_MARKER], "range": ["triangle-down"]},
+                    legend={"title": None, "orient": "right"} if len(marks) else None,
+                ),
+                "color": vl.value(palette.BLACK),
+                "tooltip": [
+                    vl.tooltip("site_label:N", "Injected site"),
+                    vl.tooltip("date_text:N", "Injection date"),
+                    vl.tooltip("agent:N", "Agent"),
+                    vl.tooltip("dose_text:N", "Dose"),
+                ],
+            },
+            description="injection_markers",
+        ),
     ]
     if cells.empty:
-        title = alt.Title("No site scores recorded yet", anchor="start")
+        title = vl.title("No site scores recorded yet", anchor="start")
     else:
         legend_text = "Each column is a visit (mean of raters); grey: not scored"
         if len(marks):
             legend_text += "; ▼ steroid injection into that site"
         subtitle = [legend_text]
-        title = alt.Title(
+        title = vl.title(
             "Site scores by visit",
             subtitle=subtitle + ([note] if note else []),
             anchor="start",
             subtitleFontSize=11,
         )
-    return alt.layer(*layers).properties(width=width, height=ROW_PX * len(SITE_LABELS), title=title)
+    return vl.layer(*layers, width=width, height=ROW_PX * len(SITE_LABELS), title=title)
 
 
-def site_heatmap(
+def site_heatmap(visits: pd.DataFrame, events: pd.DataFrame | None = None, **options) -> alt.LayerChart:
+    """:func:`site_heatmap_spec` as an Altair chart."""
+    return vl.as_altair(site_heatmap_spec(visits, events, **options))
+
+
+def site_heatmap_spec(
     visits: pd.DataFrame,
     events: pd.DataFrame | None = None,
     *,
@@ -242,7 +246,7 @@ def site_heatmap(
     x_domain: tuple | None = None,
     width: int = 720,
     anchor_label: str = "drug start",
-) -> alt.LayerChart:
+) -> dict:
     """Site × visit heat map, rows in catalogue order, with markers on the injected cells."""
     dates = patient_dates(visits=visits, events=events)
     time_axis, note = make_time_axis(
@@ -258,7 +262,12 @@ def default_sites(events: pd.DataFrame | None) -> list[str]:
     return first + [c for c in SITE_CODES if c in RESPONSIVE_SITES and c not in injected]
 
 
-def site_trajectories(
+def site_trajectories(visits: pd.DataFrame, events: pd.DataFrame | None = None, **options) -> alt.ConcatChart:
+    """:func:`site_trajectories_spec` as an Altair chart."""
+    return vl.as_altair(site_trajectories_spec(visits, events, **options))
+
+
+def site_trajectories_spec(
     visits: pd.DataFrame,
     events: pd.DataFrame | None = None,
     *,
@@ -269,7 +278,7 @@ def site_trajectories(
     width: int = 720,
     columns: int = 2,
     anchor_label: str = "drug start",
-) -> alt.ConcatChart:
+) -> dict:
     """Small multiples, one per chosen site (default: injected sites first), score 0–3 over time.
 
     Injection dates for the site are blue rules; in days mode a dotted rule marks day 0.
@@ -286,71 +295,73 @@ def site_trajectories(
     cell_width = int((width - 60 * (columns - 1)) / columns)
     cells = heatmap_cells(visits, time_axis, width=width)
     marks = time_axis.add_x(injections(events), "date")
-    y = alt.Y(
-        "score:Q",
-        scale=alt.Scale(domain=[SITE_MIN - 0.2, SITE_MAX + 0.2], nice=False),
-        axis=alt.Axis(
-            title=f"Score ({SITE_MIN}–{SITE_MAX})", values=list(palette.SCORE_VALUES), tickMinStep=1
-        ),
-    )
+
+    def y() -> dict:
+        return vl.field(
+            "score:Q",
+            scale={"domain": [SITE_MIN - 0.2, SITE_MAX + 0.2], "nice": False},
+            axis={"title": f"Score ({SITE_MIN}–{SITE_MAX})", "values": list(palette.SCORE_VALUES),
+                  "tickMinStep": 1},
+        )
+
     tips = [
-        alt.Tooltip("site_label:N", title="Site"),
-        alt.Tooltip("date_text:N", title="Visit date"),
-        alt.Tooltip("score_text:N", title="Score"),
+        vl.tooltip("site_label:N", "Site"),
+        vl.tooltip("date_text:N", "Visit date"),
+        vl.tooltip("score_text:N", "Score"),
     ]
+    injection_color = palette.EVENT_KIND_COLORS["steroid_injection"]
     panels = []
     for code in sites:
-        data = cells[(cells["site"] == code) & cells["score"].notna()]
-        site_marks = marks[marks["site"] == code]
-        rules = (
-            alt.Chart(site_marks)
-            .mark_rule(color=palette.EVENT_KIND_COLORS["steroid_injection"], strokeWidth=2)
-            .encode(
-                x=time_axis.x(X),
-                tooltip=[
-                    alt.Tooltip("date_text:N", title="Steroid injection"),
-                    alt.Tooltip("agent:N", title="Agent"),
-                    alt.Tooltip("dose_text:N", title="Dose"),
+        data = vl.inline(cells[(cells["site"] == code) & cells["score"].notna()])
+        site_marks = vl.inline(marks[marks["site"] == code])
+        rules = vl.view(
+            site_marks,
+            vl.mark("rule", color=injection_color, strokeWidth=2),
+            {
+                "x": time_axis.x(X),
+                "tooltip": [
+                    vl.tooltip("date_text:N", "Steroid injection"),
+                    vl.tooltip("agent:N", "Agent"),
+                    vl.tooltip("dose_text:N", "Dose"),
                 ],
-            )
-            .properties(description="site_injections")
+            },
+            description="site_injections",
         )
-        heads = (
-            alt.Chart(site_marks)
-            .mark_point(
-                shape="triangle-down",
-                filled=True,
-                size=70,
-                opacity=1,
-                color=palette.EVENT_KIND_COLORS["steroid_injection"],
-            )
-            .encode(x=time_axis.x(X), y=alt.value(0))
+        heads = vl.view(
+            site_marks,
+            vl.mark("point", shape="triangle-down", filled=True, size=70, opacity=1, color=injection_color),
+            {"x": time_axis.x(X), "y": vl.value(0)},
         )
-        line = (
-            alt.Chart(data)
-            .mark_line(color=palette.MRSS_LINE, strokeWidth=2, interpolate="linear")
-            .encode(x=time_axis.x(X), y=y, tooltip=tips)
-            .properties(description="site_scores")
+        line = vl.view(
+            data,
+            vl.mark("line", color=palette.MRSS_LINE, strokeWidth=2, interpolate="linear"),
+            {"x": time_axis.x(X), "y": y(), "tooltip": tips},
+            description="site_scores",
         )
-        points = (
-            alt.Chart(data)
-            .mark_point(filled=True, size=45, color=palette.MRSS_LINE)
-            .encode(x=time_axis.x(X), y=y, tooltip=tips)
+        points = vl.view(
+            data,
+            vl.mark("point", filled=True, size=45, color=palette.MRSS_LINE),
+            {"x": time_axis.x(X), "y": y(), "tooltip": tips},
         )
         panels.append(
-            alt.layer(line, *_day_zero_layers(time_axis, text=False), rules, heads, points).properties(
+            vl.layer(
+                line,
+                *_day_zero_layers(time_axis, text=False),
+                rules,
+                heads,
+                points,
                 width=cell_width,
                 height=130,
-                title=alt.Title(labels.site_display(code), anchor="start", fontSize=13),
+                title=vl.title(labels.site_display(code), anchor="start", fontSize=13),
             )
         )
     subtitle = "Score per visit (mean of raters); blue rule ▼: steroid injection into that site"
     if time_axis.is_days:
         subtitle += f"; dotted rule: day 0 ({time_axis.anchor_label} start)"
-    return (
-        alt.concat(*panels, columns=columns, spacing=24)
-        .resolve_scale(x="shared")
-        .properties(
-            title=alt.Title("Site trajectories", subtitle=subtitle, anchor="start", subtitleFontSize=11)
-        )
+    return vl.concat(
+        *panels,
+        columns=columns,
+        spacing=24,
+        resolve={"scale": {"x": "shared"}},
+        title=vl.title("Site trajectories", subtitle=subtitle, anchor="start", subtitleFontSize=11),
     )

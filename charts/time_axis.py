@@ -5,9 +5,10 @@ Two modes:
 - ``"days"``: days since the first start of a chosen drug (``anchor_date``), negative before it.
 
 Every builder adds the column ``x`` to its frames with :meth:`TimeAxis.add_x` and encodes it with
-:meth:`TimeAxis.x` — which always carries the explicit, shared ``scale.domain`` — so panels built
-separately (and stacked by Streamlit) line up exactly, and panels concatenated by Altair share one
-scale. :func:`patient_x_domain` computes that domain from all of a patient's frames.
+:meth:`TimeAxis.x` (a Vega-Lite encoding as a dict, see charts/vl.py) — which always carries the
+explicit, shared ``scale.domain`` — so panels built separately (and stacked by Streamlit) line up
+exactly, and concatenated panels share one scale. :func:`patient_x_domain` computes that domain from
+all of a patient's frames.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-import altair as alt
 import pandas as pd
 
 AXIS_MODES = ("date", "days")
@@ -90,38 +90,35 @@ class TimeAxis:
         return frame
 
     def scale_domain(self) -> list:
+        """The domain as Vega-Lite writes it: day numbers, or DateTime objects (year, month, date)."""
         low, high = self.domain
         if self.is_days:
             return [float(low), float(high)]
-        return [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in (low, high)]
+        return [{"year": d.year, "month": d.month, "date": d.day} for d in (low, high)]
 
-    def scale(self) -> alt.Scale:
-        return alt.Scale(domain=self.scale_domain(), nice=False)
+    def scale(self) -> dict:
+        return {"domain": self.scale_domain(), "nice": False}
 
-    def axis(self, *, title: str | None = None, labels: bool = True) -> alt.Axis:
-        kwargs = {"title": self.title if title is None else title, "labels": labels, "grid": True}
+    def axis(self, *, title: str | None = None, labels: bool = True) -> dict:
+        spec = {"title": self.title if title is None else title, "labels": labels, "grid": True}
         if self.is_days:
-            kwargs["format"] = "d"
+            spec["format"] = "d"
         else:
-            kwargs["labelExpr"] = (
+            spec["labelExpr"] = (
                 "timeFormat(datum.value, '%m') == '01' ? timeFormat(datum.value, '%b %Y')"
                 " : timeFormat(datum.value, '%b')"
             )
         if not labels:
-            kwargs["ticks"] = False
-        return alt.Axis(**kwargs)
+            spec["ticks"] = False
+        return spec
 
-    def x(self, field: str = X, *, title: str | None = None, labels: bool = True) -> alt.X:
+    def x(self, field: str = X, *, title: str | None = None, labels: bool = True) -> dict:
         """The x encoding with the shared domain."""
-        return alt.X(
-            field=field, type=self.type, scale=self.scale(), axis=self.axis(title=title, labels=labels)
-        )
+        return {"field": field, "type": self.type, "scale": self.scale(),
+                "axis": self.axis(title=title, labels=labels)}
 
-    def x2(self, field: str = X2) -> alt.X2:
-        return alt.X2(field=field)
-
-    def tooltip_date(self, field: str, title: str = "Date") -> alt.Tooltip:
-        return alt.Tooltip(field, type="temporal", format="%Y-%m-%d", title=title)
+    def x2(self, field: str = X2) -> dict:
+        return {"field": field}
 
     @property
     def low(self):
@@ -147,7 +144,7 @@ class TimeAxis:
         return max(float(span), 1.0)
 
 
-def y_axis(title: str, *, title_near_px: int | None = None, **kwargs) -> alt.Axis:
+def y_axis(title: str, *, title_near_px: int | None = None, **kwargs) -> dict:
     """A y axis taking exactly Y_LABEL_EXTENT pixels for its labels (see above).
 
     ``title_near_px`` puts the title that many pixels left of the axis line (for short numeric
@@ -155,13 +152,8 @@ def y_axis(title: str, *, title_near_px: int | None = None, **kwargs) -> alt.Axi
     """
     if title_near_px is not None:
         kwargs.update(titleX=-title_near_px, titleAlign="center", titleAngle=-90, titleBaseline="bottom")
-    return alt.Axis(
-        title=title,
-        minExtent=Y_LABEL_EXTENT,
-        maxExtent=Y_LABEL_EXTENT,
-        labelLimit=Y_LABEL_EXTENT - 8,
-        **kwargs,
-    )
+    return {"title": title, "minExtent": Y_LABEL_EXTENT, "maxExtent": Y_LABEL_EXTENT,
+            "labelLimit": Y_LABEL_EXTENT - 8, **kwargs}
 
 
 def resolve_mode(axis: str, anchor_date) -> tuple[str, pd.Timestamp | None, str]:

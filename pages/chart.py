@@ -17,7 +17,12 @@ from analysis.scores import visit_scores  # noqa: E402
 from analysis.treatment import period_labels  # noqa: E402
 from charts.export import to_png, to_svg  # noqa: E402
 from charts.labels import kind_label, sites_display  # noqa: E402
-from charts.patient import measure_trajectories, patient_timeline, site_heatmap, site_trajectories  # noqa: E402
+from charts.patient import (  # noqa: E402
+    measure_trajectories_spec,
+    patient_timeline_spec,
+    site_heatmap_spec,
+    site_trajectories_spec,
+)
 from charts.report import patient_report_pdf  # noqa: E402
 from charts.site_charts import default_sites  # noqa: E402
 from charts.time_axis import first_start, patient_x_domain  # noqa: E402
@@ -111,8 +116,8 @@ x_domain = patient_x_domain(assessments=assessments, visits=visits, medications=
                             today=pd.Timestamp.today().normalize())
 axis_args["x_domain"] = x_domain
 baseline_mrss = header.baseline_mrss
-timeline = patient_timeline(assessments, visits, data.medications, events, baseline_mrss=baseline_mrss,
-                            width=WIDTH, **axis_args)
+timeline = patient_timeline_spec(assessments, visits, data.medications, events, baseline_mrss=baseline_mrss,
+                                 width=WIDTH, **axis_args)
 
 
 def downloads(chart, name: str, key: str) -> None:
@@ -136,7 +141,7 @@ sites_tab, trend_tab, measures_tab, visits_tab, treatments_tab = st.tabs(
 
 # The heat map keeps its own, visit-only axis: a column per visit stays readable when an ongoing drug stretches
 # the shared axis to today.
-heatmap = site_heatmap(visits, events, width=WIDTH, **{k: v for k, v in axis_args.items() if k != "x_domain"}) \
+heatmap = site_heatmap_spec(visits, events, width=WIDTH, **{k: v for k, v in axis_args.items() if k != "x_domain"}) \
     if len(visits) else None
 with sites_tab:
     if heatmap is None:
@@ -156,7 +161,7 @@ with trend_tab:
                                 format_func=lambda code: SITES_BY_CODE[code].display,
                                 help="Injected sites are preselected, then the sites that usually respond.")
         if chosen:
-            trajectories = site_trajectories(visits, events, sites=chosen, width=WIDTH, **axis_args)
+            trajectories = site_trajectories_spec(visits, events, sites=chosen, width=WIDTH, **axis_args)
             show_chart(trajectories, key="chart_site_trends")
             downloads(trajectories, "site-trajectories", "dl_trends")
 
@@ -165,7 +170,7 @@ with measures_tab:
         st.info("No measures recorded (finger-to-palm distance, oral aperture, FVC …). Add them on the Measures "
                 "tab of Visit entry.")
     else:
-        measures_chart = measure_trajectories(data.measurements, width=WIDTH, **axis_args)
+        measures_chart = measure_trajectories_spec(data.measurements, width=WIDTH, **axis_args)
         show_chart(measures_chart, key="chart_measures")
         downloads(measures_chart, "measures", "dl_measures")
 

@@ -27,7 +27,7 @@ def test_date_mode_keeps_dates_and_uses_datetime_domain():
     axis, _ = make_time_axis(["2023-01-01", "2023-12-31"], axis="date")
     assert axis.type == "temporal"
     low, high = axis.scale_domain()
-    assert low.to_dict()["year"] == 2022 and high.to_dict()["year"] == 2024  # padded
+    assert low["year"] == 2022 and high["year"] == 2024  # padded
 
 
 def test_explicit_domain_is_used_as_given():
