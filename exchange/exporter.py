@@ -404,8 +404,16 @@ def _deidentify(frames: dict[str, pd.DataFrame], state: _State, summary_raw: pd.
         if "rater" in frame and name in ("skin_scores.csv", "measurements.csv"):
             frame["rater"] = frame["rater"].map(lambda r: state.raters.get(r, "") if r else "")
         frame["patient_id"] = frame["patient_id"].map(names)
+        if name in _RENAMED_KEYS:
+            # in the order an export of the imported bundle would have: by its own (renamed) key values
+            frame = frame.sort_values(["patient_id", *_RENAMED_KEYS[name]], kind="stable")
         out[name] = frame
     return out
+
+
+# Files whose key holds a value that de-identification renames (raters, description stand-ins).
+_RENAMED_KEYS = {spec.name: spec.key[1:] for spec in BUNDLE_FILES if spec.name in
+                 ("skin_scores.csv", "measurements.csv", "events.csv")}
 
 
 def _stand_ins(events: pd.DataFrame, told_apart: set[str]) -> pd.DataFrame:

@@ -3,6 +3,7 @@ gadolinium exposure, adverse events)."""
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from pydantic import field_validator, model_validator
@@ -70,8 +71,8 @@ class MedicationPeriodCreate(MedicationPeriodBase):
     @field_validator("dose")
     @classmethod
     def _dose(cls, value):
-        if not value > 0:
-            raise InvalidValue(f"{value:g} is not a dose; it must be a number greater than 0", field="dose")
+        if not 0 < value < math.inf:
+            raise InvalidValue(f"{value:g} is not a dose; it must be a finite number greater than 0", field="dose")
         return value
 
     @field_validator("dose_unit")
@@ -190,8 +191,8 @@ class TreatmentEventCreate(TreatmentEventBase):
     @field_validator("dose")
     @classmethod
     def _dose(cls, value):
-        if value is not None and not value > 0:
-            raise InvalidValue(f"{value:g} is not a dose; it must be a number greater than 0", field="dose")
+        if value is not None and not 0 < value < math.inf:
+            raise InvalidValue(f"{value:g} is not a dose; it must be a finite number greater than 0", field="dose")
         return value
 
     @field_validator("dose_unit")

@@ -60,7 +60,8 @@ def test_deidentified_bundle_imports_like_any_other(fresh_sqlite, tmp_path):
     report = import_bundle(pooled, tmp_path / "deid", actor="t")
     assert report.created["patients.csv"] == 6
     export_bundle(pooled, tmp_path / "again", actor="t")
-    for name in ("skin_scores.csv", "visits.csv", "summary.csv", "windows.csv"):
+    for name in ("skin_scores.csv", "measurements.csv", "medications.csv", "visits.csv", "summary.csv",
+                 "windows.csv"):
         assert (tmp_path / "deid" / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
     header = (tmp_path / "again" / "patients.csv").read_text().splitlines()[0]
     assert "age_at_baseline" in header  # a stored age is exported (identified export of pooled data)

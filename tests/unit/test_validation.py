@@ -97,6 +97,12 @@ def test_medication_rules():
     assert caught.value.field == "end_date"
     with pytest.raises(InvalidValue, match="greater than 0"):
         parse(MedicationPeriodCreate, factories.medication(dose=0))
+    for infinite in (float("inf"), "inf", "Infinity"):
+        with pytest.raises(InvalidValue, match="finite number greater than 0") as caught:
+            parse(MedicationPeriodCreate, factories.medication(dose=infinite))
+        assert caught.value.field == "dose"
+        with pytest.raises(InvalidValue, match="finite number greater than 0"):
+            parse(TreatmentEventCreate, factories.event(dose=infinite, dose_unit="mg"))
     with pytest.raises(InvalidValue, match="dose_unit"):
         parse(MedicationPeriodCreate, factories.medication(dose_unit="tablets"))
     with pytest.raises(InvalidValue, match="frequency"):
