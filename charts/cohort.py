@@ -60,6 +60,12 @@ def _series_color() -> alt.Color:
     )
 
 
+def _rows(frame: pd.DataFrame) -> alt.InlineData:
+    """The frame as inline values. Altair refuses a DataFrame of more than 5,000 rows (a guard meant for
+    notebooks); a cohort of thousands of patients has more rows than that, and the browser draws them well."""
+    return alt.InlineData(values=alt.utils.sanitize_pandas_dataframe(frame).to_dict(orient="records"))
+
+
 def spaghetti(
     trajectories: pd.DataFrame,
     mean_curve: pd.DataFrame,
@@ -107,7 +113,7 @@ def spaghetti(
         alt.Tooltip("n:Q", title="Patients in the bin (n)"),
     ]
     lines = (
-        alt.Chart(traj)
+        alt.Chart(_rows(traj))
         .mark_line(strokeWidth=1, opacity=0.7, clip=True)
         .encode(
             x=x,
@@ -189,7 +195,7 @@ def waterfall(
     )
     y = alt.Y("change:Q", title=CHANGE_TITLE)
     bars = (
-        alt.Chart(frame)
+        alt.Chart(_rows(frame))
         .mark_bar()
         .encode(
             x=x,

@@ -151,3 +151,18 @@ def test_cohort_charts_accept_empty_frames():
     assert empty["title"]["text"] == "No patient of this cohort has a baseline mRSS"
     cohort.waterfall(pd.DataFrame(columns=["patient_id", "change", "category"])).to_dict()
     cohort.site_response_bars(pd.DataFrame(columns=["site", "mean_change"])).to_dict()
+
+
+def test_registry_scale_cohorts_draw():
+    """Thousands of patients: the spaghetti sample's visits and one waterfall bar per patient pass Altair's
+    5,000-row guard for DataFrames (the cohort screen failed on the 20,000-patient registry), every row kept."""
+    n = 20_000
+    rows = range(6000)
+    traj = pd.DataFrame({"patient_id": [f"P{i // 20}" for i in rows], "day": [90 * (i % 20) for i in rows],
+                         "mrss": [float(i % 40) for i in rows]})
+    spec = cohort.spaghetti(traj, CURVE, anchor_drug=None, n_patients=n).to_dict()
+    assert len(sw.one(spec, "patient_lines")[1]) == 6000
+    changes = pd.DataFrame({"patient_id": [f"P{i:05d}" for i in range(n)],
+                            "change": [float(i % 21 - 10) for i in range(n)], "category": ["stable"] * n})
+    spec = cohort.waterfall(changes, window="12 months").to_dict()
+    assert len(sw.one(spec, "change_bars")[1]) == n
