@@ -187,18 +187,26 @@ def waterfall(
     frame["response"] = [CATEGORY_LABELS.get(c, "") for c in frame["category"]]
     order = list(frame["patient_id"].astype(str))
     many = len(order) > 40
-    x = alt.X(
-        "patient_id:N",
-        sort=order,
-        title=f"Patients (n = {len(order)}), sorted by change" + (" — hover a bar for the patient" if many else ""),
-        axis=alt.Axis(labels=not many, ticks=not many, labelAngle=-60, labelLimit=90),
-    )
+    x_title = f"Patients (n = {len(order)}), sorted by change" + (" — hover a bar for the patient" if many else "")
+    if many:
+        # One slot per patient on a numeric axis: a band scale of thousands of patient names draws nothing
+        # (Vega gave the 20,000-patient waterfall no height at all), and no name could be read anyway.
+        frame["rank"] = range(len(frame))
+        frame["rank_end"] = frame["rank"] + 1
+        x = alt.X("rank:Q", title=x_title, scale=alt.Scale(domain=[0, len(frame)], nice=False, zero=True),
+                  axis=alt.Axis(labels=False, ticks=False, grid=False))
+        x2 = {"x2": alt.X2("rank_end"), "y2": alt.datum(0)}  # a ranged bar: from its slot's start to its end
+    else:
+        x = alt.X("patient_id:N", sort=order, title=x_title,
+                  axis=alt.Axis(labels=True, ticks=True, labelAngle=-60, labelLimit=90))
+        x2 = {}
     y = alt.Y("change:Q", title=CHANGE_TITLE)
     bars = (
         alt.Chart(_rows(frame))
         .mark_bar()
         .encode(
             x=x,
+            **x2,
             y=y,
             color=alt.Color(
                 "category:N",

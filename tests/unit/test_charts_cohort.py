@@ -165,4 +165,9 @@ def test_registry_scale_cohorts_draw():
     changes = pd.DataFrame({"patient_id": [f"P{i:05d}" for i in range(n)],
                             "change": [float(i % 21 - 10) for i in range(n)], "category": ["stable"] * n})
     spec = cohort.waterfall(changes, window="12 months").to_dict()
-    assert len(sw.one(spec, "change_bars")[1]) == n
+    view, rows = sw.one(spec, "change_bars")
+    assert len(rows) == n
+    # a numeric slot per patient (a band scale of 20,000 names drew nothing in the browser), bars from 0
+    assert (view["encoding"]["x"]["field"], view["encoding"]["x2"]["field"]) == ("rank", "rank_end")
+    assert view["encoding"]["x"]["scale"]["domain"] == [0, n] and view["encoding"]["y2"] == {"datum": 0}
+    assert sorted(r["rank"] for r in rows) == list(range(n))
