@@ -253,24 +253,9 @@ def mrss_layers(
     return layers, not vis.empty
 
 
-def mrss_panel(
-    assessments: pd.DataFrame,
-    visits: pd.DataFrame,
-    *,
-    baseline_mrss: float | None,
-    axis: str = "date",
-    anchor_date=None,
-    today=None,
-    events: pd.DataFrame | None = None,
-    x_domain: tuple | None = None,
-    width: int = 720,
-    height: int = 260,
-    anchor_label: str = "drug start",
-) -> alt.LayerChart:
+def mrss_panel(assessments: pd.DataFrame, visits: pd.DataFrame, **options) -> alt.LayerChart:
     """:func:`mrss_panel_spec` as an Altair chart."""
-    return vl.as_altair(mrss_panel_spec(
-        assessments, visits, baseline_mrss=baseline_mrss, axis=axis, anchor_date=anchor_date, today=today,
-        events=events, x_domain=x_domain, width=width, height=height, anchor_label=anchor_label))
+    return vl.as_altair(mrss_panel_spec(assessments, visits, **options))
 
 
 def mrss_panel_spec(
