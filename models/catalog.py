@@ -153,8 +153,15 @@ DIAGNOSES: dict[str, str] = {
     "other": "Other sclerosing skin disease",
 }
 SEXES: dict[str, str] = {"F": "female", "M": "male", "X": "other", "U": "unknown"}
-PATIENT_ID_PATTERN = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$")
-PATIENT_ID_RULE = "1-64 printable ASCII characters, no leading or trailing space"
+PATIENT_ID_MAX = 64
+PATIENT_ID_RULE = "1-64 printable characters, no leading or trailing space"
+
+
+def is_valid_patient_id(value: str) -> bool:
+    """EXCHANGE.md: 1-64 printable characters (any script: `Zürich-01` is one), no leading or trailing space.
+    Printable in Python's sense: no control, format (e.g. a right-to-left override) or separator character
+    but the plain space, which may only sit inside."""
+    return 0 < len(value) <= PATIENT_ID_MAX and value.isprintable() and value == value.strip()
 AGE_CAP = 90  # de-identified ages at or above this are written as 90
 
 # --- treatments -----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pydantic import field_validator, model_validator
 from sqlmodel import Field, SQLModel
 
 from models.base import Recorded
-from models.catalog import DIAGNOSES, PATIENT_ID_PATTERN, PATIENT_ID_RULE, SEXES
+from models.catalog import DIAGNOSES, PATIENT_ID_RULE, SEXES, is_valid_patient_id
 from models.errors import InvalidDate, InvalidValue
 from models.validation import blank_to_none, check_choice, check_not_future
 
@@ -89,7 +89,7 @@ class PatientCreate(PatientFields):
         if value is None:
             raise InvalidValue(f"is required ({PATIENT_ID_RULE})", field="patient_id")
         value = str(value)
-        if not PATIENT_ID_PATTERN.match(value):
+        if not is_valid_patient_id(value):
             raise InvalidValue(f"{value!r} is not a valid identifier: {PATIENT_ID_RULE}", field="patient_id")
         return value
 

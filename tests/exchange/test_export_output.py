@@ -67,3 +67,18 @@ def test_every_text_comes_back_from_its_protected_form(text):
     protected = protect_cell(text)
     assert unescape(protected) == text
     assert protected[:1] not in FORMULA_START
+
+
+def test_identifiers_in_any_script_round_trip(fresh_sqlite, tmp_path):
+    from exchange import import_bundle
+    from tests.exchange.conftest import write_bundle
+
+    bundle = write_bundle(tmp_path / "in", {
+        "patients.csv": "patient_id,diagnosis\nZürich-01,NSF\n患者-0007,SSc\n",
+        "skin_scores.csv": "patient_id,visit_date,total\nZürich-01,2020-01-01,12\n患者-0007,2020-02-01,30.5\n"})
+    first = fresh_sqlite("first")
+    assert import_bundle(first, bundle, actor="t").created["skin_scores.csv"] == 2
+    export_bundle(first, tmp_path / "out", actor="t")
+    assert "患者-0007,2020-02-01" in (tmp_path / "out" / "skin_scores.csv").read_text(encoding="utf-8")
+    second = fresh_sqlite("second")
+    assert import_bundle(second, tmp_path / "out", actor="t").created["patients.csv"] == 2

@@ -87,6 +87,12 @@ def test_patient_rules():
         parse(PatientCreate, factories.patient(patient_id=" padded"))
     with pytest.raises(InvalidValue, match="patient_id"):
         parse(PatientCreate, factories.patient(patient_id="x" * 65))
+    # "1-64 printable characters" (EXCHANGE.md): any script, a space inside; no control, format or other separator
+    for fine in ("Zürich-01", "患者-0007", "ÉTUDE 12/3", "x" * 64):
+        assert parse(PatientCreate, factories.patient(patient_id=fine)).patient_id == fine
+    for bad in ("P\u202e10", "P\u00a010", "P\t10", "P\n10", "P\u200b10", "P "):
+        with pytest.raises(InvalidValue, match="1-64 printable characters"):
+            parse(PatientCreate, factories.patient(patient_id=bad))
     with pytest.raises(InvalidDate, match="before the birth year"):
         parse(PatientCreate, factories.patient(birth_year=1990, diagnosis_date="1985-01-01"))
 
