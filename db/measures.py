@@ -18,7 +18,7 @@ from db.common import (
     restore_row,
     soft_delete,
 )
-from db.frames import DATE, FLOAT, INT, TEXT, TIMESTAMP, read_frame
+from db.frames import DATE, FLOAT, INT, TEXT, TIMESTAMP, code_point_order, read_frame
 from models import Measurement, MeasurementCreate, MeasurementUpdate, Patient
 from models.errors import DuplicateRecord, InvalidDate
 from models.validation import parse
@@ -75,7 +75,8 @@ def load_measurements(engine: Engine, identifiers: Iterable[str] | None = None) 
                Measurement.unit, Measurement.rater)
         .join(Patient, Patient.id == Measurement.patient_id)
         .where(Measurement.deleted_at.is_(None), Patient.deleted_at.is_(None))
-        .order_by(Patient.identifier, Measurement.date, Measurement.measure, Measurement.side, Measurement.rater)
+        .order_by(code_point_order(Patient.identifier), Measurement.date, code_point_order(Measurement.measure),
+                  code_point_order(Measurement.side), code_point_order(Measurement.rater))
     )
     if identifiers is not None:
         statement = statement.where(Patient.identifier.in_(list(identifiers)))

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from analysis.frames import PATIENT_COLUMNS
 from db.common import audit, bump_versions, live_patient, require_reason, restore_row, snapshot, soft_delete
-from db.frames import DATE, INT, TEXT, TIMESTAMP, read_frame
+from db.frames import DATE, INT, TEXT, TIMESTAMP, code_point_order, read_frame
 from models import Patient, PatientCreate, PatientUpdate
 from models.errors import DuplicatePatient
 from models.validation import parse
@@ -75,7 +75,7 @@ def load_patients(engine: Engine, identifiers: Iterable[str] | None = None) -> p
     statement = select(
         Patient.identifier, Patient.diagnosis, Patient.sex, Patient.birth_year, Patient.age_at_baseline,
         Patient.diagnosis_date, Patient.name, Patient.mrn, Patient.notes,
-    ).where(Patient.deleted_at.is_(None)).order_by(Patient.identifier)
+    ).where(Patient.deleted_at.is_(None)).order_by(code_point_order(Patient.identifier))
     if identifiers is not None:
         statement = statement.where(Patient.identifier.in_(list(identifiers)))
     frame = read_frame(engine, statement, PATIENT_TYPES)

@@ -24,7 +24,7 @@ from db.common import (
     restore_row,
     soft_delete,
 )
-from db.frames import DATE, FLOAT, INT, NULLABLE_BOOL, TEXT, TIMESTAMP, read_frame
+from db.frames import DATE, FLOAT, INT, NULLABLE_BOOL, TEXT, TIMESTAMP, code_point_order, read_frame
 from models import (
     MedicationPeriod,
     MedicationPeriodCreate,
@@ -207,7 +207,8 @@ def load_medications(engine: Engine, identifiers: Iterable[str] | None = None) -
                MedicationPeriod.end_date, MedicationPeriod.reason)
         .join(Patient, Patient.id == MedicationPeriod.patient_id)
         .where(MedicationPeriod.deleted_at.is_(None), Patient.deleted_at.is_(None))
-        .order_by(Patient.identifier, MedicationPeriod.drug, MedicationPeriod.start_date)
+        .order_by(code_point_order(Patient.identifier), code_point_order(MedicationPeriod.drug),
+                  MedicationPeriod.start_date)
     )
     if identifiers is not None:
         statement = statement.where(Patient.identifier.in_(list(identifiers)))
@@ -236,8 +237,9 @@ def load_events(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.
                TreatmentEvent.grade, TreatmentEvent.serious, TreatmentEvent.end_date)
         .join(Patient, Patient.id == TreatmentEvent.patient_id)
         .where(TreatmentEvent.deleted_at.is_(None), Patient.deleted_at.is_(None))
-        .order_by(Patient.identifier, TreatmentEvent.date, TreatmentEvent.kind, TreatmentEvent.sites,
-                  TreatmentEvent.agent, TreatmentEvent.description)
+        .order_by(code_point_order(Patient.identifier), TreatmentEvent.date, code_point_order(TreatmentEvent.kind),
+                  code_point_order(TreatmentEvent.sites), code_point_order(TreatmentEvent.agent),
+                  code_point_order(TreatmentEvent.description))
     )
     if identifiers is not None:
         statement = statement.where(Patient.identifier.in_(list(identifiers)))

@@ -27,7 +27,7 @@ from db.common import (
     snapshot,
     soft_delete,
 )
-from db.frames import BOOL, DATE, FLOAT, INT, TEXT, TIMESTAMP, read_frame
+from db.frames import BOOL, DATE, FLOAT, INT, TEXT, TIMESTAMP, code_point_order, read_frame
 from models import Assessment, AssessmentCreate, AssessmentUpdate, Patient
 from models.assessment import check_visit_after_birth
 from models.catalog import SITE_CODES
@@ -159,7 +159,8 @@ def _assessment_select():
 
 def load_assessments(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.DataFrame:
     """Live assessments of live patients (all, or of `identifiers`) as an ASSESSMENT_COLUMNS frame."""
-    statement = _assessment_select().order_by(Patient.identifier, Assessment.visit_date, Assessment.rater)
+    statement = _assessment_select().order_by(code_point_order(Patient.identifier), Assessment.visit_date,
+                                              code_point_order(Assessment.rater))
     if identifiers is not None:
         statement = statement.where(Patient.identifier.in_(list(identifiers)))
     return read_frame(engine, statement, ASSESSMENT_TYPES)[ASSESSMENT_COLUMNS]
