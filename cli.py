@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+ACTOR_MAX = 64
 
 
 def _cli_actor() -> str:
@@ -22,7 +23,7 @@ def _cli_actor() -> str:
         user = getpass.getuser().strip()
     except (KeyError, OSError, ImportError):  # no login name and no passwd entry (some containers)
         user = ""
-    return f"cli:{user}" if user else "cli"
+    return f"cli:{user}"[:ACTOR_MAX] if user else "cli"  # the audit trail's actor column holds 64 characters
 
 
 CLI_ACTOR = _cli_actor()

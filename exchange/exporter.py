@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -182,6 +183,7 @@ class CsvSink:
             handle.close()
 
 
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 XLSX_MAX_ROWS = 1_048_576  # rows of a worksheet, the header included (Excel's limit)
 
 
@@ -219,7 +221,9 @@ def _cell(value: str, numeric: bool):
     if numeric:
         number = float(value)
         return int(number) if number.is_integer() else number
-    return value
+    # XML 1.0 has no place for most control characters (a vertical tab from a word processor's line break):
+    # the workbook gets a space where the CSV file keeps the character
+    return _XML_ILLEGAL.sub(" ", value)
 
 
 # --- the export ---------------------------------------------------------------------------------------
@@ -394,7 +398,7 @@ def _deidentify(frames: dict[str, pd.DataFrame], state: _State, summary_raw: pd.
         for rater in pd.unique(frames[frame_name]["rater"]):
             if rater and rater not in state.raters:
                 state.raters[rater] = f"rater-{len(state.raters) + 1}"
-    frames["events.csv"] = _stand_ins(frames["events.csv"], state.told_apart)
+    frames["events.csv"] = _stand_ins(frames["events.csv"])
     out = {}
     for name, frame in frames.items():
         frame = frame.copy()
@@ -416,19 +420,16 @@ _RENAMED_KEYS = {spec.name: spec.key[1:] for spec in BUNDLE_FILES if spec.name i
                  ("skin_scores.csv", "measurements.csv", "events.csv")}
 
 
-def _stand_ins(events: pd.DataFrame, told_apart: set[str]) -> pd.DataFrame:
+def _stand_ins(events: pd.DataFrame) -> pd.DataFrame:
     """The events with their descriptions replaced: blank, except where two events of a patient share date,
     kind, sites and agent and so differed only by their description (the last column of the events key).
     Those get `event-1`, `event-2`, ... within their group, so that the de-identified bundle keeps them apart
     and imports like any other, with none of the description's text."""
     stand_in = pd.Series("", index=events.index, dtype=object)
-    chosen = events["patient_id"].isin(told_apart)
-    if chosen.any():
-        group = events.loc[chosen, ["patient_id", "date", "kind", "sites", "agent"]]
-        columns = list(group.columns)
-        size = group.groupby(columns, sort=False, dropna=False)["patient_id"].transform("size")
-        number = group.groupby(columns, sort=False, dropna=False).cumcount() + 1
-        stand_in.loc[size.index[size > 1]] = "event-" + number[size > 1].astype(str)
+    if len(events):
+        groups = events.groupby(["patient_id", "date", "kind", "sites", "agent"], sort=False, dropna=False)
+        size, number = groups["patient_id"].transform("size"), groups.cumcount() + 1
+        stand_in[size > 1] = "event-" + number[size > 1].astype(str)
     return events.assign(description=stand_in)
 
 
@@ -454,14 +455,17 @@ def export_bundle(engine: Engine, out, *, fmt: str = "csv", deidentify: bool = F
         raise InvalidValue(f"{fmt!r} is not an export format; allowed: {', '.join(FORMATS)}", field="format")
     started = time.perf_counter()
     out = Path(out)
-    # Written aside first and moved into place at the end: a failed export leaves no half-written files.
+    # Written aside first (beside OUT, not in it: an export killed midway leaves nothing inside a bundle folder)
+    # and moved into place at the end: a failed export leaves no half-written files.
+    out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
-        out.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".skintrack-export-", dir=out))
+        out.mkdir(exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
         sink = CsvSink(staging)
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = out.with_name(f".{out.name}.partial")
+        handle, name = tempfile.mkstemp(prefix=f".{out.name}.partial-", dir=out.parent)
+        os.close(handle)
+        staging = Path(name)
         sink = XlsxSink(staging)
     try:
         try:

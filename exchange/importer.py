@@ -37,7 +37,7 @@ from models import (
     TreatmentEventCreate,
 )
 from models.catalog import MEASURES_BY_CODE, MRSS_MAX, SIDES, SITE_CODES
-from models.errors import InvalidValue, SkintrackError
+from models.errors import SkintrackError
 from models.measurement import Measurement
 from models.treatment import MedicationPeriod, TreatmentEvent
 from models.validation import parse
@@ -292,10 +292,6 @@ def _readers(kind: Kind | None, today: date) -> tuple[Callable | None, Callable]
     if kind is None:
         def patient(record: dict) -> tuple:
             obj = parse(PatientCreate, record)
-            if obj.birth_year is not None and obj.age_at_baseline is not None:
-                # EXCHANGE.md: age_at_baseline comes only in de-identified bundles, in place of birth_year
-                raise InvalidValue("give birth_year or age_at_baseline, not both: age_at_baseline stands in for "
-                                   "birth_year in de-identified bundles", field="age_at_baseline")
             return obj.patient_id, (), tuple(getattr(obj, c) for c in PATIENT_VALUES)
         return None, patient
     fast = {SKIN_SCORES.name: _fast_assessment, MEASUREMENTS.name: _fast_measurement}.get(kind.spec.name)

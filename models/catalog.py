@@ -7,6 +7,7 @@ Forms, validators, column lists, the data dictionary and the charts all derive f
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 # --- modified Rodnan skin score ------------------------------------------------------------------
@@ -154,14 +155,16 @@ DIAGNOSES: dict[str, str] = {
 }
 SEXES: dict[str, str] = {"F": "female", "M": "male", "X": "other", "U": "unknown"}
 PATIENT_ID_MAX = 64
-PATIENT_ID_RULE = "1-64 printable characters, no leading or trailing space"
+PATIENT_ID_RULE = "1-64 printable characters (Unicode NFC), no leading or trailing space"
 
 
 def is_valid_patient_id(value: str) -> bool:
     """EXCHANGE.md: 1-64 printable characters (any script: `Zürich-01` is one), no leading or trailing space.
     Printable in Python's sense: no control, format (e.g. a right-to-left override) or separator character
-    but the plain space, which may only sit inside."""
-    return 0 < len(value) <= PATIENT_ID_MAX and value.isprintable() and value == value.strip()
+    but the plain space, which may only sit inside. In NFC, the composed form keyboards type: the same
+    `ü` decomposed would otherwise be another, identical-looking patient."""
+    return (0 < len(value) <= PATIENT_ID_MAX and value.isprintable() and value == value.strip()
+            and unicodedata.is_normalized("NFC", value))
 AGE_CAP = 90  # de-identified ages at or above this are written as 90
 
 # --- treatments -----------------------------------------------------------------------------------

@@ -72,6 +72,14 @@ class PatientFields(PatientBase):
         return check_not_future(value, "diagnosis_date")
 
     @model_validator(mode="after")
+    def _birth_year_or_age(self):
+        if self.birth_year is not None and self.age_at_baseline is not None:
+            # EXCHANGE.md: age_at_baseline comes only in de-identified bundles, in place of birth_year
+            raise InvalidValue("give birth_year or age_at_baseline, not both: age_at_baseline stands in for "
+                               "birth_year in de-identified bundles", field="age_at_baseline")
+        return self
+
+    @model_validator(mode="after")
     def _dates_after_birth(self):
         if self.birth_year and self.diagnosis_date and self.diagnosis_date.year < self.birth_year:
             raise InvalidDate(f"{self.diagnosis_date.isoformat()} is before the birth year {self.birth_year}",

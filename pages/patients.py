@@ -129,7 +129,8 @@ if record is not None:
             changed = patient_form("edit", record)
             if changed is not None:
                 data = {k: v for k, v in changed.items() if k != "patient_id"}
-                data["age_at_baseline"] = record.get("age_at_baseline")
+                # a pooled, de-identified patient's age stands in for the birth year: a known birth year replaces it
+                data["age_at_baseline"] = None if data.get("birth_year") else record.get("age_at_baseline")
                 try:
                     with write_session(engine) as session:
                         update_patient(session=session, identifier=current, data=data, actor=actor())

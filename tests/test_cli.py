@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import cli
 from db.engine import head_revision
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,3 +54,10 @@ def test_wrong_usage_exits_2(tmp_path, args):
 def test_init_db_reports_the_revision(tmp_path):
     result = run_cli("init-db", url=f"sqlite:///{tmp_path / 'fresh.db'}")
     assert result.returncode == 0 and f"revision {head_revision()}" in result.stdout
+
+
+def test_a_long_login_name_fits_the_audit_trail(monkeypatch):
+    """The audit trail's actor column holds 64 characters; PostgreSQL refuses a longer value outright."""
+    monkeypatch.setattr("getpass.getuser", lambda: "firstname.middlename.lastname@radiology-department.example.org")
+    actor = cli._cli_actor()
+    assert actor.startswith("cli:firstname.") and len(actor) == cli.ACTOR_MAX

@@ -82,3 +82,39 @@ def test_identifiers_in_any_script_round_trip(fresh_sqlite, tmp_path):
     assert "患者-0007,2020-02-01" in (tmp_path / "out" / "skin_scores.csv").read_text(encoding="utf-8")
     second = fresh_sqlite("second")
     assert import_bundle(second, tmp_path / "out", actor="t").created["patients.csv"] == 2
+
+
+def test_a_workbook_takes_text_with_control_characters(fresh_sqlite, tmp_path):
+    """A vertical tab (a word processor's line break) cannot sit in a workbook's XML: a space stands in there,
+    while the CSV file keeps the text as it is."""
+    import openpyxl
+
+    from db.engine import write_session
+    from db.patients import create_patient
+
+    engine = fresh_sqlite("vt")
+    with write_session(engine) as session:
+        create_patient(session=session, data={"patient_id": "P1", "diagnosis": "SSc", "notes": "line\x0bbreak\x01"},
+                       actor="t")
+    export_bundle(engine, tmp_path / "book.xlsx", fmt="xlsx", actor="t")
+    sheet = openpyxl.load_workbook(tmp_path / "book.xlsx", read_only=True)["patients"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[1][rows[0].index("notes")] == "line break "
+    export_bundle(engine, tmp_path / "csv", actor="t")
+    assert "line\x0bbreak\x01" in (tmp_path / "csv" / "patients.csv").read_text(encoding="utf-8")
+
+
+def test_an_interrupted_export_leaves_nothing_inside_the_bundle_folder(registry, tmp_path, monkeypatch):
+    """The files are staged beside OUT, so even a killed export cannot leave a stray folder that would make the
+    bundle folder itself fail to import."""
+    seen = []
+    real_emit = exporter._emit
+
+    def watching_emit(sink, state, name, frame, kinds):
+        seen.append(sorted(p.name for p in (tmp_path / "out").iterdir()))
+        real_emit(sink, state, name, frame, kinds)
+
+    monkeypatch.setattr(exporter, "_emit", watching_emit)
+    export_bundle(registry, tmp_path / "out", actor="t")
+    assert seen and all(listing == [] for listing in seen)  # nothing inside OUT while the export runs
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # staging removed

@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models import AssessmentCreate, MeasurementCreate, MedicationPeriodCreate, PatientCreate, TreatmentEventCreate
+from models import (
+    AssessmentCreate,
+    MeasurementCreate,
+    MedicationPeriodCreate,
+    PatientCreate,
+    PatientUpdate,
+    TreatmentEventCreate,
+)
 from models.catalog import SITE_CODES
 from models.errors import (
     ImplausibleValue,
@@ -90,11 +97,21 @@ def test_patient_rules():
     # "1-64 printable characters" (EXCHANGE.md): any script, a space inside; no control, format or other separator
     for fine in ("Zürich-01", "患者-0007", "ÉTUDE 12/3", "x" * 64):
         assert parse(PatientCreate, factories.patient(patient_id=fine)).patient_id == fine
-    for bad in ("P\u202e10", "P\u00a010", "P\t10", "P\n10", "P\u200b10", "P "):
+    for bad in ("P\u202e10", "P\u00a010", "P\t10", "P\n10", "P\u200b10", "P ", "Zu\u0308rich-01"):
         with pytest.raises(InvalidValue, match="1-64 printable characters"):
             parse(PatientCreate, factories.patient(patient_id=bad))
     with pytest.raises(InvalidDate, match="before the birth year"):
         parse(PatientCreate, factories.patient(birth_year=1990, diagnosis_date="1985-01-01"))
+
+
+def test_birth_year_or_age_at_baseline_not_both():
+    """age_at_baseline stands in for birth_year (de-identified bundles): the form, an update and the importer
+    refuse both, so that no export carries both and fails its own re-import."""
+    for schema in (PatientCreate, PatientUpdate):
+        with pytest.raises(InvalidValue, match="not both") as caught:
+            parse(schema, factories.patient(birth_year=1960, age_at_baseline=63))
+        assert caught.value.field == "age_at_baseline"
+        assert parse(schema, factories.patient(birth_year=None, age_at_baseline=63)).age_at_baseline == 63
 
 
 def test_medication_rules():
