@@ -29,6 +29,7 @@ def read_frame(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame
     SQLAlchemy's row objects cost as much as the driver's fetch. The cyclic garbage collector is paused
     meanwhile: the rows are plain tuples, and its passes over them would double the time.
     """
+    collecting = gc.isenabled()
     gc.disable()
     try:
         with engine.connect() as connection:
@@ -37,7 +38,8 @@ def read_frame(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame
         columns = list(zip(*rows, strict=True)) if rows else [()] * len(types)
         del rows
     finally:
-        gc.enable()
+        if collecting:  # as it was: a caller that turned collection off keeps it off
+            gc.enable()
     data = {}
     for (name, kind), values in zip(types.items(), columns, strict=True):
         if kind == DAY_NUMBER:

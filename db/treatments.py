@@ -246,7 +246,6 @@ def load_events(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.
     return read_frame(engine, statement, EVENT_TYPES)[EVENT_COLUMNS]
 
 
-
 def patients_with_events_told_apart_by_description(engine: Engine) -> set[str]:
     """Live patients with two or more live events that share date, kind, sites and agent, and so differ only
     by their description (the last column of the events key)."""
@@ -260,6 +259,7 @@ def patients_with_events_told_apart_by_description(engine: Engine) -> set[str]:
     )
     with engine.connect() as connection:
         return set(connection.execute(statement).scalars())
+
 
 def load_event_rows(engine: Engine, identifier: str) -> pd.DataFrame:
     statement = (
