@@ -149,6 +149,7 @@ def test_shared_copy_is_current():
     shared = Path(__file__).resolve().parents[3] / "shared" / "examples"
     if not shared.is_dir():
         pytest.skip("shared/examples is not beside the repository")
-    for source, copy in (("bundle-small", BUNDLE), ("expected", EXPECTED)):
+    for source, copy in (("bundle-small", BUNDLE), ("bundle-endpoints", DATA / "example_bundle_endpoints"),
+                         ("expected", EXPECTED)):
         for path in sorted((shared / source).glob("*.csv")):
             assert (copy / path.name).read_bytes() == path.read_bytes(), path.name
