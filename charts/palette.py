@@ -40,6 +40,11 @@ EVENT_KIND_COLORS: dict[str, str] = {
     "gadolinium_exposure": REDDISH_PURPLE,
     "adverse_event": VERMILLION,
     "other": GREY,
+    # Organ events (CRISS step 1): black, told apart by shape.
+    "renal_crisis": BLACK,
+    "ild_progression": BLACK,
+    "lv_failure": BLACK,
+    "pah": BLACK,
 }
 EVENT_KIND_SHAPES: dict[str, str] = {
     "steroid_injection": "triangle-down",
@@ -47,6 +52,10 @@ EVENT_KIND_SHAPES: dict[str, str] = {
     "gadolinium_exposure": "diamond",
     "adverse_event": "cross",
     "other": "circle",
+    "renal_crisis": "triangle-up",
+    "ild_progression": "triangle-right",
+    "lv_failure": "triangle-left",
+    "pah": "wedge",
 }
 EVENT_KIND_DASHES: dict[str, list[int]] = {
     "steroid_injection": [1, 0],
@@ -54,6 +63,10 @@ EVENT_KIND_DASHES: dict[str, list[int]] = {
     "gadolinium_exposure": [2, 2],
     "adverse_event": [4, 2],
     "other": [1, 3],
+    "renal_crisis": [8, 2],
+    "ild_progression": [8, 2],
+    "lv_failure": [8, 2],
+    "pah": [8, 2],
 }
 # CTCAE grade 1-5: orange -> vermillion -> darker reds -> black, ordered by lightness.
 GRADE_COLORS: dict[int, str] = {1: ORANGE, 2: VERMILLION, 3: "#A33B00", 4: "#6B1A00", 5: BLACK}

@@ -281,7 +281,7 @@ def _fast_measurement(record: dict, today: date) -> tuple | None:
     if day is None or value is None:
         return None
     if ((side in SIDES) if measure.sided else not side) and (not unit or unit == measure.unit) \
-            and measure.low <= value <= measure.high:
+            and measure.low <= value <= measure.high and (not measure.whole_numbers or value == int(value)):
         return patient_id, (day, measure.code, side, rater), (value, measure.unit)
     return None
 

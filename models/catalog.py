@@ -108,10 +108,16 @@ class Measure:
     better: str  # "lower", "higher" or "" when neither direction is better
     group: str
     reference: tuple[float, float] | None = None  # normal value (a point when both ends equal)
+    kind: str = "number"  # "number", "count" (whole numbers) or "yes_no" (1 yes / 0 no)
 
     @property
     def display(self) -> str:
         return f"{self.label} ({self.unit})"
+
+    @property
+    def whole_numbers(self) -> bool:
+        """Counts and yes/no measures take whole numbers only (ENDPOINTS.md: yes/no as the integer 0 or 1)."""
+        return self.kind in ("count", "yes_no")
 
 
 MEASURES: tuple[Measure, ...] = (
@@ -138,6 +144,14 @@ MEASURES: tuple[Measure, ...] = (
     Measure("phosphate", "Serum phosphate", "mg/dL", False, 0.5, 15, "", "labs"),
     Measure("creatinine", "Serum creatinine", "mg/dL", False, 0.1, 25, "", "labs"),
     Measure("weight", "Body weight", "kg", False, 20, 350, "", "labs"),
+    # Trial endpoint inputs (ENDPOINTS.md): CRISS and the EUSTAR activity index.
+    Measure("crp", "C-reactive protein", "mg/dL", False, 0, 50, "lower", "labs"),
+    Measure("digital_ulcers", "Active digital ulcers, count", "count", False, 0, 40, "lower", "disease activity",
+            kind="count"),
+    Measure("tendon_friction_rubs", "Tendon friction rubs", "1 present / 0 absent", False, 0, 1, "lower",
+            "disease activity", kind="yes_no"),
+    Measure("skin_worsening", "Patient-reported worsening of the skin in the previous month (Δ-skin)",
+            "1 yes / 0 no", False, 0, 1, "lower", "disease activity", kind="yes_no"),
 )
 MEASURE_CODES: tuple[str, ...] = tuple(m.code for m in MEASURES)
 MEASURES_BY_CODE: dict[str, Measure] = {m.code: m for m in MEASURES}
@@ -181,6 +195,61 @@ COMMON_DRUGS: tuple[str, ...] = (
     "intravenous immunoglobulin",
 )
 DOSE_UNITS: tuple[str, ...] = ("mg", "g", "mcg", "mg/kg", "IU", "mL")
+_MILLIGRAMS = {"mg": 1.0, "g": 1000.0, "mcg": 0.001}  # units a dose in mg converts from
+
+
+@dataclass(frozen=True)
+class DoseRange:
+    """The usual and the plausible dose of one administration of a drug, in `unit`.
+
+    Outside the usual range the forms warn before saving; outside the plausible range every writer refuses
+    (a typing slip such as imatinib 40000 mg). Ranges are per administration, so they hold whatever the
+    frequency (imatinib 400 mg twice daily is 400 mg a dose). Sources: the drugs' labels and the SSc regimens
+    of CLINICAL.md (imatinib 200-600 mg/day in SSc trials, 800 mg/day in CML)."""
+
+    drug: str
+    unit: str
+    usual: tuple[float, float]
+    plausible: tuple[float, float]
+
+
+DOSE_RANGES: dict[str, DoseRange] = {r.drug: r for r in (
+    DoseRange("imatinib", "mg", (100, 800), (50, 1000)),
+    DoseRange("mycophenolate mofetil", "mg", (250, 1500), (125, 3000)),
+    DoseRange("methotrexate", "mg", (7.5, 25), (2.5, 50)),
+    DoseRange("cyclophosphamide", "mg", (50, 1500), (25, 2500)),
+    DoseRange("rituximab", "mg", (375, 1000), (100, 2000)),
+    DoseRange("tocilizumab", "mg", (162, 800), (80, 1000)),
+    DoseRange("nintedanib", "mg", (100, 150), (50, 300)),
+    DoseRange("prednisone", "mg", (1, 60), (0.5, 200)),
+    DoseRange("intravenous immunoglobulin", "g", (20, 140), (5, 200)),
+)}
+
+
+def dose_in_unit(dose: float, unit: str, wanted: str) -> float | None:
+    """`dose` `unit` expressed in `wanted` (mg, g or mcg); None when the units do not convert (mg/kg, IU, mL)."""
+    if unit == wanted:
+        return dose
+    if unit in _MILLIGRAMS and wanted in _MILLIGRAMS:
+        return dose * _MILLIGRAMS[unit] / _MILLIGRAMS[wanted]
+    return None
+
+
+def dose_check(drug: str, dose: float | None, unit: str) -> tuple[str, str] | None:
+    """("refuse" | "warn", message) when a drug's dose lies outside its plausible or usual range; None when it
+    lies inside, or when the catalogue has no range for the drug or the unit does not convert."""
+    limits = DOSE_RANGES.get(drug)
+    if limits is None or dose is None:
+        return None
+    amount = dose_in_unit(dose, unit, limits.unit)
+    if amount is None:
+        return None
+    for verdict, (low, high), what in (("refuse", limits.plausible, "plausible"), ("warn", limits.usual, "usual")):
+        if not low <= amount <= high:
+            shown = f"{dose:g} {unit}" + ("" if unit == limits.unit else f" ({amount:g} {limits.unit})")
+            return verdict, (f"{shown} is outside the {what} range of {drug}, {low:g}-{high:g} {limits.unit} "
+                             "per dose")
+    return None
 FIXED_FREQUENCIES: tuple[str, ...] = ("daily", "twice daily", "weekly", "every 4 weeks", "once")
 FREQUENCY_PATTERN = re.compile(r"^([1-9][0-9]?) per (day|week|month)$")
 FREQUENCY_RULE = "daily, twice daily, weekly, every 4 weeks, once, or 'N per day/week/month'"
@@ -192,6 +261,21 @@ EVENT_KINDS: dict[str, str] = {
     "gadolinium_exposure": "Gadolinium exposure",
     "adverse_event": "Adverse event",
     "other": "Other event",
+    # Organ events (ENDPOINTS.md, Khanna 2016 Table 4): new or worsening involvement attributable to SSc,
+    # recorded by a physician. They are step 1 of the ACR CRISS and the revised CRISS.
+    "renal_crisis": "Scleroderma renal crisis",
+    "ild_progression": "Interstitial lung disease progression",
+    "lv_failure": "Left-ventricular failure",
+    "pah": "Pulmonary arterial hypertension",
+}
+ORGAN_EVENT_KINDS: tuple[str, ...] = ("renal_crisis", "ild_progression", "lv_failure", "pah")
+ORGAN_EVENT_HELP: dict[str, str] = {
+    "renal_crisis": "new scleroderma renal crisis",
+    "ild_progression": "FVC % predicted fell by 15 % or more (relative), confirmed by another FVC within a month, "
+                       "ILD confirmed on HRCT, and FVC below 80 % predicted",
+    "lv_failure": "new left-ventricular failure (LVEF 45 % or less) requiring treatment",
+    "pah": "new pulmonary arterial hypertension on right-heart catheterisation (mean PAP 25 mmHg or more, wedge "
+           "15 mmHg or less, PVR above 3 Wood units) requiring treatment",
 }
 CTCAE_GRADES: dict[int, str] = {
     1: "mild",
@@ -200,6 +284,11 @@ CTCAE_GRADES: dict[int, str] = {
     4: "life-threatening",
     5: "death",
 }
+# Adverse events (EXCHANGE.md events.csv): what the clinic records beside the CTCAE term and grade.
+RELATEDNESS: tuple[str, ...] = ("unrelated", "unlikely", "possible", "probable", "definite")
+ACTIONS_TAKEN: tuple[str, ...] = ("none", "dose reduced", "interrupted", "withdrawn")
+AE_OUTCOMES: tuple[str, ...] = ("recovered", "recovering", "not recovered", "recovered with sequelae", "fatal",
+                                "unknown")
 COMMON_STEROIDS = ("triamcinolone acetonide", "methylprednisolone acetate")
 GADOLINIUM_AGENTS = ("gadodiamide", "gadopentetate dimeglumine", "gadoversetamide", "gadoterate")
 

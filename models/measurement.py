@@ -67,6 +67,9 @@ class MeasurementCreate(MeasurementBase):
             raise ImplausibleValue(
                 f"{self.value:g} {measure.unit} is outside the plausible range "
                 f"{measure.low:g}-{measure.high:g} {measure.unit} for {measure.label}", field="value")
+        if measure.whole_numbers and self.value != int(self.value):
+            allowed = "0 (no) or 1 (yes)" if measure.kind == "yes_no" else "a whole number"
+            raise InvalidValue(f"{self.value:g} is not allowed for {measure.label}: give {allowed}", field="value")
         self.unit = measure.unit
         return self
 

@@ -18,11 +18,12 @@ from models.catalog import (
     FREQUENCY_RULE,
     ROUTES,
     SITE_CODES,
+    dose_check,
     is_valid_frequency,
     join_sites,
     split_sites,
 )
-from models.errors import InvalidDate, InvalidValue, UnknownSite
+from models.errors import ImplausibleValue, InvalidDate, InvalidValue, UnknownSite
 from models.validation import blank_to_none, check_choice, check_not_future
 
 # --- medication periods ---------------------------------------------------------------------------
@@ -102,6 +103,13 @@ class MedicationPeriodCreate(MedicationPeriodBase):
         if self.end_date is not None and self.end_date < self.start_date:
             raise InvalidDate(f"{self.end_date.isoformat()} is before the start date {self.start_date.isoformat()}",
                               field="end_date")
+        return self
+
+    @model_validator(mode="after")
+    def _plausible_dose(self):
+        verdict = dose_check(self.drug, self.dose, self.dose_unit)
+        if verdict is not None and verdict[0] == "refuse":
+            raise ImplausibleValue(verdict[1], field="dose")
         return self
 
 

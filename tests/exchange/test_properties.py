@@ -16,7 +16,17 @@ import cli
 from exchange import BundleRejected, export_bundle, import_bundle
 from exchange.exporter import SHEET_ORDER
 from exchange.spec import FILES_BY_NAME
-from models.catalog import DIAGNOSES, DOSE_UNITS, EVENT_KINDS, MEASURES, ROUTES, SITE_CODES, join_sites, split_sites
+from models.catalog import (
+    DIAGNOSES,
+    DOSE_UNITS,
+    EVENT_KINDS,
+    MEASURES,
+    ROUTES,
+    SITE_CODES,
+    dose_check,
+    join_sites,
+    split_sites,
+)
 
 FIRST = "=+-@'AZaz09"
 ID_CHARS = st.text(alphabet=st.sampled_from("ABCxyz019-_.'=+@ "), min_size=0, max_size=10)
@@ -143,6 +153,8 @@ def full_bundles(draw):
                                                            st.sampled_from(["", "dr a"])),
                                                  max_size=3, unique_by=lambda t: (t[0], t[1].code, t[2]))):
             value = draw(st.integers(int(measure.low * 100), int(measure.high * 100))) / 100
+            if measure.whole_numbers:
+                value = float(int(value))
             for side in (["R", "L"] if measure.sided else [""]):
                 files["measurements.csv"].append({"patient_id": pid, "date": _day(day), "measure": measure.code,
                                                   "side": side, "value": value, "unit": draw(st.sampled_from(
@@ -153,9 +165,12 @@ def full_bundles(draw):
                 last = i == len(starts) - 1
                 end = "" if last and draw(st.booleans()) else _day(
                     (starts[i + 1] - 1) if not last else start + draw(st.integers(0, 100)))
+                dose, unit = draw(st.sampled_from([0.5, 7.5, 200, 400, 1000])), draw(st.sampled_from(DOSE_UNITS))
+                if (dose_check(drug, dose, unit) or ("",))[0] == "refuse":  # valid bundles: plausible doses
+                    dose, unit = 5, "mg/kg"
                 files["medications.csv"].append({
-                    "patient_id": pid, "drug": drug, "dose": draw(st.sampled_from([0.5, 7.5, 200, 400, 1000])),
-                    "dose_unit": draw(st.sampled_from(DOSE_UNITS)), "frequency": draw(st.sampled_from(FREQUENCIES)),
+                    "patient_id": pid, "drug": drug, "dose": dose,
+                    "dose_unit": unit, "frequency": draw(st.sampled_from(FREQUENCIES)),
                     "route": draw(st.sampled_from(["", *ROUTES])), "start_date": _day(start), "end_date": end,
                     "reason": draw(TEXTS)})
         for day in draw(st.lists(st.integers(0, 3000), max_size=3, unique=True)):

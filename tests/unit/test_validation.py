@@ -184,3 +184,28 @@ def test_sign_in_delay_grows_after_five_failures():
     assert [sign_in_delay(n) for n in range(5)] == [0, 0, 0, 0, 0]
     assert [sign_in_delay(n) for n in (5, 6, 7)] == [2, 4, 8]
     assert sign_in_delay(40) == 15 * 60
+
+
+def test_implausible_doses_are_refused_naming_the_dose():
+    """imatinib 400 -> 40000 mg (a slip of two zeros) is refused with the plausible range; 900 mg only warns,
+    which is the form's business, so it parses."""
+    with pytest.raises(ImplausibleValue, match="plausible range of imatinib, 50-1000 mg") as caught:
+        parse(MedicationPeriodCreate, factories.medication(dose=40000))
+    assert caught.value.field == "dose"
+    assert parse(MedicationPeriodCreate, factories.medication(dose=900)).dose == 900
+    assert parse(MedicationPeriodCreate, factories.medication(dose=0.4, dose_unit="g")).dose == 0.4
+
+
+@pytest.mark.parametrize(("measure", "value", "ok"), [
+    ("digital_ulcers", 2, True), ("digital_ulcers", 2.5, False), ("digital_ulcers", 41, False),
+    ("tendon_friction_rubs", 1, True), ("tendon_friction_rubs", 0, True), ("tendon_friction_rubs", 0.5, False),
+    ("skin_worsening", 1.0, True), ("crp", 0.35, True), ("crp", 51, False),
+])
+def test_count_and_yes_no_measures_take_whole_numbers(measure, value, ok):
+    data = factories.measurement(measure=measure, side="", value=value, unit="")
+    if ok:
+        assert parse(MeasurementCreate, data).value == value
+    else:
+        with pytest.raises(InvalidValue) as caught:
+            parse(MeasurementCreate, data)
+        assert caught.value.field == "value"
