@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from pathlib import Path
+from urllib.parse import unquote
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -52,12 +55,40 @@ def _backup_sqlite(engine: Engine, out: Path) -> None:
         source.close()
 
 
+def pg_dump_invocation(url: str, out: Path, passfile: Path) -> tuple[list[str], dict[str, str], str]:
+    """(argv, environment, password-file text) for pg_dump of the database at `url`.
+
+    No secret goes on the command line, which every local user can read (`ps`, /proc/PID/cmdline): the
+    connection comes from libpq's PG* environment variables and the password from a password file that
+    only this account can read (PGPASSFILE; libpq ignores one that is group- or world-readable)."""
+    parsed = make_url(url)
+    env = {"PGDATABASE": parsed.database or "", "PGHOST": parsed.host or "", "PGPORT": str(parsed.port or ""),
+           "PGUSER": parsed.username or "", "PGPASSFILE": str(passfile)}
+    options = parsed.query.get("options")
+    if options:
+        env["PGOPTIONS"] = unquote(options if isinstance(options, str) else options[0])
+    env = {name: value for name, value in env.items() if value}
+    secret = ""
+    if parsed.password:
+        def field(value: str) -> str:  # the password file escapes ':' and '\\'
+            return value.replace("\\", "\\\\").replace(":", "\\:")
+        secret = ":".join(field(part) for part in (parsed.host or "*", str(parsed.port or "*"), parsed.database or "*",
+                                                   parsed.username or "*", parsed.password)) + "\n"
+    argv = [shutil.which("pg_dump") or "pg_dump", "--format=custom", f"--file={out}", "--no-password"]
+    return argv, env, secret
+
+
 def _backup_postgresql(engine: Engine, out: Path) -> None:
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None:
+    if shutil.which("pg_dump") is None:
         raise BackupFailed(f"pg_dump is not installed here; {PG_DUMP_ADVICE}", field="database")
-    url = make_url(str(engine.url.render_as_string(hide_password=False))).set(drivername="postgresql")
-    result = subprocess.run([pg_dump, "--format=custom", f"--file={out}", url.render_as_string(hide_password=False)],
-                            capture_output=True, text=True, timeout=3600, check=False)
+    with tempfile.TemporaryDirectory(prefix="skintrack-backup-") as private:  # mode 0700
+        passfile = Path(private) / "pgpass"
+        argv, env, secret = pg_dump_invocation(engine.url.render_as_string(hide_password=False), out, passfile)
+        descriptor = os.open(passfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secret)
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        result = subprocess.run(argv, env={**inherited, **env}, capture_output=True, text=True, timeout=3600,
+                                check=False)
     if result.returncode != 0:
         raise BackupFailed(f"pg_dump failed: {result.stderr.strip()[:400]}; {PG_DUMP_ADVICE}", field="database")
