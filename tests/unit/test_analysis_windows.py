@@ -13,7 +13,6 @@ from analysis import (
     WINDOW_SCREEN_COLUMNS,
     baselines,
     change_from_baseline,
-    cohort_windows,
     format_windows_for_export,
     mean_confidence_interval,
     round_half_away,
@@ -173,21 +172,21 @@ def test_summarise_windows_hand_computed():
 def test_two_patient_sd_matches_the_example():
     # changes −4 and −6: mean −5, SD sqrt((1 + 1) / 1) = 1.41421 → 1.41
     visits = with_change(("A", 0, 31), ("A", 92, 27), ("B", 0, 32), ("B", 105, 26))
-    windows = format_windows_for_export(cohort_windows(visits, [3]))
+    windows = format_windows_for_export(summarise_windows(select_window_visits(visits, [3]), [3]))
     assert windows.columns.tolist() == WINDOW_COLUMNS
     assert windows.iloc[0].tolist() == [3, 2, -5, 1.41, -5, 0, 0]
 
 
 def test_no_visits_at_all_still_gives_one_row_per_month():
     empty = with_change(("A", 0, 10)).iloc[0:0]
-    windows = cohort_windows(empty, [3, 6, 12, 24])
+    windows = summarise_windows(select_window_visits(empty, [3, 6, 12, 24]), [3, 6, 12, 24])
     assert windows["month"].tolist() == [3, 6, 12, 24]
     assert windows["n"].tolist() == [0, 0, 0, 0]
 
 
 def test_months_keep_their_order_and_drop_duplicates():
     visits = with_change(("A", 0, 10), ("A", 365, 12))
-    assert cohort_windows(visits, [12, 3, 12])["month"].tolist() == [12, 3]
+    assert summarise_windows(select_window_visits(visits, [12, 3, 12]), [12, 3, 12])["month"].tolist() == [12, 3]
 
 
 # --- Student's t, CI and rounding ------------------------------------------------------------------
