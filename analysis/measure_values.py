@@ -16,9 +16,6 @@ import pandas as pd
 
 PAIRING_DAYS = 30
 
-_DATE = "datetime64[ns]"  # merge_asof needs one datetime unit on both sides
-
-
 def daily_values(measurements: pd.DataFrame, measures: Iterable[str]) -> pd.DataFrame:
     """One value per patient, measure and date: the mean of the values recorded that day.
 
@@ -53,33 +50,47 @@ def values_at(
     codes = list(dict.fromkeys(measures))
     n = len(points)
     out = pd.DataFrame({code: np.full(n, np.nan) for code in codes}, index=points.index)
-    if n == 0 or measurements.empty:
+    daily = daily_values(measurements, codes) if n else measurements.iloc[0:0]
+    if n == 0 or daily.empty:
         return out
-    left = pd.DataFrame({
-        "patient_id": points["patient_id"].astype("str").to_numpy(),
-        "_date": pd.to_datetime(points[date_column]).astype(_DATE).to_numpy(),
-        "_row": np.arange(n),
-    })
-    left = left.dropna(subset=["_date"]).sort_values("_date", kind="stable")
-    tolerance = pd.Timedelta(days=days)
-    daily = daily_values(measurements, codes)
-    for code, right in daily.groupby("measure", sort=False):
-        right = pd.DataFrame({
-            "patient_id": right["patient_id"].to_numpy(),
-            "_date": right["date"].astype(_DATE).to_numpy(),
-            "_found": right["date"].astype(_DATE).to_numpy(),
-            "_value": right["value"].to_numpy(),
-        }).sort_values("_date", kind="stable")
-        before = pd.merge_asof(left, right, on="_date", by="patient_id", direction="backward",
-                               tolerance=tolerance, allow_exact_matches=True)
-        after = pd.merge_asof(left, right, on="_date", by="patient_id", direction="forward",
-                              tolerance=tolerance, allow_exact_matches=True)
-        gap_before = (before["_date"] - before["_found"]).dt.days.to_numpy(dtype="float64", na_value=np.nan)
-        gap_after = (after["_found"] - after["_date"]).dt.days.to_numpy(dtype="float64", na_value=np.nan)
+    # One sorted integer key per (patient, measure, day): a point's candidates are its neighbours in
+    # that order. Days are offset by `days` + 1 and groups spaced by more than the whole range, so that
+    # key ± days never reaches another patient's or measure's values.
+    patients, _ = pd.factorize(pd.concat([points["patient_id"], daily["patient_id"]], ignore_index=True)
+                               .astype("str"))
+    point_days = _day_numbers(points[date_column])
+    value_days = _day_numbers(daily["date"])
+    known = ~np.isnan(point_days)
+    first = min(np.nanmin(point_days) if known.any() else value_days.min(), value_days.min())
+    last = max(np.nanmax(point_days) if known.any() else value_days.max(), value_days.max())
+    span = int(last - first) + 2 * days + 3
+    measure_index = pd.Index(codes).get_indexer(daily["measure"])
+    right_group = patients[n:].astype("int64") * len(codes) + measure_index
+    right_key = right_group * span + (value_days - first + days + 1).astype("int64")
+    order = np.argsort(right_key, kind="stable")
+    right_key, right_value = right_key[order], daily["value"].to_numpy(dtype="float64")[order]
+    left_day = np.where(known, point_days - first + days + 1, 0).astype("int64")
+    for m, code in enumerate(codes):
+        key = (patients[:n].astype("int64") * len(codes) + m) * span + left_day
+        before = np.searchsorted(right_key, key, side="right") - 1  # the last on or before the day
+        after = np.searchsorted(right_key, key, side="left")  # the first on or after the day
+        before_ok = before >= 0
+        before_ok[before_ok] = right_key[before[before_ok]] >= key[before_ok] - days
+        after_ok = after < len(right_key)
+        after_ok[after_ok] = right_key[after[after_ok]] <= key[after_ok] + days
+        gap_before = np.where(before_ok, key - right_key[np.clip(before, 0, None)], np.iinfo("int64").max)
+        gap_after = np.where(after_ok, right_key[np.clip(after, 0, len(right_key) - 1)] - key, np.iinfo("int64").max)
         # the earlier date wins a tie: take the later one only when it is strictly closer
-        later = ~np.isnan(gap_after) & (np.isnan(gap_before) | (gap_after < gap_before))
-        value = np.where(later, after["_value"].to_numpy(dtype="float64"), before["_value"].to_numpy(dtype="float64"))
-        column = np.full(n, np.nan)
-        column[before["_row"].to_numpy()] = value
-        out[code] = column
+        take_after = after_ok & (gap_after < gap_before)
+        value = np.where(take_after, right_value[np.clip(after, 0, len(right_key) - 1)],
+                         np.where(before_ok, right_value[np.clip(before, 0, None)], np.nan))
+        out[code] = np.where(known, value, np.nan)
     return out
+
+
+def _day_numbers(dates: pd.Series) -> np.ndarray:
+    """Dates as float day numbers since 1970-01-01 (NaN for NaT)."""
+    values = pd.to_datetime(dates).to_numpy().astype("datetime64[D]")
+    numbers = values.astype("int64").astype("float64")
+    numbers[np.isnat(values)] = np.nan
+    return numbers

@@ -83,6 +83,14 @@ def parse_months(value: str | Iterable[int | str], *, field: str = "months") -> 
     return list(dict.fromkeys(months))
 
 
+def parse_month(value: str | int, *, field: str = "response_month") -> int:
+    """One month (e.g. --response-month 12) by the rules of `parse_months`; exactly one is allowed."""
+    months = parse_months([value] if isinstance(value, int | float) else value, field=field)
+    if len(months) != 1:
+        raise InvalidValue(f"give one month, e.g. 12, not {value!r}", field=field)
+    return months[0]
+
+
 def _unique_months(months: Iterable[int]) -> list[int]:
     return list(dict.fromkeys(int(m) for m in months))
 
