@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis._util import as_float_array
+from analysis._util import as_float_array, join_flagged
 from analysis.formatting import yes_no
 from analysis.measure_values import values_at
 from analysis.stats import round_half_away
@@ -95,9 +95,8 @@ def activity_frame(visits: pd.DataFrame, measurements: pd.DataFrame) -> pd.DataF
     active = pd.array(is_active(index), dtype="boolean")
     active[np.isnan(index)] = pd.NA
     out["active"] = active
-    unknown = [np.where(np.isnan(out[name].to_numpy()), name, "") for name in EUSTAR_AI_ITEMS]
-    out["missing"] = pd.Series([";".join(n for n in names if n) for names in zip(*unknown, strict=True)],
-                               index=out.index, dtype="str")
+    unknown = [np.isnan(out[name].to_numpy()) for name in EUSTAR_AI_ITEMS]
+    out["missing"] = pd.Series(join_flagged(unknown, EUSTAR_AI_ITEMS), index=out.index, dtype="str")
     return out[ACTIVITY_FRAME_COLUMNS]
 
 

@@ -105,7 +105,7 @@ def change_and_percent(baseline_mrss, mrss):
     base = as_float_array([baseline_mrss] if np.ndim(baseline_mrss) == 0 else baseline_mrss)
     value = as_float_array([mrss] if np.ndim(mrss) == 0 else mrss)
     change = value - base
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         percent = np.where(base != 0, 100.0 * change / np.where(base != 0, base, 1.0), np.nan)
     if scalar:
         return float(change[0]), float(percent[0])

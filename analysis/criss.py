@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from analysis._util import as_float_array, datetime_dtype, join_in_groups
+from analysis._util import as_float_array, datetime_dtype, join_flagged, join_in_groups
 from analysis.baseline import baselines as compute_baselines
 from analysis.baseline import change_from_baseline
 from analysis.formatting import yes_no
@@ -185,46 +185,49 @@ def response_frame(
 
     out = pd.DataFrame({"patient_id": ids})
     out = out.merge(base, on="patient_id", how="left").merge(follow, on="patient_id", how="left")
-    for column in ("anchor_date", "baseline_date", "followup_date"):
-        out[column] = out[column].astype(date_dtype)
+    n = len(out)
     has_base = out["baseline_date"].notna().to_numpy()
     has_follow = has_base & out["followup_date"].notna().to_numpy()
-    out.loc[~has_follow, "followup_date"] = pd.NaT
-    out["followup_mrss"] = np.where(has_follow, as_float_array(out["followup_mrss"]), np.nan)
+    dates = {column: out[column].astype(date_dtype) for column in ("anchor_date", "baseline_date", "followup_date")}
+    dates["followup_date"] = dates["followup_date"].where(has_follow)
 
-    at_base = values_at(measurements, out, CRISS_MEASURES, date_column="baseline_date")
-    at_follow = values_at(measurements, out, CRISS_MEASURES, date_column="followup_date")
+    # both dates of every patient in one pass of the ±30-day rule
+    points = pd.DataFrame({"patient_id": np.concatenate([ids.to_numpy(), ids.to_numpy()]),
+                           "date": pd.concat([dates["baseline_date"], dates["followup_date"]], ignore_index=True)})
+    found = values_at(measurements, points, CRISS_MEASURES)
+    before = {"mrss": as_float_array(out["baseline_mrss"])}
+    after = {"mrss": np.where(has_follow, as_float_array(out["followup_mrss"]), np.nan)}
     for code in CRISS_MEASURES:
-        out[f"baseline_{code}"] = at_base[code].to_numpy()
-        out[f"followup_{code}"] = at_follow[code].to_numpy()
-    before = {item: as_float_array(out[f"baseline_{item}"]) for item in CRISS_ITEMS}
-    after = {item: as_float_array(out[f"followup_{item}"]) for item in CRISS_ITEMS}
+        values = found[code].to_numpy()
+        before[code], after[code] = values[:n], values[n:]
     deltas = {item: after[item] - before[item] for item in CRISS_ITEMS}
-    for item in CRISS_ITEMS:
-        out[f"d_{item}"] = deltas[item]
 
-    step1 = step1_events(events, out).to_numpy(dtype=object)
+    step1 = step1_events(events, pd.DataFrame({"patient_id": ids, **dates})).to_numpy(dtype=object)
     step1[~has_follow] = ""
-    out["step1_event"] = pd.Series(step1, dtype="str")
-    has_step1 = out["step1_event"].to_numpy(dtype=object) != ""
+    has_step1 = step1 != ""
     known = np.logical_and.reduce([~np.isnan(deltas[item]) for item in CRISS_ITEMS])
     decided = has_follow & (has_step1 | known)
+    probability = np.where(has_step1, 0.0, criss_probability(*(deltas[item] for item in CRISS_ITEMS)))
 
-    probability = criss_probability(*(deltas[item] for item in CRISS_ITEMS))
-    probability = np.where(has_step1, 0.0, probability)
-    out["criss_probability"] = np.where(decided, probability, np.nan)
-    out["criss_improved"] = _flags(~has_step1 & (probability >= CRISS_IMPROVED_AT - TOLERANCE), decided)
-    for threshold in RCRISS_THRESHOLDS:
-        responder = rcriss_improved_count(before, after, threshold) >= RCRISS_MIN_IMPROVED
-        out[f"rcriss{threshold}"] = _flags(~has_step1 & responder, decided)
-
-    unknown = [np.where(np.isnan(deltas[item]), item, "") for item in CRISS_ITEMS]
-    missing = [";".join(name for name in names if name) for names in zip(*unknown, strict=True)] if len(out) else []
-    missing = np.array(missing, dtype=object)
+    missing = join_flagged([np.isnan(deltas[item]) for item in CRISS_ITEMS], CRISS_ITEMS)
     missing[~has_follow] = MISSING_FOLLOWUP
     missing[~has_base] = MISSING_BASELINE
-    out["missing"] = pd.Series(missing, dtype="str")
-    return out[RESPONSE_FRAME_COLUMNS]
+
+    columns = {
+        "patient_id": ids, "baseline_date": dates["baseline_date"], "followup_date": dates["followup_date"],
+        "step1_event": pd.Series(step1, dtype="str"),
+        **{f"d_{item}": deltas[item] for item in CRISS_ITEMS},
+        "criss_probability": np.where(decided, probability, np.nan),
+        "criss_improved": _flags(~has_step1 & (probability >= CRISS_IMPROVED_AT - TOLERANCE), decided),
+    }
+    for threshold in RCRISS_THRESHOLDS:
+        responder = rcriss_improved_count(before, after, threshold) >= RCRISS_MIN_IMPROVED
+        columns[f"rcriss{threshold}"] = _flags(~has_step1 & responder, decided)
+    columns["missing"] = pd.Series(missing, dtype="str")
+    columns["anchor_date"] = dates["anchor_date"]
+    columns.update({f"baseline_{item}": before[item] for item in CRISS_ITEMS})
+    columns.update({f"followup_{item}": after[item] for item in CRISS_ITEMS})
+    return pd.DataFrame(columns)[RESPONSE_FRAME_COLUMNS]
 
 
 def _flags(values: np.ndarray, decided: np.ndarray) -> pd.arrays.BooleanArray:

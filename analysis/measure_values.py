@@ -16,21 +16,6 @@ import pandas as pd
 
 PAIRING_DAYS = 30
 
-def daily_values(measurements: pd.DataFrame, measures: Iterable[str]) -> pd.DataFrame:
-    """One value per patient, measure and date: the mean of the values recorded that day.
-
-    `measurements` has MEASUREMENT_COLUMNS (at least patient_id, date, measure, value); rows of other
-    measures, and rows without a date or a value, are left out. Columns patient_id, measure, date, value,
-    sorted by measure, patient_id and date.
-    """
-    codes = list(dict.fromkeys(measures))
-    rows = measurements.loc[measurements["measure"].isin(codes), ["patient_id", "measure", "date", "value"]]
-    rows = rows.assign(value=pd.to_numeric(rows["value"], errors="coerce").astype("float64"))
-    rows = rows.dropna(subset=["date", "value"])
-    out = rows.groupby(["measure", "patient_id", "date"], sort=True, observed=True)["value"].mean().reset_index()
-    out["patient_id"] = out["patient_id"].astype("str")
-    return out[["patient_id", "measure", "date", "value"]]
-
 
 def values_at(
     measurements: pd.DataFrame,
@@ -50,25 +35,30 @@ def values_at(
     codes = list(dict.fromkeys(measures))
     n = len(points)
     out = pd.DataFrame({code: np.full(n, np.nan) for code in codes}, index=points.index)
-    daily = daily_values(measurements, codes) if n else measurements.iloc[0:0]
-    if n == 0 or daily.empty:
+    rows = measurements.loc[measurements["measure"].isin(codes), ["patient_id", "measure", "date", "value"]]
+    value = pd.to_numeric(rows["value"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    value_days = _day_numbers(rows["date"])
+    recorded = ~np.isnan(value) & ~np.isnan(value_days)
+    if n == 0 or not recorded.any():
         return out
-    # One sorted integer key per (patient, measure, day): a point's candidates are its neighbours in
-    # that order. Days are offset by `days` + 1 and groups spaced by more than the whole range, so that
+    rows, value, value_days = rows[recorded], value[recorded], value_days[recorded]
+    # One integer key per (patient, measure, day), sorted: a point's candidates are its neighbours in that
+    # order. Days are offset by `days` + 1 and groups spaced by more than the whole range, so that
     # key ± days never reaches another patient's or measure's values.
-    patients, _ = pd.factorize(pd.concat([points["patient_id"], daily["patient_id"]], ignore_index=True)
+    patients, _ = pd.factorize(pd.concat([points["patient_id"], rows["patient_id"]], ignore_index=True)
                                .astype("str"))
     point_days = _day_numbers(points[date_column])
-    value_days = _day_numbers(daily["date"])
     known = ~np.isnan(point_days)
     first = min(np.nanmin(point_days) if known.any() else value_days.min(), value_days.min())
     last = max(np.nanmax(point_days) if known.any() else value_days.max(), value_days.max())
     span = int(last - first) + 2 * days + 3
-    measure_index = pd.Index(codes).get_indexer(daily["measure"])
+    measure_index = pd.Index(codes).get_indexer(rows["measure"])
     right_group = patients[n:].astype("int64") * len(codes) + measure_index
-    right_key = right_group * span + (value_days - first + days + 1).astype("int64")
-    order = np.argsort(right_key, kind="stable")
-    right_key, right_value = right_key[order], daily["value"].to_numpy(dtype="float64")[order]
+    all_keys = right_group * span + (value_days - first + days + 1).astype("int64")
+    # several values on one date (raters, sides) count as their mean
+    right_key, which = np.unique(all_keys, return_inverse=True)
+    which = which.reshape(-1)
+    right_value = np.bincount(which, weights=value) / np.bincount(which)
     left_day = np.where(known, point_days - first + days + 1, 0).astype("int64")
     for m, code in enumerate(codes):
         key = (patients[:n].astype("int64") * len(codes) + m) * span + left_day
@@ -82,9 +72,9 @@ def values_at(
         gap_after = np.where(after_ok, right_key[np.clip(after, 0, len(right_key) - 1)] - key, np.iinfo("int64").max)
         # the earlier date wins a tie: take the later one only when it is strictly closer
         take_after = after_ok & (gap_after < gap_before)
-        value = np.where(take_after, right_value[np.clip(after, 0, len(right_key) - 1)],
-                         np.where(before_ok, right_value[np.clip(before, 0, None)], np.nan))
-        out[code] = np.where(known, value, np.nan)
+        chosen = np.where(take_after, right_value[np.clip(after, 0, len(right_key) - 1)],
+                          np.where(before_ok, right_value[np.clip(before, 0, None)], np.nan))
+        out[code] = np.where(known, chosen, np.nan)
     return out
 
 

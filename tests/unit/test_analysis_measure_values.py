@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis import values_at
-from analysis.measure_values import daily_values
 from tests.unit.endpoint_frames import day, measurements
 
 
@@ -83,7 +84,26 @@ def test_no_points_or_no_measurements():
     assert values_at(measurements(), points, ["fvc_pct"])["fvc_pct"].isna().all()
 
 
-def test_daily_values_mean_per_patient_measure_and_date():
-    m = measurements(("P", 0, "crp", 1.0), ("P", 0, "crp", 2.0), ("P", 1, "crp", 5.0), ("P", 0, "weight", 60))
-    out = daily_values(m, ["crp"])
-    assert out["value"].tolist() == [1.5, 5.0] and out["date"].tolist() == [day(0), day(1)]
+def _by_the_words(rows, patient, when, code):
+    """ENDPOINTS.md's sentence, read literally: the closest date within ±30 days, the earlier on a tie,
+    the mean of that date's values."""
+    dates = sorted({d for p, d, c, v in rows if p == patient and c == code and abs(d - when) <= 30},
+                   key=lambda d: (abs(d - when), d))
+    if not dates:
+        return math.nan
+    values = [v for p, d, c, v in rows if p == patient and c == code and d == dates[0]]
+    return sum(values) / len(values)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["A", "B"]), st.integers(-80, 80), st.sampled_from(["crp", "haq_di"]),
+                          st.integers(0, 24).map(lambda v: v / 8)), max_size=25),
+       st.lists(st.tuples(st.sampled_from(["A", "B", "C"]), st.integers(-100, 100)), min_size=1, max_size=8))
+def test_values_at_follows_the_rule_as_written(rows, wanted):
+    points = pd.DataFrame({"patient_id": [p for p, _ in wanted], "date": [day(d) for _, d in wanted]})
+    out = values_at(measurements(*rows), points, ["crp", "haq_di"])
+    for i, (patient, when) in enumerate(wanted):
+        for code in ("crp", "haq_di"):
+            expected = _by_the_words(rows, patient, when, code)
+            got = out[code].iloc[i]
+            assert (math.isnan(got) and math.isnan(expected)) or got == pytest.approx(expected)
