@@ -9,6 +9,7 @@ from analysis.activity import (
     activity_frame,
     eustar_ai,
     format_activity_for_export,
+    summarise_activity,
 )
 from analysis.baseline import baselines, change_and_percent, change_from_baseline, first_drug_starts
 from analysis.criss import (
@@ -19,6 +20,7 @@ from analysis.criss import (
     rcriss_item_improved,
     response_frame,
     step1_events,
+    summarise_response,
 )
 from analysis.formatting import dose_label, format_number, yes_no
 from analysis.measure_values import values_at
@@ -126,7 +128,9 @@ __all__ = [
     "site_jumps",
     "step1_events",
     "student_t_quantile",
+    "summarise_activity",
     "summarise_patients",
+    "summarise_response",
     "summarise_windows",
     "values_at",
     "visit_export_frame",

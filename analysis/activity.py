@@ -11,6 +11,9 @@ rounding error beside a boundary (CRP 0.9 and 1.1 → 1.0000000000000002) is rea
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -107,3 +110,41 @@ def format_activity_for_export(activity: pd.DataFrame) -> pd.DataFrame:
     out["eustar_ai"] = round_half_away(out["eustar_ai"], AI_DECIMALS)
     out["active"] = yes_no(out["active"])
     return out
+
+
+@dataclass(frozen=True)
+class ActivitySummary:
+    """A cohort's EUSTAR activity index at each patient's latest visit with an mRSS (the Cohort screen).
+
+    n: patients with a visit; n_computable: those whose latest index is known; n_active / pct_active:
+    active disease (≥ 2.5) among them; median, q1, q3: the index's median and quartiles (linear
+    interpolation); index: patient_id, visit_date, eustar_ai of the computable ones (for a histogram);
+    not_computable: patient_id, visit_date and the missing items, sorted by patient_id.
+    """
+
+    n: int
+    n_computable: int
+    n_active: int
+    pct_active: float
+    median: float
+    q1: float
+    q3: float
+    index: pd.DataFrame
+    not_computable: pd.DataFrame
+
+
+def summarise_activity(activity: pd.DataFrame) -> ActivitySummary:
+    """The latest visit of each patient in `activity_frame`'s rows, summarised (see ActivitySummary)."""
+    latest = activity.sort_values(["patient_id", "visit_date"], kind="stable")
+    latest = latest.drop_duplicates("patient_id", keep="last")
+    values = as_float_array(latest["eustar_ai"])
+    known = ~np.isnan(values)
+    n_known = int(known.sum())
+    n_active = int(is_active(values[known]).sum()) if n_known else 0
+    q1, median, q3 = (np.percentile(values[known], [25, 50, 75]).tolist() if n_known else [math.nan] * 3)
+    return ActivitySummary(
+        n=len(latest), n_computable=n_known, n_active=n_active,
+        pct_active=100.0 * n_active / n_known if n_known else math.nan, median=median, q1=q1, q3=q3,
+        index=latest.loc[known, ["patient_id", "visit_date", "eustar_ai"]].reset_index(drop=True),
+        not_computable=latest.loc[~known, ["patient_id", "visit_date", "missing"]].reset_index(drop=True),
+    )

@@ -18,7 +18,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -247,3 +249,45 @@ def format_response_for_export(response: pd.DataFrame) -> pd.DataFrame:
     for column in ("criss_improved", *(f"rcriss{x}" for x in RCRISS_THRESHOLDS)):
         out[column] = yes_no(out[column])
     return out
+
+
+@dataclass(frozen=True)
+class ResponseSummary:
+    """A cohort's composite response (the Cohort screen), from `response_frame`.
+
+    n: patients; n_computable: those whose ACR CRISS is decided (step 1 or all five Δ known);
+    n_improved / pct_improved: CRISS improvers among them; median_probability: of their probabilities;
+    rcriss: threshold → (n decided, n responders, % responders); not_computable: patient_id and the
+    reason (the `missing` text: "baseline", "followup" or the unknown items), sorted by patient_id.
+    """
+
+    n: int
+    n_computable: int
+    n_improved: int
+    pct_improved: float
+    median_probability: float
+    rcriss: dict[int, tuple[int, int, float]]
+    not_computable: pd.DataFrame
+
+
+def summarise_response(response: pd.DataFrame) -> ResponseSummary:
+    """Counts, percentages and the median CRISS probability of `response_frame`'s rows (see ResponseSummary).
+
+    Percentages are of the patients whose score is decided (NaN when none is).
+    """
+    decided = response["criss_improved"].notna().to_numpy()
+    improved = int(response["criss_improved"].fillna(False).to_numpy(dtype=bool).sum())
+    n_decided = int(decided.sum())
+    probability = as_float_array(response["criss_probability"])[decided]
+    rcriss = {}
+    for threshold in RCRISS_THRESHOLDS:
+        flags = response[f"rcriss{threshold}"]
+        known, yes = int(flags.notna().sum()), int(flags.fillna(False).to_numpy(dtype=bool).sum())
+        rcriss[threshold] = (known, yes, 100.0 * yes / known if known else math.nan)
+    left_out = response.loc[~decided, ["patient_id", "missing"]].rename(columns={"missing": "reason"})
+    return ResponseSummary(
+        n=len(response), n_computable=n_decided, n_improved=improved,
+        pct_improved=100.0 * improved / n_decided if n_decided else math.nan,
+        median_probability=float(np.median(probability)) if n_decided else math.nan,
+        rcriss=rcriss, not_computable=left_out.sort_values("patient_id", kind="stable").reset_index(drop=True),
+    )

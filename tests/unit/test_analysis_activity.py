@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from analysis import ACTIVITY_COLUMNS, activity_frame, eustar_ai, format_activity_for_export
+from analysis import ACTIVITY_COLUMNS, activity_frame, eustar_ai, format_activity_for_export, summarise_activity
 from analysis.activity import ACTIVITY_FRAME_COLUMNS, is_active
 from tests.unit.endpoint_frames import measurements, visits
 
@@ -138,3 +138,20 @@ def test_export_rounds_to_2_decimals_and_writes_yes_no():
 def test_empty_visits():
     out = activity_frame(visits(), measurements())
     assert out.empty and format_activity_for_export(out).columns.tolist() == ACTIVITY_COLUMNS
+
+
+def test_cohort_summary_at_each_patients_latest_visit():
+    # A: latest 10 (active); B: latest 0 (an earlier 10 does not count); C: latest misses CRP; D: 2.5
+    everything = {"skin_worsening": 1, "digital_ulcers": 2, "tendon_friction_rubs": 1, "crp": 1.8, "dlco_pct": 64}
+    v = visits(("A", 0, 21), ("B", 0, 21), ("B", 200, 10), ("C", 0, 10), ("D", 0, 10))
+    m = measurements(*[("A", 0, c, x) for c, x in everything.items()],
+                     *[("B", 0, c, x) for c, x in everything.items()],
+                     *[("B", 200, c, x) for c, x in NONE_ACTIVE.items()],
+                     *[("C", 0, c, x) for c, x in NONE_ACTIVE.items() if c != "crp"],
+                     *[("D", 0, c, x) for c, x in dict(NONE_ACTIVE, skin_worsening=1, dlco_pct=60).items()])
+    summary = summarise_activity(activity_frame(v, m))
+    assert (summary.n, summary.n_computable, summary.n_active) == (4, 3, 2)
+    assert summary.pct_active == pytest.approx(200 / 3)
+    assert (summary.q1, summary.median, summary.q3) == (1.25, 2.5, 6.25)  # of 0, 2.5, 10
+    assert summary.index["patient_id"].tolist() == ["A", "B", "D"]
+    assert summary.not_computable[["patient_id", "missing"]].values.tolist() == [["C", "crp"]]

@@ -15,6 +15,7 @@ from analysis import (
     rcriss_item_improved,
     response_frame,
     step1_events,
+    summarise_response,
 )
 from analysis.criss import RESPONSE_FRAME_COLUMNS
 from models.catalog import ORGAN_EVENT_KINDS
@@ -331,3 +332,22 @@ def test_export_writes_yes_no_and_blank():
     out = format_response_for_export(response_frame(["A", "B"], v, m, NO_EVENTS))
     assert out["criss_improved"].tolist() == ["no", ""]
     assert out["rcriss60"].tolist() == ["no", ""]
+
+
+def test_cohort_summary_of_the_response():
+    # A improves (P 0.9995), B does not (P 0.0039), C a step-1 event (P 0), D misses HAQ, E has no baseline
+    good = {"fvc_pct": 74, "patient_global": 3, "physician_global": 2, "haq_di": 0.625}
+    v = visits(*[(p, d, m) for p in "ABCD" for d, m in ((0, 30.0), (365, 19.0 if p == "A" else 30.0))])
+    m = measurements(*[row for p in "ABCD" for row in criss_items(p, 0, **(BASE_ITEMS if p != "D" else
+                                                                             dict(BASE_ITEMS, haq_di=None)))],
+                     *criss_items("A", 365, **good), *[r for p in "BCD" for r in criss_items(p, 365, **BASE_ITEMS)])
+    response = response_frame(list("ABCDE"), v, m, events(("C", 100, "pah")))
+    summary = summarise_response(response)
+    assert (summary.n, summary.n_computable, summary.n_improved) == (5, 3, 1)
+    assert summary.pct_improved == pytest.approx(100 / 3)
+    assert summary.median_probability == pytest.approx(0.0039112, abs=1e-7)  # of 0, 0.0039, 0.9995
+    # A: mRSS −36.7 %, FVC +5.7 %, PtGlobal −40 %, MD −60 %, HAQ −37.5 %: 5 items at 20 %, 3 at 40 %
+    # (FVC, PtGlobal, MD), 2 at 60 % (FVC, MD)
+    assert summary.rcriss[20] == (3, 1, pytest.approx(100 / 3)) and summary.rcriss[40] == (3, 1, pytest.approx(100 / 3))
+    assert summary.rcriss[60] == (3, 0, 0.0)
+    assert summary.not_computable.values.tolist() == [["D", "haq_di"], ["E", "baseline"]]
