@@ -41,3 +41,21 @@ def join_in_groups(positions: np.ndarray, labels: np.ndarray, size: int, sep: st
 def datetime_dtype(series: pd.Series):
     """The datetime dtype of `series` when it has one, else pandas' default datetime64[us]."""
     return series.dtype if pd.api.types.is_datetime64_dtype(series.dtype) else np.dtype("datetime64[us]")
+
+
+def join_flagged(flags, names, sep: str = ";") -> np.ndarray:
+    """Per row, the `names` whose flag is set, joined by `sep` in the order given ("" when none).
+
+    `flags` is a sequence of bool arrays of one length, aligned to `names`. Each distinct combination is
+    joined once, so the cost does not grow with the text (e.g. the `missing` column of the exports).
+    """
+    names = list(names)
+    if not names:
+        return np.array([], dtype=object)
+    codes = np.zeros(len(flags[0]), dtype="int64")
+    for bit, flag in enumerate(flags):
+        codes |= np.asarray(flag, dtype=bool).astype("int64") << bit
+    uniques, inverse = np.unique(codes, return_inverse=True)
+    labels = np.array([sep.join(n for bit, n in enumerate(names) if code >> bit & 1) for code in uniques.tolist()],
+                      dtype=object)
+    return labels[inverse.reshape(-1)] if len(codes) else np.array([], dtype=object)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from analysis._util import datetime_dtype
+from analysis._util import as_float_array, datetime_dtype
 from models.catalog import ANCHOR_LOOKBACK_DAYS
 
 BASELINE_COLUMNS = ["patient_id", "anchor_date", "baseline_date", "baseline_mrss"]
@@ -94,6 +94,24 @@ def baselines(visits: pd.DataFrame, *, anchors: pd.Series | Mapping | None = Non
     return out[BASELINE_COLUMNS].sort_values("patient_id", kind="stable").reset_index(drop=True)
 
 
+def change_and_percent(baseline_mrss, mrss):
+    """Change from baseline and % change (CLINICAL.md, "Change", "% change"): THE formula.
+
+    change = mrss − baseline_mrss; change_pct = 100 × change / baseline_mrss, NaN when the baseline is
+    0 or either value is missing. Scalars give a pair of floats (NaN for missing); Series, arrays or
+    lists give a pair of float64 arrays of their length.
+    """
+    scalar = np.ndim(baseline_mrss) == 0 and np.ndim(mrss) == 0
+    base = as_float_array([baseline_mrss] if np.ndim(baseline_mrss) == 0 else baseline_mrss)
+    value = as_float_array([mrss] if np.ndim(mrss) == 0 else mrss)
+    change = value - base
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        percent = np.where(base != 0, 100.0 * change / np.where(base != 0, base, 1.0), np.nan)
+    if scalar:
+        return float(change[0]), float(percent[0])
+    return change, percent
+
+
 def change_from_baseline(visits: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
     """`visits` with baseline_date, baseline_mrss, study_day, change and change_pct appended.
 
@@ -112,9 +130,6 @@ def change_from_baseline(visits: pd.DataFrame, baselines: pd.DataFrame) -> pd.Da
     out.index = visits.index
     days = (out["visit_date"] - out["baseline_date"]).dt.days
     out["study_day"] = pd.array(days.to_numpy(dtype="float64", na_value=np.nan), dtype="Int64")
-    baseline_mrss = out["baseline_mrss"].astype("float64")
-    change = out["mrss"].astype("float64") - baseline_mrss
-    out["baseline_mrss"] = baseline_mrss
-    out["change"] = change
-    out["change_pct"] = 100.0 * change / baseline_mrss.where(baseline_mrss != 0)
+    out["baseline_mrss"] = out["baseline_mrss"].astype("float64")
+    out["change"], out["change_pct"] = change_and_percent(out["baseline_mrss"], out["mrss"])
     return out

@@ -26,7 +26,7 @@ from analysis.baseline import baselines as compute_baselines
 from analysis.baseline import change_from_baseline
 from analysis.response import response_categories
 from analysis.scores import visit_scores
-from analysis.stats import student_t_quantile
+from analysis.stats import confidence_half_width, describe
 from analysis.summary import summarise_patients
 from analysis.windows import (
     CONFIDENCE_LEVEL,
@@ -112,16 +112,6 @@ def select_by_visits(
     return sorted(ids[keep].tolist())
 
 
-def _mean_sd(values: np.ndarray) -> tuple[int, float, float, float, float, float]:
-    values = values[~np.isnan(values)]
-    n = len(values)
-    mean = float(values.mean()) if n else math.nan
-    sd = float(values.std(ddof=1)) if n >= 2 else math.nan
-    median = float(np.median(values)) if n else math.nan
-    half = student_t_quantile((1 + CONFIDENCE_LEVEL) / 2, n - 1) * sd / math.sqrt(n) if n >= 2 else math.nan
-    return n, mean, sd, median, mean - half, mean + half
-
-
 def summary_table(summary: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
     """The screen's summary table (TABLE_COLUMNS), unrounded.
 
@@ -130,7 +120,7 @@ def summary_table(summary: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
     `summarise_windows`, WINDOW_SCREEN_COLUMNS): n, mean, SD, median and CI of the change from
     baseline, improved and progressed counts and percentages — the windows.csv numbers, unrounded.
     """
-    n, mean, sd, median, low, high = _mean_sd(as_float_array(summary["baseline_mrss"]))
+    n, mean, sd, median, low, high = describe(summary["baseline_mrss"], CONFIDENCE_LEVEL)
     rows = [{"row": "Baseline mRSS", "month": 0, "n": n, "mean": mean, "sd": sd, "median": median,
              "ci_low": low, "ci_high": high, "n_improved": pd.NA, "pct_improved": math.nan,
              "n_progressed": pd.NA, "pct_progressed": math.nan}]
@@ -205,9 +195,7 @@ def mean_curve(trajectory: pd.DataFrame, *, bin_months: int = MEAN_BIN_MONTHS,
     per_patient = per_patient.groupby(["bin", "patient"], sort=True)["mrss"].mean().reset_index()
     stats = per_patient.groupby("bin", sort=True)["mrss"].agg(["count", "mean", "std"])
     stats = stats[stats["count"] >= max(min_patients, 1)]
-    t = np.array([student_t_quantile((1 + CONFIDENCE_LEVEL) / 2, n - 1) if n >= 2 else math.nan
-                  for n in stats["count"]])
-    half = t * stats["std"].to_numpy() / np.sqrt(stats["count"].to_numpy())
+    half = confidence_half_width(stats["std"].to_numpy(), stats["count"].to_numpy(), CONFIDENCE_LEVEL)
     out = pd.DataFrame({
         "day": np.rint(stats.index.to_numpy() * width).astype("int64"),
         "mean": stats["mean"].to_numpy(dtype="float64"),
@@ -270,7 +258,7 @@ def site_changes(site_visits: pd.DataFrame, window_visits: pd.DataFrame, month: 
     rows = []
     for code in SITE_CODES:
         delta = as_float_array(at_window[code]) - as_float_array(at_base[code])
-        n, mean, _sd, _median, low, high = _mean_sd(delta)
+        n, mean, _sd, _median, low, high = describe(delta, CONFIDENCE_LEVEL)
         rows.append({"site": code, "n": n, "mean_change": mean, "ci_low": low, "ci_high": high})
     out = pd.DataFrame(rows, columns=SITE_CHANGE_COLUMNS)
     out["site"] = out["site"].astype("str")

@@ -9,9 +9,7 @@ from datetime import date
 
 import pandas as pd
 
-from models.catalog import MEASURES_BY_CODE, MRSS_MAX, NOISE_BETWEEN_RATERS, SITE_CODES, SITES_BY_CODE
-
-SITE_JUMP = 2  # a site moving this much between consecutive visits deserves a second look
+from models.catalog import MEASURES_BY_CODE, MRSS_MAX, NOISE_BETWEEN_RATERS, SITE_CODES, SITE_JUMP, SITES_BY_CODE
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import date
 
 import pandas as pd
 
-from analysis.baseline import baselines
+from analysis.baseline import baselines, change_and_percent
 from analysis.response import response_category
 from analysis.scores import visit_scores
 from models.catalog import DIAGNOSES, NOISE_BETWEEN_RATERS
@@ -61,13 +61,13 @@ def patient_header(patient: dict, assessments: pd.DataFrame, *, today: date | No
     base = baselines(visits).iloc[0]
     latest = visits.sort_values("visit_date").iloc[-1]
     baseline_mrss, latest_mrss = float(base["baseline_mrss"]), float(latest["mrss"])
-    change = latest_mrss - baseline_mrss
+    change, change_pct = change_and_percent(baseline_mrss, latest_mrss)
     several = len(visits) > 1
     return PatientHeader(
         **header,
         baseline_date=_day(base["baseline_date"]), baseline_mrss=baseline_mrss,
         latest_date=_day(latest["visit_date"]), latest_mrss=latest_mrss,
         change=change if several else None,
-        change_pct=(100.0 * change / baseline_mrss if baseline_mrss else None) if several else None,
+        change_pct=None if not several or math.isnan(change_pct) else change_pct,
         category=response_category(baseline_mrss, latest_mrss) if several else None,
     )

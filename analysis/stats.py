@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -94,19 +95,54 @@ def student_t_quantile(p: float, df: float) -> float:
     return (lo + hi) / 2.0
 
 
+class Description(NamedTuple):
+    """n, mean, sample SD (n − 1), median and the confidence interval of the mean of some values."""
+
+    n: int
+    mean: float
+    sd: float
+    median: float
+    ci_low: float
+    ci_high: float
+
+
+def confidence_half_width(sd, n, level: float = 0.95):
+    """Half the width of the confidence interval of a mean: t_{(1+level)/2, n−1} · SD / √n (Student's t).
+
+    `sd` and `n` are scalars or arrays of the same shape; NaN where n < 2. Returns a float or an array.
+    """
+    sd_arr, n_arr = np.asarray(sd, dtype="float64"), np.asarray(n, dtype="float64")
+    sd_arr, n_arr = np.broadcast_arrays(sd_arr, n_arr)
+    t = np.array([student_t_quantile((1.0 + level) / 2.0, k - 1) if k >= 2 else math.nan
+                  for k in n_arr.ravel()], dtype="float64").reshape(n_arr.shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = t * sd_arr / np.sqrt(n_arr)
+    return float(half) if half.ndim == 0 else half
+
+
+def describe(values, level: float = 0.95) -> Description:
+    """n, mean, sample SD, median and `level` confidence interval of the mean of `values`.
+
+    Missing values are dropped. mean and median are NaN when n = 0; SD and the interval when n < 2.
+    The one place where the windows, the cohort table and the site changes get these figures.
+    """
+    x = as_float_array(values)
+    x = x[~np.isnan(x)]
+    n = len(x)
+    mean = float(np.mean(x)) if n else math.nan
+    sd = float(np.std(x, ddof=1)) if n >= 2 else math.nan
+    median = float(np.median(x)) if n else math.nan
+    half = confidence_half_width(sd, n, level) if n >= 2 else math.nan
+    return Description(n, mean, sd, median, mean - half, mean + half)
+
+
 def mean_confidence_interval(values, level: float = 0.95) -> tuple[float, float]:
     """Two-sided confidence interval of the mean: mean ± t_{(1+level)/2, n−1} · SD / √n (sample SD).
 
     Missing values are dropped; (NaN, NaN) when fewer than two values remain.
     """
-    x = as_float_array(values)
-    x = x[~np.isnan(x)]
-    n = len(x)
-    if n < 2:
-        return (math.nan, math.nan)
-    half = student_t_quantile((1.0 + level) / 2.0, n - 1) * float(np.std(x, ddof=1)) / math.sqrt(n)
-    mean = float(np.mean(x))
-    return (mean - half, mean + half)
+    description = describe(values, level)
+    return (description.ci_low, description.ci_high)
 
 
 def round_half_away(values, decimals: int):

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.baseline import baselines as compute_baselines
-from analysis.baseline import change_from_baseline
+from analysis.baseline import change_and_percent, change_from_baseline
+from analysis.formatting import MRSS_DECIMALS, PERCENT_DECIMALS, yes_no
 from analysis.response import improved_flags, progressed_flags
 from analysis.stats import round_half_away
 from analysis.treatment import on_treatment
@@ -27,8 +28,6 @@ VISIT_EXPORT_COLUMNS = [
     "patient_id", "visit_date", "study_day", "n_raters", "mrss", *SITE_CODES, "change_from_baseline",
     "on_treatment",
 ]
-MRSS_DECIMALS = 2
-PERCENT_DECIMALS = 1
 
 
 def summarise_patients(
@@ -62,20 +61,13 @@ def summarise_patients(
     out["n_visits"] = out["n_visits"].fillna(0).astype("int64")
     for column in ("baseline_mrss", "latest_mrss"):
         out[column] = out[column].astype("float64")
-    out["change"] = out["latest_mrss"] - out["baseline_mrss"]
-    out["change_pct"] = 100.0 * out["change"] / out["baseline_mrss"].where(out["baseline_mrss"] != 0)
+    out["change"], out["change_pct"] = change_and_percent(out["baseline_mrss"], out["latest_mrss"])
     out["improved"] = improved_flags(out["baseline_mrss"], out["latest_mrss"]).to_numpy()
     out["progressed"] = progressed_flags(out["baseline_mrss"], out["latest_mrss"]).to_numpy()
     date_dtype = visits["visit_date"].dtype if len(visits) else np.dtype("datetime64[us]")
     for column in ("anchor_date", "baseline_date", "latest_date"):
         out[column] = out[column].astype(date_dtype)
     return out[SUMMARY_COLUMNS].sort_values("patient_id", kind="stable").reset_index(drop=True)
-
-
-def yes_no(flags: pd.Series) -> pd.Series:
-    """A (nullable) boolean Series as "yes" / "no", "" where missing."""
-    values = np.where(flags.isna(), "", np.where(flags.fillna(False).astype(bool), "yes", "no"))
-    return pd.Series(values, index=flags.index, name=flags.name, dtype="str")
 
 
 def format_summary_for_export(summary: pd.DataFrame) -> pd.DataFrame:

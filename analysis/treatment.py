@@ -7,26 +7,11 @@ without a trailing ".0", sorted by drug and joined by "; ", and is "" when none 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from analysis._util import join_in_groups
-
-
-def format_number(value: float) -> str:
-    """A number as written in labels: no trailing ".0" and no exponent (200.0 → "200", 0.5 → "0.5")."""
-    return np.format_float_positional(float(value), trim="-")
-
-
-def format_dose(dose: float, unit: str, frequency: str) -> str:
-    """`dose unit frequency`, e.g. "200 mg daily" or "0.5 g twice daily"; a missing part is left out."""
-    parts = []
-    if dose is not None and not (isinstance(dose, float) and math.isnan(dose)) and dose is not pd.NA:
-        parts.append(format_number(dose))
-    parts += [str(p) for p in (unit, frequency) if p is not None and p is not pd.NA and str(p) != ""]
-    return " ".join(parts)
+from analysis.formatting import format_number
 
 
 def period_labels(medications: pd.DataFrame) -> pd.Series:

@@ -11,6 +11,7 @@ import pytest
 from analysis import (
     SUMMARY_COLUMNS,
     baselines,
+    change_and_percent,
     change_from_baseline,
     first_drug_starts,
     format_summary_for_export,
@@ -20,9 +21,11 @@ from analysis import (
     progressed_flags,
     response_categories,
     response_category,
+    response_lines,
     summarise_patients,
 )
-from analysis.frames import MEDICATION_COLUMNS, PATIENT_COLUMNS, VISIT_COLUMNS
+from analysis.frames import ASSESSMENT_COLUMNS, MEDICATION_COLUMNS, PATIENT_COLUMNS, VISIT_COLUMNS
+from analysis.patient_header import patient_header
 from models.catalog import SITE_CODES
 
 
@@ -294,3 +297,45 @@ def test_empty_cohort_gives_well_formed_frames():
     assert summary.loc[0, "n_visits"] == 0 and pd.isna(summary.loc[0, "baseline_date"])
     assert baselines(visits).empty and baselines(visits, anchors={}).empty
     assert change_from_baseline(visits, baselines(visits)).empty
+
+
+# --- the one change formula -----------------------------------------------------------------------
+
+
+def test_change_and_percent_scalars():
+    change, pct = change_and_percent(30, 19)
+    assert change == -11 and pct == pytest.approx(-36.666667, abs=1e-6)
+    change, pct = change_and_percent(0, 4)  # a baseline of 0 has no % change
+    assert change == 4 and math.isnan(pct)
+    assert all(math.isnan(x) for x in change_and_percent(None, 4))
+    assert all(math.isnan(x) for x in change_and_percent(20, float("nan")))
+
+
+def test_change_and_percent_vectorised():
+    change, pct = change_and_percent(pd.Series([20.0, 0.0, np.nan]), pd.Series([25.0, 3.0, 10.0]))
+    assert change[:2].tolist() == [5, 3] and math.isnan(change[2])
+    assert pct[0] == 25 and math.isnan(pct[1]) and math.isnan(pct[2])
+
+
+def test_summary_change_visits_change_and_header_agree():
+    # one formula behind summary.csv, visits.csv and the chart header
+    visits = visits_frame(("P", "2020-01-01", 24.0), ("P", "2021-01-01", 15.5))
+    summary = summarise_patients(patients_frame(("P", "dcSSc")), visits).iloc[0]
+    with_change = change_from_baseline(visits, baselines(visits)).iloc[-1]
+    rows = pd.DataFrame({"patient_id": ["P", "P"], "visit_date": visits["visit_date"], "rater": "",
+                         "total": [24.0, 15.5], "incomplete": False})
+    for code in SITE_CODES:
+        rows[code] = np.nan
+    header = patient_header({"diagnosis": "dcSSc"}, rows[ASSESSMENT_COLUMNS])
+    assert summary["change"] == with_change["change"] == header.change == -8.5
+    assert summary["change_pct"] == with_change["change_pct"] == header.change_pct == pytest.approx(-35.416667)
+
+
+@pytest.mark.parametrize(("baseline", "lines"), [(20, (15, 25)), (40, (30, 50)), (0, (-5, 5))])
+def test_response_lines(baseline, lines):
+    # improved: below both baseline − 5 and 0.75 × baseline; progressed: above baseline + 5 and 1.25 × baseline
+    assert response_lines(baseline) == lines
+
+
+def test_response_lines_without_baseline():
+    assert all(math.isnan(x) for x in response_lines(None))

@@ -1,5 +1,6 @@
-"""The shared example bundle (tests/data/example_bundle, a copy of shared/examples/bundle-small)
-must give the derived files of tests/data/example_expected (a copy of shared/examples/expected).
+"""The shared example bundles (tests/data/example_bundle and example_bundle_endpoints, copies of
+shared/examples/bundle-small and bundle-endpoints) must give the derived files of
+tests/data/example_expected (a copy of shared/examples/expected).
 
 Numbers compare by value (-14 == -14.0), text and dates exactly, blank == NaN.
 """
@@ -13,25 +14,37 @@ import pandas as pd
 import pytest
 
 from analysis import (
+    WINDOW_EXPORT_COLUMNS,
+    activity_frame,
     baselines,
     change_from_baseline,
     first_drug_starts,
+    format_activity_for_export,
+    format_response_for_export,
     format_summary_for_export,
     format_visits_for_export,
     format_windows_for_export,
     rater_total,
+    response_frame,
     select_window_visits,
     summarise_patients,
     summarise_windows,
     visit_export_frame,
     visit_scores,
 )
-from analysis.frames import ASSESSMENT_COLUMNS, MEDICATION_COLUMNS, PATIENT_COLUMNS
+from analysis.frames import (
+    ASSESSMENT_COLUMNS,
+    EVENT_COLUMNS,
+    MEASUREMENT_COLUMNS,
+    MEDICATION_COLUMNS,
+    PATIENT_COLUMNS,
+)
 from analysis.scores import is_incomplete
 from models.catalog import SITE_CODES
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 BUNDLE = DATA / "example_bundle"
+ENDPOINTS_BUNDLE = DATA / "example_bundle_endpoints"
 EXPECTED = DATA / "example_expected"
 MONTHS = [3, 6, 12, 24]
 
@@ -44,17 +57,21 @@ def _blank_to_nan(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series.replace("", np.nan), errors="raise").astype("float64")
 
 
-def load_patients() -> pd.DataFrame:
-    raw = _read(BUNDLE / "patients.csv")
+def _dates(column: pd.Series) -> pd.Series:
+    return pd.to_datetime(column.replace("", None)).astype("datetime64[us]")
+
+
+def load_patients(bundle: Path = BUNDLE) -> pd.DataFrame:
+    raw = _read(bundle / "patients.csv")
     out = pd.DataFrame({c: raw[c] if c in raw else "" for c in PATIENT_COLUMNS})
     out["birth_year"] = pd.array(_blank_to_nan(raw["birth_year"]), dtype="Int64")
     out["age_at_baseline"] = pd.array([pd.NA] * len(raw), dtype="Int64")
-    out["diagnosis_date"] = pd.to_datetime(raw["diagnosis_date"].replace("", None))
+    out["diagnosis_date"] = _dates(raw["diagnosis_date"] if "diagnosis_date" in raw else pd.Series([""] * len(raw)))
     return out
 
 
-def load_assessments() -> pd.DataFrame:
-    raw = _read(BUNDLE / "skin_scores.csv")
+def load_assessments(bundle: Path = BUNDLE) -> pd.DataFrame:
+    raw = _read(bundle / "skin_scores.csv")
     out = pd.DataFrame({"patient_id": raw["patient_id"], "visit_date": pd.to_datetime(raw["visit_date"])})
     out["rater"] = raw["rater"]
     for code in SITE_CODES:
@@ -68,13 +85,32 @@ def load_assessments() -> pd.DataFrame:
     return out[ASSESSMENT_COLUMNS]
 
 
-def load_medications() -> pd.DataFrame:
-    raw = _read(BUNDLE / "medications.csv")
+def load_medications(bundle: Path = BUNDLE) -> pd.DataFrame:
+    raw = _read(bundle / "medications.csv")
     out = raw.copy()
     out["dose"] = _blank_to_nan(raw["dose"])
     out["start_date"] = pd.to_datetime(raw["start_date"])
     out["end_date"] = pd.to_datetime(raw["end_date"].replace("", None))
     return out[MEDICATION_COLUMNS]
+
+
+def load_measurements(bundle: Path) -> pd.DataFrame:
+    raw = _read(bundle / "measurements.csv")
+    out = pd.DataFrame({c: raw[c] if c in raw else "" for c in MEASUREMENT_COLUMNS})
+    out["date"] = _dates(raw["date"])
+    out["value"] = _blank_to_nan(raw["value"])
+    return out[MEASUREMENT_COLUMNS]
+
+
+def load_events(bundle: Path) -> pd.DataFrame:
+    raw = _read(bundle / "events.csv")
+    out = pd.DataFrame({c: raw[c] if c in raw else "" for c in EVENT_COLUMNS})
+    out["date"] = _dates(raw["date"])
+    out["end_date"] = _dates(out["end_date"].astype("str"))
+    out["dose"] = _blank_to_nan(out["dose"].astype("str"))
+    out["grade"] = pd.array(_blank_to_nan(out["grade"].astype("str")), dtype="Int64")
+    out["serious"] = pd.array(out["serious"].map({"yes": True, "no": False}), dtype="boolean")
+    return out[EVENT_COLUMNS]
 
 
 def assert_matches_expected(actual: pd.DataFrame, name: str) -> None:
@@ -144,9 +180,47 @@ def test_windows(frames, anchored, name):
     assert_matches_expected(format_windows_for_export(windows), name)
 
 
+def test_windows_ci_columns(frames):
+    """windows.csv's CI columns (EXCHANGE.md), which the example's windows.csv predates: month 3 has the
+    changes −4 and −6, mean −5, SD √2; t(0.975, 1) = 12.7062 → −5 ± 12.7062 · √2 / √2 = (−17.71, 7.71)."""
+    visits = change_from_baseline(frames["visits"], baselines(frames["visits"]))
+    windows = format_windows_for_export(summarise_windows(select_window_visits(visits, MONTHS), MONTHS), with_ci=True)
+    assert windows.columns.tolist() == WINDOW_EXPORT_COLUMNS
+    assert windows.loc[0, ["ci_low", "ci_high"]].tolist() == [-17.71, 7.71]
+    assert windows.loc[1:, ["ci_low", "ci_high"]].isna().all().all()  # n < 2 elsewhere
+    expected = _read(EXPECTED / "windows.csv")
+    assert_matches_expected(windows[list(expected.columns)], "windows.csv")
+
+
+@pytest.fixture(scope="module")
+def endpoint_frames():
+    assessments = load_assessments(ENDPOINTS_BUNDLE)
+    return {
+        "patients": load_patients(ENDPOINTS_BUNDLE),
+        "visits": visit_scores(assessments),
+        "medications": load_medications(ENDPOINTS_BUNDLE),
+        "measurements": load_measurements(ENDPOINTS_BUNDLE),
+        "events": load_events(ENDPOINTS_BUNDLE),
+    }
+
+
+@pytest.mark.parametrize(("anchored", "name"), [(False, "response.csv"), (True, "response-anchored-imatinib.csv")])
+def test_response(endpoint_frames, anchored, name):
+    f = endpoint_frames
+    anchors = first_drug_starts(f["medications"], "imatinib") if anchored else None
+    response = response_frame(f["patients"], f["visits"], f["measurements"], f["events"], anchors=anchors, month=12)
+    assert_matches_expected(format_response_for_export(response), name)
+
+
+def test_activity(endpoint_frames):
+    activity = activity_frame(endpoint_frames["visits"], endpoint_frames["measurements"])
+    assert_matches_expected(format_activity_for_export(activity), "activity.csv")
+
+
 def test_shared_copy_is_current():
     """When the shared examples sit beside the repo, the copies here must equal them."""
-    shared = Path(__file__).resolve().parents[3] / "shared" / "examples"
+    beside = [p / "shared" / "examples" for p in Path(__file__).resolve().parents[2:]]
+    shared = next((p for p in beside if p.is_dir()), beside[0])  # a worktree sits a level deeper
     if not shared.is_dir():
         pytest.skip("shared/examples is not beside the repository")
     for source, copy in (("bundle-small", BUNDLE), ("bundle-endpoints", DATA / "example_bundle_endpoints"),

@@ -1,4 +1,4 @@
-"""Rater totals, visit scores and rater agreement, hand-computed (CLINICAL.md, Definitions)."""
+"""Rater totals and visit scores, hand-computed (CLINICAL.md, Definitions)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ import pytest
 from analysis import (
     assessment_totals,
     is_incomplete,
-    rater_agreement,
     rater_total,
-    summarise_agreement,
     visit_scores,
 )
 from analysis.frames import ASSESSMENT_COLUMNS, VISIT_COLUMNS
@@ -187,36 +185,3 @@ def test_visits_sorted_by_patient_then_date():
     )
     assert visits["patient_id"].tolist() == ["A", "B", "B"]
     assert visits["mrss"].tolist() == [2, 1, 3]
-
-
-# --- rater agreement -------------------------------------------------------------------------------
-
-
-def test_rater_agreement_per_visit_and_summary():
-    rows = frame(
-        assessment("P", "2020-01-01", "a", total=24),
-        assessment("P", "2020-01-01", "b", total=27),
-        assessment("Q", "2020-01-01", "a", total=10),
-        assessment("Q", "2020-01-01", "b", total=12),
-        assessment("Q", "2020-01-01", "c", total=17),
-        assessment("R", "2020-01-01", "a", total=30),  # one rater: not an agreement visit
-        assessment("R", "2020-01-01", "b", sites={"face": 1}),  # incomplete: no total
-    )
-    agreement = rater_agreement(rows)
-    assert agreement["patient_id"].tolist() == ["P", "Q"]
-    assert agreement["difference"].tolist() == [3, 7]  # |27 − 24|; 17 − 10
-    # P: SD of (24, 27) = sqrt(((−1.5)² + 1.5²) / 1) = sqrt(4.5) = 2.1213
-    # Q: mean 13; squares 9 + 1 + 16 = 26; SD = sqrt(26 / 2) = sqrt(13) = 3.6056
-    assert agreement["sd"].tolist() == pytest.approx([math.sqrt(4.5), math.sqrt(13)])
-    summary = summarise_agreement(agreement)
-    assert summary["n_visits"] == 2
-    assert summary["mean_abs_difference"] == 5  # (3 + 7) / 2
-    # pooled: sqrt((1 × 4.5 + 2 × 13) / (1 + 2)) = sqrt(30.5 / 3) = 3.1885
-    assert summary["within_visit_sd"] == pytest.approx(math.sqrt(30.5 / 3))
-
-
-def test_rater_agreement_without_multi_rater_visits():
-    agreement = rater_agreement(frame(assessment("P", "2020-01-01", "a", total=5)))
-    assert agreement.empty
-    summary = summarise_agreement(agreement)
-    assert summary["n_visits"] == 0 and math.isnan(summary["within_visit_sd"])

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import format_dose, on_treatment
+from analysis import dose_label, format_number, on_treatment
 from analysis.frames import MEDICATION_COLUMNS
 
 
@@ -46,8 +46,43 @@ def visits(*rows, index=None):
         (0.0001, "mg", "3 per week", "0.0001 mg 3 per week"),  # no exponent
     ],
 )
-def test_format_dose(dose, unit, frequency, text):
-    assert format_dose(dose, unit, frequency) == text
+def test_dose_label(dose, unit, frequency, text):
+    assert dose_label(dose, unit, frequency) == text
+
+
+@pytest.mark.parametrize(
+    ("dose", "unit", "frequency", "text"),
+    [
+        (None, "mg", "daily", "daily"),  # a unit without a dose says nothing
+        (float("nan"), "mg", "", ""),
+        (400.0, "", "", "400"),
+        (400.0, "mg", None, "400 mg"),
+        (pd.NA, None, "weekly", "weekly"),
+    ],
+)
+def test_dose_label_leaves_out_missing_parts(dose, unit, frequency, text):
+    assert dose_label(dose, unit, frequency) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "text"),
+    [
+        (200.0, None, "200"),
+        (25.5, None, "25.5"),
+        (-0.0, None, "0"),
+        (1e-05, None, "0.00001"),  # no exponent
+        (123456789.0, None, "123456789"),
+        (2.345, 2, "2.35"),  # halves away from zero
+        (-2.345, 2, "-2.35"),
+        (-0.004, 2, "0"),  # a rounded -0 is 0
+        (1.0, 3, "1"),
+        (None, None, ""),
+        (float("nan"), 2, ""),
+        (pd.NA, None, ""),
+    ],
+)
+def test_format_number(value, decimals, text):
+    assert format_number(value, decimals) == text
 
 
 MEDS = medications(

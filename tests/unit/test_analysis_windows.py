@@ -10,20 +10,29 @@ import pytest
 
 from analysis import (
     WINDOW_COLUMNS,
+    WINDOW_EXPORT_COLUMNS,
     WINDOW_SCREEN_COLUMNS,
+    WINDOW_VALUES_COLUMNS,
     baselines,
     change_from_baseline,
-    cohort_windows,
+    confidence_half_width,
+    describe,
+    format_window_values_for_export,
     format_windows_for_export,
     mean_confidence_interval,
+    parse_month,
+    parse_months,
     round_half_away,
     select_window_visits,
     student_t_quantile,
     summarise_windows,
+    window_choice,
     window_target_day,
     window_tolerance,
+    window_values_frame,
 )
 from analysis.stats import regularized_incomplete_beta, student_t_cdf
+from models.errors import InvalidValue
 
 DAY0 = pd.Timestamp("2020-01-01")
 
@@ -173,21 +182,21 @@ def test_summarise_windows_hand_computed():
 def test_two_patient_sd_matches_the_example():
     # changes −4 and −6: mean −5, SD sqrt((1 + 1) / 1) = 1.41421 → 1.41
     visits = with_change(("A", 0, 31), ("A", 92, 27), ("B", 0, 32), ("B", 105, 26))
-    windows = format_windows_for_export(cohort_windows(visits, [3]))
+    windows = format_windows_for_export(summarise_windows(select_window_visits(visits, [3]), [3]))
     assert windows.columns.tolist() == WINDOW_COLUMNS
     assert windows.iloc[0].tolist() == [3, 2, -5, 1.41, -5, 0, 0]
 
 
 def test_no_visits_at_all_still_gives_one_row_per_month():
     empty = with_change(("A", 0, 10)).iloc[0:0]
-    windows = cohort_windows(empty, [3, 6, 12, 24])
+    windows = summarise_windows(select_window_visits(empty, [3, 6, 12, 24]), [3, 6, 12, 24])
     assert windows["month"].tolist() == [3, 6, 12, 24]
     assert windows["n"].tolist() == [0, 0, 0, 0]
 
 
 def test_months_keep_their_order_and_drop_duplicates():
     visits = with_change(("A", 0, 10), ("A", 365, 12))
-    assert cohort_windows(visits, [12, 3, 12])["month"].tolist() == [12, 3]
+    assert summarise_windows(select_window_visits(visits, [12, 3, 12]), [12, 3, 12])["month"].tolist() == [12, 3]
 
 
 # --- Student's t, CI and rounding ------------------------------------------------------------------
@@ -261,3 +270,136 @@ def test_round_half_away_on_series_keeps_index_and_missing():
     assert out.index.tolist() == [5, 6, 7] and out.name == "x"
     assert out.iloc[0] == 1.13 and math.isnan(out.iloc[1]) and out.iloc[2] == -1.13
     assert math.isnan(round_half_away(None, 2))
+
+
+# --- one window choice ----------------------------------------------------------------------------
+
+
+def test_window_choice_positions_closest_then_earlier():
+    # month 6, target 183 ± 45: patient "b" 178 and 188 tie → 178 (position 1); "a" 173 vs 190 → 190
+    patients = np.array(["b", "b", "b", "a", "a", "a"])
+    days = np.array([0, 178, 188, 0, 173, 190], dtype="float64")
+    assert window_choice(patients, days, 6).tolist() == [5, 1]  # ordered by patient: a, b
+    assert window_choice(patients, np.full(6, np.nan), 6).tolist() == []
+    assert window_choice(np.array([], dtype=str), np.array([]), 12).tolist() == []
+
+
+def test_select_window_visits_uses_window_choice():
+    visits = with_change(("A", 0, 30), ("A", 173, 25), ("A", 190, 24), ("B", 0, 30), ("B", 178, 26), ("B", 188, 22))
+    chosen = select_window_visits(visits, [6])
+    positions = window_choice(visits["patient_id"].to_numpy(), visits["study_day"], 6)
+    assert chosen["visit_date"].tolist() == visits["visit_date"].iloc[positions].tolist()
+
+
+# --- window_values.csv ----------------------------------------------------------------------------
+
+
+def test_window_values_are_the_visits_windows_csv_used():
+    # A: baseline 31; day 92 → 27 (−4, −12.9 %); day 369 → 17 (−14, −45.16 % → improved)
+    # B: baseline 32; day 105 → 26 (−6, −18.75 %)
+    visits = with_change(("B", 0, 32), ("B", 105, 26), ("A", 0, 31), ("A", 92, 27), ("A", 369, 17))
+    window_visits = select_window_visits(visits, [3, 12, 24])
+    values = window_values_frame(window_visits)
+    assert values.columns.tolist() == WINDOW_VALUES_COLUMNS
+    assert values[["patient_id", "month", "study_day"]].values.tolist() == [["A", 3, 92], ["A", 12, 369],
+                                                                          ["B", 3, 105]]
+    out = format_window_values_for_export(values)
+    assert out["visit_date"].tolist() == [DAY0 + pd.Timedelta(days=d) for d in (92, 369, 105)]
+    assert out["mrss"].tolist() == [27, 17, 26] and out["change"].tolist() == [-4, -14, -6]
+    assert out["change_pct"].tolist() == [-12.9, -45.2, -18.8]  # −12.903, −45.161, −18.75 (half away)
+    assert out["improved"].tolist() == ["no", "yes", "no"] and out["progressed"].tolist() == ["no", "no", "no"]
+    # every windows.csv figure rebuilds from them
+    windows = summarise_windows(window_visits, [3, 12, 24])
+    for month, group in values.groupby("month"):
+        row = windows.set_index("month").loc[month]
+        assert row["n"] == len(group) and row["mean_change"] == pytest.approx(group["change"].mean())
+
+
+def test_window_values_of_nobody():
+    visits = with_change(("A", 0, 31))
+    out = format_window_values_for_export(window_values_frame(select_window_visits(visits, [3])))
+    assert out.empty and out.columns.tolist() == WINDOW_VALUES_COLUMNS
+
+
+# --- windows.csv CI columns -----------------------------------------------------------------------
+
+
+def test_windows_export_with_ci_columns():
+    # changes −4, −6, −11: mean −7, SD √13; CI −7 ± 4.302653 · √13 / √3 = (−15.956694, 1.956694)
+    visits = with_change(("A", 0, 31), ("A", 92, 27), ("B", 0, 32), ("B", 105, 26), ("C", 0, 30), ("C", 80, 19))
+    windows = format_windows_for_export(summarise_windows(select_window_visits(visits, [3, 12]), [3, 12]),
+                                        with_ci=True)
+    assert windows.columns.tolist() == WINDOW_EXPORT_COLUMNS == [
+        "month", "n", "mean_change", "sd_change", "median_change", "ci_low", "ci_high", "n_improved",
+        "n_progressed"]
+    assert windows.iloc[0].tolist() == [3, 3, -7, 3.61, -6, -15.96, 1.96, 1, 0]
+    assert windows.iloc[1][["ci_low", "ci_high"]].isna().all()  # n = 0
+
+
+# --- the months a user gives ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "months"),
+    [
+        ("3,6,12,24", [3, 6, 12, 24]),
+        (" 12 , 3,12 ", [12, 3]),  # order kept, duplicates dropped
+        ("6,", [6]),
+        ([3, "6", 12.0], [3, 6, 12]),
+        ((24,), [24]),
+    ],
+)
+def test_parse_months(value, months):
+    assert parse_months(value) == months
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("", "at least one month"),
+        (" , ", "at least one month"),
+        ([], "at least one month"),
+        ("3,six", "'six' is not a whole number"),
+        ("1.5", "'1.5' is not a whole number"),
+        ("0", "months start at 1"),
+        ("-3", "months start at 1"),
+        ([None], "None is not a whole number"),
+        ("inf", "'inf' is not a whole number"),
+    ],
+)
+def test_parse_months_refuses_with_the_field_named(value, reason):
+    with pytest.raises(InvalidValue, match=reason) as error:
+        parse_months(value)
+    assert error.value.field == "months"
+
+
+def test_parse_months_names_another_field():
+    with pytest.raises(InvalidValue) as error:
+        parse_months("x", field="response_month")
+    assert error.value.field == "response_month"
+
+
+def test_parse_month_takes_exactly_one():
+    assert parse_month("12") == 12 and parse_month(6) == 6
+    with pytest.raises(InvalidValue, match="one month") as error:
+        parse_month("6,12")
+    assert error.value.field == "response_month"
+
+
+def test_describe_gives_every_figure_once():
+    # 10, 12, 14 (and a blank): n 3, mean 12, SD 2, median 12, CI 12 ± 4.968275
+    d = describe([10, np.nan, 14, 12])
+    assert (d.n, d.mean, d.sd, d.median) == (3, 12, 2, 12)
+    assert d.ci_low == pytest.approx(12 - 4.968275, abs=1e-5) and d.ci_high == pytest.approx(12 + 4.968275, abs=1e-5)
+    one = describe([5])
+    assert (one.n, one.mean, one.median) == (1, 5, 5) and math.isnan(one.sd) and math.isnan(one.ci_low)
+    none = describe([])
+    assert none.n == 0 and math.isnan(none.mean) and math.isnan(none.median)
+
+
+def test_confidence_half_width_vectorised():
+    # t(0.975, 1) · 1 / √2 = 8.984694; n = 1 → NaN
+    half = confidence_half_width(np.array([1.0, 1.0, 2.0]), np.array([2, 1, 3]))
+    assert half[0] == pytest.approx(12.706205 / math.sqrt(2), abs=1e-5) and math.isnan(half[1])
+    assert half[2] == pytest.approx(4.302653 * 2 / math.sqrt(3), abs=1e-5)
+    assert confidence_half_width(2.0, 3) == pytest.approx(half[2])
