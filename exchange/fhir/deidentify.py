@@ -34,15 +34,25 @@ TEXT_REMOVED = {"patients": ("name", "mrn", "notes"), "events": ("description",)
 
 @dataclass
 class Raters:
-    """`rater-1`, `rater-2`, ... in order of first appearance within one export; blank stays blank."""
+    """`rater-1`, `rater-2`, ... in order of first appearance within one export (patients in export order, each
+    patient's assessments and measurements by date), so the numbers do not depend on how the export is chunked;
+    blank stays blank."""
 
     names: dict[str, str] = field(default_factory=dict)
 
-    def rename(self, values: pd.Series) -> pd.Series:
-        for rater in pd.unique(values):
+    def register(self, frames: Frames, pseudonyms: dict[str, str]) -> None:
+        seen = pd.concat([
+            pd.DataFrame({"patient": frames.assessments["patient_id"].map(pseudonyms),
+                          "day": frames.assessments["visit_date"], "table": 0, "rater": frames.assessments["rater"]}),
+            pd.DataFrame({"patient": frames.measurements["patient_id"].map(pseudonyms),
+                          "day": frames.measurements["date"], "table": 1, "rater": frames.measurements["rater"]}),
+        ], ignore_index=True).sort_values(["patient", "day", "table"], kind="stable")
+        for rater in pd.unique(seen["rater"]):
             if rater and rater not in self.names:
                 self.names[rater] = f"rater-{len(self.names) + 1}"
-        return values.map(lambda r: self.names.get(r, "") if r else "")
+
+    def rename(self, values: pd.Series) -> pd.Series:
+        return values.map(lambda r: self.names[r] if r else "")
 
 
 def _latest_dates(frames: Frames) -> dict[str, date]:
@@ -77,6 +87,7 @@ def deidentify_frames(frames: Frames, *, secret: bytes, raters: Raters, today: d
     """The frames of whole patients (every row of each patient), de-identified (see the module docstring)."""
     offsets = {pid: deid.date_offset(secret, pid, latest, today) for pid, latest in _latest_dates(frames).items()}
     names = {pid: deid.pseudonym(secret, pid) for pid in frames.patients["patient_id"]}
+    raters.register(frames, names)
     ages = _ages(frames)
     out = {}
     for name in DATE_COLUMNS:

@@ -449,28 +449,31 @@ def _other_event(row: dict, ctx: Context, pid: str, ids: _Ids) -> dict:
 
 
 def resource_dicts(frames: Frames, ctx: Context) -> Iterator[dict]:
-    """Every resource of the frames' patients as a JSON-ready dict: per patient a Patient and its diagnosis
-    Condition, then one Observation per assessment (mRSS) and per measurement, a MedicationStatement per
-    medication period, and per event a MedicationAdministration, Procedure, AdverseEvent, Condition (organ
-    events) or Observation (other). References are relative (`Patient/<id>`), ids stable across exports."""
+    """Every resource of the frames' patients as a JSON-ready dict, patient by patient in the order of
+    `frames.patients`: the Patient and its diagnosis Condition, one Observation per assessment (mRSS) and per
+    measurement, a MedicationStatement per medication period, and per event a MedicationAdministration,
+    Procedure, AdverseEvent, Condition (organ events) or Observation (other). References are relative
+    (`Patient/<id>`); ids are stable across exports. Grouping by patient keeps the output of a chunked export
+    the same whatever the chunk size."""
     pids = {pid: patient_resource_id(pid) for pid in frames.patients["patient_id"]}
+    out: dict[str, list[dict]] = {pid: [] for pid in pids}
     for row in _records(frames.patients, ("diagnosis_date",)):
         pid = pids[row["patient_id"]]
-        yield _patient(row, ctx, pid)
+        out[row["patient_id"]].append(_patient(row, ctx, pid))
         diagnosis = _diagnosis(row, ctx, pid)
         if diagnosis is not None:
-            yield diagnosis
+            out[row["patient_id"]].append(diagnosis)
 
     ids = _Ids()
     for row in _records(frames.assessments, ("visit_date",)):
-        yield _mrss(row, ctx, pids[row["patient_id"]], ids)
+        out[row["patient_id"]].append(_mrss(row, ctx, pids[row["patient_id"]], ids))
     for row in _records(frames.measurements, ("date",)):
-        yield _measurement(row, ctx, pids[row["patient_id"]], ids)
+        out[row["patient_id"]].append(_measurement(row, ctx, pids[row["patient_id"]], ids))
 
     periods: dict[str, dict[str, list[dict]]] = {}
     for row in _records(frames.medications, ("start_date", "end_date")):
         periods.setdefault(row["patient_id"], {}).setdefault(row["drug"], []).append(row)
-        yield _medication(row, ctx, pids[row["patient_id"]])
+        out[row["patient_id"]].append(_medication(row, ctx, pids[row["patient_id"]]))
     for drugs in periods.values():
         for rows in drugs.values():
             rows.sort(key=lambda r: r["start_date"])
@@ -478,15 +481,19 @@ def resource_dicts(frames: Frames, ctx: Context) -> Iterator[dict]:
     for row in _records(frames.events, ("date", "end_date")):
         pid, kind = pids[row["patient_id"]], row["kind"]
         if kind in ADMINISTRATION_KINDS:
-            yield _administration(row, ctx, pid, ids)
+            resource = _administration(row, ctx, pid, ids)
         elif kind == "procedure":
-            yield _procedure(row, ctx, pid, ids)
+            resource = _procedure(row, ctx, pid, ids)
         elif kind == "adverse_event":
-            yield _adverse_event(row, ctx, pid, ids, periods.get(row["patient_id"], {}))
+            resource = _adverse_event(row, ctx, pid, ids, periods.get(row["patient_id"], {}))
         elif kind in ORGAN_EVENT_KINDS:
-            yield _organ_event(row, ctx, pid, ids)
+            resource = _organ_event(row, ctx, pid, ids)
         else:
-            yield _other_event(row, ctx, pid, ids)
+            resource = _other_event(row, ctx, pid, ids)
+        out[row["patient_id"]].append(resource)
+
+    for patient_resources in out.values():
+        yield from patient_resources
 
 
 def as_model(resource: dict):
