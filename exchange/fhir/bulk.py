@@ -30,6 +30,8 @@ CHUNK = 1000
 FORMAT = "fhir"
 FILE_TYPES = ("CodeSystem", *RESOURCE_TYPES)
 NDJSON_MEDIA_TYPE = "application/fhir+ndjson"
+# One encoder for every line; the resources are trees, so the circular-reference check only costs time.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False).encode
 
 
 @dataclass
@@ -75,8 +77,7 @@ class _Files:
             handle = self.handles[kind] = open(self.folder / f"{kind}.ndjson", "w", encoding="utf-8",  # noqa: SIM115
                                                newline="\n")
             self.counts[kind] = 0
-        handle.write(json.dumps(resource, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
-        handle.write("\n")
+        handle.write(_ENCODE(resource) + "\n")
         self.counts[kind] += 1
 
     def close(self) -> None:

@@ -55,6 +55,9 @@ class Frames:
 class Context:
     installation: Installation
     deidentified: bool = False
+    # Local concepts built once per export: a registry repeats the same few hundred (17 sites per assessment).
+    # The dicts are shared between resources, so the resource dicts are read-only for their users.
+    concepts: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 # --- ids and small builders ------------------------------------------------------------------------------
@@ -107,6 +110,14 @@ def _coding(system: str, code: str, display: str | None = None, version: str | N
 
 
 def _local(ctx: Context, system: str, code: str, text: str | None = None) -> dict:
+    key = (system, code, text)
+    concept = ctx.concepts.get(key)
+    if concept is None:
+        concept = ctx.concepts[key] = _local_concept(ctx, system, code, text)
+    return concept
+
+
+def _local_concept(ctx: Context, system: str, code: str, text: str | None) -> dict:
     display = codes.LOCAL_DISPLAYS[system].get(code)
     concept = {"coding": [_coding(ctx.installation.code_system(system), code, display)]}
     if text or display:
@@ -119,6 +130,9 @@ def _absent(code: str, display: str, text: str | None = None) -> dict:
     if text:
         concept["text"] = text
     return concept
+
+
+_NOT_PERFORMED = _absent("not-performed", "Not Performed")
 
 
 def _ucum(value, unit: str, ucum: str | None) -> dict:
@@ -134,12 +148,14 @@ def _number(value):
 
 
 def _records(frame: pd.DataFrame, dates: Iterable[str]) -> list[dict]:
-    """The rows as dicts: dates as ISO text, every missing value None."""
+    """The rows as dicts: dates as ISO text, every missing value None (plain Python values, not numpy's)."""
     frame = frame.copy()
     for column in dates:
         if column in frame:
             frame[column] = pd.to_datetime(frame[column]).dt.strftime("%Y-%m-%d")
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+    values = frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
+    columns = list(frame.columns)
+    return [dict(zip(columns, row, strict=True)) for row in values]
 
 
 def _text(value) -> str:
@@ -220,7 +236,7 @@ def _mrss(row: dict, ctx: Context, pid: str, ids: _Ids) -> dict:
         component = {"code": _local(ctx, "mrss", code)}
         score = row.get(code)
         if score is None:
-            component["dataAbsentReason"] = _absent("not-performed", "Not Performed")
+            component["dataAbsentReason"] = _NOT_PERFORMED
         else:
             component["valueInteger"] = int(score)
         components.append(component)
@@ -245,7 +261,7 @@ def _measurement(row: dict, ctx: Context, pid: str, ids: _Ids) -> dict:
     concept = _local(ctx, "measure", code, measure.label if measure else code)
     if code in codes.VERIFIED_LOINC:
         loinc, display = codes.VERIFIED_LOINC[code]
-        concept["coding"].append(_coding(codes.LOINC, loinc, display))
+        concept = {"coding": [*concept["coding"], _coding(codes.LOINC, loinc, display)], "text": concept["text"]}
     category = codes.CATEGORY_BY_MEASURE.get(code) or codes.CATEGORY_BY_GROUP.get(measure.group if measure else "")
     resource = {"resourceType": "Observation", "id": ids.make("obs", pid, row["date"], code, side, rater),
                 "status": "final"}
@@ -448,52 +464,57 @@ def _other_event(row: dict, ctx: Context, pid: str, ids: _Ids) -> dict:
 # --- frames -> resources ----------------------------------------------------------------------------------
 
 
+def _by_patient(frame: pd.DataFrame, dates: Iterable[str]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for row in _records(frame, dates):
+        grouped.setdefault(row["patient_id"], []).append(row)
+    return grouped
+
+
+def _event(row: dict, ctx: Context, pid: str, ids: _Ids, periods: dict[str, list[dict]]) -> dict:
+    kind = row["kind"]
+    if kind in ADMINISTRATION_KINDS:
+        return _administration(row, ctx, pid, ids)
+    if kind == "procedure":
+        return _procedure(row, ctx, pid, ids)
+    if kind == "adverse_event":
+        return _adverse_event(row, ctx, pid, ids, periods)
+    if kind in ORGAN_EVENT_KINDS:
+        return _organ_event(row, ctx, pid, ids)
+    return _other_event(row, ctx, pid, ids)
+
+
 def resource_dicts(frames: Frames, ctx: Context) -> Iterator[dict]:
     """Every resource of the frames' patients as a JSON-ready dict, patient by patient in the order of
     `frames.patients`: the Patient and its diagnosis Condition, one Observation per assessment (mRSS) and per
     measurement, a MedicationStatement per medication period, and per event a MedicationAdministration,
     Procedure, AdverseEvent, Condition (organ events) or Observation (other). References are relative
-    (`Patient/<id>`); ids are stable across exports. Grouping by patient keeps the output of a chunked export
-    the same whatever the chunk size."""
-    pids = {pid: patient_resource_id(pid) for pid in frames.patients["patient_id"]}
-    out: dict[str, list[dict]] = {pid: [] for pid in pids}
+    (`Patient/<id>`); ids are stable across exports. Made one at a time (a consumer that writes each away holds
+    one resource); grouped by patient, so a chunked export is the same whatever the chunk size."""
+    assessments = _by_patient(frames.assessments, ("visit_date",))
+    measurements = _by_patient(frames.measurements, ("date",))
+    medications = _by_patient(frames.medications, ("start_date", "end_date"))
+    events = _by_patient(frames.events, ("date", "end_date"))
+    ids = _Ids()
     for row in _records(frames.patients, ("diagnosis_date",)):
-        pid = pids[row["patient_id"]]
-        out[row["patient_id"]].append(_patient(row, ctx, pid))
+        patient_id = row["patient_id"]
+        pid = patient_resource_id(patient_id)
+        yield _patient(row, ctx, pid)
         diagnosis = _diagnosis(row, ctx, pid)
         if diagnosis is not None:
-            out[row["patient_id"]].append(diagnosis)
-
-    ids = _Ids()
-    for row in _records(frames.assessments, ("visit_date",)):
-        out[row["patient_id"]].append(_mrss(row, ctx, pids[row["patient_id"]], ids))
-    for row in _records(frames.measurements, ("date",)):
-        out[row["patient_id"]].append(_measurement(row, ctx, pids[row["patient_id"]], ids))
-
-    periods: dict[str, dict[str, list[dict]]] = {}
-    for row in _records(frames.medications, ("start_date", "end_date")):
-        periods.setdefault(row["patient_id"], {}).setdefault(row["drug"], []).append(row)
-        out[row["patient_id"]].append(_medication(row, ctx, pids[row["patient_id"]]))
-    for drugs in periods.values():
-        for rows in drugs.values():
+            yield diagnosis
+        for assessment in assessments.pop(patient_id, ()):
+            yield _mrss(assessment, ctx, pid, ids)
+        for measurement in measurements.pop(patient_id, ()):
+            yield _measurement(measurement, ctx, pid, ids)
+        periods: dict[str, list[dict]] = {}
+        for period in medications.pop(patient_id, ()):
+            periods.setdefault(period["drug"], []).append(period)
+            yield _medication(period, ctx, pid)
+        for rows in periods.values():
             rows.sort(key=lambda r: r["start_date"])
-
-    for row in _records(frames.events, ("date", "end_date")):
-        pid, kind = pids[row["patient_id"]], row["kind"]
-        if kind in ADMINISTRATION_KINDS:
-            resource = _administration(row, ctx, pid, ids)
-        elif kind == "procedure":
-            resource = _procedure(row, ctx, pid, ids)
-        elif kind == "adverse_event":
-            resource = _adverse_event(row, ctx, pid, ids, periods.get(row["patient_id"], {}))
-        elif kind in ORGAN_EVENT_KINDS:
-            resource = _organ_event(row, ctx, pid, ids)
-        else:
-            resource = _other_event(row, ctx, pid, ids)
-        out[row["patient_id"]].append(resource)
-
-    for patient_resources in out.values():
-        yield from patient_resources
+        for event in events.pop(patient_id, ()):
+            yield _event(event, ctx, pid, ids, periods)
 
 
 def as_model(resource: dict):
