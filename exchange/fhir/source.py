@@ -13,15 +13,17 @@ from db.visits import load_assessments
 from exchange.fhir.mapping import HASHED_PREFIX, Frames, patient_resource_id
 from models.errors import UnknownPatient
 
+FEW = 500
+
 
 def live_patient_ids(engine: Engine, patients: Iterable[str] | None = None) -> list[str]:
     """Every live patient's patient_id (code-point order), or those of `patients` after checking each is a live
     patient. Raises UnknownPatient naming the ones that are not."""
-    every = sorted(load_patients(engine)["patient_id"])
     if patients is None:
-        return every
+        return sorted(load_patients(engine)["patient_id"])
     wanted = list(dict.fromkeys(str(p).strip() for p in patients if str(p).strip()))
-    live = set(every)
+    # a few ids (a $everything, a selection) are looked up by themselves; many, against the whole list
+    live = set(load_patients(engine, wanted if len(wanted) <= FEW else None)["patient_id"])
     missing = [p for p in wanted if p not in live]
     if missing:
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
