@@ -56,6 +56,10 @@ def test_bulk_export_of_the_demo_registry_validates_line_by_line(demo, tmp_path)
                           "MedicationAdministration", "AdverseEvent"}  # the demo has no procedure: no file
     assert {kind: len(lines) for kind, lines in files.items()} == result.counts
     assert result.patients == DEMO_SIZE
+    manifest = result.manifest(request=f"{BASE}/$export", url_for=lambda path: f"{BASE}/files/{path.name}",
+                               transaction_time="2026-01-01T00:00:00+00:00")
+    assert manifest["output"][1] == {"type": "Patient", "url": f"{BASE}/files/Patient.ndjson", "count": DEMO_SIZE}
+    assert result.lines()[0].startswith(f"exported {DEMO_SIZE} patients (identified, FHIR NDJSON)")
     for kind, lines in files.items():
         model_class = get_fhir_model_class(kind)
         for number, line in enumerate(lines, start=1):

@@ -435,3 +435,16 @@ def test_installation_base_is_an_http_url_or_a_per_installation_default():
         installation_for("skintrack.example.org")
     one, two = installation_for(None, b"secret-one"), installation_for(None, b"secret-two")
     assert one.base != two.base and one.base.endswith(".invalid/fhir") and one == installation_for(None, b"secret-one")
+
+
+def test_the_documentation_names_every_code_and_local_system_used():
+    """docs/FHIR.md keeps the evidence of each LOINC code and names every local CodeSystem."""
+    from pathlib import Path
+
+    from exchange.fhir.codes import LOCAL_SYSTEMS
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "FHIR.md").read_text(encoding="utf-8")
+    for code, display in VERIFIED_LOINC.values():
+        assert code in text and display in text, code
+    for name in LOCAL_SYSTEMS:
+        assert f"`{name}`" in text, name
