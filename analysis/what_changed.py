@@ -320,7 +320,7 @@ def treatment_changes(visits: pd.DataFrame | None, medications: pd.DataFrame | N
 
 def sites_that_moved_most(changes: Sequence[TreatmentChange], visits: pd.DataFrame | None, *,
                           limit: int = 6) -> list[str]:
-    """The sites to show first, at most ``limit``, in catalogue order.
+    """The sites to show first, at most ``limit``, most telling first.
 
     Taken in turn from each change (a left/right pair at a time, the pair that moved most after that change
     first), so that each change that moved the skin is represented — on the NSF story, the thighs after
@@ -356,4 +356,4 @@ def sites_that_moved_most(changes: Sequence[TreatmentChange], visits: pd.DataFra
     order = {code: i for i, code in enumerate(SITE_CODES)}
     rest = sorted((c for c, v in overall.items() if abs(v) >= SITE_MOVE), key=lambda c: (-abs(overall[c]), order[c]))
     take(rest)
-    return sorted(chosen, key=order.get)
+    return chosen

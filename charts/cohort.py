@@ -125,6 +125,14 @@ def spaghetti(
          "detail": vl.field("segment:N"), "color": color, "tooltip": curve_tips},
         description="ci_band",
     )
+    # A bin whose neighbours have too few patients has no area to draw: its interval shows as a whisker too.
+    whiskers = vl.view(
+        vl.inline(band_rows),
+        vl.mark("rule", opacity=0.8, strokeWidth=2, clip=True),
+        {"x": x, "y": vl.field("ci_low:Q", scale=y_scale, title=MRSS_TITLE), "y2": vl.field("ci_high"),
+         "color": color, "tooltip": curve_tips},
+        description="ci_whiskers",
+    )
     mean = vl.view(
         vl.inline(curve),
         vl.mark("line", strokeWidth=3, clip=True, point={"size": 30, "filled": True}),
@@ -159,11 +167,11 @@ def spaghetti(
     title = vl.title(
         "mRSS of each patient from day 0" if drawn else "No patient of this cohort has a baseline mRSS",
         subtitle=[f"{who}. Dotted line: day 0 = {zero_text}.",
-                  f"Band: 95% CI of the mean, where {MIN_PATIENTS_FOR_BAND} or more patients contribute; "
-                  "numbers along the bottom: patients per 3-month bin (n)."],
+                  f"Band: 95% CI of the mean, where {MIN_PATIENTS_FOR_BAND} or more patients contribute.",
+                  "Numbers along the bottom: the patients of each 3-month bin (n)."],
         anchor="start",
     )
-    return vl.sized(vl.layer(band, lines, zero, mean, n_row, height=height, title=title), width)
+    return vl.sized(vl.layer(band, whiskers, lines, zero, mean, n_row, height=height, title=title), width)
 
 
 def waterfall(

@@ -69,20 +69,25 @@ def _long_label(row) -> str:
     return label if label.lower().startswith(kind.lower()) else f"{kind}: {label}"
 
 
+# Every tooltip has the same two keys: Streamlit hands the rows to the browser as a table, where a key one row
+# lacks would show as "null" in another's tooltip. The title is the tooltip's heading.
+TIP_DETAILS = "Details"
+FOLLOWED = "what followed in 3–6 months: "
+
+
 def _event_tip(row, followed: str) -> dict:
-    tip = {"Date": labels.date_text(row["date"]), "Event": labels.kind_label(row["kind"])}
-    details = {
-        "Description": " ".join(str(row["description"]).split()) if isinstance(row["description"], str) else "",
-        "Injected sites": labels.sites_display(row["sites"]),
-        "Agent": row["agent"] if isinstance(row["agent"], str) else "",
-        "Dose": labels.dose_label(row["dose"], row["dose_unit"]),
-        "CTCAE grade": labels.grade_label(row["grade"]),
-        "Serious": "yes" if row["serious"] is True else ("no" if row["serious"] is False else ""),
-        "Resolved": labels.date_text(row["end_date"]),
-        "What followed (3–6 months)": followed,
-    }
-    tip.update({key: value for key, value in details.items() if value})
-    return tip
+    details = [
+        " ".join(str(row["description"]).split()) if isinstance(row["description"], str) else "",
+        f"injected: {labels.sites_display(row['sites'])}" if labels.sites_display(row["sites"]) else "",
+        row["agent"] if isinstance(row["agent"], str) else "",
+        labels.dose_label(row["dose"], row["dose_unit"]),
+        labels.grade_label(row["grade"]),
+        "serious" if row["serious"] is True else ("not serious" if row["serious"] is False else ""),
+        f"resolved {labels.date_text(row['end_date'])}" if labels.date_text(row["end_date"]) else "",
+        f"{FOLLOWED}{followed}" if followed else "",
+    ]
+    return {"title": f"{labels.date_text(row['date'])} · {labels.kind_label(row['kind'])}",
+            TIP_DETAILS: "; ".join(d for d in details if d) or labels.kind_label(row["kind"])}
 
 
 def _rows(events: pd.DataFrame | None, changes: Sequence[TreatmentChange]) -> list[dict]:
@@ -99,30 +104,32 @@ def _rows(events: pd.DataFrame | None, changes: Sequence[TreatmentChange]) -> li
     for change in changes:
         if change.kind == INJECTION:
             continue
-        tip = {"Date": change.date.isoformat(), "Treatment change": change.label,
-               "What followed (3–6 months)": change.outcome}
+        tip = {"title": f"{change.date.isoformat()} · {change.label}", TIP_DETAILS: f"{FOLLOWED}{change.outcome}"}
         rows.append({"date": pd.Timestamp(change.date), "kind": TREATMENT, "label": change.label,
                      "long": change.label, "tip": tip})
     return rows
 
 
 def _layout(xs_px: list[float], widths: list[float], plot_px: float) -> tuple[list[int], list[str]] | None:
-    """Rows and alignments so that no two labels overlap and none leaves the plot; None if impossible."""
-    row_spans: list[list[tuple[float, float]]] = [[] for _ in range(LABEL_ROWS)]
+    """Rows and alignments so that no label overlaps another, none is crossed by another event's rule (a rule
+    runs from its marker down), and none leaves the plot; None if that is impossible in LABEL_ROWS rows."""
+    placed: list[tuple[float, int, float, float]] = []  # x, row, label start, label end
     rows, aligns = [], []
+    gap = LABEL_GAP_PX
     for x, width in zip(xs_px, widths, strict=True):
-        align = "left" if x + width <= plot_px else "right"
-        start, end = (x, x + width) if align == "left" else (x - width, x)
-        if start < 0:
+        sides = [(align, start, end) for align, start, end in (("left", x, x + width), ("right", x - width, x))
+                 if start >= 0 and end <= plot_px]
+        found = next(((row, align, start, end) for row in range(LABEL_ROWS) for align, start, end in sides if all(
+            (other_row != row or end + gap <= a or start >= b + gap)  # no label beside it in its row
+            and (other_row >= row or abs(other_x - x) < 1 or not start - gap < other_x < end + gap)  # no rule
+            and (other_row <= row or not a - gap < x < b + gap)  # its own rule crosses no label below
+            for other_x, other_row, a, b in placed)), None)
+        if found is None:
             return None
-        for index, spans in enumerate(row_spans):
-            if all(end + LABEL_GAP_PX <= a or start >= b + LABEL_GAP_PX for a, b in spans):
-                spans.append((start, end))
-                rows.append(index)
-                aligns.append(align)
-                break
-        else:
-            return None
+        row, align, start, end = found
+        placed.append((x, row, start, end))
+        rows.append(row)
+        aligns.append(align)
     return rows, aligns
 
 
@@ -174,23 +181,26 @@ def legend_scale(prepared: pd.DataFrame, column: str) -> dict:
     return {"domain": list(entries["legend_text"]), "range": list(entries[column])}
 
 
-def rule_layers(prepared: pd.DataFrame, time_axis: TimeAxis, *, legend: dict | None = None) -> list[dict]:
-    """The rules (one per event and treatment change), coloured and dashed by kind; with ``legend``, an
-    invisible marker per rule that carries the legend (so that its symbols are the markers' shapes)."""
+def rule_layers(prepared: pd.DataFrame, time_axis: TimeAxis, *, legend: dict | None = None,
+                from_markers: bool = False) -> list[dict]:
+    """The rules (one per event and treatment change), coloured and dashed by kind: across the whole panel, or
+    (``from_markers``) from each marker down, so that no rule crosses a label above its marker. With
+    ``legend``, an invisible marker per rule carries the legend (so that its symbols are the markers' shapes)."""
     data = vl.inline(prepared)
     if prepared.empty:
         return [vl.view(data, vl.mark("rule"), {"x": time_axis.x(X)}, description="event_rules")]
     color = vl.field("legend_text:N", scale=legend_scale(prepared, "color"), legend=None)
-    layers = [
-        vl.view(
-            data,
-            vl.mark("rule", strokeWidth=1.8, opacity=0.9),
-            {"x": time_axis.x(X), "color": color,
-             "strokeDash": vl.field("legend_text:N", scale=legend_scale(prepared, "dash"), legend=None),
-             "tooltip": vl.field("tip", type="nominal")},
-            description="event_rules",
-        )
-    ]
+    encoding = {"x": time_axis.x(X), "color": color,
+                "strokeDash": vl.field("legend_text:N", scale=legend_scale(prepared, "dash"), legend=None),
+                "tooltip": vl.field("tip", type="nominal")}
+    mark = vl.mark("rule", strokeWidth=1.8, opacity=0.9)
+    if from_markers:
+        layers = [vl.view(data, mark, {**encoding, "y": vl.value(FIRST_ROW_PX + row * ROW_PX),
+                                       "y2": vl.value("height")},
+                          description="event_rules", filters=(f"datum.row === {row}",))
+                  for row in sorted(set(prepared["row"]))]
+    else:
+        layers = [vl.view(data, mark, encoding, description="event_rules")]
     if legend is not None:
         layers.append(vl.view(
             data,

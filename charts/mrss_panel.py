@@ -35,8 +35,9 @@ SUBTITLE = [
     f"Grey band: baseline ± {labels.number(NOISE_BETWEEN_RATERS)} points, the noise between raters",
     f"Dashed: improved / progressed (> {labels.number(RESPONSE_POINTS)} points and ≥ "
     f"{labels.number(RESPONSE_PERCENT)}% from baseline)",
-    "Vertical lines: events, treatment changes; hover one for what followed",
 ]
+SCREEN_LINE = "Vertical lines: events, treatment changes; hover one for what followed"
+PRINT_LINE = "Vertical lines: events and treatment changes (what followed each: see below)"
 EMPTY_TITLE = "No mRSS recorded yet"
 HEIGHT = 250
 LABEL_MARGIN_PX = 30  # the threshold labels end this far left of the axis, clear of its numbers
@@ -166,11 +167,12 @@ def mrss_panel(
     width: int | None = None,
     height: int = HEIGHT,
     note: str = "",
+    printed: bool = False,
 ) -> dict:
     """Total mRSS per visit with raters, noise band, thresholds, events and treatment changes.
 
     ``time_axis`` is the patient's shared axis (charts.time_axis); without it, the default window of these
-    frames. ``width`` None: the container's width.
+    frames. ``width`` None: the container's width. ``printed``: for paper (no "hover" in the subtitle).
     """
     if time_axis is None:
         time_axis, _ = make_time_axis(chart_window(visits=visits, events=events))
@@ -198,7 +200,7 @@ def mrss_panel(
     visit_rows = vl.inline(vis)
     layers = [
         *_reference_layers(baseline_mrss, time_axis, y_scale),
-        *event_rules.rule_layers(marks, time_axis),
+        *event_rules.rule_layers(marks, time_axis, from_markers=True),
         *event_rules.label_layers(marks, time_axis),
         vl.view(visit_rows, vl.mark("line", color=palette.MRSS_LINE, strokeWidth=2),
                 {"x": time_axis.x(X), "y": y(), "tooltip": tips}, description="mrss_line"),
@@ -214,6 +216,6 @@ def mrss_panel(
                 {"x": time_axis.x(X), "y": y(), "tooltip": tips}, description="mrss_points"),
     ]
     title = TITLE if not vis.empty else EMPTY_TITLE
-    subtitle = SUBTITLE + ([note] if note else [])
+    subtitle = [*SUBTITLE, PRINT_LINE if printed else SCREEN_LINE] + ([note] if note else [])
     return vl.sized(vl.layer(*layers, height=height,
                              title=vl.title(title, subtitle=subtitle, anchor="start")), width)

@@ -57,13 +57,14 @@ def patient_timeline(
     width: int = 720,
     height: int = 250,
     note: str = "",
+    printed: bool = False,
 ) -> dict:
-    """The mRSS panel above the medication lanes, one picture ``width`` plot pixels wide (for downloads and
-    the report). Any frame may be empty or None: the panels then say so, and nothing raises."""
+    """The mRSS panel above the medication lanes, one picture ``width`` plot pixels wide (for downloads and,
+    ``printed``, the report). Any frame may be empty or None: the panels then say so, and nothing raises."""
     if time_axis is None:
         time_axis, note = make_time_axis(chart_window(visits=visits, medications=medications, events=events))
     top = mrss_panel(assessments, visits, baseline_mrss=baseline_mrss, events=events, changes=changes,
-                     time_axis=time_axis, width=width, height=height, note=note)
+                     time_axis=time_axis, width=width, height=height, note=note, printed=printed)
     bottom = medication_lanes(medications, events=events, changes=changes, time_axis=time_axis, width=width)
     independent = dict.fromkeys(("y", "color", "shape", "strokeDash", "size", "opacity"), "independent")
     return vl.vconcat(top, bottom, spacing=14, resolve={"scale": {"x": "shared", **independent}})

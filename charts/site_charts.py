@@ -36,7 +36,7 @@ MAX_HALF_CELL_DAYS = 90
 MARKER_Y_OFFSET = -5
 TEXT_PAD_PX = 4
 PANEL_HEIGHT = 130
-MOVED_HEIGHT = 170
+MOVED_HEIGHT = 150
 SIDE_DASHES = {"R": [1, 0], "L": [6, 3], "": [1, 0]}
 
 
@@ -172,10 +172,11 @@ def site_heatmap(
     time_axis: TimeAxis | None = None,
     width: int | None = None,
     row_px: int = ROW_PX,
+    printed: bool = False,
 ) -> dict:
     """Site × visit heat map, rows in catalogue order, with a marker at each injection into a site and the
-    drug starts and dose changes as rules. ``time_axis``: the patient's shared axis (default: the window of
-    these frames); ``width`` None: the container's width."""
+    drug starts and dose changes marked above. ``time_axis``: the patient's shared axis (default: the window of
+    these frames); ``width`` None: the container's width; ``printed``: for paper (no "hover")."""
     if time_axis is None:
         time_axis, _ = make_time_axis(chart_window(visits=visits, events=events))
     time_axis = time_axis.sized(width)
@@ -233,7 +234,8 @@ def site_heatmap(
         if len(marks):
             subtitle.append("▼ steroid injection into that site, at its date")
         if any(c.kind != INJECTION for c in changes):
-            subtitle.append("Grey ▼ above: drug start, dose change or stop (hover: what followed)")
+            subtitle.append("Grey ▼ above: drug start, dose change or stop" + ("" if printed else
+                                                                             " (hover: what followed)"))
         title = vl.title("Site scores by visit", subtitle=subtitle, anchor="start")
     spec = vl.layer(*layers, height=row_px * len(SITE_LABELS), title=title)
     return vl.sized(spec, width)
@@ -318,6 +320,17 @@ def site_trajectories(
                      title=vl.title("Site trajectories", subtitle=subtitle, anchor="start"))
 
 
+def pictured_sites(sites: Sequence[str], *, parts: int = 3) -> list[str]:
+    """The first ``sites`` that belong to at most ``parts`` body parts (a left/right pair is one part): few
+    enough lines for one picture."""
+    chosen: list[str] = []
+    for code in sites:
+        names = {SITES_BY_CODE[c].label for c in chosen}
+        if SITES_BY_CODE[code].label in names or len(names) < parts:
+            chosen.append(code)
+    return chosen
+
+
 def sites_that_moved(
     visits: pd.DataFrame | None,
     sites: Sequence[str],
@@ -361,19 +374,19 @@ def sites_that_moved(
             vl.tooltip("score_text:N", "Score")]
     data = vl.inline(cells)
     layers = [
-        *event_rules.rule_layers(marks, time_axis),
+        *event_rules.rule_layers(marks, time_axis, from_markers=True),
         *event_rules.label_layers(marks, time_axis),
         # Sites with equal scores draw one line over the other: the earlier ones wider, so each shows.
         vl.view(data, vl.mark("line"),
                 {"x": time_axis.x(X), "y": y, "color": color, "strokeDash": dash, "detail": vl.field("site:N"),
                  "strokeWidth": vl.field("part:N", scale={"domain": parts, "range": [
-                     2 + 2.5 * (len(parts) - 1 - i) for i in range(len(parts))]}, legend=None),
+                     2 + 1.5 * (len(parts) - 1 - i) for i in range(len(parts))]}, legend=None),
                  "tooltip": tips}, description="moved_lines"),
         vl.view(data, vl.mark("point", filled=True, size=30),
                 {"x": time_axis.x(X), "y": y, "color": {**color, "legend": None}, "tooltip": tips},
                 description="moved_points"),
     ]
-    subtitle = "Score per visit (mean of raters) of the sites that moved most after a treatment change"
     independent = dict.fromkeys(("color", "strokeDash", "shape"), "independent")
-    return vl.sized(vl.layer(*layers, height=height, resolve={"scale": independent},
-                             title=vl.title("Sites that moved", subtitle=subtitle, anchor="start")), width)
+    title = vl.title("Sites that moved most after a treatment change", anchor="start", fontSize=vl.FONT_PX + 1,
+                     subtitle="Score per visit (mean of raters)")
+    return vl.sized(vl.layer(*layers, height=height, resolve={"scale": independent}, title=title), width)

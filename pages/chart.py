@@ -37,6 +37,7 @@ from charts.patient import (  # noqa: E402
     sites_that_moved,
 )
 from charts.report import CHART_WIDTH, ReportAuthor, patient_report_pdf  # noqa: E402
+from charts.site_charts import pictured_sites  # noqa: E402
 from models.catalog import ROLES, SITE_CODES, SITES_BY_CODE  # noqa: E402
 from ui.chart_cache import chart_data  # noqa: E402
 from ui.patient_picker import pick_patient  # noqa: E402
@@ -44,7 +45,7 @@ from ui.state import get_engine  # noqa: E402
 from ui.vega import show_chart  # noqa: E402
 
 EXPORT_WIDTH = 720  # plot pixels of a downloaded picture
-SITES_SHOWN = 6
+SITES_SHOWN = 6  # preselected per-site trajectories
 WINDOWS = {"visits": "Visits", "history": "Whole history", "today": "To today"}
 BADGES = {"improved": ("green", ":material/trending_down:", "Improved"),
           "progressed": ("red", ":material/trending_up:", "Progressed"),
@@ -137,13 +138,13 @@ def downloads(build, name: str, key: str) -> None:
                            help="Download this chart as a drawing that scales without blur")
 
 
-def timeline_picture(width: int) -> dict:
+def timeline_picture(width: int, printed: bool = False) -> dict:
     return patient_timeline(assessments, visits, data.medications, data.events, baseline_mrss=baseline_mrss,
-                            changes=changes, time_axis=time_axis, width=width, note=note)
+                            changes=changes, time_axis=time_axis, width=width, note=note, printed=printed)
 
 
-def heatmap_picture(width: int) -> dict:
-    return site_heatmap(visits, data.events, changes=changes, time_axis=time_axis, width=width)
+def heatmap_picture(width: int, printed: bool = False) -> dict:
+    return site_heatmap(visits, data.events, changes=changes, time_axis=time_axis, width=width, printed=printed)
 
 
 # --- what changed: in words, and the sites that moved in a picture -------------------------------------------
@@ -154,7 +155,7 @@ if changes:
         st.markdown("\n".join(f"- {f'**{number}** · ' if number else ''}{change.sentence}"
                                for number, change in zip(numbers, changes, strict=True)))
         if moved:
-            show_chart(sites_that_moved(visits, moved, **frames), key="chart_moved")
+            show_chart(sites_that_moved(visits, pictured_sites(moved), **frames), key="chart_moved")
         st.caption(f"Each change compared: the latest visit in the 90 days up to it with the latest visit "
                    f"{WINDOW_FROM_DAYS}–{WINDOW_TO_DAYS} days (3–6 months) after it; sites that moved by 1 or more "
                    "(0–3 scale).")
@@ -176,8 +177,8 @@ with trend_tab:
     if visits.empty:
         st.info("Site trajectories appear once a visit with site scores is recorded.")
     else:
-        preselected = moved or default_sites(data.events)[:SITES_SHOWN]
-        chosen = st.multiselect("Sites", list(SITE_CODES), default=preselected, key="chart_sites",
+        preselected = [c for c in SITE_CODES if c in moved] or default_sites(data.events)[:SITES_SHOWN]
+        chosen = st.multiselect("Sites", list(SITE_CODES), default=preselected, key=f"chart_sites_{patient_id}",
                                 format_func=lambda code: SITES_BY_CODE[code].display,
                                 help="Preselected: the sites that moved most after each treatment change (else "
                                      "the injected sites, then the sites that usually respond).")
@@ -243,7 +244,8 @@ def report() -> bytes:
                           when=datetime.now())
     return patient_report_pdf(
         patient=data.patient, header=header, identified=identified, author=author,
-        timeline=timeline_picture(CHART_WIDTH), heatmap=heatmap_picture(CHART_WIDTH) if len(visits) else None,
+        timeline=timeline_picture(CHART_WIDTH, printed=True),
+        heatmap=heatmap_picture(CHART_WIDTH, printed=True) if len(visits) else None,
         changes=changes, visits=visits, assessments=assessments, medications=data.medications, events=data.events)
 
 

@@ -63,8 +63,8 @@ def test_nsf_story_in_words_and_pictures(with_demo):
     (moved,) = described(at, "moved_lines")
     lines = next(layer for layer in moved["layer"] if layer.get("description") == "moved_lines")
     assert lines["encoding"]["color"]["scale"]["domain"] == ["Dorsum of hand", "Fingers", "Thigh"]
-    assert at.multiselect(key="chart_sites").value == ["hand_r", "hand_l", "fingers_r", "fingers_l", "thigh_r",
-                                                        "thigh_l"]
+    chosen = at.multiselect(key="chart_sites_DEMO-0002").value
+    assert chosen == ["hand_r", "hand_l", "fingers_r", "fingers_l", "thigh_r", "thigh_l"]
     for name in ("mrss_line", "medication_bars", "heatmap_cells", "site_scores"):
         assert described(at, name), name
     assert all("width" not in spec for spec in charts(at))  # every chart fills the width of its column

@@ -118,7 +118,7 @@ def test_nsf_injections_soften_the_hands_and_fingers():
 
 def test_nsf_the_sites_shown_first_are_the_thighs_and_the_hands():
     chosen = sites_that_moved_most(nsf_changes(), nsf_visits(), limit=6)
-    assert chosen == ["hand_r", "hand_l", "fingers_r", "fingers_l", "thigh_r", "thigh_l"]
+    assert chosen == ["thigh_r", "thigh_l", "hand_r", "hand_l", "fingers_r", "fingers_l"]
 
 
 # --- DEMO-0001 (dcSSc): imatinib 200 mg, raised to 400 mg -----------------------------------------------------
@@ -196,7 +196,7 @@ def patients(draw):
     return visits, medications_frame(*periods), injections_frame(*shots)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(patients(), st.integers(min_value=-400, max_value=400))
 def test_every_change_compares_the_right_visits_and_moves_with_the_calendar(patient, shift):
     visits, meds, shots = patient

@@ -68,23 +68,28 @@ def test_the_change_from_baseline_is_the_one_passed_in_never_recomputed():
 
 
 def test_a_dose_step_is_a_labelled_rule_with_what_followed_on_hover():
-    rows = cases.all_rows(panel(time_axis=cases.time_axis().sized(900)), "event_labels")
+    rows = cases.all_rows(panel(width=1200), "event_labels")
     step = next(r for r in rows if r["kind"] == event_rules.TREATMENT and "→" in r["label"])
     assert step["text"] == step["label"] == "imatinib 200 → 400 mg"
     assert step["date_text"] == "2023-07-01" and step["color"] == palette.TREATMENT_RULE
-    followed = step["tip"]["What followed (3–6 months)"]
-    assert followed.startswith("mRSS 28 → 20 (−8) from 2023-05-10 to 2023-11-01")
+    assert step["tip"] == {"title": "2023-07-01 · imatinib 200 → 400 mg", "Details": (
+        "what followed in 3–6 months: mRSS 28 → 20 (−8) from 2023-05-10 to 2023-11-01; right hand and left fingers "
+        "−1 each (also in this window: the injections into right hand and left fingers on 2023-09-01)")}
     injection = next(r for r in rows if r["kind"] == "steroid_injection")
-    assert "What followed (3–6 months)" in injection["tip"]
+    assert "what followed in 3–6 months: " in injection["tip"]["Details"]
 
 
-def test_labels_are_never_cut_and_never_overlap_at_the_narrowest_width():
+def test_labels_are_never_cut_never_overlap_and_no_rule_crosses_them_at_the_narrowest_width():
     long = "Periorbital oedema with swelling of both upper eyelids, resolved without treatment"
     events = cases.events_frame(
         cases.event("2023-03-01", "adverse_event", long, grade=2),
         cases.event("2023-03-20", "procedure", "Skin biopsy, left forearm"),
         cases.event("2023-04-02", "steroid_injection", "", sites="hand_r"),
     )
+    axis = cases.time_axis().sized(900)
+    rules = cases.named(patient.mrss_panel(None, None, baseline_mrss=None, events=events, time_axis=axis),
+                        "event_rules")
+    assert all(v["encoding"]["y2"] == {"value": "height"} for v, _ in rules)  # from the marker down
     axis = cases.time_axis()
     prepared = event_rules.prepare_annotations(events, axis, cases.changes())
     full = {r["date"]: r for _, r in prepared.iterrows()}
@@ -100,10 +105,12 @@ def test_labels_are_never_cut_and_never_overlap_at_the_narrowest_width():
         assert 0 <= a and b <= event_rules.MIN_PLOT_PX
         for (c, d), other in spans[i + 1:]:
             assert row != other or b + event_rules.LABEL_GAP_PX <= c or d + event_rules.LABEL_GAP_PX <= a
+        for x, ((_, _), other) in zip(xs, spans, strict=True):  # a rule runs from its marker down
+            assert other >= row or abs(x - xs[i]) < 1 or not a < x < b, "a rule crosses a label"
 
 
 def test_few_short_labels_are_written_out_and_many_are_numbered_with_a_legend():
-    axis = cases.time_axis().sized(900)
+    axis = cases.time_axis().sized(1200)
     few = event_rules.prepare_annotations(cases.events(), axis, cases.changes())
     assert not few.attrs["numbered"] and list(few["text"]) == list(few["label"])
     many = cases.events_frame(*(cases.event(f"2023-{m:02d}-15", "procedure", f"procedure {m}") for m in range(1, 11)))
@@ -130,12 +137,12 @@ def test_every_event_kind_has_its_own_colour_and_shape_apart_from_the_thresholds
 def test_event_tooltips_name_sites_agent_dose_and_grade_and_leave_out_what_is_blank():
     prepared = event_rules.prepare_annotations(cases.events(), cases.time_axis())
     tips = {r["kind"]: r["tip"] for _, r in prepared.iterrows()}
-    injection = tips["steroid_injection"]
-    assert injection["Injected sites"] == f"{SITES_BY_CODE['hand_r'].display}, {SITES_BY_CODE['fingers_l'].display}"
-    assert (injection["Agent"], injection["Dose"]) == ("triamcinolone acetonide", "40 mg")
-    assert "CTCAE grade" not in injection
-    assert tips["adverse_event"]["CTCAE grade"] == "grade 2 (moderate)"
-    assert tips["adverse_event"]["Resolved"] == "2023-08-20"
+    hand, fingers = SITES_BY_CODE["hand_r"].display, SITES_BY_CODE["fingers_l"].display
+    assert tips["steroid_injection"] == {"title": "2023-09-01 · Intralesional steroid injection",
+                                         "Details": f"injected: {hand}, {fingers}; triamcinolone acetonide; 40 mg"}
+    assert tips["adverse_event"] == {"title": "2023-08-01 · Adverse event", "Details": (
+        "Periorbital oedema; grade 2 (moderate); not serious; resolved 2023-08-20")}
+    assert all(set(tip) == {"title", "Details"} for tip in tips.values())  # the same keys in every row
 
 
 def test_lanes_draw_dose_steps_and_an_ongoing_period_to_the_edge_with_its_start_date():

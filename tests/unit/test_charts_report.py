@@ -3,6 +3,7 @@ A4 pages, the charts at print size, the "what changed" summary, the treatments a
 
 from __future__ import annotations
 
+import json
 import re
 import zlib
 from datetime import datetime
@@ -31,9 +32,9 @@ def charts() -> tuple[dict, dict]:
     axis = cases.time_axis()
     timeline = patient.patient_timeline(cases.assessments(), cases.visits(), cases.medications(), cases.events(),
                                         baseline_mrss=30.0, changes=cases.changes(), time_axis=axis,
-                                        width=CHART_WIDTH)
+                                        width=CHART_WIDTH, printed=True)
     heatmap = patient.site_heatmap(cases.visits(), cases.events(), changes=cases.changes(), time_axis=axis,
-                                   width=CHART_WIDTH)
+                                   width=CHART_WIDTH, printed=True)
     return timeline, heatmap
 
 
@@ -104,6 +105,7 @@ def test_charts_print_at_eight_points_or_more():
         assert width_px * PT_PER_CSS_PX <= page_pt, width_px
         texts = [v["mark"].get("fontSize", vl.FONT_PX) for v, _ in cases.find(chart, mark="text")]
         assert min(texts) >= vl.FONT_PX
+        assert "hover" not in json.dumps(chart)  # nothing to hover on paper
 
 
 def test_rows_in_date_order():
