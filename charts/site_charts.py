@@ -91,9 +91,10 @@ def _cell_edges(dates: list[pd.Timestamp], span_days: float) -> list[tuple[pd.Ti
 CELL_COLUMNS = ["x", "x_left", X2, "site", "site_label", "score", "score_text", "text", "need", "frac", "date_text"]
 
 
-def heatmap_cells(visits: pd.DataFrame | None, time_axis: TimeAxis) -> pd.DataFrame:
-    """Long frame, one row per (visit, site) inside the axis: cell edges (x_left, x2), the cell's share of the
-    axis (frac), its number (text) and the pixels the number needs (need), tooltip text."""
+def heatmap_cells(visits: pd.DataFrame | None, time_axis: TimeAxis, sites: Sequence[str] = SITE_CODES
+                  ) -> pd.DataFrame:
+    """Long frame, one row per (visit, site of ``sites``) inside the axis: cell edges (x_left, x2), the cell's
+    share of the axis (frac), its number (text) and the pixels the number needs (need), tooltip text."""
     if visits is None or visits.empty:
         return pd.DataFrame(columns=CELL_COLUMNS)
     vis = visits[visits["visit_date"].notna()].sort_values("visit_date").drop_duplicates("visit_date")
@@ -101,7 +102,8 @@ def heatmap_cells(visits: pd.DataFrame | None, time_axis: TimeAxis) -> pd.DataFr
         return pd.DataFrame(columns=CELL_COLUMNS)
     dates = [pd.Timestamp(d) for d in vis["visit_date"]]
     edges = dict(zip(dates, _cell_edges(dates, time_axis.span_days()), strict=True))
-    long = vis.melt(id_vars=["visit_date"], value_vars=list(SITE_CODES), var_name="site", value_name="score")
+    long = vis.melt(id_vars=["visit_date"], value_vars=[c for c in SITE_CODES if c in set(sites)], var_name="site",
+                    value_name="score")
     low, high = (pd.Timestamp(d) for d in time_axis.date_bounds())
     long["left"] = long["visit_date"].map(lambda d: edges[d][0]).clip(lower=low)
     long["right"] = long["visit_date"].map(lambda d: edges[d][1]).clip(upper=high)
@@ -109,8 +111,7 @@ def heatmap_cells(visits: pd.DataFrame | None, time_axis: TimeAxis) -> pd.DataFr
     long = time_axis.add_x(long, "visit_date", X)
     long = time_axis.add_x(long, "left", "x_left")
     long = time_axis.add_x(long, "right", X2)
-    long["frac"] = [time_axis.fraction(b) - time_axis.fraction(a) for a, b in zip(long["x_left"], long[X2],
-                                                                                    strict=True)]
+    long["frac"] = ((long["right"] - long["left"]) / pd.Timedelta(days=1) / time_axis.span_days()).astype("float64")
     long["site_label"] = long["site"].map(labels.site_display)
     long["score"] = long["score"].astype("float64")
     long["text"] = [labels.number(round(s, 2)) if not pd.isna(s) else "" for s in long["score"]]
@@ -262,7 +263,7 @@ def site_trajectory(
     if time_axis is None:
         time_axis, _ = make_time_axis(chart_window(visits=visits, events=events))
     time_axis = time_axis.sized(width)
-    cells = heatmap_cells(visits, time_axis)
+    cells = heatmap_cells(visits, time_axis, [code])
     low, high = time_axis.date_bounds()
     marks = injections(events)
     marks = marks[(marks["site"] == code) & (marks["date"] >= low) & (marks["date"] <= high)] if len(marks) else marks
@@ -348,7 +349,7 @@ def sites_that_moved(
         time_axis, _ = make_time_axis(chart_window(visits=visits, events=events))
     time_axis = time_axis.sized(width)
     codes = [c for c in SITE_CODES if c in set(sites)]
-    cells = heatmap_cells(visits, time_axis)
+    cells = heatmap_cells(visits, time_axis, codes)
     cells = cells[cells["site"].isin(codes) & cells["score"].notna()].copy()
     cells["part"] = [SITES_BY_CODE[c].label for c in cells["site"]]
     cells["side"] = [SITES_BY_CODE[c].side or "midline" for c in cells["site"]]
