@@ -36,6 +36,10 @@ WINDOW_FROM_DAYS = window_target_day(3)  # 91
 WINDOW_TO_DAYS = window_target_day(6)  # 183
 CONTIGUOUS_DAYS = 1  # a period starting at most a day after the previous one ended continues it
 
+METHOD = (f"Each change compared: the latest visit with an mRSS in the {ANCHOR_LOOKBACK_DAYS} days up to it with the "
+          f"latest visit {WINDOW_FROM_DAYS}–{WINDOW_TO_DAYS} days (3–6 months) after it; sites listed when they moved "
+          f"by {SITE_MOVE:g} or more (0–3 scale).")
+
 DRUG_START = "drug_start"
 DOSE_CHANGE = "dose_change"
 DRUG_STOP = "drug_stop"

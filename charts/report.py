@@ -22,7 +22,7 @@ from fpdf import FPDF
 
 from analysis.patient_header import PatientHeader
 from analysis.treatment import on_treatment
-from analysis.what_changed import TreatmentChange
+from analysis.what_changed import METHOD, TreatmentChange
 from charts.export import to_png
 from charts.labels import date_text, dose_label, kind_label, number, rater_name, signed, sites_display
 
@@ -220,9 +220,7 @@ def patient_report_pdf(
     for change in changes:
         pdf.multi_cell(0, 4.5, _text(f"- {change.sentence}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "I", 8)
-    pdf.multi_cell(0, 4, "Compared: the latest visit in the 90 days up to the change with the latest visit 3 to 6 "
-                   "months (91-183 days) after it; sites listed when they moved by 1 or more (0-3 scale).",
-                   new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 4, _text(METHOD), new_x="LMARGIN", new_y="NEXT")
     if heatmap is not None:
         pdf.ln(3)
         _chart(pdf, heatmap)

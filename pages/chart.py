@@ -16,7 +16,8 @@ from analysis.baseline import baselines, change_from_baseline  # noqa: E402
 from analysis.patient_header import patient_header  # noqa: E402
 from analysis.scores import visit_scores  # noqa: E402
 from analysis.treatment import period_labels  # noqa: E402
-from analysis.what_changed import WINDOW_FROM_DAYS, WINDOW_TO_DAYS, sites_that_moved_most, treatment_changes  # noqa: E402
+from analysis.what_changed import METHOD as WHAT_CHANGED_METHOD  # noqa: E402
+from analysis.what_changed import sites_that_moved_most, treatment_changes  # noqa: E402
 from charts.event_rules import marker_numbers, prepare_annotations  # noqa: E402
 from charts.export import to_png, to_svg  # noqa: E402
 from charts.labels import kind_label, sites_display  # noqa: E402
@@ -156,9 +157,7 @@ if changes:
                                for number, change in zip(numbers, changes, strict=True)))
         if moved:
             show_chart(sites_that_moved(visits, pictured_sites(moved), **frames), key="chart_moved")
-        st.caption(f"Each change compared: the latest visit in the 90 days up to it with the latest visit "
-                   f"{WINDOW_FROM_DAYS}–{WINDOW_TO_DAYS} days (3–6 months) after it; sites that moved by 1 or more "
-                   "(0–3 scale).")
+        st.caption(WHAT_CHANGED_METHOD)
 
 show_chart(mrss_panel(assessments, visits, baseline_mrss=baseline_mrss, note=note, **frames), key="chart_mrss")
 show_chart(medication_lanes(data.medications, **frames), key="chart_lanes")
