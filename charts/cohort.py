@@ -1,17 +1,17 @@
-"""Cohort charts for the trial coordinators' screen (PRODUCT.md screen 6).
+"""Cohort charts for the trial coordinators' screen (PRODUCT.md screen 6), as Vega-Lite dicts (charts/vl.py).
 
-The numbers (change, categories, means, confidence intervals) come from ``analysis/``; these
-builders only draw them. Every mark that could reach past its axis (a wide confidence band at the
-end of follow-up, where few patients remain) is clipped to the plot, so that it never squeezes the
-plot or covers the titles.
+The numbers (change, categories, means, confidence intervals, patients per bin) come from ``analysis/``;
+these builders only draw them. The mean's 95 % band is drawn only where at least MIN_PATIENTS_FOR_BAND
+patients contribute (with two, the interval is too wide to read), and every mark that could reach past
+its axis is clipped to the plot, so that it never squeezes the plot or covers the titles.
 """
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 
-from charts import palette
+from charts import palette, vl
+from charts.labels import CHAR_PX, signed
 from models.catalog import MRSS_MAX, RESPONSE_PERCENT, RESPONSE_POINTS, SITE_CODES, SITES_BY_CODE
 
 CATEGORIES = tuple(palette.CATEGORY_COLORS)  # improved, stable, progressed
@@ -27,16 +27,8 @@ PATIENT_SERIES = "Each patient"
 MEAN_SERIES = "Cohort mean"
 CI_SERIES = "95% CI of the mean"
 SERIES_COLORS = {PATIENT_SERIES: palette.COHORT_LINE, MEAN_SERIES: palette.COHORT_MEAN, CI_SERIES: palette.COHORT_CI}
-
-
-def signed(value, digits: int = 1, unit: str = "") -> str:
-    """A number with a true minus sign (−3.5) and an explicit plus for rises (+2.0); "–" when missing."""
-    if value is None or pd.isna(value):
-        return "–"
-    value = float(value)
-    text = f"{abs(value):.{digits}f}"
-    sign = "−" if value < 0 and float(text) != 0 else "+" if value > 0 and float(text) != 0 else ""
-    return f"{sign}{text}{unit}"
+MIN_PATIENTS_FOR_BAND = 3
+N_LABEL_GAP_PX = 8
 
 
 def day_zero_text(anchor_drug: str | None) -> str:
@@ -52,18 +44,26 @@ def _label_expression(names: dict[str, str]) -> str:
     return expression
 
 
-def _series_color() -> alt.Color:
-    return alt.Color(
+def _series_color() -> dict:
+    return vl.field(
         "series:N",
-        scale=alt.Scale(domain=list(SERIES_COLORS), range=list(SERIES_COLORS.values())),
-        legend=alt.Legend(title=None, orient="top", symbolType="square", symbolOpacity=1, labelFontSize=11),
+        scale={"domain": list(SERIES_COLORS), "range": list(SERIES_COLORS.values())},
+        legend={"title": None, "orient": "top", "symbolType": "square", "symbolOpacity": 1},
     )
 
 
-def _rows(frame: pd.DataFrame) -> alt.InlineData:
-    """The frame as inline values. Altair refuses a DataFrame of more than 5,000 rows (a guard meant for
-    notebooks); a cohort of thousands of patients has more rows than that, and the browser draws them well."""
-    return alt.InlineData(values=alt.utils.sanitize_pandas_dataframe(frame).to_dict(orient="records"))
+def _band_segments(curve: pd.DataFrame) -> pd.DataFrame:
+    """The bins where the band is drawn (n ≥ MIN_PATIENTS_FOR_BAND), each run of neighbouring bins numbered
+    as one segment, so that the band breaks where too few patients remain instead of bridging them."""
+    rows = curve.dropna(subset=["ci_low", "ci_high"]).sort_values("day").reset_index(drop=True)
+    if rows.empty:
+        return rows.assign(segment=pd.Series(dtype="int64"))
+    steps = rows["day"].diff()
+    step = steps[steps > 0].min() if (steps > 0).any() else 1
+    enough = pd.to_numeric(rows["n"], errors="coerce").fillna(0) >= MIN_PATIENTS_FOR_BAND
+    starts = enough & (~enough.shift(fill_value=False) | (steps > 1.5 * step))
+    rows["segment"] = starts.cumsum()
+    return rows[enough].reset_index(drop=True)
 
 
 def spaghetti(
@@ -72,101 +72,115 @@ def spaghetti(
     *,
     anchor_drug: str | None = None,
     n_patients: int | None = None,
-    width: int = 860,
+    width: int | None = None,
     height: int = 340,
-) -> alt.LayerChart:
-    """Each patient's mRSS against days since day 0, with the cohort mean and its 95 % CI band.
+) -> dict:
+    """Each patient's mRSS against days since day 0, with the cohort mean, its 95 % CI band where at least
+    three patients contribute, and the number of patients of each bin along the axis.
 
     trajectories: one row per patient and visit — ``patient_id`` (str), ``day`` (days since day 0,
         numeric), ``mrss`` (float).
-    mean_curve: one row per time point — ``day``, ``mean``, ``ci_low``, ``ci_high`` (optionally
-        ``n``, patients contributing).
+    mean_curve: one row per bin — ``day``, ``mean``, ``ci_low``, ``ci_high``, ``n`` (patients in the bin),
+        as from ``analysis.cohort.mean_curve``.
     anchor_drug: day 0 is the first start of this drug; None: the baseline (first) visit.
     n_patients: patients in the cohort when `trajectories` holds only a sample of them (for the title).
+    width: None fills the container.
     """
     traj = (
-        trajectories[["patient_id", "day", "mrss"]]
-        .dropna(subset=["day", "mrss"])
-        .sort_values(["patient_id", "day"])
-        if len(trajectories)
-        else pd.DataFrame(columns=["patient_id", "day", "mrss"])
+        trajectories[["patient_id", "day", "mrss"]].dropna(subset=["day", "mrss"]).sort_values(["patient_id", "day"])
+        if len(trajectories) else pd.DataFrame(columns=["patient_id", "day", "mrss"])
     )
-    curve = (
-        mean_curve.copy()
-        if mean_curve is not None
-        else pd.DataFrame(columns=["day", "mean", "ci_low", "ci_high"])
-    )
+    curve = mean_curve.copy() if mean_curve is not None else pd.DataFrame(columns=["day", "mean", "ci_low", "ci_high"])
     if "n" not in curve:
         curve["n"] = pd.NA
+    curve = curve.sort_values("day").reset_index(drop=True)
     traj = traj.assign(series=PATIENT_SERIES)
-    band_rows = curve.dropna(subset=["ci_low", "ci_high"]).assign(series=CI_SERIES)
+    band_rows = _band_segments(curve).assign(series=CI_SERIES)
+    counts = curve.dropna(subset=["n"]).reset_index(drop=True)
+    counts = counts.assign(n_text=[f"{int(n)}" for n in counts["n"]], index=range(len(counts)))
     curve = curve.assign(series=MEAN_SERIES)
     zero_text = day_zero_text(anchor_drug)
-    x = alt.X("day:Q", title=f"Days since {zero_text}", axis=alt.Axis(format="d"))
-    y_scale = alt.Scale(domain=[0, MRSS_MAX], nice=False)
+    x = vl.field("day:Q", title=f"Days since {zero_text}", axis={"format": "d"})
+    y_scale = {"domain": [0, MRSS_MAX], "nice": False}
     color = _series_color()
     curve_tips = [
-        alt.Tooltip("day:Q", title="Day (centre of a 3-month bin)", format="d"),
-        alt.Tooltip("mean:Q", title="Mean mRSS (points)", format=".1f"),
-        alt.Tooltip("ci_low:Q", title="95% CI from", format=".1f"),
-        alt.Tooltip("ci_high:Q", title="95% CI to", format=".1f"),
-        alt.Tooltip("n:Q", title="Patients in the bin (n)"),
+        vl.tooltip("day:Q", "Day (centre of a 3-month bin)", format="d"),
+        vl.tooltip("mean:Q", "Mean mRSS (points)", format=".1f"),
+        vl.tooltip("ci_low:Q", "95% CI from", format=".1f"),
+        vl.tooltip("ci_high:Q", "95% CI to", format=".1f"),
+        vl.tooltip("n:Q", "Patients in the bin (n)"),
     ]
-    lines = (
-        alt.Chart(_rows(traj))
-        .mark_line(strokeWidth=1, opacity=0.7, clip=True)
-        .encode(
-            x=x,
-            y=alt.Y("mrss:Q", scale=y_scale, title=MRSS_TITLE),
-            detail="patient_id:N",
-            color=color,
-            tooltip=[
-                alt.Tooltip("patient_id:N", title="Patient"),
-                alt.Tooltip("day:Q", title="Day", format="d"),
-                alt.Tooltip("mrss:Q", title="mRSS (points)", format=".1f"),
-            ],
-        )
-        .properties(description="patient_lines")
+    lines = vl.view(
+        vl.inline(traj),
+        vl.mark("line", strokeWidth=1, opacity=0.7, clip=True),
+        {"x": x, "y": vl.field("mrss:Q", scale=y_scale, title=MRSS_TITLE), "detail": vl.field("patient_id:N"),
+         "color": color, "tooltip": [vl.tooltip("patient_id:N", "Patient"), vl.tooltip("day:Q", "Day", format="d"),
+                                     vl.tooltip("mrss:Q", "mRSS (points)", format=".1f")]},
+        description="patient_lines",
     )
-    band = (
-        alt.Chart(band_rows)
-        .mark_area(opacity=0.35, clip=True)
-        .encode(x=x, y=alt.Y("ci_low:Q", scale=y_scale, title=MRSS_TITLE), y2="ci_high:Q", color=color,
-                tooltip=curve_tips)
-        .properties(description="ci_band")
+    band = vl.view(
+        vl.inline(band_rows),
+        vl.mark("area", opacity=0.35, clip=True),
+        {"x": x, "y": vl.field("ci_low:Q", scale=y_scale, title=MRSS_TITLE), "y2": vl.field("ci_high"),
+         "detail": vl.field("segment:N"), "color": color, "tooltip": curve_tips},
+        description="ci_band",
     )
-    mean = (
-        alt.Chart(curve)
-        .mark_line(strokeWidth=3, clip=True, point=alt.OverlayMarkDef(size=30, filled=True))
-        .encode(x=x, y=alt.Y("mean:Q", scale=y_scale, title=MRSS_TITLE), color=color, tooltip=curve_tips)
-        .properties(description="mean_line")
+    # A bin whose neighbours have too few patients has no area to draw: its interval shows as a whisker too.
+    whiskers = vl.view(
+        vl.inline(band_rows),
+        vl.mark("rule", opacity=0.8, strokeWidth=2, clip=True),
+        {"x": x, "y": vl.field("ci_low:Q", scale=y_scale, title=MRSS_TITLE), "y2": vl.field("ci_high"),
+         "color": color, "tooltip": curve_tips},
+        description="ci_whiskers",
     )
-    zero = (
-        alt.Chart(pd.DataFrame({"day": [0], "label": [f"day 0: {zero_text}"]}))
-        .mark_rule(color=palette.BLACK, strokeDash=[2, 3])
-        .encode(x=x, tooltip=[alt.Tooltip("label:N", title="Day 0")])
-        .properties(description="day_zero")
+    mean = vl.view(
+        vl.inline(curve),
+        vl.mark("line", strokeWidth=3, clip=True, point={"size": 30, "filled": True}),
+        {"x": x, "y": vl.field("mean:Q", scale=y_scale, title=MRSS_TITLE), "color": color, "tooltip": curve_tips},
+        description="mean_line",
+    )
+    zero = vl.view(
+        vl.inline(pd.DataFrame({"day": [0], "label": [f"day 0: {zero_text}"]})),
+        vl.mark("rule", color=palette.BLACK, strokeDash=[2, 3]),
+        {"x": x, "tooltip": [vl.tooltip("label:N", "Day 0")]},
+        description="day_zero",
+    )
+    # n of each bin along the bottom of the plot; every k-th bin when the bins are narrower than the numbers.
+    days = [float(d) for d in traj["day"]] + [float(d) for d in curve["day"]]
+    span = (max(days) - min(days)) if days else 1.0
+    bin_frac = (float(counts["day"].diff().min()) if len(counts) > 1 else span) / max(span, 1.0)
+    need = max((len(t) for t in counts["n_text"]), default=1) * CHAR_PX + N_LABEL_GAP_PX
+    every = f"max(1, ceil({need:.4g} / ({vl.px_width(width)} * {max(bin_frac, 1e-6):.6g})))"
+    n_row = vl.view(
+        vl.inline(counts[["day", "n", "n_text", "index"]]),
+        vl.mark("text", baseline="bottom", dy=-3, fontSize=vl.FONT_PX - 1, color=palette.MUTED_TEXT, clip=True),
+        {"x": x, "y": vl.value("height"), "text": vl.field("n_text:N"),
+         "opacity": vl.condition(f"datum.index % {every} == 0", 1, 0),
+         "tooltip": [vl.tooltip("day:Q", "Day (centre of a 3-month bin)", format="d"),
+                     vl.tooltip("n:Q", "Patients in the bin (n)")]},
+        description="bin_counts",
     )
     drawn = traj["patient_id"].nunique()
     total = n_patients if n_patients is not None else drawn
     who = (f"{drawn:,} of {total:,} patients drawn; the mean and its band use every patient" if total > drawn
            else f"{drawn:,} patient{'' if drawn == 1 else 's'}")
-    title = alt.Title(
+    title = vl.title(
         "mRSS of each patient from day 0" if drawn else "No patient of this cohort has a baseline mRSS",
-        subtitle=f"{who}. Dotted line: day 0 = {zero_text}.",
+        subtitle=[f"{who}. Dotted line: day 0 = {zero_text}.",
+                  f"Band: 95% CI of the mean, where {MIN_PATIENTS_FOR_BAND} or more patients contribute.",
+                  "Numbers along the bottom: the patients of each 3-month bin (n)."],
         anchor="start",
-        subtitleFontSize=11,
     )
-    return alt.layer(band, lines, zero, mean).properties(width=width, height=height, title=title)
+    return vl.sized(vl.layer(band, whiskers, lines, zero, mean, n_row, height=height, title=title), width)
 
 
 def waterfall(
     changes: pd.DataFrame,
     *,
     window: str = "",
-    width: int = 720,
+    width: int | None = None,
     height: int = 300,
-) -> alt.LayerChart:
+) -> dict:
     """One bar per patient, sorted by change from baseline (largest rise left), coloured by category.
 
     changes: one row per patient — ``patient_id`` (str), ``change`` (points, float), ``category``
@@ -188,81 +202,72 @@ def waterfall(
     order = list(frame["patient_id"].astype(str))
     many = len(order) > 40
     x_title = f"Patients (n = {len(order)}), sorted by change" + (" — hover a bar for the patient" if many else "")
+    extra: dict = {}
     if many:
         # One slot per patient on a numeric axis: a band scale of thousands of patient names draws nothing
         # (Vega gave the 20,000-patient waterfall no height at all), and no name could be read anyway.
         frame["rank"] = range(len(frame))
         frame["rank_end"] = frame["rank"] + 1
-        x = alt.X("rank:Q", title=x_title, scale=alt.Scale(domain=[0, len(frame)], nice=False, zero=True),
-                  axis=alt.Axis(labels=False, ticks=False, grid=False))
-        x2 = {"x2": alt.X2("rank_end"), "y2": alt.datum(0)}  # a ranged bar: from its slot's start to its end
+        x = vl.field("rank:Q", title=x_title, scale={"domain": [0, len(frame)], "nice": False, "zero": True},
+                     axis={"labels": False, "ticks": False, "grid": False})
+        extra = {"x2": vl.field("rank_end"), "y2": {"datum": 0}}  # a ranged bar: its slot, from 0
     else:
-        x = alt.X("patient_id:N", sort=order, title=x_title,
-                  axis=alt.Axis(labels=True, ticks=True, labelAngle=-60, labelLimit=90))
-        x2 = {}
-    y = alt.Y("change:Q", title=CHANGE_TITLE)
-    bars = (
-        alt.Chart(_rows(frame))
-        .mark_bar()
-        .encode(
-            x=x,
-            **x2,
-            y=y,
-            color=alt.Color(
-                "category:N",
-                title="Response (CLINICAL.md)",
-                scale=alt.Scale(domain=list(CATEGORIES), range=list(palette.CATEGORY_COLORS.values())),
-                legend=alt.Legend(orient="top", labelExpr=_label_expression(CATEGORY_LABELS), symbolType="square",
-                                  symbolOpacity=1, labelLimit=320),
-            ),
-            tooltip=[
-                alt.Tooltip("patient_id:N", title="Patient"),
-                alt.Tooltip("baseline:Q", title="Baseline mRSS (points)", format=".1f"),
-                alt.Tooltip("mrss:Q", title="mRSS at the window visit (points)", format=".1f"),
-                alt.Tooltip("change_text:N", title="Change"),
-                alt.Tooltip("pct_text:N", title="% change"),
-                alt.Tooltip("response:N", title="Response"),
-            ],
-        )
-        .properties(description="change_bars")
-    )
-    refs = pd.DataFrame(
+        x = vl.field("patient_id:N", sort=order, title=x_title,
+                     axis={"labels": True, "ticks": True, "labelAngle": -60, "labelLimit": 90})
+    y = vl.field("change:Q", title=CHANGE_TITLE)
+    bars = vl.view(
+        vl.inline(frame),
+        vl.mark("bar"),
         {
-            "y": [-RESPONSE_POINTS, RESPONSE_POINTS],
-            "label": [f"−{RESPONSE_POINTS:g} points", f"+{RESPONSE_POINTS:g} points"],
-        }
+            "x": x, **extra, "y": y,
+            "color": vl.field(
+                "category:N", title="Response (CLINICAL.md)",
+                scale={"domain": list(CATEGORIES), "range": list(palette.CATEGORY_COLORS.values())},
+                legend={"orient": "top", "labelExpr": _label_expression(CATEGORY_LABELS), "symbolType": "square",
+                        "symbolOpacity": 1, "labelLimit": 320, "direction": "vertical"},
+            ),
+            "tooltip": [
+                vl.tooltip("patient_id:N", "Patient"),
+                vl.tooltip("baseline:Q", "Baseline mRSS (points)", format=".1f"),
+                vl.tooltip("mrss:Q", "mRSS at the window visit (points)", format=".1f"),
+                vl.tooltip("change_text:N", "Change"),
+                vl.tooltip("pct_text:N", "% change"),
+                vl.tooltip("response:N", "Response"),
+            ],
+        },
+        description="change_bars",
     )
-    rules = (
-        alt.Chart(refs)
-        .mark_rule(strokeDash=[5, 4], color=palette.BLACK)
-        .encode(y="y:Q", tooltip=[alt.Tooltip("label:N", title="Reference")])
-        .properties(description="response_rules")
-    )
+    refs = pd.DataFrame({"y": [-RESPONSE_POINTS, RESPONSE_POINTS],
+                         "label": [f"−{RESPONSE_POINTS:g} points", f"+{RESPONSE_POINTS:g} points"]})
+    rules = vl.view(vl.inline(refs), vl.mark("rule", strokeDash=[5, 4], color=palette.BLACK),
+                    {"y": vl.field("y:Q"), "tooltip": [vl.tooltip("label:N", "Reference")]},
+                    description="response_rules")
     # "+5" above its line at the right edge, "−5" below its line at the left edge: the bars are sorted from the
     # largest rise (left) to the largest fall (right), so those corners stay clear of them at any width.
-    rule_text = alt.layer(
-        alt.Chart(refs[refs["y"] > 0]).mark_text(fontSize=10, align="right", dx=-2, dy=-6, x="width")
-        .encode(y="y:Q", text="label:N"),
-        alt.Chart(refs[refs["y"] < 0]).mark_text(fontSize=10, align="left", dx=2, dy=10, x=0)
-        .encode(y="y:Q", text="label:N"),
-    )
-    zero = alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(color="#666666").encode(y="y:Q")
-    title = alt.Title(
+    rule_text = [
+        vl.view(vl.inline(refs[refs["y"] > 0]), vl.mark("text", fontSize=vl.FONT_PX - 1, align="right", dx=-2, dy=-6,
+                                                         x="width"),
+                {"y": vl.field("y:Q"), "text": vl.field("label:N")}),
+        vl.view(vl.inline(refs[refs["y"] < 0]), vl.mark("text", fontSize=vl.FONT_PX - 1, align="left", dx=2, dy=10,
+                                                         x=0),
+                {"y": vl.field("y:Q"), "text": vl.field("label:N")}),
+    ]
+    zero = vl.view(vl.inline(pd.DataFrame({"y": [0]})), vl.mark("rule", color="#666666"), {"y": vl.field("y:Q")})
+    title = vl.title(
         f"Change in mRSS from baseline{f' at {window}' if window else ''}, one bar per patient",
-        subtitle=f"Dashed: ±{RESPONSE_POINTS:g} points. Improved (EUSTAR) / progressed (Wu 2019) also need a "
-        f"change of at least {RESPONSE_PERCENT:g}% of the baseline.",
+        subtitle=[f"Dashed: ±{RESPONSE_POINTS:g} points. Improved (EUSTAR) / progressed (Wu 2019) also need",
+                  f"a change of at least {RESPONSE_PERCENT:g}% of the baseline."],
         anchor="start",
-        subtitleFontSize=11,
     )
-    return alt.layer(bars, zero, rules, rule_text).properties(width=width, height=height, title=title)
+    return vl.sized(vl.layer(bars, zero, rules, *rule_text, height=height, title=title), width)
 
 
 def site_response_bars(
     site_changes: pd.DataFrame,
     *,
     window: str = "",
-    width: int = 560,
-) -> alt.LayerChart:
+    width: int | None = None,
+) -> dict:
     """Mean change per site: 17 horizontal bars in catalogue order, with 95 % CI whiskers and values.
 
     site_changes: one row per site — ``site`` (catalogue code), ``mean_change`` (points, 0–3 scale);
@@ -274,64 +279,56 @@ def site_response_bars(
     for column in ("n", "ci_low", "ci_high"):
         if column not in frame:
             frame[column] = float("nan")
-    frame["n"] = pd.to_numeric(frame["n"], errors="coerce").astype("float64")
-    frame["mean_change"] = pd.to_numeric(frame["mean_change"], errors="coerce").astype("float64")
-    frame["ci_low"] = pd.to_numeric(frame["ci_low"], errors="coerce").astype("float64")
-    frame["ci_high"] = pd.to_numeric(frame["ci_high"], errors="coerce").astype("float64")
+    for column in ("n", "mean_change", "ci_low", "ci_high"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     frame["site_label"] = [SITES_BY_CODE[c].display for c in frame["site"]]
     frame["value_text"] = [signed(v, 2) for v in frame["mean_change"]]
     frame["ci_text"] = [f"{signed(lo, 2)} to {signed(hi, 2)}" if not pd.isna(lo) else "–"
                         for lo, hi in zip(frame["ci_low"], frame["ci_high"], strict=True)]
     frame["direction"] = ["fall" if v < 0 else "rise" if v > 0 else "none" for v in frame["mean_change"].fillna(0)]
     order = [SITES_BY_CODE[c].display for c in SITE_CODES]
-    y = alt.Y("site_label:N", sort=order, scale=alt.Scale(domain=order), title="Site")
+    y = vl.field("site_label:N", sort=order, scale={"domain": order}, title="Site")
     extent = [v for column in ("mean_change", "ci_low", "ci_high") for v in frame[column].dropna()] + [0.0]
     low, high = min(extent), max(extent)
     pad = max((high - low) * 0.04, 0.02)
     x_title = "Mean change in site score from baseline (points, 0–3 scale)"
-    x_scale = alt.Scale(domain=[low - (pad if low < 0 else 0), high + (pad if high > 0 else 0)], nice=False)
-    x = alt.X("mean_change:Q", title=x_title, scale=x_scale)
+    x_scale = {"domain": [low - (pad if low < 0 else 0), high + (pad if high > 0 else 0)], "nice": False}
     tips = [
-        alt.Tooltip("site_label:N", title="Site"),
-        alt.Tooltip("value_text:N", title="Mean change (points)"),
-        alt.Tooltip("ci_text:N", title="95% CI of the mean"),
-        alt.Tooltip("n:Q", title="Patients scored at both visits (n)", format="d"),
+        vl.tooltip("site_label:N", "Site"),
+        vl.tooltip("value_text:N", "Mean change (points)"),
+        vl.tooltip("ci_text:N", "95% CI of the mean"),
+        vl.tooltip("n:Q", "Patients scored at both visits (n)", format="d"),
     ]
-    color = alt.Color(
+    color = vl.field(
         "direction:N",
-        scale=alt.Scale(domain=["fall", "rise", "none"],
-                        range=[palette.CATEGORY_COLORS["improved"], palette.CATEGORY_COLORS["progressed"],
-                               palette.CATEGORY_COLORS["stable"]]),
+        scale={"domain": ["fall", "rise", "none"],
+               "range": [palette.CATEGORY_COLORS["improved"], palette.CATEGORY_COLORS["progressed"],
+                         palette.CATEGORY_COLORS["stable"]]},
         legend=None,
     )
-    bars = (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(x=x, y=y, color=color, tooltip=tips)
-        .properties(description="site_bars")
+    data = vl.inline(frame)
+    bars = vl.view(data, vl.mark("bar"),
+                   {"x": vl.field("mean_change:Q", title=x_title, scale=x_scale), "y": y, "color": color,
+                    "tooltip": tips}, description="site_bars")
+    whiskers = vl.view(
+        vl.inline(frame.dropna(subset=["ci_low", "ci_high"])),
+        vl.mark("rule", color=palette.BLACK, strokeWidth=1.2),
+        {"x": vl.field("ci_low:Q", scale=x_scale, title=x_title), "x2": vl.field("ci_high"), "y": y, "tooltip": tips},
+        description="site_ci",
     )
-    whiskers = (
-        alt.Chart(frame.dropna(subset=["ci_low", "ci_high"]))
-        .mark_rule(color=palette.BLACK, strokeWidth=1.2)
-        .encode(x=alt.X("ci_low:Q", scale=x_scale, title=x_title), x2="ci_high:Q", y=y, tooltip=tips)
-        .properties(description="site_ci")
+    text = vl.view(  # the values as a column right of the plot, clear of the bars and whiskers
+        data, vl.mark("text", fontSize=vl.FONT_PX - 1, align="left", dx=8, x="width"),
+        {"y": y, "text": vl.field("value_text:N"), "tooltip": tips}, description="site_values",
     )
-    text = (  # the values as a column right of the plot, clear of the bars and whiskers
-        alt.Chart(frame)
-        .mark_text(fontSize=10, align="left", dx=8, x="width")
-        .encode(y=y, text="value_text:N", tooltip=tips)
-        .properties(description="site_values")
-    )
-    zero = alt.Chart(pd.DataFrame({"v": [0]})).mark_rule(color="#666666").encode(x="v:Q")
+    zero = vl.view(vl.inline(pd.DataFrame({"v": [0]})), vl.mark("rule", color="#666666"), {"x": vl.field("v:Q")})
     counted = frame["n"].dropna()
     counted = counted[counted > 0] if len(counted) else counted
     n_text = (f"n = {int(counted.min())}" if counted.min() == counted.max() else
               f"n = {int(counted.min())}–{int(counted.max())} per site") if len(counted) else "n = 0"
-    title = alt.Title(
+    title = vl.title(
         f"Mean change per site from baseline{f' to {window}' if window else ''}",
-        subtitle=f"Blue: fall (softer skin); orange: rise. Whiskers: 95% CI of the mean. Right: the mean. "
-        f"{n_text} patients with the site scored at both visits.",
+        subtitle=["Blue: fall (softer skin); orange: rise. Whiskers: 95% CI of the mean. Right: the mean.",
+                  f"{n_text} patients with the site scored at both visits."],
         anchor="start",
-        subtitleFontSize=11,
     )
-    return alt.layer(bars, whiskers, zero, text).properties(width=width, height=17 * 22, title=title)
+    return vl.sized(vl.layer(bars, whiskers, zero, text, height=17 * 22, title=title), width)

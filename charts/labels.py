@@ -9,7 +9,7 @@ import pandas as pd
 from models.catalog import CTCAE_GRADES, EVENT_KINDS, SITES_BY_CODE, split_sites
 
 UNSPECIFIED_RATER = "unspecified"
-CHAR_PX = 6.3  # approximate width of one character of an 11 px label
+CHAR_PX = 6.3  # the average width of one character of an 11 px label (letters and digits)
 
 
 def number(value) -> str:
@@ -18,6 +18,17 @@ def number(value) -> str:
         return ""
     text = f"{float(value):.6f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def signed(value, digits: int | None = None, unit: str = "") -> str:
+    """A change with its sign and a true minus: "+2", "−3.5 points"; ``digits`` fixes the decimals (−3.50);
+    "–" when missing. A value that rounds to zero has no sign."""
+    if value is None or pd.isna(value):
+        return "–"
+    value = float(value)
+    text = f"{abs(value):.{digits}f}" if digits is not None else number(abs(value))
+    sign = "−" if value < 0 and float(text) != 0 else "+" if value > 0 and float(text) != 0 else ""
+    return f"{sign}{text}{unit}"
 
 
 def dose_label(dose, dose_unit: str = "", frequency: str = "") -> str:
@@ -60,16 +71,3 @@ def date_text(value) -> str:
     if value is None or pd.isna(value):
         return ""
     return f"{pd.Timestamp(value):%Y-%m-%d}"
-
-
-def fit(text: str, px: float, *, fallbacks: tuple[str, ...] = ()) -> str:
-    """``text`` if it fits in ``px`` pixels, else the first fallback that fits, else ""."""
-    for candidate in (text, *fallbacks):
-        if candidate and len(candidate) * CHAR_PX <= px:
-            return candidate
-    return ""
-
-
-def shorten(text: str, max_chars: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= max_chars else text[: max_chars - 1].rstrip() + "…"

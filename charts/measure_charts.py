@@ -7,11 +7,10 @@ normal reference come from ``models.catalog.MEASURES_BY_CODE``.
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 
 from charts import labels, palette, vl
-from charts.time_axis import TimeAxis, X, make_time_axis, patient_dates
+from charts.time_axis import TimeAxis, X, chart_window, make_time_axis
 from models.catalog import MEASURE_CODES, MEASURES_BY_CODE, SIDES, Measure
 
 
@@ -33,7 +32,7 @@ def _y_domain(values: pd.Series, measure: Measure) -> list[float]:
     return [max(measure.low, low - pad), min(measure.high, high + pad)]
 
 
-def _measure_chart(frame: pd.DataFrame, measure: Measure, time_axis: TimeAxis, width: int) -> dict:
+def _measure_chart(frame: pd.DataFrame, measure: Measure, time_axis: TimeAxis) -> dict:
     y_scale = {"domain": _y_domain(frame["value"], measure), "nice": False}
     tips = [
         vl.tooltip("date_text:N", "Date"),
@@ -46,12 +45,12 @@ def _measure_chart(frame: pd.DataFrame, measure: Measure, time_axis: TimeAxis, w
         color = vl.field(
             "side_name:N",
             scale={"domain": names, "range": [palette.SIDE_COLORS[s] for s in SIDES]},
-            legend={"title": "Side"},
+            legend={"title": "Side", "orient": "top", "direction": "horizontal"},
         )
         shape = vl.field(
             "side_name:N",
             scale={"domain": names, "range": ["circle", "square"]},
-            legend={"title": "Side"},
+            legend={"title": "Side", "orient": "top", "direction": "horizontal"},
         )
     else:
         color, shape = vl.value(palette.UNSIDED), vl.value("circle")
@@ -75,8 +74,8 @@ def _measure_chart(frame: pd.DataFrame, measure: Measure, time_axis: TimeAxis, w
                 vl.view(
                     ref,
                     vl.mark("rule", color=palette.BLUISH_GREEN, strokeDash=[6, 4], strokeWidth=1.5),
-                    {"x": time_axis.x(X), "x2": time_axis.x2("x2"), "y": vl.field("lo:Q", scale=y_scale),
-                     "tooltip": ref_tip},
+                    {"x": time_axis.x(X, title=time_axis.short_title), "x2": time_axis.x2("x2"),
+                     "y": vl.field("lo:Q", scale=y_scale), "tooltip": ref_tip},
                     description="reference_rule",
                 )
             )
@@ -85,8 +84,8 @@ def _measure_chart(frame: pd.DataFrame, measure: Measure, time_axis: TimeAxis, w
                 vl.view(
                     ref,
                     vl.mark("rect", color=palette.BLUISH_GREEN, opacity=0.15),
-                    {"x": time_axis.x(X), "x2": time_axis.x2("x2"), "y": vl.field("lo:Q", scale=y_scale),
-                     "y2": vl.field("hi"), "tooltip": ref_tip},
+                    {"x": time_axis.x(X, title=time_axis.short_title), "x2": time_axis.x2("x2"),
+                     "y": vl.field("lo:Q", scale=y_scale), "y2": vl.field("hi"), "tooltip": ref_tip},
                     description="reference_band",
                 )
             )
@@ -95,7 +94,8 @@ def _measure_chart(frame: pd.DataFrame, measure: Measure, time_axis: TimeAxis, w
         vl.view(
             data,
             vl.mark("line", strokeWidth=2),
-            {"x": time_axis.x(X), "y": vl.field("value:Q", scale=y_scale, title=measure.display),
+            {"x": time_axis.x(X, title=time_axis.short_title), "y": vl.field("value:Q", scale=y_scale,
+                                                                              title=measure.display),
              "color": color, "detail": vl.field("side_name:N"), "tooltip": tips},
         )
     )
@@ -103,7 +103,8 @@ def _measure_chart(frame: pd.DataFrame, measure: Measure, time_axis: TimeAxis, w
         vl.view(
             data,
             vl.mark("point", filled=True, size=55, opacity=1),
-            {"x": time_axis.x(X), "y": vl.field("value:Q", scale=y_scale, title=measure.display),
+            {"x": time_axis.x(X, title=time_axis.short_title), "y": vl.field("value:Q", scale=y_scale,
+                                                                              title=measure.display),
              "color": color, "shape": shape, "tooltip": tips},
             description="measure_points",
         )
@@ -113,81 +114,66 @@ def _measure_chart(frame: pd.DataFrame, measure: Measure, time_axis: TimeAxis, w
     )
     return vl.layer(
         *layers,
-        width=width,
         height=160,
-        title=vl.title(
-            measure.label,
-            subtitle=subtitle,
-            anchor="start",
-            fontSize=13,
-            subtitleFontSize=11,
-            subtitleColor="#00704F" if measure.reference else "#666666",
-        ),
+        title=vl.title(measure.label, subtitle=subtitle, anchor="start", fontSize=13,
+                       subtitleColor="#00704F" if measure.reference else "#666666"),
     )
 
 
-def measure_trajectories(measurements: pd.DataFrame, **options) -> alt.ConcatChart:
-    """:func:`measure_trajectories_spec` as an Altair chart."""
-    return vl.as_altair(measure_trajectories_spec(measurements, **options))
+MEASURE_COLUMNS = ["date", "measure", "side", "value", "unit", "rater"]
+SUBTITLE = "Green dashed line or band: normal value"
 
 
-def measure_trajectories_spec(
-    measurements: pd.DataFrame,
+def _recorded(measurements: pd.DataFrame | None) -> pd.DataFrame:
+    frame = measurements if measurements is not None else pd.DataFrame(columns=MEASURE_COLUMNS)
+    return frame[frame["date"].notna() & frame["value"].notna()] if len(frame) else frame
+
+
+def recorded_measures(measurements: pd.DataFrame | None) -> list[str]:
+    """The measures with a value, in catalogue order."""
+    frame = _recorded(measurements)
+    present = set(frame["measure"]) if len(frame) else set()
+    return [c for c in MEASURE_CODES if c in present]
+
+
+def measure_chart(code: str, measurements: pd.DataFrame | None, *, time_axis: TimeAxis | None = None,
+                  width: int | None = None) -> dict:
+    """One measure over time against its normal value; R and L coloured for sided measures."""
+    frame = _recorded(measurements)
+    if time_axis is None:
+        time_axis, _ = make_time_axis(chart_window(measurements=frame))
+    time_axis = time_axis.sized(width)
+    measure = MEASURES_BY_CODE[code]
+    data = frame[frame["measure"] == code].copy() if len(frame) else frame.copy()
+    data = time_axis.add_x(data, "date").sort_values("date") if len(data) else data.assign(x=[])
+    data["side_name"] = [palette.SIDE_NAMES.get(s, "") if measure.sided else "" for s in data["side"]]
+    data["date_text"] = [labels.date_text(d) for d in data["date"]]
+    data["value_text"] = [f"{labels.number(v)} {measure.unit}" for v in data["value"]]
+    data["rater_name"] = [labels.rater_name(r) for r in data["rater"]]
+    return vl.sized(_measure_chart(data, measure, time_axis), width)
+
+
+def measure_trajectories(
+    measurements: pd.DataFrame | None,
     *,
     measures: list[str] | tuple[str, ...] | None = None,
-    axis: str = "date",
-    anchor_date=None,
-    x_domain: tuple | None = None,
+    time_axis: TimeAxis | None = None,
     width: int = 720,
     columns: int = 2,
-    anchor_label: str = "drug start",
 ) -> dict:
-    """One small chart per measure (default: those recorded, catalogue order); R/L coloured for sided
-    measures; the catalogue's normal value as a dashed rule, or a band for a range."""
-    frame = (
-        measurements
-        if measurements is not None
-        else pd.DataFrame(columns=["date", "measure", "side", "value", "unit", "rater"])
-    )
-    frame = frame[frame["date"].notna() & frame["value"].notna()] if len(frame) else frame
-    if measures is None:
-        present = set(frame["measure"]) if len(frame) else set()
-        measures = [c for c in MEASURE_CODES if c in present]
-    measures = [c for c in measures if c in MEASURES_BY_CODE]
-    time_axis, note = make_time_axis(
-        patient_dates(measurements=frame),
-        axis=axis,
-        anchor_date=anchor_date,
-        x_domain=x_domain,
-        anchor_label=anchor_label,
-    )
-    time_axis = time_axis.compacted()
+    """The measures (default: those recorded) as one image of small multiples, ``width`` in all: for
+    downloads. The screen draws :func:`measure_chart` per measure in its own columns."""
+    frame = _recorded(measurements)
+    if time_axis is None:
+        time_axis, _ = make_time_axis(chart_window(measurements=frame))
+    measures = [c for c in (measures if measures is not None else recorded_measures(frame)) if c in MEASURES_BY_CODE]
     columns = max(1, min(columns, len(measures) or 1))
-    cell_width = int((width - 80 * (columns - 1)) / columns)
-    panels = []
-    for code in measures:
-        measure = MEASURES_BY_CODE[code]
-        data = frame[frame["measure"] == code].copy() if len(frame) else frame.copy()
-        data = time_axis.add_x(data, "date").sort_values("date") if len(data) else data.assign(x=[])
-        data["side_name"] = [palette.SIDE_NAMES.get(s, "") if measure.sided else "" for s in data["side"]]
-        data["date_text"] = [labels.date_text(d) for d in data["date"]]
-        data["value_text"] = [f"{labels.number(v)} {measure.unit}" for v in data["value"]]
-        data["rater_name"] = [labels.rater_name(r) for r in data["rater"]]
-        panels.append(_measure_chart(data, measure, time_axis, cell_width))
+    cell_width = int((width - 80 * columns) / columns)
+    panels = [measure_chart(code, frame, time_axis=time_axis, width=cell_width) for code in measures]
     if not panels:
-        panels.append(
-            vl.view(
-                vl.inline(pd.DataFrame({X: []})),
-                vl.mark("point"),
-                {"x": time_axis.x(X)},
-            )
-            | {"width": width, "height": 60, "title": vl.title("No measurements recorded yet", anchor="start")}
-        )
-    subtitle = "Green dashed line or band: normal value" + (f" · {note}" if note else "")
-    return vl.concat(
-        *panels,
-        columns=columns,
-        spacing=24,
-        resolve={"scale": {"x": "shared"}},
-        title=vl.title("Measures", subtitle=subtitle, anchor="start", subtitleFontSize=11),
-    )
+        axis = time_axis.sized(width)
+        panels.append(vl.view(vl.inline(pd.DataFrame({X: []})), vl.mark("point"), {"x": axis.x(X)})
+                      | {"width": width, "height": 60,
+                         "title": vl.title("No measurements recorded yet", anchor="start")})
+    return vl.concat(*panels, columns=columns, spacing=24, title=vl.title("Measures", subtitle=SUBTITLE,
+                                                                          anchor="start"))

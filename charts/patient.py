@@ -1,93 +1,70 @@
 """The patient chart (PRODUCT.md screen 5): every panel of one patient on one shared time axis.
 
-Input frames (analysis/frames.py): assessments (ASSESSMENT_COLUMNS), visits (visit_date, n_raters,
-mrss, 17 sites, optionally change/change_pct), medications (MEDICATION_COLUMNS), events
-(EVENT_COLUMNS), measurements (MEASUREMENT_COLUMNS). Pure: frames in, chart out — each builder
-``*_spec`` returns the Vega-Lite spec as a dict (rows inline; :func:`charts.vl.toplevel` finishes it
-for drawing), and the builder of the same name without ``_spec`` the same chart as an Altair object.
+Input frames (analysis/frames.py): assessments (ASSESSMENT_COLUMNS), visits (visit_date, n_raters, mrss,
+17 sites, optionally change/change_pct from analysis.baseline), medications (MEDICATION_COLUMNS), events
+(EVENT_COLUMNS), measurements (MEASUREMENT_COLUMNS); the treatment changes from analysis.what_changed. Pure:
+frames in, Vega-Lite specs (dicts) out.
 
-Panels built separately line up when given the same ``axis``, ``anchor_date`` and ``x_domain``
-(:func:`patient_x_domain`); :func:`patient_timeline` composes the mRSS panel and the medication
-lanes in one vconcat whose x scale is shared.
+Every panel takes the patient's :class:`charts.time_axis.TimeAxis` (``chart_window`` → ``make_time_axis``)
+and a ``width``: None on screen (each panel fills its container; the panels line up because they share the
+domain and reserve the same room for their y labels), a number for images and the PDF, where
+:func:`patient_timeline` stacks the mRSS panel and the lanes in one picture.
 """
 
 from __future__ import annotations
 
-import altair as alt
+from collections.abc import Sequence
+
 import pandas as pd
 
+from analysis.what_changed import TreatmentChange
 from charts import vl
-from charts.event_rules import event_rules, event_rules_spec
-from charts.measure_charts import measure_trajectories, measure_trajectories_spec
-from charts.medication_lanes import lanes_chart, medication_lanes, medication_lanes_spec
-from charts.mrss_panel import mrss_panel, mrss_panel_spec, panel_chart
-from charts.site_charts import site_heatmap, site_heatmap_spec, site_trajectories, site_trajectories_spec
-from charts.time_axis import first_start, make_time_axis, patient_dates, patient_x_domain
+from charts.measure_charts import measure_chart, measure_trajectories, recorded_measures
+from charts.medication_lanes import medication_lanes
+from charts.mrss_panel import mrss_panel
+from charts.site_charts import default_sites, site_heatmap, site_trajectories, site_trajectory, sites_that_moved
+from charts.time_axis import ChartWindow, TimeAxis, chart_window, first_start, make_time_axis
 
 __all__ = [
-    "event_rules",
-    "event_rules_spec",
+    "ChartWindow",
+    "TimeAxis",
+    "chart_window",
+    "default_sites",
     "first_start",
+    "make_time_axis",
+    "measure_chart",
     "measure_trajectories",
-    "measure_trajectories_spec",
     "medication_lanes",
-    "medication_lanes_spec",
     "mrss_panel",
-    "mrss_panel_spec",
     "patient_timeline",
-    "patient_timeline_spec",
-    "patient_x_domain",
+    "recorded_measures",
     "site_heatmap",
-    "site_heatmap_spec",
     "site_trajectories",
-    "site_trajectories_spec",
+    "site_trajectory",
+    "sites_that_moved",
 ]
 
 
-def patient_timeline(*frames, **options) -> alt.VConcatChart:
-    """:func:`patient_timeline_spec` as an Altair chart."""
-    return vl.as_altair(patient_timeline_spec(*frames, **options))
-
-
-def patient_timeline_spec(
-    assessments: pd.DataFrame,
-    visits: pd.DataFrame,
-    medications: pd.DataFrame,
-    events: pd.DataFrame,
+def patient_timeline(
+    assessments: pd.DataFrame | None,
+    visits: pd.DataFrame | None,
+    medications: pd.DataFrame | None,
+    events: pd.DataFrame | None,
     *,
     baseline_mrss: float | None,
-    axis: str = "date",
-    anchor_date=None,
-    today=None,
-    x_domain: tuple | None = None,
+    changes: Sequence[TreatmentChange] = (),
+    time_axis: TimeAxis | None = None,
     width: int = 720,
-    height: int = 260,
-    anchor_label: str = "drug start",
+    height: int = 250,
+    note: str = "",
+    printed: bool = False,
 ) -> dict:
-    """mRSS panel (with labelled event rules) above the medication lanes (with the same rules), on one
-    shared x axis. Any frame may be empty (or None): the panels then say so, and nothing raises.
-
-    ``axis="days"`` plots days since ``anchor_date`` (the chosen drug's first start, see
-    :func:`charts.time_axis.first_start`); without an anchor date the axis falls back to dates, with
-    a note under the title.
-    """
-    today = pd.Timestamp(today).normalize() if today is not None else pd.Timestamp.today().normalize()
-    dates = patient_dates(
-        assessments=assessments, visits=visits, medications=medications, events=events, today=today
-    )
-    time_axis, note = make_time_axis(
-        dates, axis=axis, anchor_date=anchor_date, today=today, x_domain=x_domain, anchor_label=anchor_label
-    )
-    top = panel_chart(
-        assessments,
-        visits,
-        events,
-        baseline_mrss=baseline_mrss,
-        time_axis=time_axis,
-        width=width,
-        height=height,
-        note=note,
-    )
-    bottom = lanes_chart(medications, events, time_axis=time_axis, today=today, width=width)
-    independent = dict.fromkeys(("y", "color", "shape", "strokeDash", "size"), "independent")
-    return vl.vconcat(top, bottom, spacing=18, resolve={"scale": {"x": "shared", **independent}})
+    """The mRSS panel above the medication lanes, one picture ``width`` plot pixels wide (for downloads and,
+    ``printed``, the report). Any frame may be empty or None: the panels then say so, and nothing raises."""
+    if time_axis is None:
+        time_axis, note = make_time_axis(chart_window(visits=visits, medications=medications, events=events))
+    top = mrss_panel(assessments, visits, baseline_mrss=baseline_mrss, events=events, changes=changes,
+                     time_axis=time_axis, width=width, height=height, note=note, printed=printed)
+    bottom = medication_lanes(medications, events=events, changes=changes, time_axis=time_axis, width=width)
+    independent = dict.fromkeys(("y", "color", "shape", "strokeDash", "size", "opacity"), "independent")
+    return vl.vconcat(top, bottom, spacing=14, resolve={"scale": {"x": "shared", **independent}})

@@ -1,19 +1,18 @@
-"""Vega-Lite specs as plain dicts, written the way Altair's ``to_dict()`` writes them.
+"""Vega-Lite specs as plain dicts: the one chart API of charts/.
 
-Why not Altair objects: composing layers and concats in Altair deep-copies every sub-chart (and
-``properties()`` validates), and ``to_dict()`` copies again and sanitises every DataFrame through
-pandas; on the 60-visit patient chart that was most of a screen run. The builders in charts/ therefore
-write dicts with the helpers below: :func:`toplevel` finishes a builder's spec for drawing, and
-:func:`as_altair` gives the same chart as an Altair object to the code that wants one (the PDF report,
-PNG/SVG export, the treatments screen's ``alt.vconcat``, tests); its ``to_dict()`` equals
-``toplevel(spec)``, validated. tests/unit/test_charts_spec_equivalence.py holds both to the specs the
-Altair builders wrote.
+Every builder in charts/ returns a Vega-Lite spec as a dict, written with the helpers below (no Altair at run
+time: composing Altair objects deep-copies and validates every sub-chart, which was most of a screen run).
+:func:`toplevel` finishes a builder's spec for drawing; the tests validate every builder's finished spec
+against the Vega-Lite JSON schema that Altair ships (tests/unit/chart_spec_cases.py).
 
-Data: a view carries its rows inline (``{"values": rows}``, rows from :func:`records`, which converts
-exactly as Altair's ``sanitize_pandas_dataframe``); :func:`toplevel` moves them to ``datasets`` under
-Altair's content-hash names, so views with equal rows share one dataset. As in Altair, a composition
-whose parts all carry the *same* data object (one :func:`inline` of one frame) carries it itself: build
-the ``data`` once per frame and pass that object to every view drawn from the frame.
+Data: a view carries its rows inline (``{"values": rows}``, rows from :func:`records`); :func:`toplevel`
+moves them to ``datasets`` under content-hash names, so views with equal rows share one dataset. A
+composition whose parts all carry the *same* data object (one :func:`inline` of one frame) carries it itself:
+build the ``data`` once per frame and pass that object to every view drawn from the frame.
+
+Width: a builder given ``width=None`` leaves the width to its container (Streamlit sets it to the column's
+width and fits the chart in it); :func:`px_width` is the expression that reads the drawn plot width, so that
+label density follows the space there is — or the number itself when the width is fixed (images, the PDF).
 """
 
 from __future__ import annotations
@@ -23,14 +22,21 @@ import json
 import math
 from typing import Any
 
-import altair as alt
 import numpy as np
 import pandas as pd
 
+SCHEMA_URL = "https://vega.github.io/schema/vega-lite/v6.4.1.json"
+VEGA_LITE_VERSION = "6.4"  # the version of SCHEMA_URL, as vl-convert names it
 TYPES = {"Q": "quantitative", "N": "nominal", "O": "ordinal", "T": "temporal"}
 _CHILD_KEYS = ("layer", "vconcat", "hconcat", "concat")
-_ALTAIR_CLASSES = {"layer": alt.LayerChart, "vconcat": alt.VConcatChart, "hconcat": alt.HConcatChart,
-                   "concat": alt.ConcatChart}
+FONT_PX = 11  # every text of every chart: axis and legend labels, marks; ≥ 8 pt in the printed report
+CONFIG: dict[str, Any] = {
+    "view": {"continuousWidth": 300, "continuousHeight": 300},
+    "axis": {"labelFontSize": FONT_PX, "titleFontSize": FONT_PX + 1},
+    "legend": {"labelFontSize": FONT_PX, "titleFontSize": FONT_PX, "labelLimit": 0},
+    "title": {"fontSize": FONT_PX + 3, "subtitleFontSize": FONT_PX},
+    "text": {"fontSize": FONT_PX},
+}
 
 
 # --- data ------------------------------------------------------------------------------------------
@@ -60,7 +66,8 @@ def _column_values(column: pd.Series) -> list:
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The rows of ``frame`` as Vega-Lite inline values (dates as full ISO strings, NaN -> null)."""
+    """The rows of ``frame`` as Vega-Lite inline values (dates as full ISO strings, NaN -> null), converted as
+    Altair's ``sanitize_pandas_dataframe`` converts them."""
     columns = [str(c) for c in frame.columns]
     if not columns:
         return [{} for _ in range(len(frame))]
@@ -74,7 +81,7 @@ def inline(frame: pd.DataFrame) -> dict[str, Any]:
 
 
 def dataset_name(values: list) -> str:
-    """Altair's name for inline values: a hash of their JSON, so equal rows share one dataset."""
+    """The name of inline values: a hash of their JSON, so equal rows share one dataset."""
     if values == [{}]:
         return "empty"
     text = json.dumps(values, sort_keys=True, default=str)
@@ -103,7 +110,7 @@ def value(constant) -> dict[str, Any]:
 
 
 def condition(test: str, if_true, if_false) -> dict[str, Any]:
-    """``alt.condition(test, alt.value(if_true), alt.value(if_false))``."""
+    """A conditional value: ``if_true`` where the expression ``test`` holds, else ``if_false``."""
     return {"condition": {"test": test, "value": if_true}, "value": if_false}
 
 
@@ -118,7 +125,7 @@ def mark(kind: str, **props) -> dict[str, Any]:
 def view(data: dict, mark_spec: dict, encoding: dict, *, description: str | None = None,
          filters: tuple[str, ...] = ()) -> dict[str, Any]:
     """One unit view: data, mark, encoding, optional ``description`` (tests find views by it) and filter
-    transforms (applied in order; Altair writes ``alt.datum.row == 0`` as ``"(datum.row === 0)"``)."""
+    transforms (Vega expressions, applied in order)."""
     spec: dict[str, Any] = {"data": data, "mark": mark_spec, "encoding": encoding}
     if description is not None:
         spec["description"] = description
@@ -139,26 +146,41 @@ def _compose(key: str, parts: tuple[dict, ...], props: dict) -> dict[str, Any]:
 
 
 def layer(*views: dict, **props) -> dict[str, Any]:
-    """``alt.layer(*views).properties(**props)``."""
+    """Views drawn on top of each other, sharing their scales (``props``: width, height, title, resolve …)."""
     return _compose("layer", views, props)
 
 
 def concat(*specs: dict, **props) -> dict[str, Any]:
-    """``alt.concat(*specs, ...)`` (``columns``, ``spacing``, ``resolve``, ``title`` in ``props``)."""
+    """Specs in a grid (``columns``, ``spacing``, ``resolve``, ``title`` in ``props``)."""
     return _compose("concat", specs, props)
 
 
 def vconcat(*specs: dict, **props) -> dict[str, Any]:
-    """``alt.vconcat(*specs, ...)``."""
+    """Specs one below the other."""
     return _compose("vconcat", specs, props)
 
 
 # --- the finished spec ------------------------------------------------------------------------------
 
 
+def px_width(width: int | None) -> str:
+    """The plot width in a Vega expression: the drawn ``width`` signal, or the fixed number."""
+    return "width" if width is None else f"{width}"
+
+
+def sized(spec: dict[str, Any], width: int | None, height: int | None = None) -> dict[str, Any]:
+    """``spec`` with its width (left to the container when None) and height."""
+    out = dict(spec)
+    if width is not None:
+        out["width"] = width
+    if height is not None:
+        out["height"] = height
+    return out
+
+
 def toplevel(spec: dict[str, Any]) -> dict[str, Any]:
-    """The spec as Altair's ``to_dict()`` writes it: inline rows moved to named ``datasets``, ``$schema``
-    and the active Altair theme's config added. ``spec`` itself is left unchanged."""
+    """The spec ready to draw: inline rows moved to named ``datasets``, ``$schema`` and the shared ``config``
+    (font sizes) added. ``spec`` itself is left unchanged."""
     datasets: dict[str, list] = {}
     names: dict[int, str] = {}  # id(rows) -> name: rows shared by several views are hashed once
 
@@ -178,31 +200,11 @@ def toplevel(spec: dict[str, Any]) -> dict[str, Any]:
         return node
 
     out = consolidate(spec)
-    out.setdefault("$schema", alt.SCHEMA_URL)
-    theme = alt.theme.get()
-    if theme is None:
-        raise TypeError("no active Altair theme")
-    out = alt.utils.update_nested(theme(), out, copy=True)
+    out.setdefault("$schema", SCHEMA_URL)
+    config = {key: dict(value) for key, value in CONFIG.items()}
+    for key, value in out.get("config", {}).items():
+        config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
+    out["config"] = config
     if datasets:
         out["datasets"] = datasets
     return out
-
-
-def as_altair(spec: dict[str, Any]) -> alt.TopLevelMixin:
-    """The Altair chart of a builder's spec (rows still inline): ``alt.Chart`` per view, ``alt.LayerChart``
-    / ``alt.ConcatChart`` / ``alt.VConcatChart`` per composition, so that Altair moves each view's rows to
-    ``datasets`` as it did for the frames. ``as_altair(spec).to_dict()`` equals ``toplevel(spec)``."""
-    data = spec.get("data", alt.Undefined)  # kept a plain dict, which Altair moves to datasets like a frame
-    rest = {key: item for key, item in spec.items() if key != "data"}
-    kind = next((key for key in _CHILD_KEYS if key in spec), None)
-    if kind is None:
-        # The encoding as Altair's class (composition inspects it), its channels left as dicts.
-        return alt.Chart(data=data, **{**rest, "encoding": alt.FacetedEncoding(**rest.get("encoding", {}))})
-    props = {key: item for key, item in rest.items() if key != kind}
-    return _ALTAIR_CLASSES[kind](data=data, **{kind: [as_altair(part) for part in spec[kind]]}, **props)
-
-
-def validate(spec: dict[str, Any]) -> None:
-    """Raise ``jsonschema.ValidationError`` if ``spec`` (finished, see :func:`toplevel`) is not valid
-    Vega-Lite for the schema Altair writes."""
-    alt.utils.schemapi.validate_jsonschema(spec, alt.vegalite.v6.schema.core.load_schema())

@@ -1,12 +1,13 @@
 """Patient chart (PRODUCT.md screen 5): what each treatment did to the skin, total and site by site, on one
-shared time axis — header, timeline with medication lanes and events, site heat map, per-site trajectories,
-measures, the visit table and downloads (PNG, SVG, PDF report)."""
+shared time axis — header, the "what changed" summary, timeline with medication lanes and events, site heat map,
+per-site trajectories, measures, the visit table and downloads (PNG, SVG, PDF report)."""
 
 from ui.guard import allowed, require
 
 user = require(__file__)
 
-from functools import partial  # noqa: E402  (the guard runs first)
+from datetime import datetime  # noqa: E402  (the guard runs first)
+from functools import partial  # noqa: E402
 
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
@@ -15,28 +16,43 @@ from analysis.baseline import baselines, change_from_baseline  # noqa: E402
 from analysis.patient_header import patient_header  # noqa: E402
 from analysis.scores import visit_scores  # noqa: E402
 from analysis.treatment import period_labels  # noqa: E402
+from analysis.what_changed import METHOD as WHAT_CHANGED_METHOD  # noqa: E402
+from analysis.what_changed import sites_that_moved_most, treatment_changes  # noqa: E402
+from charts.event_rules import marker_numbers, prepare_annotations  # noqa: E402
 from charts.export import to_png, to_svg  # noqa: E402
 from charts.labels import kind_label, sites_display  # noqa: E402
 from charts.patient import (  # noqa: E402
-    measure_trajectories_spec,
-    patient_timeline_spec,
-    site_heatmap_spec,
-    site_trajectories_spec,
+    chart_window,
+    default_sites,
+    first_start,
+    make_time_axis,
+    measure_chart,
+    measure_trajectories,
+    medication_lanes,
+    mrss_panel,
+    patient_timeline,
+    recorded_measures,
+    site_heatmap,
+    site_trajectories,
+    site_trajectory,
+    sites_that_moved,
 )
-from charts.report import patient_report_pdf  # noqa: E402
-from charts.site_charts import default_sites  # noqa: E402
-from charts.time_axis import first_start, patient_x_domain  # noqa: E402
-from models.catalog import SITE_CODES, SITES_BY_CODE  # noqa: E402
+from charts.report import CHART_WIDTH, ReportAuthor, patient_report_pdf  # noqa: E402
+from charts.site_charts import pictured_sites  # noqa: E402
+from models.catalog import ROLES, SITE_CODES, SITES_BY_CODE  # noqa: E402
 from ui.chart_cache import chart_data  # noqa: E402
 from ui.patient_picker import pick_patient  # noqa: E402
 from ui.state import get_engine  # noqa: E402
 from ui.vega import show_chart  # noqa: E402
 
-WIDTH = 740
-EARLY_EVENT_DAYS = 365
+EXPORT_WIDTH = 720  # plot pixels of a downloaded picture
+SITES_SHOWN = 6  # preselected per-site trajectories
+WINDOWS = {"visits": "Visits", "history": "Whole history", "today": "To today"}
 BADGES = {"improved": ("green", ":material/trending_down:", "Improved"),
           "progressed": ("red", ":material/trending_up:", "Progressed"),
           "stable": ("gray", ":material/trending_flat:", "Stable")}
+CATEGORY_HELP = ("Improved: more than 5 points and at least 25 % below baseline; progressed: more than 5 points "
+                 "and at least 25 % above (CLINICAL.md).")
 
 engine = get_engine()
 st.title("Patient chart")
@@ -54,134 +70,144 @@ if not data.exists:
     st.stop()
 
 assessments = data.assessments
-visits = visit_scores(assessments) if len(assessments) else visit_scores(assessments.iloc[0:0])
+scored = visit_scores(assessments) if len(assessments) else visit_scores(assessments.iloc[0:0])
+visits = change_from_baseline(scored, baselines(scored))
 header = patient_header(data.patient, assessments)
+changes = treatment_changes(visits, data.medications, data.events)
 
 # --- header ----------------------------------------------------------------------------------------------
-cols = st.columns([2.2, 1, 1, 1.3])
 duration = f" · {header.disease_years:g} years since diagnosis" if header.disease_years is not None else ""
-cols[0].markdown(f"**{patient_id}** · {header.diagnosis_label}{duration}  \n{header.n_visits} scored visits")
-cols[1].metric("Baseline mRSS", "–" if header.baseline_mrss is None else f"{header.baseline_mrss:g}",
-               help=f"First visit with an mRSS ({header.baseline_date})" if header.baseline_date else None)
-cols[2].metric("Latest mRSS", "–" if header.latest_mrss is None else f"{header.latest_mrss:g}",
-               delta=None if header.change is None else f"{header.change:+g}"
-               + (f" ({header.change_pct:+.0f} %)" if header.change_pct is not None else ""),
-               delta_color="inverse",
-               help=f"Visit of {header.latest_date}" if header.latest_date else None)
-with cols[3]:
+st.markdown(f"**{patient_id}** · {header.diagnosis_label}{duration} · {header.n_visits} scored visits")
+with st.container(horizontal=True, vertical_alignment="center", gap="large"):
+    st.metric("Baseline mRSS", "–" if header.baseline_mrss is None else f"{header.baseline_mrss:g}", width="content",
+              help=f"First visit with an mRSS ({header.baseline_date})" if header.baseline_date else None)
+    st.metric("Latest mRSS", "–" if header.latest_mrss is None else f"{header.latest_mrss:g}", width="content",
+              delta=None if header.change is None else f"{header.change:+g}"
+              + (f" ({header.change_pct:+.0f} %)" if header.change_pct is not None else ""),
+              delta_color="inverse", help=f"Visit of {header.latest_date}" if header.latest_date else None)
     if header.category:
         color, icon, text = BADGES[header.category]
-        st.badge(text, color=color, icon=icon)
-        st.caption("Improved: more than 5 points and at least 25 % below baseline; progressed: more than 5 "
-                   "points and at least 25 % above (CLINICAL.md).")
+        st.badge(text, color=color, icon=icon, help=CATEGORY_HELP)
     else:
         st.caption("Change from baseline appears from the second scored visit.")
 if header.rater_warning:
     st.warning(header.rater_warning, icon=":material/groups:")
-
 if visits.empty:
     st.info("No scored visit yet for this patient. Enter one under Visit entry; the chart appears here at once.",
             icon=":material/edit_note:")
 
+summary = st.container(border=True) if changes else None  # filled once the time axis is known
+
 # --- time axis -------------------------------------------------------------------------------------------
 drugs = sorted(data.medications["drug"].unique()) if len(data.medications) else []
-axis_cols = st.columns([1.4, 2, 3])
-modes = ["Calendar dates", "Days since a drug start"] if drugs else ["Calendar dates"]
-mode = axis_cols[0].radio("Time axis", modes, key="chart_axis", horizontal=False)
-anchor_date, anchor_drug = None, None
-if mode != "Calendar dates":
-    anchor_drug = axis_cols[1].selectbox("Day 0 = first start of", drugs, key="chart_anchor_drug")
-    anchor_date = first_start(data.medications, anchor_drug)
-axis = "days" if anchor_date is not None else "date"
-axis_args = {"axis": axis, "anchor_date": anchor_date, "anchor_label": f"{anchor_drug} start" if anchor_drug else ""}
+with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
+    window_choice = st.segmented_control(
+        "Time window", list(WINDOWS), format_func=WINDOWS.get, key="chart_window", default="visits",
+        required=True, help="Visits: from shortly before the first visit to shortly after the last visit, "
+                            "treatment change or event. Whole history: every recorded date. To today: the visits' "
+                            "window, up to today.") or "visits"
+    modes = ["Calendar dates", "Days since a drug start"] if drugs else ["Calendar dates"]
+    mode = st.segmented_control("Time axis", modes, key="chart_axis", default=modes[0], required=True) or modes[0]
+    anchor_date, anchor_drug = None, None
+    if mode != "Calendar dates":
+        anchor_drug = st.selectbox("Day 0 = first start of", drugs, key="chart_anchor_drug", width=220)
+        anchor_date = first_start(data.medications, anchor_drug)
 
-# Events long before the care period (e.g. gadolinium years before NSF) would squeeze every visit into a sliver
-# of the axis: they are listed instead, unless the whole history is asked for.
-events = data.events
-care = pd.concat([visits["visit_date"], data.medications["start_date"], data.measurements["date"]])
-care_start = care.min() if care.notna().any() else None
-early = events[events["date"] < care_start - pd.Timedelta(days=EARLY_EVENT_DAYS)] if care_start is not None \
-    else events.iloc[0:0]
-if len(early):
-    whole = axis_cols[2].toggle("Whole history", key="chart_whole_history",
-                                help="Include the events before the first visit and treatment on the time axis.")
-    if not whole:
-        events = events.drop(early.index)
-        listed = "; ".join(f"{day:%Y-%m-%d} {kind_label(kind)}" + (f" ({text})" if text else "")
-                           for day, kind, text in zip(early["date"], early["kind"], early["description"],
-                                                      strict=True))
-        st.caption(f"Before the charted period: {listed}.")
-x_domain = patient_x_domain(assessments=assessments, visits=visits, medications=data.medications, events=events,
-                            measurements=data.measurements, axis=axis, anchor_date=anchor_date,
-                            today=pd.Timestamp.today().normalize())
-axis_args["x_domain"] = x_domain
+window = chart_window(visits=visits, medications=data.medications, events=data.events,
+                      measurements=data.measurements, window=window_choice, today=pd.Timestamp.today())
+outside = [(label, frame) for label, frame in (("Before", window.before), ("After", window.after)) if len(frame)]
+for label, frame in outside:
+    listed = "; ".join(f"{day:%Y-%m-%d} {kind_label(kind)}" + (f" ({text})" if text else "")
+                       for day, kind, text in zip(frame["date"], frame["kind"], frame["description"], strict=True))
+    st.caption(f"{label} the charted period: {listed}. Choose *Whole history* to draw it.")
+time_axis, note = make_time_axis(window, axis="days" if anchor_date is not None else "date", anchor_date=anchor_date,
+                                 anchor_label=anchor_drug or "")
 baseline_mrss = header.baseline_mrss
-timeline = patient_timeline_spec(assessments, visits, data.medications, events, baseline_mrss=baseline_mrss,
-                                 width=WIDTH, **axis_args)
+frames = {"events": data.events, "changes": changes, "time_axis": time_axis}
+moved = sites_that_moved_most(changes, visits, limit=SITES_SHOWN)
 
 
-def downloads(chart, name: str, key: str) -> None:
-    """PNG and SVG of a chart, rendered only when clicked."""
-    left, right, _ = st.columns([1, 1, 6])
+def downloads(build, name: str, key: str) -> None:
+    """PNG and SVG of a chart, built and drawn only when clicked."""
     stem = f"{patient_id}-{name}"
-    left.download_button("PNG", partial(to_png, chart), file_name=f"{stem}.png", mime="image/png",
-                         key=f"{key}_png", icon=":material/image:", on_click="ignore")
-    right.download_button("SVG", partial(to_svg, chart), file_name=f"{stem}.svg", mime="image/svg+xml",
-                          key=f"{key}_svg", icon=":material/draw:", on_click="ignore")
+    with st.container(horizontal=True, gap="small"):
+        st.download_button("PNG", lambda: to_png(build()), file_name=f"{stem}.png", mime="image/png",
+                           key=f"{key}_png", icon=":material/image:", on_click="ignore",
+                           help="Download this chart as a picture")
+        st.download_button("SVG", lambda: to_svg(build()), file_name=f"{stem}.svg", mime="image/svg+xml",
+                           key=f"{key}_svg", icon=":material/draw:", on_click="ignore",
+                           help="Download this chart as a drawing that scales without blur")
 
 
-st.subheader("mRSS and treatments")
-show_chart(timeline, key="chart_timeline")
+def timeline_picture(width: int, printed: bool = False) -> dict:
+    return patient_timeline(assessments, visits, data.medications, data.events, baseline_mrss=baseline_mrss,
+                            changes=changes, time_axis=time_axis, width=width, note=note, printed=printed)
+
+
+def heatmap_picture(width: int, printed: bool = False) -> dict:
+    return site_heatmap(visits, data.events, changes=changes, time_axis=time_axis, width=width, printed=printed)
+
+
+# --- what changed: in words, and the sites that moved in a picture -------------------------------------------
+if changes:
+    with summary:
+        st.markdown("**What changed after each treatment change**")
+        numbers = marker_numbers(prepare_annotations(data.events, time_axis, changes), changes)
+        st.markdown("\n".join(f"- {f'**{number}** · ' if number else ''}{change.sentence}"
+                               for number, change in zip(numbers, changes, strict=True)))
+        if moved:
+            show_chart(sites_that_moved(visits, pictured_sites(moved), **frames), key="chart_moved")
+        st.caption(WHAT_CHANGED_METHOD)
+
+show_chart(mrss_panel(assessments, visits, baseline_mrss=baseline_mrss, note=note, **frames), key="chart_mrss")
+show_chart(medication_lanes(data.medications, **frames), key="chart_lanes")
 if data.medications.empty and data.events.empty:
     st.caption("No medications or treatment events recorded: add them under Treatments to see them here.")
-downloads(timeline, "timeline", "dl_timeline")
+downloads(partial(timeline_picture, EXPORT_WIDTH), "timeline", "dl_timeline")
 
-sites_tab, trend_tab, measures_tab, visits_tab, treatments_tab = st.tabs(
-    ["Sites × visits", "Site trajectories", "Measures", "Visit table", "Treatments"])
+if not visits.empty:
+    show_chart(site_heatmap(visits, **frames), key="chart_heatmap")
+    downloads(partial(heatmap_picture, EXPORT_WIDTH), "sites", "dl_heatmap")
 
-# The heat map keeps its own, visit-only axis: a column per visit stays readable when an ongoing drug stretches
-# the shared axis to today.
-heatmap = site_heatmap_spec(visits, events, width=WIDTH, **{k: v for k, v in axis_args.items() if k != "x_domain"}) \
-    if len(visits) else None
-with sites_tab:
-    if heatmap is None:
-        st.info("The site heat map appears once a visit with site scores is recorded.")
-    else:
-        st.caption("Each row is a body site (0 = normal skin … 3 = severe thickening); ▼ marks a steroid injection "
-                   "into that site on that date.")
-        show_chart(heatmap, key="chart_heatmap")
-        downloads(heatmap, "sites", "dl_heatmap")
+trend_tab, measures_tab, visits_tab, treatments_tab = st.tabs(
+    ["Site trajectories", "Measures", "Visit table", "Treatments"])
 
 with trend_tab:
     if visits.empty:
         st.info("Site trajectories appear once a visit with site scores is recorded.")
     else:
-        preselected = default_sites(data.events)[:6]
-        chosen = st.multiselect("Sites", list(SITE_CODES), default=preselected, key="chart_sites",
+        preselected = [c for c in SITE_CODES if c in moved] or default_sites(data.events)[:SITES_SHOWN]
+        chosen = st.multiselect("Sites", list(SITE_CODES), default=preselected, key=f"chart_sites_{patient_id}",
                                 format_func=lambda code: SITES_BY_CODE[code].display,
-                                help="Injected sites are preselected, then the sites that usually respond.")
+                                help="Preselected: the sites that moved most after each treatment change (else "
+                                     "the injected sites, then the sites that usually respond).")
         if chosen:
-            trajectories = site_trajectories_spec(visits, events, sites=chosen, width=WIDTH, **axis_args)
-            show_chart(trajectories, key="chart_site_trends")
-            downloads(trajectories, "site-trajectories", "dl_trends")
+            columns = st.columns(2)
+            for index, code in enumerate(chosen):
+                with columns[index % 2]:
+                    show_chart(site_trajectory(code, visits, **frames), key=f"chart_site_{code}")
+            downloads(lambda: site_trajectories(visits, sites=chosen, width=EXPORT_WIDTH, **frames),
+                      "site-trajectories", "dl_trends")
 
 with measures_tab:
-    if data.measurements.empty:
+    measures = recorded_measures(data.measurements)
+    if not measures:
         st.info("No measures recorded (finger-to-palm distance, oral aperture, FVC …). Add them on the Measures "
                 "tab of Visit entry.")
     else:
-        measures_chart = measure_trajectories_spec(data.measurements, width=WIDTH, **axis_args)
-        show_chart(measures_chart, key="chart_measures")
-        downloads(measures_chart, "measures", "dl_measures")
+        columns = st.columns(2)
+        for index, code in enumerate(measures):
+            with columns[index % 2]:
+                show_chart(measure_chart(code, data.measurements, time_axis=time_axis), key=f"chart_measure_{code}")
+        downloads(lambda: measure_trajectories(data.measurements, time_axis=time_axis, width=EXPORT_WIDTH),
+                  "measures", "dl_measures")
 
 with visits_tab:
     if assessments.empty:
         st.info("No assessments recorded.")
     else:
-        with_change = change_from_baseline(visits, baselines(visits))
-        change = with_change.set_index("visit_date")[["change"]]
-        table = assessments[["visit_date", "rater", *SITE_CODES, "total", "incomplete"]].join(
-            change, on="visit_date")
+        change = visits.set_index("visit_date")[["change"]]
+        table = assessments[["visit_date", "rater", *SITE_CODES, "total", "incomplete"]].join(change, on="visit_date")
         table = table.rename(columns={code: SITES_BY_CODE[code].display for code in SITE_CODES})
         st.dataframe(table, hide_index=True, key="chart_visit_table", column_config={
             "visit_date": st.column_config.DateColumn("Visit", format="YYYY-MM-DD"),
@@ -200,16 +226,32 @@ with treatments_tab:
                          "start_date": st.column_config.DateColumn("Start", format="YYYY-MM-DD"),
                          "end_date": st.column_config.DateColumn("Stop (blank: ongoing)", format="YYYY-MM-DD")})
     if len(data.events):
-        events = data.events.assign(kind_text=data.events["kind"].map(kind_label),
+        listed = data.events.assign(kind_text=data.events["kind"].map(kind_label),
                                     sites_text=data.events["sites"].map(sites_display))
-        st.dataframe(events[["date", "kind_text", "agent", "description", "sites_text", "grade"]], hide_index=True,
+        st.dataframe(listed[["date", "kind_text", "agent", "description", "sites_text", "grade"]], hide_index=True,
                      key="chart_events", column_config={
                          "date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"), "kind_text": "Event",
                          "agent": "Agent", "description": "Description", "sites_text": "Injected sites",
                          "grade": "CTCAE grade"})
 
-if allowed("chart_review"):
-    st.download_button("PDF report for the patient file", partial(
-        patient_report_pdf, patient_id, header, timeline, heatmap, data.medications, data.events),
-        file_name=f"{patient_id}-report.pdf", mime="application/pdf", key="dl_report",
-        icon=":material/picture_as_pdf:", on_click="ignore", type="primary")
+# --- the report ------------------------------------------------------------------------------------------
+identified = allowed("chart_review")
+
+
+def report() -> bytes:
+    author = ReportAuthor(name=user["display_name"], role=ROLES.get(user["role"], user["role"]).lower(),
+                          when=datetime.now())
+    return patient_report_pdf(
+        patient=data.patient, header=header, identified=identified, author=author,
+        timeline=timeline_picture(CHART_WIDTH, printed=True),
+        heatmap=heatmap_picture(CHART_WIDTH, printed=True) if len(visits) else None,
+        changes=changes, visits=visits, assessments=assessments, medications=data.medications, events=data.events)
+
+
+st.download_button("PDF report for the patient file" if identified else "De-identified PDF report", report,
+                   file_name=f"{patient_id}-report{'' if identified else '-deidentified'}.pdf",
+                   mime="application/pdf", key="dl_report", icon=":material/picture_as_pdf:", on_click="ignore",
+                   type="primary",
+                   help="Two to three A4 pages: the timeline, what changed, the site scores, treatments and visits"
+                   + ("." if identified else "; without name, MRN and year of birth (those are for physicians and "
+                                             "administrators)."))

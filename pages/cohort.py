@@ -285,8 +285,8 @@ else:
                key="cohort_spaghetti")
     st.caption(("Lines are drawn for an even spread of the patients (by patient id); " if n_drawn > MAX_LINES
                 else "") + "The cohort mean is taken in 3-month bins from day 0 (one value per patient and bin; "
-               "bins with 2 or more patients); the band is its 95% confidence interval, cut at the axis where few "
-               "patients remain. Hover the mean for n.")
+               "bins with 2 or more patients); the band is its 95% confidence interval, drawn where 3 or more "
+               "patients contribute; the numbers along the bottom are each bin's patients (n).")
 
 st.subheader("Responders and sites")
 available = [m for m in result.months if int(result.windows.loc[result.windows["month"] == m, "n"].iloc[0]) > 0]

@@ -8,12 +8,12 @@ user = require(__file__)
 
 from datetime import date  # noqa: E402  (the guard runs first)
 
-import altair as alt  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from charts.labels import dose_label, kind_label, sites_display  # noqa: E402
 from charts.medication_lanes import medication_lanes  # noqa: E402
+from charts.time_axis import chart_window, make_time_axis  # noqa: E402
 from db.engine import write_session  # noqa: E402
 from db.treatments import (  # noqa: E402
     change_dose,
@@ -40,6 +40,7 @@ from models.errors import SkintrackError  # noqa: E402
 from ui.messages import show_error  # noqa: E402
 from ui.patient_picker import pick_patient  # noqa: E402
 from ui.state import actor, get_engine  # noqa: E402
+from ui.vega import show_chart  # noqa: E402
 
 engine = get_engine()
 st.title("Treatments")
@@ -79,9 +80,8 @@ with medications_tab:
         st.info("No medications recorded for this patient. Start one below; dose changes then take one action.")
     else:
         lanes = periods.assign(patient_id=patient_id)
-        # Wrapped in a vconcat: Streamlit sizes a bare layered chart of one short lane to almost nothing.
-        st.altair_chart(alt.vconcat(medication_lanes(lanes, width=760)), width="content", theme=None,
-                        key="treatments_lanes")
+        lanes_axis, _ = make_time_axis(chart_window(medications=lanes, window="today"))
+        show_chart(medication_lanes(lanes, time_axis=lanes_axis), key="treatments_lanes")
         doses = zip(periods["dose"], periods["dose_unit"], periods["frequency"], strict=True)
         shown = periods.assign(dose_text=[dose_label(d, u, f) for d, u, f in doses])
         st.dataframe(shown[["drug", "dose_text", "route", "start_date", "end_date", "reason"]], hide_index=True,

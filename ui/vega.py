@@ -1,22 +1,23 @@
-"""Drawing charts on a screen without Altair round trips or re-validating their spec on every rerun.
+"""Drawing a chart builder's Vega-Lite spec on a screen.
 
-The patient chart's builders (charts/, ``*_spec``) return Vega-Lite specs as plain dicts; :func:`show_chart`
-finishes one (:func:`charts.vl.toplevel`: datasets, ``$schema``, theme config — the dict Altair's ``to_dict()``
-wrote) and hands it to Streamlit, which draws a dict as it is. An Altair chart is drawn from
-``to_dict(validate=False)``: ``st.altair_chart`` would validate the whole spec against its JSON schema on every
-rerun. The unit tests validate every builder's spec (tests/unit/test_charts_spec_equivalence.py).
+The builders in charts/ return specs as plain dicts; :func:`show_chart` finishes one (:func:`charts.vl.toplevel`:
+datasets, ``$schema``, the shared config) and hands it to Streamlit, which draws a dict as it is — no Altair
+round trip and no schema validation on every rerun (the unit tests validate every builder's spec). A spec
+without a width fills the width of its container: Streamlit sets it and fits axes, labels and legends inside,
+so nothing is cut off and the main column never scrolls sideways.
 """
 
 from __future__ import annotations
 
-import altair as alt
 import streamlit as st
 
 from charts import vl
 
+SCREEN_AUTOSIZE = {"type": "fit-x", "contains": "padding"}  # the width fits the container; the height is the plot's
 
-def show_chart(chart: dict | alt.TopLevelMixin, *, key: str) -> None:
-    """Draw ``chart`` — a builder's dict spec or an Altair chart — as built (its own width and theme: the
-    builders set colour-blind-safe palettes)."""
-    spec = vl.toplevel(chart) if isinstance(chart, dict) else chart.to_dict(validate=False)
-    st.vega_lite_chart(spec, theme=None, key=key)
+
+def show_chart(chart: dict, *, key: str) -> None:
+    """Draw a builder's spec, as wide as its container (its own palette: theme None)."""
+    spec = vl.toplevel(chart)
+    spec.setdefault("autosize", SCREEN_AUTOSIZE)
+    st.vega_lite_chart(spec, theme=None, key=key, width="stretch")

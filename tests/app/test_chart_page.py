@@ -1,8 +1,11 @@
-"""The chart screen in AppTest: every demo patient renders; one visit, no visits, no treatments and an unknown
-patient get their empty states; a new visit shows at once (the cache follows the patient's data version); the
-PDF report is for the review roles only."""
+"""The chart screen in AppTest: every demo patient renders; the NSF story is told in words and drawn on the first
+screen; the time window and axis choices; one visit, no visits, no treatments and an unknown patient get their
+empty states; a new visit shows at once; the PDF report is identified for physicians and administrators and
+de-identified for the others."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -15,8 +18,17 @@ from tests.app.conftest import signed_in_app
 PAGE = "pages/chart.py"
 
 
-def charts(at) -> int:
-    return len(at.get("vega_lite_chart"))
+def charts(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def described(at, name: str) -> list[dict]:
+    """The charts holding a view described as ``name``."""
+    return [spec for spec in charts(at) if f'"description": "{name}"' in json.dumps(spec)]
+
+
+def texts(at) -> str:
+    return " ".join(m.value for m in at.markdown) + " " + " ".join(c.value for c in at.caption)
 
 
 def chart_for(role: str, patient_id: str):
@@ -37,24 +49,53 @@ def test_every_demo_patient_renders(with_demo):
         at = chart_for("physician", patient_id)
         assert not at.exception, (patient_id, at.exception)
         assert not at.error, (patient_id, [e.value for e in at.error])
-        assert charts(at) >= 1, patient_id
+        assert len(charts(at)) >= 1, patient_id
 
 
-def test_nsf_story_patient_header_and_early_gadolinium_listed(with_demo):
+def test_nsf_story_in_words_and_pictures(with_demo):
     at = chart_for("physician", "DEMO-0002")
     assert [m.value for m in at.metric][:2] == ["36", "12"]
+    words = texts(at)
+    assert "After the start of imatinib 400 mg daily on 2022-03-14: mRSS 36 → 28 (−8)" in words
+    assert "forearms, thighs, lower legs and feet −1 each" in words  # the legs, on imatinib
+    assert "After the injections into both hands and fingers on 2022-12-12" in words
+    assert "hands and fingers −2 each" in words  # the hands, only after the injections
+    (moved,) = described(at, "moved_lines")
+    lines = next(layer for layer in moved["layer"] if layer.get("description") == "moved_lines")
+    assert lines["encoding"]["color"]["scale"]["domain"] == ["Dorsum of hand", "Fingers", "Thigh"]
+    chosen = at.multiselect(key="chart_sites_DEMO-0002").value
+    assert chosen == ["hand_r", "hand_l", "fingers_r", "fingers_l", "thigh_r", "thigh_l"]
+    for name in ("mrss_line", "medication_bars", "heatmap_cells", "site_scores"):
+        assert described(at, name), name
+    assert all("width" not in spec for spec in charts(at))  # every chart fills the width of its column
     assert any("Before the charted period" in c.value and "Gadolinium" in c.value for c in at.caption)
-    assert charts(at) >= 3  # timeline, heat map, site trajectories (tabs all render)
-    assert at.get("download_button")  # PNG/SVG per chart and the PDF report
-    at.toggle(key="chart_whole_history").set_value(True).run()
+
+
+def test_time_window_choices(with_demo):
+    at = chart_for("physician", "DEMO-0002")
+    (lanes,) = described(at, "medication_bars")
+    default_domain = lanes["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    assert default_domain[1]["year"] == 2024  # not to today: the last visit is in March 2024
+    at.segmented_control(key="chart_window").set_value("history").run()
     assert not any("Before the charted period" in c.value for c in at.caption)
+    (lanes,) = described(at, "medication_bars")
+    assert lanes["layer"][0]["encoding"]["x"]["scale"]["domain"][0]["year"] <= 2012  # the gadolinium of 2012
+    at.segmented_control(key="chart_window").set_value("today").run()
+    (lanes,) = described(at, "medication_bars")
+    assert lanes["layer"][0]["encoding"]["x"]["scale"]["domain"][1]["year"] >= 2026
 
 
 def test_days_since_drug_start_axis(with_demo):
     at = chart_for("physician", "DEMO-0001")
-    at.radio(key="chart_axis").set_value("Days since a drug start").run()
+    at.segmented_control(key="chart_axis").set_value("Days since a drug start").run()
     assert not at.exception
     assert at.selectbox(key="chart_anchor_drug").value == "imatinib"
+    (panel,) = described(at, "mrss_line")
+    title = next(layer["encoding"]["x"]["axis"]["title"] for layer in panel["layer"]
+                 if layer.get("description") == "mrss_line")
+    assert title == "Days since the first imatinib start (2023-01-20 = day 0)"
+    assert '"description": "event_labels"' in json.dumps(panel)  # the dose step, a labelled rule (rows: datasets)
+    assert "After imatinib went from 200 to 400 mg daily on 2023-07-01" in texts(at)
 
 
 @pytest.mark.parametrize("visits", [0, 1])
@@ -67,6 +108,7 @@ def test_patient_with_no_or_one_visit_and_no_treatments(with_users, visits):
     assert not at.exception
     infos = " ".join(i.value for i in at.info)
     assert "No medications or events recorded" in infos
+    assert "What changed" not in texts(at)
     if visits:
         assert [m.value for m in at.metric] == ["31", "31"]
         assert any("from the second scored visit" in c.value for c in at.caption)
@@ -92,9 +134,18 @@ def test_a_new_visit_shows_at_once(with_users):
     assert at.metric[1].value == "20"
 
 
-def test_pdf_report_only_for_review_roles(with_demo):
-    def labels(at):
-        return [b.proto.label for b in at.get("download_button")]
+def test_the_report_is_identified_for_physicians_and_administrators_only(with_demo):
+    def reports(at):
+        return [b.proto for b in at.get("download_button") if b.proto.label.endswith("PDF report")
+                or "PDF report" in b.proto.label]
 
-    assert "PDF report for the patient file" in labels(chart_for("physician", "DEMO-0002"))
-    assert "PDF report for the patient file" not in labels(chart_for("coordinator", "DEMO-0002"))
+    for role, label in (("physician", "PDF report for the patient file"), ("admin", "PDF report for the patient file"),
+                        ("staff", "De-identified PDF report"), ("coordinator", "De-identified PDF report")):
+        (button,) = reports(chart_for(role, "DEMO-0002"))
+        assert button.label == label, role
+
+
+def test_download_buttons_keep_their_labels(with_demo):
+    at = chart_for("physician", "DEMO-0002")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels.count("PNG") >= 2 and labels.count("SVG") >= 2

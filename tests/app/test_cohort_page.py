@@ -94,7 +94,7 @@ def test_one_patient_cohort(with_users):
     assert table.loc["Change at 12 months", "n"] == 0 and table.loc["Change at 12 months", "Mean (points)"] == "–"
     spaghetti = chart(at, "patient_lines")
     assert x_title(spaghetti) == "Days since the baseline visit (first visit with an mRSS)"
-    assert spaghetti["title"]["subtitle"].startswith("1 patient.")
+    assert spaghetti["title"]["subtitle"][0].startswith("1 patient.")
     assert at.segmented_control(key="cohort_window").value == 3  # the only window with a visit
     assert "3 months" in chart(at, "change_bars")["title"]["text"]
     chart(at, "site_bars")

@@ -1,9 +1,15 @@
-"""In a real browser: a physician opens the demo NSF patient (DEMO-0002: the legs soften on imatinib, the hands
-only after steroid injections) and the chart draws — timeline, medication lanes, site heat map — without an
-error; the screenshot is kept for review (test-results/screenshots/chart.png)."""
+"""In a real browser: a physician reads the charts of DEMO-0001 (a dose step), DEMO-0002 (the legs soften on
+imatinib, the hands only after the injections) and DEMO-0038 (eight years of visits) on a desktop (1440 x 900)
+and a tablet (1024 x 768), and prints the PDF report. Every screen and every PDF page is saved as a picture in
+the test's output folder for review; at 1024 pixels the main column never scrolls sideways."""
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+
+import pytest
 from playwright.sync_api import expect
 
 from db.demo import generate_registry, load_registry
@@ -12,28 +18,90 @@ from db.users import create_user
 from tests.e2e.conftest import keep_screenshot, open_and_sign_in, wait_for_app
 
 PASSWORD = "correct horse battery"
+PATIENTS = ("DEMO-0001", "DEMO-0002", "DEMO-0038")
+SIZES = ((1440, 900), (1024, 768))
+MAIN = '[data-testid="stMain"]'
 
 
-def test_physician_reads_the_nsf_patient_chart(server, page, artifacts):
-    load_registry(server.engine, generate_registry(6), actor="fixture")
+def open_patient(page, patient_id: str) -> None:
+    page.get_by_test_id("stSelectbox").filter(has_text="Patient").first.click()
+    page.keyboard.type(patient_id)
+    page.get_by_role("option", name=patient_id).first.click()
+    wait_for_app(page)
+    expect(page.get_by_test_id("stVegaLiteChart").first.locator("canvas, svg").first).to_be_attached(timeout=30_000)
+    page.wait_for_timeout(1500)  # let every chart finish drawing before the picture
+
+
+def main_scroll(page) -> tuple[int, int]:
+    """The main column's content width and visible width: equal when nothing overflows sideways."""
+    return tuple(page.eval_on_selector(MAIN, "m => [m.scrollWidth, m.clientWidth]"))
+
+
+def save_whole_screen(page, name: str, folder, width: int, height: int) -> None:
+    """The first screen as the user sees it, and the whole page (the app scrolls inside its main column, so the
+    whole page needs a viewport that tall)."""
+    keep_screenshot(page, f"{name}.png", folder)
+    full = page.eval_on_selector(MAIN, "m => m.scrollHeight")
+    page.set_viewport_size({"width": width, "height": min(full + 40, 9000)})
+    page.wait_for_timeout(1500)
+    keep_screenshot(page, f"{name}-whole.png", folder)
+    page.set_viewport_size({"width": width, "height": height})
+    page.wait_for_timeout(500)
+
+
+@pytest.fixture
+def registry_with_physician(server):
+    load_registry(server.engine, generate_registry(40), actor="fixture")
     with write_session(server.engine) as session:
         create_user(session=session, actor="fixture", data={"username": "pat", "display_name": "Dr Physician",
                                                             "role": "physician", "password": PASSWORD})
-    page.set_viewport_size({"width": 1440, "height": 2600})
+    return server
+
+
+def test_physician_reads_three_charts_on_desktop_and_tablet_and_prints_the_report(registry_with_physician, page,
+                                                                                   artifacts):
+    server = registry_with_physician
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        open_and_sign_in(page, server.url, "pat", PASSWORD)
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Patient chart").click()
+        wait_for_app(page)
+        for patient_id in PATIENTS:
+            open_patient(page, patient_id)
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+            if patient_id == "DEMO-0002":
+                # The first screen tells the story in words, above the picture of the sites that moved.
+                expect(page.get_by_text("What changed after each treatment change")).to_be_in_viewport()
+                expect(page.get_by_text(re.compile(r"forearms, thighs, lower legs and feet −1 each"))).to_be_visible()
+                expect(page.get_by_text(re.compile(r"hands and fingers −2 each"))).to_be_visible()
+            for label in ("PNG", "SVG"):  # buttons keep their words at any width
+                button = page.get_by_test_id("stDownloadButton").filter(has_text=label).first
+                expect(button).to_have_text(re.compile(rf"{label}$"))
+            save_whole_screen(page, f"{patient_id}-{width}x{height}", artifacts, width, height)
+            scroll_width, client_width = main_scroll(page)
+            assert scroll_width <= client_width, (patient_id, width, scroll_width, client_width)
+            charts = page.get_by_test_id("stVegaLiteChart")
+            for index in range(charts.count()):  # no chart wider than its column
+                box, column = charts.nth(index).bounding_box(), page.locator(MAIN).bounding_box()
+                if box:
+                    assert box["x"] + box["width"] <= column["x"] + column["width"] + 1, (patient_id, index)
+        page.context.clear_cookies()
+
+    # The PDF report, each page kept as a picture.
+    page.set_viewport_size({"width": 1440, "height": 900})
     open_and_sign_in(page, server.url, "pat", PASSWORD)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Patient chart").click()
     wait_for_app(page)
-    expect(page.get_by_text("Choose a patient above")).to_be_visible(timeout=30_000)
-    page.get_by_test_id("stSelectbox").filter(has_text="Patient").click()
-    page.get_by_role("option", name="DEMO-0002 · Nephrogenic systemic fibrosis").click()
-    wait_for_app(page)
-    expect(page.get_by_text("Nephrogenic systemic fibrosis").first).to_be_visible(timeout=30_000)
-    charts = page.get_by_test_id("stVegaLiteChart")
-    expect(charts.first).to_be_visible(timeout=30_000)
-    expect(charts.first.locator("canvas, svg").first).to_be_attached(timeout=30_000)
-    expect(page.get_by_test_id("stException")).to_have_count(0)
-    expect(page.get_by_role("button", name="PDF report for the patient file")).to_be_visible()
-    page.get_by_role("tab", name="Sites × visits").click()
-    page.wait_for_timeout(1500)  # let the charts finish drawing before the picture
-    keep_screenshot(page, "chart.png", artifacts)
-    assert page.get_by_test_id("stVegaLiteChart").count() >= 2
+    pdftoppm = shutil.which("pdftoppm")
+    assert pdftoppm, "pdftoppm not found: apt-get install -y poppler-utils"
+    for patient_id in PATIENTS:
+        open_patient(page, patient_id)
+        with page.expect_download(timeout=120_000) as download:
+            page.get_by_test_id("stDownloadButton").filter(has_text="PDF report for the patient file").click()
+        pdf = artifacts / f"{patient_id}-report.pdf"
+        download.value.save_as(pdf)
+        assert pdf.read_bytes().startswith(b"%PDF")
+        subprocess.run([pdftoppm, "-r", "80", "-png", str(pdf), str(artifacts / f"{patient_id}-report-page")],
+                       check=True, timeout=120)
+        pages = sorted(artifacts.glob(f"{patient_id}-report-page*.png"))
+        assert 2 <= len(pages) <= 3, (patient_id, len(pages))

@@ -1,259 +1,284 @@
-"""Frozen inputs and cases for the patient-chart spec equivalence test (test_charts_spec_equivalence.py).
+"""Test helpers for the chart builders: hand-made frames of one patient, every builder's spec, the Vega-Lite
+schema check, walking a spec (views, their rows, their marks) and reading a rendered SVG's axis labels.
 
-``tests/data/chart_specs/inputs.json`` holds, per patient, the frames the chart screen gets (assessments,
-visits, medications, events, measurements, dtypes kept) and the baseline mRSS. They were read through
-``db.chart_data.load_chart_data`` from a SQLite file holding the demo registry (``generate_registry(12)``),
-the 60-visit benchmark patient (``bench.run.add_bench_patient``) and three hand-made patients
-(:func:`write_inputs`). ``expected.json.gz`` holds, per case, the finished Vega-Lite spec (gzipped: about
-2.4 MB as text), written by the Altair builders of commit 7c7bfa5 (``chart.to_dict()``), before the
-builders wrote dicts (:func:`write_expected`).
-
-Regenerate only for an intended change to a chart, and say so in the commit::
-
-    python -m tests.unit.chart_spec_cases inputs    # reads through db/ and analysis/
-    python -m tests.unit.chart_spec_cases expected  # with the builders as they are now
+The schema is the one Altair ships (the version charts/vl.py writes): checked here, in tests, never at run time.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
-import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from html import unescape
 
+import numpy as np
 import pandas as pd
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "chart_specs"
-INPUTS = DATA / "inputs.json"
-EXPECTED = DATA / "expected.json.gz"
-TODAY = pd.Timestamp("2026-07-15")  # after every date of the demo registry (DEMO_END 2026-06-30)
-WIDTH = 740  # the chart screen's width
-EARLY_EVENT_DAYS = 365  # as pages/chart.py
-FRAMES = ("assessments", "visits", "medications", "events", "measurements")
+from analysis.baseline import baselines, change_from_baseline
+from analysis.frames import ASSESSMENT_COLUMNS, EVENT_COLUMNS, MEASUREMENT_COLUMNS, MEDICATION_COLUMNS, VISIT_COLUMNS
+from analysis.what_changed import treatment_changes
+from models.catalog import SITE_CODES
+
+TODAY = pd.Timestamp("2024-05-01")
+START = pd.Timestamp("2023-01-10")
+SCREEN_1024_CHART_PX = 564  # the chart column's width on a 1024 x 768 screen, sidebar open (measured)
+_CHILD_KEYS = ("layer", "vconcat", "hconcat", "concat")
 
 
-# --- frames as JSON, dtypes kept ------------------------------------------------------------------------
+# --- frames of one patient ------------------------------------------------------------------------------
 
 
-def _cell(value):
-    if value is None or (not isinstance(value, (list, dict, str)) and pd.isna(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value.item() if hasattr(value, "item") else value
-
-
-def frame_to_json(frame: pd.DataFrame) -> dict:
-    return {
-        "columns": [str(c) for c in frame.columns],
-        "dtypes": [str(t) for t in frame.dtypes],
-        "index": [_cell(i) for i in frame.index],
-        "rows": [[_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)],
-    }
-
-
-def frame_from_json(data: dict) -> pd.DataFrame:
-    frame = pd.DataFrame(data["rows"], columns=data["columns"], index=data["index"], dtype=object)
-    for column, dtype in zip(data["columns"], data["dtypes"], strict=True):
-        if dtype.startswith("datetime64"):
-            frame[column] = pd.to_datetime(frame[column]).astype(dtype)
-        elif dtype != "object":
-            frame[column] = frame[column].astype(dtype)
+def _dates(frame, *cols):
+    for col in cols:
+        frame[col] = pd.to_datetime(frame[col]).astype("datetime64[us]")
     return frame
 
 
-def load_inputs() -> dict[str, dict]:
-    """{patient key: {"baseline_mrss": float | None, frame name: DataFrame}}."""
-    raw = json.loads(INPUTS.read_text())
-    return {key: {"baseline_mrss": patient["baseline_mrss"],
-                  **{name: frame_from_json(patient[name]) for name in FRAMES}}
-            for key, patient in raw.items()}
+def assessments() -> pd.DataFrame:
+    rows = []
+    for date, rater, total in [("2023-01-01", "Dr Lee", 30), ("2023-05-10", "Dr Lee", 26),
+                               ("2023-05-10", "Dr Okafor", 30), ("2023-11-01", "", 20)]:
+        rec = {"patient_id": "P1", "visit_date": date, "rater": rater}
+        rec.update({c: np.nan for c in SITE_CODES})
+        rec.update({"total": float(total), "incomplete": False})
+        rows.append(rec)
+    return _dates(pd.DataFrame(rows, columns=ASSESSMENT_COLUMNS), "visit_date")
 
 
-# --- the cases ------------------------------------------------------------------------------------------
+def visits(*, with_change: bool = True) -> pd.DataFrame:
+    """Three visits; the hands and fingers fall from 2 to 1 after the injection, everything else stays at 1."""
+    return _visits(with_change).copy()
 
 
-def _page_views(p: dict, *, axis: str = "date", anchor_drug: str | None = None, whole_history: bool = False
-                ) -> Iterator[tuple[str, str, tuple, dict]]:
-    """The four charts of the chart screen, built with the arguments pages/chart.py passes."""
-    from charts.site_charts import default_sites
-    from charts.time_axis import first_start, patient_x_domain
-
-    visits, medications, events, measurements = p["visits"], p["medications"], p["events"], p["measurements"]
-    anchor_date = first_start(medications, anchor_drug) if anchor_drug else None
-    axis_args = {"axis": axis, "anchor_date": anchor_date,
-                 "anchor_label": f"{anchor_drug} start" if anchor_drug else ""}
-    care = pd.concat([visits["visit_date"], medications["start_date"], measurements["date"]])
-    care_start = care.min() if care.notna().any() else None
-    if care_start is not None and not whole_history:
-        events = events[~(events["date"] < care_start - pd.Timedelta(days=EARLY_EVENT_DAYS))]
-    x_domain = patient_x_domain(assessments=p["assessments"], visits=visits, medications=medications,
-                                events=events, measurements=measurements, axis=axis, anchor_date=anchor_date,
-                                today=TODAY)
-    yield ("timeline", "patient_timeline", (p["assessments"], visits, medications, events),
-           {"baseline_mrss": p["baseline_mrss"], "width": WIDTH, "today": TODAY, "x_domain": x_domain,
-            **axis_args})
-    # Without visits or events the heat map's own axis would end today (the page does not draw it then).
-    fixed = {"x_domain": x_domain} if visits.empty and events.empty else {}
-    yield "heatmap", "site_heatmap", (visits, events), {"width": WIDTH, **axis_args, **fixed}
-    yield ("site_trajectories", "site_trajectories", (visits, events),
-           {"sites": default_sites(events)[:6], "width": WIDTH, "x_domain": x_domain, **axis_args})
-    yield "measures", "measure_trajectories", (measurements,), {"width": WIDTH, "x_domain": x_domain, **axis_args}
+@lru_cache(maxsize=2)
+def _visits(with_change: bool) -> pd.DataFrame:
+    rows = []
+    for date, n, mrss in [("2023-01-01", 1, 30.0), ("2023-05-10", 2, 28.0), ("2023-11-01", 1, 20.0)]:
+        rec = {"patient_id": "P1", "visit_date": date, "n_raters": n, "mrss": mrss}
+        rec.update({c: 1.0 for c in SITE_CODES})
+        if date != "2023-11-01":
+            rec.update({c: 2.0 for c in ("hand_r", "fingers_l")})
+        rows.append(rec)
+    frame = _dates(pd.DataFrame(rows, columns=VISIT_COLUMNS), "visit_date")
+    return change_from_baseline(frame, baselines(frame)) if with_change else frame
 
 
-def cases(inputs: dict[str, dict]) -> Iterator[tuple[str, str, tuple, dict]]:
-    """(case name, builder name in charts.patient, positional args, keyword args)."""
-    from charts.time_axis import patient_x_domain
-
-    views = [
-        ("demo_0001", {}),
-        ("demo_0001", {"axis": "days", "anchor_drug": "imatinib"}),
-        ("demo_0002", {}),
-        ("demo_0002", {"whole_history": True}),
-        ("demo_0002", {"axis": "days", "anchor_drug": "imatinib"}),
-        ("demo_0003", {}),
-        ("demo_0003", {"axis": "days", "anchor_drug": "methotrexate"}),
-        ("empty", {}),
-        ("totals_only", {}),
-        ("many_events", {}),
-        ("many_events", {"axis": "days", "anchor_drug": "mycophenolate mofetil", "whole_history": True}),
-        ("bench_60", {}),
+def medications() -> pd.DataFrame:
+    rows = [
+        ("P1", "imatinib", 200.0, "mg", "daily", "oral", START, pd.Timestamp("2023-06-30"), "skin"),
+        ("P1", "imatinib", 400.0, "mg", "daily", "oral", pd.Timestamp("2023-07-01"), pd.NaT, "dose increased"),
     ]
-    for key, options in views:
-        mode = "-".join(f"{k}={v}" for k, v in options.items()) or "page"
-        for chart, builder, args, kwargs in _page_views(inputs[key], **options):
-            yield f"{key}/{mode}/{chart}", builder, args, kwargs
-    # The other builders, standalone, with their defaults.
-    for key in ("demo_0001", "demo_0002", "empty", "many_events"):
-        p = inputs[key]
-        # An axis with no dates at all ends today: give the empty patient's builders a fixed domain instead.
-        fixed = {"x_domain": patient_x_domain(today=TODAY)} if key == "empty" else {}
-        yield f"{key}/mrss_panel", "mrss_panel", (p["assessments"], p["visits"]), {
-            "baseline_mrss": p["baseline_mrss"], "events": p["events"], "today": TODAY}
-        yield f"{key}/medication_lanes", "medication_lanes", (p["medications"],), {
-            "events": p["events"], "today": TODAY}
-        yield f"{key}/event_rules", "event_rules", (p["events"],), {**fixed}
-        yield f"{key}/event_rules_unlabelled", "event_rules", (p["events"],), {"with_labels": False, **fixed}
-        yield f"{key}/site_trajectories_default", "site_trajectories", (p["visits"], p["events"]), {**fixed}
-        yield f"{key}/measures_chosen", "measure_trajectories", (p["measurements"],), {
-            "measures": ["ftp_distance", "oral_aperture", "grip_strength"], "columns": 3, **fixed}
-    p = inputs["demo_0002"]
-    yield "demo_0002/one_site", "site_trajectories", (p["visits"], p["events"]), {"sites": ["hand_r"]}
-    yield "demo_0002/timeline_no_domain", "patient_timeline", (p["assessments"], p["visits"], p["medications"],
-                                                               p["events"]), {
-        "baseline_mrss": p["baseline_mrss"], "today": TODAY, "axis": "days", "anchor_date": None}
+    return _dates(pd.DataFrame(rows, columns=MEDICATION_COLUMNS), "start_date", "end_date")
 
 
-def build(builder: Callable, args: tuple, kwargs: dict):
-    """Call a builder on copies of its frames (a builder must not depend on, or change, its caller's frames)."""
-    return builder(*(a.copy() if isinstance(a, pd.DataFrame) else a for a in args), **kwargs)
+def events() -> pd.DataFrame:
+    rows = [
+        ("P1", "2023-08-01", "adverse_event", "Periorbital oedema", "", "", np.nan, "", 2, False, "2023-08-20"),
+        ("P1", "2023-09-01", "steroid_injection", "", "hand_r;fingers_l", "triamcinolone acetonide", 40.0, "mg",
+         None, None, None),
+    ]
+    frame = _dates(pd.DataFrame(rows, columns=EVENT_COLUMNS), "date", "end_date")
+    frame["grade"] = frame["grade"].astype("Int64")
+    frame["serious"] = frame["serious"].astype("boolean")
+    return frame
 
 
-# --- writing the fixtures -------------------------------------------------------------------------------
+def measurements() -> pd.DataFrame:
+    rows = []
+    for i, date in enumerate(["2023-01-01", "2023-04-01", "2023-07-01"]):
+        date = pd.Timestamp(date)
+        rows += [
+            ("P1", date, "wrist_flexion", "R", 50.0 + 5 * i, "deg", "Dr Lee"),
+            ("P1", date, "wrist_flexion", "L", 45.0 + 5 * i, "deg", ""),
+            ("P1", date, "oral_aperture", "", 30.0 + i, "mm", "Dr Lee"),
+        ]
+    return _dates(pd.DataFrame(rows, columns=MEASUREMENT_COLUMNS), "date")
 
 
-def write_inputs() -> None:
-    """Read the patients through db.chart_data from a fresh SQLite file (the chart screen's path)."""
-    import tempfile
-    from datetime import date, timedelta
-
-    from analysis.patient_header import patient_header
-    from analysis.scores import visit_scores
-    from bench.run import BENCH_PATIENT, add_bench_patient
-    from db.chart_data import load_chart_data
-    from db.demo import generate_registry, load_registry
-    from db.engine import make_engine, upgrade_database, write_session
-    from db.measures import record_measurement
-    from db.patients import create_patient
-    from db.treatments import record_event, start_medication
-    from db.visits import record_assessment
-    from tests import factories
-
-    with tempfile.TemporaryDirectory() as folder:
-        engine = make_engine(f"sqlite:///{folder}/cases.db")
-        upgrade_database(engine)
-        load_registry(engine, generate_registry(12), actor="fixture")
-        add_bench_patient(engine)
-        with write_session(engine) as s:
-            for pid in ("EMPTY-1", "TOTALS-1", "EVENTS-1"):
-                create_patient(session=s, actor="fixture", data=factories.patient(patient_id=pid))
-            for day, rater, total in (("2021-02-01", "dr a", 31), ("2021-08-01", "dr a", 27),
-                                      ("2021-08-01", "dr b", 24.5), ("2022-03-01", "", 19)):
-                record_assessment(session=s, actor="fixture", data=factories.total_only(
-                    patient_id="TOTALS-1", visit_date=day, rater=rater, total=total))
-            start = date(2020, 1, 6)
-            for offset in range(0, 720, 60):
-                day = (start + timedelta(days=offset)).isoformat()
-                record_assessment(session=s, actor="fixture", data=factories.assessment(
-                    patient_id="EVENTS-1", visit_date=day, rater="dr a" if offset % 120 else "dr b"))
-                record_measurement(session=s, actor="fixture", data=factories.measurement(
-                    patient_id="EVENTS-1", date=day, measure="grip_strength", side="L", value=20 + offset / 60))
-                record_measurement(session=s, actor="fixture", data=factories.measurement(
-                    patient_id="EVENTS-1", date=day, measure="haq_di", side="", value=1.5 - offset / 1000))
-            for drug, dose, begin, end in (("mycophenolate mofetil", 1000, "2020-02-01", "2020-09-30"),
-                                           ("mycophenolate mofetil", 1500, "2020-10-01", ""),
-                                           ("methotrexate", 15, "2019-03-01", "2020-01-31"),
-                                           ("prednisolone", 5, "2020-05-05", "2020-05-30")):
-                start_medication(session=s, actor="fixture", data=factories.medication(
-                    patient_id="EVENTS-1", drug=drug, dose=dose, start_date=begin, end_date=end))
-            for day, kind, extra in (
-                ("2014-06-01", "gadolinium_exposure", {"agent": "gadodiamide"}),
-                ("2020-03-03", "procedure", {"description": "digital ulcer debridement of the left index finger"}),
-                ("2020-03-05", "other", {"description": ""}),
-                ("2020-03-05", "adverse_event", {"description": "diarrhoea", "grade": 2, "serious": "no"}),
-                ("2020-03-09", "adverse_event", {"description": "neutropenia", "grade": 3, "serious": "yes",
-                                                 "end_date": "2020-04-01"}),
-                ("2020-11-11", "adverse_event", {"description": "infection", "grade": 4, "serious": "yes"}),
-                ("2021-01-20", "adverse_event", {"description": "rash", "grade": 1, "serious": "no"}),
-                ("2021-06-01", "steroid_injection", {"sites": "forearm_l;hand_l"}),
-            ):
-                values = {"patient_id": "EVENTS-1", "date": day, "kind": kind, **extra}
-                if kind != "steroid_injection":
-                    values.update(sites="", agent=extra.get("agent", ""), dose=None, dose_unit="")
-                record_event(session=s, actor="fixture", data=factories.event(**values))
-        patients = {"demo_0001": "DEMO-0001", "demo_0002": "DEMO-0002", "demo_0003": "DEMO-0003",
-                    "empty": "EMPTY-1", "totals_only": "TOTALS-1", "many_events": "EVENTS-1",
-                    "bench_60": BENCH_PATIENT}
-        out = {}
-        for key, pid in patients.items():
-            data = load_chart_data(engine, pid)
-            assessments = data.assessments
-            visits = visit_scores(assessments) if len(assessments) else visit_scores(assessments.iloc[0:0])
-            frames = {"assessments": assessments, "visits": visits, "medications": data.medications,
-                      "events": data.events, "measurements": data.measurements}
-            for frame in frames.values():
-                pd.testing.assert_frame_equal(frame_from_json(frame_to_json(frame)), frame, check_index_type=False)
-            out[key] = {"baseline_mrss": patient_header(data.patient, assessments).baseline_mrss,
-                        **{name: frame_to_json(frame) for name, frame in frames.items()}}
-        engine.dispose()
-    DATA.mkdir(parents=True, exist_ok=True)
-    INPUTS.write_text(json.dumps(out, sort_keys=True, separators=(",", ":")) + "\n")
+def event(day: str, kind: str, description: str = "", sites: str = "", grade=None) -> tuple:
+    return ("P1", day, kind, description, sites, "", np.nan, "", grade, None, None)
 
 
-def finished_spec(builder_name: str, args: tuple, kwargs: dict) -> dict:
-    """The finished spec of one case with the builders as they are: ``*_spec`` if there is one (dict builders),
-    otherwise the Altair builder's ``to_dict()``."""
-    from charts import patient
-
-    spec_builder = getattr(patient, f"{builder_name}_spec", None)
-    if spec_builder is not None:
-        from charts import vl
-
-        return vl.toplevel(build(spec_builder, args, kwargs))
-    return build(getattr(patient, builder_name), args, kwargs).to_dict()
+def events_frame(*rows: tuple) -> pd.DataFrame:
+    frame = _dates(pd.DataFrame(list(rows), columns=EVENT_COLUMNS), "date", "end_date")
+    frame["grade"] = frame["grade"].astype("Int64")
+    frame["serious"] = frame["serious"].astype("boolean")
+    return frame
 
 
-def write_expected() -> None:
-    inputs = load_inputs()
-    out = {name: finished_spec(builder, args, kwargs) for name, builder, args, kwargs in cases(inputs)}
-    text = json.dumps(out, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
-    EXPECTED.write_bytes(gzip.compress(text.encode(), mtime=0))
+def empty(columns) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
 
-def load_expected() -> dict[str, dict]:
-    return json.loads(gzip.decompress(EXPECTED.read_bytes()))
+@lru_cache(maxsize=1)
+def changes() -> tuple:
+    return tuple(treatment_changes(visits(), medications(), events()))
 
 
-if __name__ == "__main__":
-    {"inputs": write_inputs, "expected": write_expected}[sys.argv[1]]()
+def time_axis(window: str = "visits", **options):
+    from charts.time_axis import chart_window, make_time_axis
+
+    span = chart_window(visits=visits(), medications=medications(), events=events(), measurements=measurements(),
+                        window=window, today=TODAY)
+    return make_time_axis(span, **options)[0]
+
+
+def all_specs() -> Iterator[tuple[str, dict]]:
+    """Every builder's spec, for this patient and for empty frames; on screen (no width) and fixed."""
+    from charts import cohort, patient
+
+    axis = time_axis()
+    days = time_axis(axis="days", anchor_date=START, anchor_label="imatinib")
+    for name, ax, width in (("dates", axis, None), ("days", days, 600)):
+        args = {"events": events(), "changes": changes(), "time_axis": ax, "width": width}
+        yield f"mrss_panel/{name}", patient.mrss_panel(assessments(), visits(), baseline_mrss=30.0, **args)
+        yield f"medication_lanes/{name}", patient.medication_lanes(medications(), **args)
+        yield f"site_heatmap/{name}", patient.site_heatmap(visits(), **args)
+        yield f"site_trajectory/{name}", patient.site_trajectory("hand_r", visits(), **args)
+        yield f"sites_that_moved/{name}", patient.sites_that_moved(visits(), ["hand_r", "fingers_l"], **args)
+        yield f"measure_chart/{name}", patient.measure_chart("wrist_flexion", measurements(), time_axis=ax,
+                                                              width=width)
+    yield "patient_timeline", patient.patient_timeline(assessments(), visits(), medications(), events(),
+                                                       baseline_mrss=30.0, changes=changes(), time_axis=axis)
+    yield "site_trajectories", patient.site_trajectories(visits(), events(), sites=["hand_r", "leg_r"],
+                                                         changes=changes(), time_axis=axis)
+    yield "measure_trajectories", patient.measure_trajectories(measurements(), time_axis=axis)
+    yield "empty/timeline", patient.patient_timeline(
+        empty(ASSESSMENT_COLUMNS), empty(VISIT_COLUMNS), empty(MEDICATION_COLUMNS), empty(EVENT_COLUMNS),
+        baseline_mrss=None)
+    yield "empty/heatmap", patient.site_heatmap(empty(VISIT_COLUMNS), None)
+    yield "empty/measures", patient.measure_trajectories(empty(MEASUREMENT_COLUMNS))
+    traj = pd.DataFrame({"patient_id": ["A", "A", "B", "B"], "day": [0, 90, 0, 90], "mrss": [30.0, 25, 20, 21]})
+    curve = pd.DataFrame({"day": [0, 91, 183], "mean": [25.0, 23, 20], "ci_low": [20.0, 19, -40],
+                          "ci_high": [30.0, 27, 80], "n": [4, 3, 2]})
+    yield "cohort/spaghetti", cohort.spaghetti(traj, curve, anchor_drug="imatinib")
+    changes_ = pd.DataFrame({"patient_id": ["A", "B"], "change": [-8.0, 7.0], "category": ["improved", "progressed"]})
+    yield "cohort/waterfall", cohort.waterfall(changes_, window="12 months")
+    yield "cohort/site_bars", cohort.site_response_bars(pd.DataFrame({"site": list(SITE_CODES),
+                                                                      "mean_change": [-0.2] * 17}))
+
+
+# --- the schema ----------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    import altair as alt
+    import jsonschema
+
+    schema = alt.vegalite.v6.schema.core.load_schema()
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+def validate(spec: dict) -> None:
+    """Raise jsonschema.ValidationError unless the finished spec is valid Vega-Lite."""
+    from charts import vl
+
+    _validator().validate(json.loads(json.dumps(vl.toplevel(spec))))
+
+
+# --- walking a spec ---------------------------------------------------------------------------------------
+
+
+def views(spec: dict, inherited_data: dict | None = None) -> Iterator[tuple[dict, dict | None]]:
+    """(view, data) for every unit view (one with a ``mark``), depth first, in drawing order."""
+    data = spec.get("data", inherited_data)
+    if "mark" in spec:
+        yield spec, data
+    for key in _CHILD_KEYS:
+        for child in spec.get(key, []):
+            yield from views(child, data if key == "layer" else None)
+
+
+def rows(root: dict, data: dict | None) -> list[dict]:
+    """The rows of a view's data: inline values or a named top-level dataset."""
+    if not data:
+        return []
+    if "values" in data:
+        return list(data["values"])
+    return list(root.get("datasets", {}).get(data.get("name"), []))
+
+
+def mark_type(view: dict) -> str:
+    mark = view["mark"]
+    return mark if isinstance(mark, str) else mark["type"]
+
+
+def find(root: dict, *, mark: str | None = None) -> list[tuple[dict, list[dict]]]:
+    return [(view, rows(root, data)) for view, data in views(root) if mark is None or mark_type(view) == mark]
+
+
+def filters(view: dict) -> list:
+    return [t["filter"] for t in view.get("transform", []) if "filter" in t]
+
+
+def x_domains(root: dict) -> list:
+    """The explicit x scale domain of every view that encodes x with a field."""
+    return [view["encoding"]["x"].get("scale", {}).get("domain") for view, _ in views(root)
+            if "field" in view.get("encoding", {}).get("x", {})]
+
+
+def named(root: dict, name: str) -> list[tuple[dict, list[dict]]]:
+    """(view, rows) of the views described as ``name`` (builders tag their key layers with a description)."""
+    return [(view, rows(root, data)) for view, data in views(root) if view.get("description") == name]
+
+
+def one(root: dict, name: str) -> tuple[dict, list[dict]]:
+    found = named(root, name)
+    if len(found) != 1:
+        raise AssertionError(f"expected one view named {name!r}, found {len(found)}")
+    return found[0]
+
+
+def all_rows(root: dict, name: str) -> list[dict]:
+    """The rows of every view called ``name`` (views split by filters share one data set: rows once)."""
+    seen, out = set(), []
+    for _, data in ((v, d) for v, d in views(root) if v.get("description") == name):
+        key = json.dumps(data, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            out += rows(root, data)
+    return out
+
+
+# --- a rendered axis -------------------------------------------------------------------------------------
+
+
+def render_svg(spec: dict, *, container_px: int | None = None) -> str:
+    """The SVG of a spec; with ``container_px``, fitted to that width as the screen fits it (Streamlit)."""
+    import vl_convert as vlc
+
+    from charts import vl
+
+    finished = vl.toplevel(spec)
+    if container_px is not None:
+        finished["width"] = container_px
+        finished["autosize"] = {"type": "fit-x", "contains": "padding"}
+    return vlc.vegalite_to_svg(json.dumps(finished), vl_version=vl.VEGA_LITE_VERSION)
+
+
+def x_axis_labels(svg: str) -> list[tuple[float, str, list[str]]]:
+    """(x, text anchor, lines) of every visible label of the first x axis of a rendered chart, left to right."""
+    start = svg.index('aria-label="X-axis')
+    group = svg.index("role-axis-label", start)
+    end = svg.index("</g>", group)
+    out = []
+    pattern = r'<text text-anchor="(\w+)" transform="translate\(([-\d.]+),[-\d.]+\)"([^>]*)>(.*?)</text>'
+    for match in re.finditer(pattern, svg[group:end]):
+        anchor, x, attributes, body = match.groups()
+        if 'opacity="0"' in attributes:
+            continue
+        lines = re.findall(r"<tspan[^>]*>(.*?)</tspan>", body) or [body]
+        out.append((float(x), anchor, [unescape(line) for line in lines]))
+    return sorted(out)
+
+
+def label_extent(x: float, anchor: str, text: str, char_px: float) -> tuple[float, float]:
+    """Where a label's text lies, for a font whose widest characters are ``char_px`` wide."""
+    width = len(text) * char_px
+    if anchor == "start":
+        return x, x + width
+    if anchor == "end":
+        return x - width, x
+    return x - width / 2, x + width / 2

@@ -6,16 +6,17 @@ import pandas as pd
 import pytest
 
 from charts import cohort, palette
-from charts import spec_walk as sw
+from charts.labels import signed
 from models.catalog import RESPONSE_POINTS, SITE_CODES, SITES
+from tests.unit import chart_spec_cases as sw
 
 TRAJ = pd.DataFrame({"patient_id": ["A", "A", "B", "B"], "day": [0, 90, 0, 90], "mrss": [30.0, 25, 20, 21]})
-CURVE = pd.DataFrame({"day": [0, 90, 180], "mean": [25.0, 23, 20], "ci_low": [20.0, 19, -40],
-                      "ci_high": [30.0, 27, 80], "n": [2, 2, 2]})
+CURVE = pd.DataFrame({"day": [0, 91, 183, 274, 365], "mean": [25.0, 23, 20, 21, 19], "ci_low": [20.0, 19, -40, 15, 12],
+                      "ci_high": [30.0, 27, 80, 27, 26], "n": [5, 4, 2, 3, 3]})
 
 
 def test_spaghetti_layers():
-    spec = cohort.spaghetti(TRAJ, CURVE, anchor_drug="imatinib").to_dict()
+    spec = cohort.spaghetti(TRAJ, CURVE, anchor_drug="imatinib")
     lines, rows = sw.one(spec, "patient_lines")
     assert lines["encoding"]["detail"]["field"] == "patient_id"
     assert any(t["field"] == "patient_id" for t in lines["encoding"]["tooltip"])
@@ -23,14 +24,28 @@ def test_spaghetti_layers():
     band = sw.one(spec, "ci_band")[0]
     assert (band["encoding"]["y"]["field"], band["encoding"]["y2"]["field"]) == ("ci_low", "ci_high")
     mean, points = sw.one(spec, "mean_line")
-    assert mean["encoding"]["y"]["field"] == "mean" and [p["n"] for p in points] == [2, 2, 2]
+    assert mean["encoding"]["y"]["field"] == "mean" and [p["n"] for p in points] == [5, 4, 2, 3, 3]
     assert any(t["field"] == "n" for t in mean["encoding"]["tooltip"])
+
+
+def test_the_band_is_drawn_only_where_three_or_more_patients_contribute_and_breaks_between():
+    band, rows = sw.one(cohort.spaghetti(TRAJ, CURVE), "ci_band")
+    assert [(r["day"], r["segment"]) for r in rows] == [(0, 1), (91, 1), (274, 2), (365, 2)]
+    assert band["encoding"]["detail"]["field"] == "segment"  # two areas: nothing bridges the bin of two patients
+    assert cohort.MIN_PATIENTS_FOR_BAND == 3
+
+
+def test_the_number_of_patients_of_each_bin_runs_along_the_axis():
+    view, rows = sw.one(cohort.spaghetti(TRAJ, CURVE), "bin_counts")
+    assert [(r["day"], r["n_text"]) for r in rows] == [(0, "5"), (91, "4"), (183, "2"), (274, "3"), (365, "3")]
+    assert view["encoding"]["y"] == {"value": "height"} and view["mark"]["baseline"] == "bottom"
+    assert "width" in view["encoding"]["opacity"]["condition"]["test"]  # thinned to fit the drawn width
 
 
 def test_spaghetti_keeps_a_wide_band_inside_the_plot():
     """A band reaching below 0 or above 51 (few patients late in follow-up) is clipped, not drawn over the titles
     (unclipped, Vega's fit sizing squeezes the whole plot to make room for it)."""
-    spec = cohort.spaghetti(TRAJ, CURVE, anchor_drug="imatinib").to_dict()
+    spec = cohort.spaghetti(TRAJ, CURVE, anchor_drug="imatinib")
     for name in ("patient_lines", "ci_band", "mean_line"):
         view = sw.one(spec, name)[0]
         assert view["mark"]["clip"] is True, name
@@ -38,7 +53,7 @@ def test_spaghetti_keeps_a_wide_band_inside_the_plot():
 
 
 def test_spaghetti_legend_names_each_line():
-    spec = cohort.spaghetti(TRAJ, CURVE, anchor_drug="imatinib").to_dict()
+    spec = cohort.spaghetti(TRAJ, CURVE, anchor_drug="imatinib")
     colors = {name: sw.one(spec, name)[0]["encoding"]["color"] for name in ("patient_lines", "ci_band", "mean_line")}
     scale = colors["mean_line"]["scale"]
     assert scale["domain"] == ["Each patient", "Cohort mean", "95% CI of the mean"]
@@ -55,18 +70,18 @@ def test_spaghetti_legend_names_each_line():
      "day 0 = the baseline visit (first visit with an mRSS)"),
 ])
 def test_spaghetti_says_what_day_0_is(anchor, x_title, day_zero):
-    spec = cohort.spaghetti(TRAJ, CURVE, anchor_drug=anchor).to_dict()
+    spec = cohort.spaghetti(TRAJ, CURVE, anchor_drug=anchor)
     assert sw.one(spec, "patient_lines")[0]["encoding"]["x"]["title"] == x_title
-    assert day_zero in spec["title"]["subtitle"]
+    assert day_zero in spec["title"]["subtitle"][0]
     assert [r["day"] for r in sw.one(spec, "day_zero")[1]] == [0]
 
 
 def test_spaghetti_title_counts_the_patients_drawn():
-    assert cohort.spaghetti(TRAJ, CURVE).to_dict()["title"]["subtitle"].startswith("2 patients. Dotted")
-    sampled = cohort.spaghetti(TRAJ, CURVE, n_patients=2500).to_dict()["title"]["subtitle"]
+    assert cohort.spaghetti(TRAJ, CURVE)["title"]["subtitle"][0].startswith("2 patients. Dotted")
+    sampled = cohort.spaghetti(TRAJ, CURVE, n_patients=2500)["title"]["subtitle"][0]
     assert sampled.startswith("2 of 2,500 patients drawn; the mean and its band use every patient.")
-    one = cohort.spaghetti(TRAJ[TRAJ["patient_id"] == "A"], CURVE.iloc[0:0]).to_dict()
-    assert one["title"]["subtitle"].startswith("1 patient. Dotted")
+    one = cohort.spaghetti(TRAJ[TRAJ["patient_id"] == "A"], CURVE.iloc[0:0])
+    assert one["title"]["subtitle"][0].startswith("1 patient. Dotted")
 
 
 def test_waterfall_sorted_coloured_with_reference():
@@ -80,7 +95,7 @@ def test_waterfall_sorted_coloured_with_reference():
             "category": ["improved", "progressed", "stable"],
         }
     )
-    spec = cohort.waterfall(changes, window="12 months").to_dict()
+    spec = cohort.waterfall(changes, window="12 months")
     view, rows = sw.one(spec, "change_bars")
     assert view["encoding"]["x"]["sort"] == ["B", "C", "A"]
     color = view["encoding"]["color"]["scale"]
@@ -96,7 +111,7 @@ def test_waterfall_sorted_coloured_with_reference():
 
 
 def test_waterfall_reference_labels_sit_at_the_right_edge_at_any_width():
-    spec = cohort.waterfall(pd.DataFrame({"patient_id": ["A"], "change": [-6.0], "category": ["improved"]})).to_dict()
+    spec = cohort.waterfall(pd.DataFrame({"patient_id": ["A"], "change": [-6.0], "category": ["improved"]}))
     labels = {rows[0]["label"]: view["mark"] for view, rows in sw.find(spec, mark="text")}
     assert labels["+5 points"]["x"] == "width"  # not a pixel count that a stretched chart would leave mid-plot
     assert labels["−5 points"]["x"] == 0
@@ -105,16 +120,16 @@ def test_waterfall_reference_labels_sit_at_the_right_edge_at_any_width():
 def test_waterfall_hides_patient_labels_when_crowded():
     many = pd.DataFrame({"patient_id": [f"P{i:02d}" for i in range(41)], "change": [0.0] * 41,
                          "category": ["stable"] * 41})
-    axis = sw.one(cohort.waterfall(many).to_dict(), "change_bars")[0]["encoding"]["x"]["axis"]
+    axis = sw.one(cohort.waterfall(many), "change_bars")[0]["encoding"]["x"]["axis"]
     assert axis["labels"] is False
-    axis = sw.one(cohort.waterfall(many.head(40)).to_dict(), "change_bars")[0]["encoding"]["x"]["axis"]
+    axis = sw.one(cohort.waterfall(many.head(40)), "change_bars")[0]["encoding"]["x"]["axis"]
     assert axis["labels"] is True
 
 
 def test_site_response_bars_catalogue_order():
     shuffled = list(reversed(SITE_CODES))
     frame = pd.DataFrame({"site": shuffled, "mean_change": [-0.1 * i for i in range(len(shuffled))]})
-    spec = cohort.site_response_bars(frame).to_dict()
+    spec = cohort.site_response_bars(frame)
     view, rows = sw.one(spec, "site_bars")
     assert view["encoding"]["y"]["sort"] == [s.display for s in SITES]
     assert [r["site"] for r in rows] == list(SITE_CODES)
@@ -123,7 +138,7 @@ def test_site_response_bars_catalogue_order():
 def test_site_response_bars_show_the_ci_the_values_and_n():
     frame = pd.DataFrame({"site": list(SITE_CODES), "mean_change": [-0.25] * 16 + [0.5], "n": [40] * 16 + [38],
                           "ci_low": [-0.4] * 16 + [0.1], "ci_high": [-0.1] * 16 + [0.9]})
-    spec = cohort.site_response_bars(frame, window="12 months").to_dict()
+    spec = cohort.site_response_bars(frame, window="12 months")
     bars, rows = sw.one(spec, "site_bars")
     whiskers, ci_rows = sw.one(spec, "site_ci")
     assert (whiskers["encoding"]["x"]["field"], whiskers["encoding"]["x2"]["field"]) == ("ci_low", "ci_high")
@@ -133,38 +148,39 @@ def test_site_response_bars_show_the_ci_the_values_and_n():
     values = {r["site"]: r["value_text"] for r in sw.one(spec, "site_values")[1]}
     assert values["face"] == "−0.25" and values["foot_l"] == "+0.50"  # true minus signs, two decimals
     assert {r["site"]: r["direction"] for r in rows}["foot_l"] == "rise"
-    assert "n = 38–40 per site" in spec["title"]["subtitle"] and "12 months" in spec["title"]["text"]
+    assert "n = 38–40 per site" in spec["title"]["subtitle"][1] and "12 months" in spec["title"]["text"]
     assert {t["field"] for t in bars["encoding"]["tooltip"]} >= {"n", "ci_text", "value_text"}
 
 
 def test_signed_numbers():
-    assert [cohort.signed(v) for v in (-3.25, 0.0, 2, -0.04, None, float("nan"))] == [
+    assert [signed(v, 1) for v in (-3.25, 0.0, 2, -0.04, None, float("nan"))] == [
         "−3.2", "0.0", "+2.0", "0.0", "–", "–"]
-    assert cohort.signed(-40.0, 0, "%") == "−40%"
+    assert signed(-40.0, 0, "%") == "−40%"
+    assert [signed(v) for v in (-1.5, 2.0, 0.0)] == ["−1.5", "+2", "0"]
 
 
 def test_cohort_charts_accept_empty_frames():
     empty = cohort.spaghetti(
         pd.DataFrame(columns=["patient_id", "day", "mrss"]),
         pd.DataFrame(columns=["day", "mean", "ci_low", "ci_high"]),
-    ).to_dict()
+    )
     assert empty["title"]["text"] == "No patient of this cohort has a baseline mRSS"
-    cohort.waterfall(pd.DataFrame(columns=["patient_id", "change", "category"])).to_dict()
-    cohort.site_response_bars(pd.DataFrame(columns=["site", "mean_change"])).to_dict()
+    cohort.waterfall(pd.DataFrame(columns=["patient_id", "change", "category"]))
+    cohort.site_response_bars(pd.DataFrame(columns=["site", "mean_change"]))
 
 
 def test_registry_scale_cohorts_draw():
-    """Thousands of patients: the spaghetti sample's visits and one waterfall bar per patient pass Altair's
-    5,000-row guard for DataFrames (the cohort screen failed on the 20,000-patient registry), every row kept."""
+    """Thousands of patients: the spaghetti sample's visits and one waterfall bar per patient, every row kept
+    (Altair's 5,000-row guard once failed the cohort screen on the 20,000-patient registry)."""
     n = 20_000
     rows = range(6000)
     traj = pd.DataFrame({"patient_id": [f"P{i // 20}" for i in rows], "day": [90 * (i % 20) for i in rows],
                          "mrss": [float(i % 40) for i in rows]})
-    spec = cohort.spaghetti(traj, CURVE, anchor_drug=None, n_patients=n).to_dict()
+    spec = cohort.spaghetti(traj, CURVE, anchor_drug=None, n_patients=n)
     assert len(sw.one(spec, "patient_lines")[1]) == 6000
     changes = pd.DataFrame({"patient_id": [f"P{i:05d}" for i in range(n)],
                             "change": [float(i % 21 - 10) for i in range(n)], "category": ["stable"] * n})
-    spec = cohort.waterfall(changes, window="12 months").to_dict()
+    spec = cohort.waterfall(changes, window="12 months")
     view, rows = sw.one(spec, "change_bars")
     assert len(rows) == n
     # a numeric slot per patient (a band scale of 20,000 names drew nothing in the browser), bars from 0

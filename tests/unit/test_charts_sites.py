@@ -1,4 +1,4 @@
-"""Site heat map and site trajectories."""
+"""Site heat map, per-site trajectories and the "sites that moved" picture: what they draw."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import pandas as pd
 
 from analysis.frames import EVENT_COLUMNS, VISIT_COLUMNS
 from charts import palette, patient
-from charts import spec_walk as sw
+from charts.time_axis import chart_window, make_time_axis
 from models.catalog import SITE_CODES, SITES, SITES_BY_CODE
+from tests.unit import chart_spec_cases as cases
 
 DATES = ["2022-01-01", "2022-04-01", "2022-07-01", "2022-10-01"]
 INJECTED = ("hand_r", "hand_l", "fingers_r", "fingers_l")
@@ -20,6 +21,7 @@ def visits() -> pd.DataFrame:
         rec = {"patient_id": "N1", "visit_date": pd.Timestamp(date), "n_raters": 1}
         rec.update({c: float(max(0, 3 - i)) for c in SITE_CODES})
         rec["abdomen"] = np.nan if i == 1 else 1.0
+        rec["face"] = 0.5
         rec["mrss"] = np.nan
         rows.append(rec)
     frame = pd.DataFrame(rows, columns=VISIT_COLUMNS)
@@ -28,123 +30,124 @@ def visits() -> pd.DataFrame:
 
 
 def events() -> pd.DataFrame:
-    rows = [
-        (
-            "N1",
-            pd.Timestamp("2022-04-01"),
-            "steroid_injection",
-            "",
-            ";".join(INJECTED),
-            "triamcinolone acetonide",
-            40.0,
-            "mg",
-            pd.NA,
-            pd.NA,
-            pd.NaT,
-        ),
-        (
-            "N1",
-            pd.Timestamp("2022-07-15"),
-            "steroid_injection",
-            "",
-            "leg_r",
-            "triamcinolone acetonide",
-            20.0,
-            "mg",
-            pd.NA,
-            pd.NA,
-            pd.NaT,
-        ),
-        ("N1", pd.Timestamp("2022-02-01"), "procedure", "Biopsy", "", "", np.nan, "", pd.NA, pd.NA, pd.NaT),
-    ]
-    frame = pd.DataFrame(rows, columns=EVENT_COLUMNS)
-    frame["grade"] = frame["grade"].astype("Int64")
-    frame["serious"] = frame["serious"].astype("boolean")
-    for col in ("date", "end_date"):
-        frame[col] = frame[col].astype("datetime64[us]")
-    return frame
+    return cases.events_frame(
+        cases.event("2022-04-01", "steroid_injection", sites=";".join(INJECTED)),
+        cases.event("2022-07-15", "steroid_injection", sites="leg_r"),
+        cases.event("2022-02-01", "procedure", "Biopsy"),
+    )
 
 
-def test_heatmap_rows_in_catalogue_order():
-    spec = patient.site_heatmap(visits(), events()).to_dict()
-    view, rows = sw.one(spec, "heatmap_cells")
+def axis():
+    return make_time_axis(chart_window(visits=visits(), events=events()))[0]
+
+
+def heatmap(**kwargs) -> dict:
+    return patient.site_heatmap(visits(), events(), time_axis=axis(), **kwargs)
+
+
+def test_heatmap_rows_in_catalogue_order_one_cell_per_visit_and_site():
+    view, rows = cases.one(heatmap(), "heatmap_cells")
     expected = [s.display for s in SITES]
-    assert view["encoding"]["y"]["sort"] == expected
-    assert view["encoding"]["y"]["scale"]["domain"] == expected
+    assert view["encoding"]["y"]["sort"] == expected == view["encoding"]["y"]["scale"]["domain"]
     assert expected[7] == "Dorsum of hand (R)"
     assert len(rows) == len(DATES) * len(SITE_CODES)
+    assert cases.filters(view) == ["isValid(datum.score)"]  # a site not scored goes to the grey layer
 
 
-def test_heatmap_colour_is_the_sequential_score_scale_with_legend():
-    spec = patient.site_heatmap(visits(), events()).to_dict()
-    color = sw.one(spec, "heatmap_cells")[0]["encoding"]["color"]
-    assert color["field"] == "score"
-    assert color["scale"]["domain"] == [0, 1, 2, 3]
+def test_heatmap_colour_is_the_sequential_score_scale_with_its_words_above_the_plot():
+    color = cases.one(heatmap(), "heatmap_cells")[0]["encoding"]["color"]
+    assert color["field"] == "score" and color["scale"]["domain"] == [0, 1, 2, 3]
     assert color["scale"]["range"] == list(palette.SCORE_COLORS)
-    assert color["legend"]["values"] == [0, 1, 2, 3]
-    assert "severe" in color["legend"]["labelExpr"]
+    assert color["legend"]["orient"] == "top" and "severe" in color["legend"]["labelExpr"]
 
 
 def test_missing_scores_are_drawn_grey():
-    spec = patient.site_heatmap(visits(), events()).to_dict()
-    view, rows = sw.one(spec, "heatmap_missing")
-    assert sw.filters(view) == ["!isValid(datum.score)"]
-    assert view["mark"]["color"] == palette.MISSING
-    missing = [r for r in rows if r["score"] is None]
-    assert [(r["site"], r["date_text"]) for r in missing] == [("abdomen", "2022-04-01")]
+    view, rows = cases.one(heatmap(), "heatmap_missing")
+    assert cases.filters(view) == ["!isValid(datum.score)"] and view["mark"]["color"] == palette.MISSING
+    assert [(r["site"], r["date_text"]) for r in rows if r["score"] is None] == [("abdomen", "2022-04-01")]
 
 
-def test_injection_markers_on_exactly_the_injected_cells():
-    spec = patient.site_heatmap(visits(), events()).to_dict()
-    view, rows = sw.one(spec, "injection_markers")
+def test_cell_numbers_show_only_where_the_drawn_cell_has_room_for_them():
+    view, rows = cases.one(heatmap(), "heatmap_text")
+    assert view["encoding"]["opacity"]["condition"]["test"] == "datum.frac * width >= datum.need"
+    face = next(r for r in rows if r["site"] == "face")
+    assert face["text"] == "0.5" and face["need"] > next(r for r in rows if r["site"] == "chest")["need"]
+    fixed = patient.site_heatmap(visits(), events(), time_axis=axis(), width=300)
+    assert "datum.frac * 300 >=" in cases.one(fixed, "heatmap_text")[0]["encoding"]["opacity"]["condition"]["test"]
+
+
+def test_injection_markers_on_exactly_the_injected_sites_beside_the_numbers():
+    spec = heatmap()
+    view, rows = cases.one(spec, "injection_markers")
     pairs = {(r["site_label"], pd.Timestamp(r["x"])) for r in rows}
     expected = {(SITES_BY_CODE[c].display, pd.Timestamp("2022-04-01")) for c in INJECTED}
     expected.add((SITES_BY_CODE["leg_r"].display, pd.Timestamp("2022-07-15")))
-    assert pairs == expected
-    assert len(rows) == len(expected)
-    assert view["encoding"]["y"]["field"] == "site_label"
-    assert view["encoding"]["shape"]["scale"]["range"] == ["triangle-down"]
+    assert pairs == expected and len(rows) == len(expected)
+    text = cases.one(spec, "heatmap_text")[0]
+    assert view["mark"]["yOffset"] < 0 < text["mark"]["dy"]  # the marker above, the number below: never over it
+    assert view["mark"]["color"] == palette.EVENT_KIND_COLORS["steroid_injection"]
+
+
+def test_treatment_changes_are_marked_above_the_heatmap_with_what_followed():
+    axis_ = cases.time_axis()
+    spec = patient.site_heatmap(cases.visits(), cases.events(), changes=cases.changes(), time_axis=axis_)
+    view, rows = cases.one(spec, "treatment_ticks")
+    assert [r["label"] for r in rows] == ["start of imatinib 200 mg", "imatinib 200 → 400 mg"]
+    assert view["encoding"]["y"] == {"value": 0} and view["mark"]["yOffset"] < 0
+    assert rows[1]["followed"].startswith("mRSS 28 → 20 (−8)")
 
 
 def test_heatmap_in_days_mode():
-    anchor = pd.Timestamp("2022-04-01")
-    spec = patient.site_heatmap(visits(), events(), axis="days", anchor_date=anchor).to_dict()
-    _, rows = sw.one(spec, "injection_markers")
-    assert {r["x"] for r in rows} == {0.0, 105.0}
-    cells = sw.one(spec, "heatmap_cells")[1]
-    assert sorted({r["x"] for r in cells}) == [-90.0, 0.0, 91.0, 183.0]
+    days = make_time_axis(chart_window(visits=visits(), events=events()), axis="days",
+                          anchor_date=pd.Timestamp("2022-04-01"))[0]
+    spec = patient.site_heatmap(visits(), events(), time_axis=days)
+    assert {r["x"] for r in cases.one(spec, "injection_markers")[1]} == {0.0, 105.0}
+    assert sorted({r["x"] for r in cases.one(spec, "heatmap_cells")[1]}) == [-90.0, 0.0, 91.0, 183.0]
+    assert cases.one(spec, "day_zero")
 
 
-def test_heatmap_cells_stay_inside_the_shared_domain():
-    dom = (pd.Timestamp("2022-02-01"), pd.Timestamp("2022-09-01"))
-    spec = patient.site_heatmap(visits(), events(), x_domain=dom).to_dict()
-    _, rows = sw.one(spec, "heatmap_cells")
-    assert min(pd.Timestamp(r["x_left"]) for r in rows) >= dom[0]
-    assert max(pd.Timestamp(r["x2"]) for r in rows) <= dom[1]
+def test_heatmap_cells_stay_inside_the_window():
+    window = (pd.Timestamp("2022-02-01"), pd.Timestamp("2022-09-01"))
+    spec = patient.site_heatmap(visits(), events(), time_axis=make_time_axis(window)[0])
+    rows = cases.one(spec, "heatmap_cells")[1]
+    assert min(pd.Timestamp(r["x_left"]) for r in rows) >= window[0]
+    assert max(pd.Timestamp(r["x2"]) for r in rows) <= window[1]
+    assert {r["date_text"] for r in rows} == {"2022-04-01", "2022-07-01"}
 
 
 def test_empty_heatmap_does_not_raise():
-    empty_visits = pd.DataFrame({c: pd.Series(dtype="object") for c in VISIT_COLUMNS})
-    spec = patient.site_heatmap(empty_visits, None).to_dict()
+    spec = patient.site_heatmap(cases.empty(VISIT_COLUMNS), cases.empty(EVENT_COLUMNS))
     assert spec["title"]["text"].startswith("No site scores")
 
 
-def test_site_trajectories_one_panel_per_site_with_its_injections():
-    spec = patient.site_trajectories(visits(), events(), sites=["hand_r", "leg_r", "thigh_l"]).to_dict()
-    assert len(spec["concat"]) == 3
-    assert [p["title"]["text"] for p in spec["concat"]] == [
-        SITES_BY_CODE[c].display for c in ("hand_r", "leg_r", "thigh_l")
-    ]
-    injections = [[r["date_text"] for r in rows] for _, rows in sw.named(spec, "site_injections")]
-    assert injections == [["2022-04-01"], ["2022-07-15"], []]
-    scores = sw.named(spec, "site_scores")
-    assert scores[0][0]["encoding"]["y"]["axis"]["values"] == [0, 1, 2, 3]
-    assert [r["score"] for r in scores[0][1]] == [3.0, 2.0, 1.0, 0.0]
-    assert spec["resolve"]["scale"]["x"] == "shared"
+def test_site_trajectory_draws_one_site_with_its_injections():
+    spec = patient.site_trajectory("hand_r", visits(), events(), time_axis=axis())
+    assert spec["title"]["text"] == SITES_BY_CODE["hand_r"].display
+    view, rows = cases.one(spec, "site_scores")
+    assert [r["score"] for r in rows] == [3.0, 2.0, 1.0, 0.0]
+    assert view["encoding"]["y"]["axis"]["values"] == [0, 1, 2, 3]
+    assert [r["date_text"] for r in cases.one(spec, "site_injections")[1]] == ["2022-04-01"]
+    assert "width" not in spec  # fills its column on screen
 
 
-def test_site_trajectories_default_to_injected_sites_first():
-    spec = patient.site_trajectories(visits(), events()).to_dict()
-    titles = [p["title"]["text"] for p in spec["concat"]]
-    injected_first = [SITES_BY_CODE[c].display for c in SITE_CODES if c in (*INJECTED, "leg_r")]
-    assert titles[: len(injected_first)] == injected_first
+def test_site_trajectories_picture_one_panel_per_site_in_columns():
+    spec = patient.site_trajectories(visits(), events(), sites=["hand_r", "leg_r", "thigh_l"], time_axis=axis())
+    assert [p["title"]["text"] for p in spec["concat"]] == [SITES_BY_CODE[c].display for c in
+                                                            ("hand_r", "leg_r", "thigh_l")]
+    assert [[r["date_text"] for r in rows] for _, rows in cases.named(spec, "site_injections")] == [
+        ["2022-04-01"], ["2022-07-15"], []]
+    assert spec["columns"] == 2 and all(isinstance(p["width"], int) for p in spec["concat"])
+
+
+def test_sites_that_moved_draws_the_chosen_sites_one_colour_each_the_side_by_dash():
+    spec = patient.sites_that_moved(cases.visits(), ["fingers_l", "hand_r"], events=cases.events(),
+                                    changes=cases.changes(), time_axis=cases.time_axis())
+    view, rows = cases.one(spec, "moved_lines")
+    assert {r["site"] for r in rows} == {"hand_r", "fingers_l"}
+    assert view["encoding"]["color"]["scale"]["domain"] == ["Dorsum of hand", "Fingers"]  # catalogue order
+    assert view["encoding"]["strokeDash"]["scale"]["domain"] == ["R", "L"]
+    widths = view["encoding"]["strokeWidth"]["scale"]["range"]
+    assert widths[0] > widths[1]  # equal scores: the first line shows round the second
+    assert cases.named(spec, "event_rules") and cases.named(spec, "event_markers")
+    hand = sorted((r["date_text"], r["score"]) for r in rows if r["site"] == "hand_r")
+    assert hand == [("2023-01-01", 2.0), ("2023-05-10", 2.0), ("2023-11-01", 1.0)]
