@@ -38,7 +38,6 @@ from analysis.response import (
     progressed_flags,
     response_categories,
     response_category,
-    response_lines,
 )
 from analysis.scores import assessment_totals, is_incomplete, rater_total, visit_scores
 from analysis.stats import (
@@ -122,7 +121,6 @@ __all__ = [
     "response_categories",
     "response_category",
     "response_frame",
-    "response_lines",
     "round_half_away",
     "select_window_visits",
     "site_jumps",

@@ -60,20 +60,6 @@ def response_category(baseline: float | None, value: float | None) -> str | None
     return STABLE
 
 
-def response_lines(baseline: float) -> tuple[float, float]:
-    """The mRSS values a chart draws as the responder lines for `baseline`: (improved_below, progressed_above).
-
-    Improved needs a fall of more than 5 points and at least 25 %: the stricter of baseline − 5 and
-    0.75 × baseline; progressed a rise of more than 5 points and at least 25 %: the stricter of
-    baseline + 5 and 1.25 × baseline. (NaN, NaN) for a missing baseline.
-    """
-    if _missing(baseline):
-        return (math.nan, math.nan)
-    b = float(baseline)
-    share = RESPONSE_PERCENT / 100.0
-    return (min(b - RESPONSE_POINTS, b * (1.0 - share)), max(b + RESPONSE_POINTS, b * (1.0 + share)))
-
-
 def _flags(baseline, value, which: str) -> pd.Series:
     index = baseline.index if isinstance(baseline, pd.Series) else None
     if index is None and isinstance(value, pd.Series):

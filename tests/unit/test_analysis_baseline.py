@@ -21,7 +21,6 @@ from analysis import (
     progressed_flags,
     response_categories,
     response_category,
-    response_lines,
     summarise_patients,
 )
 from analysis.frames import ASSESSMENT_COLUMNS, MEDICATION_COLUMNS, PATIENT_COLUMNS, VISIT_COLUMNS
@@ -329,13 +328,3 @@ def test_summary_change_visits_change_and_header_agree():
     header = patient_header({"diagnosis": "dcSSc"}, rows[ASSESSMENT_COLUMNS])
     assert summary["change"] == with_change["change"] == header.change == -8.5
     assert summary["change_pct"] == with_change["change_pct"] == header.change_pct == pytest.approx(-35.416667)
-
-
-@pytest.mark.parametrize(("baseline", "lines"), [(20, (15, 25)), (40, (30, 50)), (0, (-5, 5))])
-def test_response_lines(baseline, lines):
-    # improved: below both baseline − 5 and 0.75 × baseline; progressed: above baseline + 5 and 1.25 × baseline
-    assert response_lines(baseline) == lines
-
-
-def test_response_lines_without_baseline():
-    assert all(math.isnan(x) for x in response_lines(None))
