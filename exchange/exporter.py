@@ -18,8 +18,9 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -385,6 +386,35 @@ def export_bytes(engine: Engine, *, fmt: str = "zip", deidentify: bool = False, 
             data = buffer.getvalue()
     _audit_export(engine, actor=actor, fmt=fmt, plan=plan, restricted=patients is not None, target="download")
     return data
+
+
+@dataclass(frozen=True)
+class Download:
+    label: str
+    suffix: str
+    mime: str
+
+
+_ZIP = "application/zip"
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOWNLOAD_FORMATS: dict[str, Download] = {
+    "zip": Download("CSV files (zip)", ".zip", _ZIP),
+    "xlsx": Download("Excel workbook (xlsx)", ".xlsx", _XLSX),
+    "sas": Download("SAS transport files (xpt, zipped)", "-sas.zip", _ZIP),
+    "spss": Download("SPSS files (sav, zipped)", "-spss.zip", _ZIP),
+    "stata": Download("Stata files (dta, zipped)", "-stata.zip", _ZIP),
+    "parquet": Download("Parquet files (zipped)", "-parquet.zip", _ZIP),
+}
+assert tuple(DOWNLOAD_FORMATS) == DOWNLOADS
+
+
+def deferred_export(engine: Engine, *, actor: str, **options) -> Callable[[], bytes]:
+    """`export_bytes` to run later, e.g. when a download button is clicked, with the exporting user bound now:
+    the callback runs outside the page's script run, where the signed-in user is unknown, and its audit row must
+    still name them."""
+    if not actor or actor == "anonymous":
+        raise InvalidValue("an export needs the signed-in user for its audit row", field="actor")
+    return partial(export_bytes, engine, actor=actor, **options)
 
 
 def _zip_order(path: Path) -> tuple[int, str]:
