@@ -417,7 +417,7 @@ def deferred_export(engine: Engine, *, actor: str, **options) -> Callable[[], by
     return partial(export_bytes, engine, actor=actor, **options)
 
 
-def _zip_order(path: Path) -> tuple[int, str]:
-    stems = [name.removesuffix(".csv") for name in FILE_ORDER]
-    stem = path.stem
-    return (stems.index(stem) if stem in stems else len(stems), path.name)
+def _zip_order(path: Path) -> tuple[int, bool, str]:
+    """The files in the export's order; a statistical folder's dictionary.csv after its datasets."""
+    names = [name.removesuffix(".csv") + path.suffix for name in FILE_ORDER]
+    return (names.index(path.name) if path.name in names else len(names), path.suffix == ".csv", path.name)

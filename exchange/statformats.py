@@ -165,7 +165,7 @@ class StatSink:
         folder.mkdir(parents=True, exist_ok=True)
         self.parts: dict[str, list[pd.DataFrame]] = {}
         self.kinds: dict[str, dict[str, str]] = {}
-        self.cut_cells = 0  # text cells cut to the format's limit
+        self.cut_cells: dict[str, int] = {}  # file -> text cells cut to the format's limit
 
     def write(self, name: str, frame: pd.DataFrame, kinds: dict[str, str]) -> None:
         self.parts.setdefault(name, []).append(frame)
@@ -189,7 +189,8 @@ class StatSink:
     def close(self) -> None:
         files = self.dataset_names()
         for name in self.parts:
-            frame = pd.concat(self.parts[name], ignore_index=True) if len(self.parts[name]) > 1 else self.parts[name][0]
+            # one index 0..n-1: the columns are rebuilt as Series and must line up by position, not by old labels
+            frame = pd.concat(self.parts[name], ignore_index=True)
             kinds = dict(self.kinds[name])
             if name == "dictionary.csv":
                 frame, kinds = self._dictionary(frame, kinds, files)
@@ -200,6 +201,8 @@ class StatSink:
     def _dictionary(self, frame: pd.DataFrame, kinds: dict[str, str], files: dict[str, str]):
         """The dictionary with each file named as in this folder and each column's name in its dataset."""
         names = {name: self.names(name) for name in self.parts}
+        own = pd.DataFrame([describe_column("dictionary.csv", NAME_COLUMN)], columns=list(frame.columns))
+        frame = pd.concat([frame, own], ignore_index=True)
         frame = frame.assign(**{NAME_COLUMN: [names.get(f, {}).get(c, c) for f, c in
                                               zip(frame["file"], frame["column"], strict=True)]})
         frame["file"] = [files.get(f, f) for f in frame["file"]]
@@ -213,7 +216,7 @@ class StatSink:
         for column in frame.columns:
             _, _, meaning, unit, allowed = describe_column(name, column)
             kind = kinds[column]
-            values, coded = self._column(frame[column], kind, allowed)
+            values, coded = self._column(name, frame[column], kind, allowed)
             short = names[column]
             table[short] = values
             labels[short] = _label(meaning + (f" [{unit}]" if unit and unit not in ("date", "see unit") else ""),
@@ -244,7 +247,7 @@ class StatSink:
             pyreadstat.write_dta(data, path, file_label=name, column_labels=labels,
                                  variable_value_labels=value_labels)
 
-    def _column(self, values: pd.Series, kind: str, allowed: str) -> tuple[pd.Series | list, Coding | None]:
+    def _column(self, name: str, values: pd.Series, kind: str, allowed: str) -> tuple[pd.Series, Coding | None]:
         """One column as the format stores it, and its coding when it gets value labels."""
         coded = coding(allowed)
         if self.key == "parquet":
@@ -275,15 +278,16 @@ class StatSink:
         if self.format.text_limit is not None:
             long = text.str.encode("utf-8").str.len() > self.format.text_limit
             if long.any():
-                self.cut_cells += int(long.sum())
+                self.cut_cells[name] = self.cut_cells.get(name, 0) + int(long.sum())
                 text = text.where(~long, text[long].map(lambda t: _cut_bytes(t, self.format.text_limit)))
         return text, None
 
     def notes(self) -> list[str]:
         if not self.cut_cells:
             return []
-        return [f"{self.cut_cells:,} text cells longer than {self.format.text_limit} bytes were cut to fit "
-                f"{self.format.name}; the csv export keeps them whole"]
+        cut = ", ".join(f"{n:,} in {name}" for name, n in self.cut_cells.items())
+        return [f"{self.format.name} holds {self.format.text_limit} bytes of text in a cell: text cells cut to fit: "
+                f"{cut} (the csv export and dictionary.csv keep them whole)"]
 
 
 def _text(values: pd.Series) -> pd.Series:
