@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from openpyxl.utils import get_column_letter
 
 from exchange.cells import csv_header, csv_rows, protect_cell
 from exchange.spec import DATE, INT, NUMBER, TEXT, YESNO
@@ -82,6 +81,8 @@ class XlsxSink:
             sheet.append(row)
 
     def close(self) -> None:
+        from openpyxl.utils import get_column_letter
+
         for name, sheet in self.sheets.items():
             if self.widths.get(name):
                 sheet.auto_filter.ref = f"A1:{get_column_letter(self.widths[name])}{self.rows[name]}"
