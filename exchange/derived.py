@@ -33,7 +33,7 @@ assert list(ACTIVITY) == ACTIVITY_COLUMNS
 # Every file of an export in the order it is written (and of the workbook's sheets): the bundle, then the
 # derived files, the dictionary last. Kinds: column -> TEXT/DATE/INT/NUMBER/YESNO (exchange.spec).
 FILE_KINDS: dict[str, dict[str, str]] = {
-    **{spec.name: spec.kinds for spec in BUNDLE_FILES},
+    **{spec.name: {column: spec.kinds[column] for column in spec.columns} for spec in BUNDLE_FILES},
     "visits.csv": DERIVED_KINDS["visits.csv"],
     "summary.csv": DERIVED_KINDS["summary.csv"],
     "windows.csv": WINDOWS,

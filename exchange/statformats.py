@@ -97,17 +97,25 @@ class Coding:
     labels: dict[int, str]
 
 
+def _codings() -> dict[str, Coding]:
+    out = {}
+    for codes in TEXT_CODE_LISTS:
+        coded = Coding({code: i for i, code in enumerate(codes, 1)}, dict(enumerate(codes, 1)))
+        for separator in (", ", "; "):  # a list whose codes hold commas (CTCAE terms) is joined by "; "
+            out.setdefault(separator.join(codes), coded)
+    for codes, labels in NUMERIC_CODE_LISTS.items():
+        out[", ".join(codes)] = Coding(None, labels)
+    out[", ".join(YES_NO)] = Coding({"yes": 1, "no": 0}, {1: "yes", 0: "no"})
+    return out
+
+
+CODINGS = _codings()
+
+
 def coding(allowed_values: str) -> Coding | None:
     """The value labels of a column whose dictionary `allowed_values` is one of the catalogue's code lists
-    (joined by ", "), or None."""
-    listed = tuple(part.strip() for part in allowed_values.split(", ")) if allowed_values else ()
-    if listed == YES_NO:
-        return Coding({"yes": 1, "no": 0}, {1: "yes", 0: "no"})
-    if listed in NUMERIC_CODE_LISTS:
-        return Coding(None, NUMERIC_CODE_LISTS[listed])
-    if listed in TEXT_CODE_LISTS:
-        return Coding({code: i for i, code in enumerate(listed, 1)}, {i: code for i, code in enumerate(listed, 1)})
-    return None
+    (its codes joined by ", ", or by "; " when they hold commas), or None."""
+    return CODINGS.get(allowed_values.strip()) if allowed_values else None
 
 
 # --- names --------------------------------------------------------------------------------------------

@@ -285,3 +285,15 @@ def test_csv_rows_write_what_the_csv_module_writes(rows):
     from exchange.cells import protect_cell
     writer.writerows([[protect_cell(a), protect_cell(b)] for a, b in rows])
     assert csv_header(["a", "b"]) + csv_rows(frame, {"a": TEXT, "b": TEXT}) == buffer.getvalue()
+
+
+def test_codings_are_the_catalogues_code_lists():
+    from models.catalog import RELATEDNESS
+    from models.ctcae import CTCAE_TERM_NAMES
+
+    assert coding("yes, no").labels == {1: "yes", 0: "no"}
+    assert coding(", ".join(RELATEDNESS)).codes == {code: i for i, code in enumerate(RELATEDNESS, 1)}
+    assert coding("; ".join(CTCAE_TERM_NAMES)).labels[1] == CTCAE_TERM_NAMES[0]  # terms hold commas: "; "
+    assert coding("0, 1, 2, 3").codes is None and coding("0, 1, 2, 3").labels == SITE_SCORE_LABELS
+    for free in ("free text", "YYYY-MM-DD", "0-3", "four digits, not in the future", ""):
+        assert coding(free) is None
