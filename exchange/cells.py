@@ -55,7 +55,9 @@ def format_cells(values: pd.Series, kind: str, *, quote: bool = False) -> list[s
     are also quoted as a CSV field where they need it (numbers, dates and yes/no never do)."""
     if kind == TEXT:
         label = (lambda v: csv_field(protect_cell(str(v)))) if quote else (lambda v: protect_cell(str(v)))
-        return _by_distinct(values.astype(object).where(values.notna(), None), label)
+        if not isinstance(values.dtype, pd.StringDtype):  # mixed objects: None and NaN alike are missing
+            values = values.astype(object).where(values.notna(), None)
+        return _by_distinct(values, label)
     if kind == NUMBER:
         return _by_distinct(pd.to_numeric(values, errors="coerce").astype("float64"), format_number)
     if kind == INT:

@@ -184,18 +184,21 @@ def chunk_files(engine: Engine, plan: Plan, identifiers: list[str]) -> tuple[dic
             people, visits, measurements, events, anchors=anchors, month=plan.response_month)),
         "activity.csv": format_activity_for_export(activity_frame(visits, measurements)),
     }
-    frames = {name: _ordered(frame, identifiers) for name, frame in frames.items()}
+    frames = {name: _ordered(frame, identifiers, plan.keys is None) for name, frame in frames.items()}
     if plan.keys is not None:
         frames = deid.deidentify(frames, FILE_KINDS, plan.keys, summary.set_index("patient_id")["baseline_date"])
     frames = {name: frame[plan.columns[name]] for name, frame in frames.items()}
     return frames, window_visits[["month", "change", "improved", "progressed"]]
 
 
-def _ordered(frame: pd.DataFrame, identifiers: list[str]) -> pd.DataFrame:
-    """Rows grouped by patient in the export's patient order (`identifiers`), each patient's rows kept in
-    read order. The reads usually give that order already, and then nothing is moved."""
+def _ordered(frame: pd.DataFrame, identifiers: list[str], ascending: bool) -> pd.DataFrame:
+    """Rows grouped by patient in the export's patient order (`identifiers`, `ascending` when that is the
+    identifiers' own order), each patient's rows kept in read order. The reads usually give that order already,
+    and then nothing is moved."""
+    if len(frame) < 2 or (ascending and frame["patient_id"].is_monotonic_increasing):
+        return frame
     codes = pd.Categorical(frame["patient_id"], categories=identifiers).codes
-    if len(codes) < 2 or bool((codes[1:] >= codes[:-1]).all()):
+    if bool((codes[1:] >= codes[:-1]).all()):
         return frame
     return frame.iloc[np.argsort(codes, kind="stable")]
 
