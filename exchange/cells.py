@@ -45,6 +45,23 @@ def _int(value) -> str:
     return str(int(np.trunc(float(value))))
 
 
+SMALL_RANGE = 4096  # whole numbers spanning at most this many values are labelled by offset, not by hashing
+
+
+def _whole_numbers(numbers: np.ndarray) -> list[str]:
+    """Whole-number cells (truncated toward zero; blank where missing). Site scores, days, counts and years span
+    a small range: each cell's label is then found by its offset from the smallest value."""
+    finite = np.isfinite(numbers)
+    whole = np.trunc(numbers[finite])
+    if not len(whole) or whole.max() - whole.min() >= SMALL_RANGE:
+        return _by_distinct(pd.Series(numbers), _int)
+    low = int(whole.min())
+    codes = np.full(len(numbers), -1, dtype="int64")
+    codes[finite] = whole.astype("int64") - low
+    labels = np.array([str(low + i) for i in range(int(whole.max()) - low + 1)] + [""], dtype=object)
+    return labels[codes].tolist()
+
+
 def _yes_no(value) -> str:
     return "yes" if value else "no"
 
@@ -61,7 +78,7 @@ def format_cells(values: pd.Series, kind: str, *, quote: bool = False) -> list[s
     if kind == NUMBER:
         return _by_distinct(pd.to_numeric(values, errors="coerce").astype("float64"), format_number)
     if kind == INT:
-        return _by_distinct(pd.to_numeric(values, errors="coerce").astype("float64"), _int)
+        return _whole_numbers(pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan))
     if kind == DATE:
         codes, uniques = pd.factorize(pd.to_datetime(values, errors="coerce"), use_na_sentinel=True)
         days = np.asarray(uniques).astype("datetime64[D]")

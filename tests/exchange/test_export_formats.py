@@ -297,3 +297,14 @@ def test_codings_are_the_catalogues_code_lists():
     assert coding("0, 1, 2, 3").codes is None and coding("0, 1, 2, 3").labels == SITE_SCORE_LABELS
     for free in ("free text", "YYYY-MM-DD", "0-3", "four digits, not in the future", ""):
         assert coding(free) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.integers(-10**6, 10**6), st.floats(-1e15, 1e15)), max_size=30))
+def test_whole_numbers_are_written_as_each_value_alone(values):
+    """The small-range shortcut for whole numbers writes what formatting each value on its own writes."""
+    from exchange.cells import format_cells
+
+    column = pd.Series([float("nan") if v is None else float(v) for v in values], dtype="float64")
+    expected = ["" if v is None else str(int(float(v))) for v in values]
+    assert format_cells(column, INT) == expected
