@@ -50,12 +50,42 @@ def test_example_bundle_gives_the_expected_files(sqlite_engine, tmp_path, anchor
     assert all(r["ci_high"] == "" for r in windows if not r["ci_low"])
 
 
+@pytest.fixture
+def endpoints_bundle(tmp_path):
+    """The shared endpoints example without its tendon friction rub rows, which response.csv does not use: their
+    catalogue unit ("1 present / 0 absent") does not fit measurement.unit (16 characters) on PostgreSQL yet."""
+    files = {p.name: p.read_text(encoding="utf-8") for p in ENDPOINTS_EXAMPLE.iterdir()}
+    files["measurements.csv"] = "".join(line for line in files["measurements.csv"].splitlines(keepends=True)
+                                        if ",tendon_friction_rubs," not in line)
+    return write_bundle(tmp_path / "endpoints", files)
+
+
 @pytest.mark.parametrize(("anchor", "suffix"), [(None, ""), ("imatinib", "-anchored-imatinib")])
-def test_endpoints_example_gives_the_expected_response_and_activity(sqlite_engine, tmp_path, anchor, suffix):
-    import_bundle(sqlite_engine, ENDPOINTS_EXAMPLE, actor="t")
-    export_bundle(sqlite_engine, tmp_path / "out", anchor_drug=anchor, actor="t")
+def test_endpoints_example_gives_the_expected_response(engine, endpoints_bundle, tmp_path, anchor, suffix):
+    import_bundle(engine, endpoints_bundle, actor="t")
+    export_bundle(engine, tmp_path / "out", anchor_drug=anchor, actor="t")
     assert by_value(read(tmp_path / "out" / "response.csv")) == by_value(read(EXPECTED / f"response{suffix}.csv"))
+
+
+def test_endpoints_example_gives_the_expected_activity(sqlite_engine, tmp_path):
+    import_bundle(sqlite_engine, ENDPOINTS_EXAMPLE, actor="t")
+    export_bundle(sqlite_engine, tmp_path / "out", actor="t")
     assert by_value(read(tmp_path / "out" / "activity.csv")) == by_value(read(EXPECTED / "activity.csv"))
+
+
+def test_response_month_moves_the_follow_up(engine, endpoints_bundle, tmp_path):
+    """--response-month 6, by hand: X03's visit of 2022-07-11 (day 182, mRSS (16 + 17) / 2) is its 6-month
+    follow-up (183 +- 45), where no FVC, global or HAQ lies within 30 days; X01's visits (days 119 and 308) and
+    X02's (day 371) miss that window."""
+    import_bundle(engine, endpoints_bundle, actor="t")
+    export_bundle(engine, tmp_path / "out", response_month=6, actor="t")
+    rows = {r["patient_id"]: r for r in read(tmp_path / "out" / "response.csv")}
+    x03 = rows["X03"]
+    assert (x03["baseline_date"], x03["followup_date"], x03["d_mrss"], x03["criss_probability"], x03["missing"]) == (
+        "2022-01-10", "2022-07-11", "-4.5", "", "fvc_pct;patient_global;physician_global;haq_di")
+    assert [(rows[p]["baseline_date"], rows[p]["followup_date"], rows[p]["missing"]) for p in ("X01", "X02")] == [
+        ("2020-11-02", "", "followup"), ("2019-05-06", "", "followup")]
+    assert rows["X02"]["step1_event"] == ""  # the organ event only counts up to a follow-up visit
 
 
 def _scores(pid, day, rater="", total="", **sites):
