@@ -102,14 +102,17 @@ def cmd_export(args) -> int:
     out = Path(args.out)
     months = _months(args.months)
     patients = _id_list(args.patients)
-    if args.format == "csv" and out.exists() and not out.is_dir():
-        raise UsageError(f"OUT {args.out!r} is a file; with --format csv, OUT is a folder")
+    if args.format != "xlsx" and out.exists() and not out.is_dir():
+        raise UsageError(f"OUT {args.out!r} is a file; with --format {args.format}, OUT is a folder")
     if args.format == "xlsx" and out.is_dir():
         raise UsageError(f"OUT {args.out!r} is a folder; with --format xlsx, OUT is the workbook's path")
+    if args.response_month < 1:
+        raise UsageError(f"--response-month {args.response_month}: give a whole number of months from 1, e.g. 12")
     engine = _engine()
     try:
         result = export_bundle(engine, out, fmt=args.format, deidentify=args.deidentify,
-                               anchor_drug=args.anchor_drug, months=months, patients=patients, actor=CLI_ACTOR)
+                               anchor_drug=args.anchor_drug, months=months, response_month=args.response_month,
+                               patients=patients, actor=CLI_ACTOR)
     except UnknownPatient as error:
         raise UsageError(f"--patients: {error.reason}") from None
     print("\n".join(result.lines()))
@@ -211,15 +214,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser(
         "export", help="export the registry as a bundle plus derived files (CSV folder or XLSX workbook)",
-        description="Export the five bundle files and visits, summary, windows and dictionary (EXCHANGE.md).")
+        description="Export the five bundle files and the derived visits, summary, windows, window_values, response, "
+                    "activity and dictionary (EXCHANGE.md, ENDPOINTS.md).")
     export.add_argument("out", metavar="OUT", help="a folder (created if missing) or, with --format xlsx, the "
                                                    "workbook's path")
-    export.add_argument("--format", choices=["csv", "xlsx"], default="csv", help="csv (default) or xlsx")
+    export.add_argument("--format", choices=["csv", "xlsx", "sas", "spss", "stata", "parquet"], default="csv",
+                        help="csv (default), xlsx, or a folder of datasets for sas (.xpt), spss, stata or parquet")
     export.add_argument("--deidentify", action="store_true",
                         help="pseudonyms, shifted dates, no names/MRNs/notes/descriptions, raters renamed")
     export.add_argument("--anchor-drug", metavar="DRUG", default=None,
                         help="baseline = latest visit up to 90 days before DRUG's first start (name as stored)")
     export.add_argument("--months", default="3,6,12,24", help="visit windows in months (default 3,6,12,24)")
+    export.add_argument("--response-month", metavar="M", type=int, default=12,
+                        help="follow-up month of response.csv (ACR CRISS, revised CRISS; default 12)")
     export.add_argument("--patients", metavar="ID,...", default=None, help="only these patient_ids")
     export.set_defaults(handler=cmd_export)
 

@@ -82,7 +82,8 @@ EVENTS = BundleFile(
 BUNDLE_FILES: tuple[BundleFile, ...] = (PATIENTS, SKIN_SCORES, MEASUREMENTS, MEDICATIONS, EVENTS)
 FILES_BY_NAME = {f.name: f for f in BUNDLE_FILES}
 
-DERIVED_FILES = ("visits.csv", "summary.csv", "windows.csv", "dictionary.csv")
+DERIVED_FILES = ("visits.csv", "summary.csv", "windows.csv", "window_values.csv", "response.csv", "activity.csv",
+                 "dictionary.csv")
 DICTIONARY_COLUMNS = ("file", "column", "meaning", "unit", "allowed_values")
 IDENTIFYING_COLUMNS = ("name", "mrn", "notes", "description")
 

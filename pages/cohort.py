@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from analysis import DEFAULT_RESPONSE_MONTH
 from analysis.cohort import sample_patients, waterfall_frame
 from analysis.quality import missed_window_counts
 from analysis.windows import window_target_day, window_tolerance
@@ -18,6 +19,8 @@ from db.audit import registry_version
 from db.cohort import CohortFilter, cohort_choices, cohort_quality, cohort_site_changes, cohort_summary
 from db.engine import database_url
 from db.patients import count_patients
+from exchange.deid import must_deidentify
+from exchange.exporter import DOWNLOAD_FORMATS, deferred_export
 from models.catalog import DIAGNOSES, MEASURES_BY_CODE, SITES_BY_CODE
 from models.errors import SkintrackError
 from ui.guard import allowed, require
@@ -373,30 +376,30 @@ if run_quality:
 
 st.subheader("Export this cohort")
 may_identify = allowed("export_identified")
-left, middle, right = st.columns([1.2, 1, 2], vertical_alignment="bottom")
-fmt = left.radio("Format", ["zip", "xlsx"], key="cohort_export_format", horizontal=True,
-                 format_func={"zip": "CSV files (zip)", "xlsx": "Excel workbook"}.get)
-deidentify = middle.toggle("De-identified", value=True, key="cohort_export_deidentify", disabled=not may_identify,
-                           help="Pseudonymous ids, shifted dates, no names or notes (EXCHANGE.md)." + (
-                               "" if may_identify else " Identified exports need the permission for identified "
-                                                       "data; ask an administrator."))
-deidentify = deidentify or not may_identify
-
-
-def build_export() -> bytes:
-    from exchange import export_bytes
-
-    return export_bytes(engine, fmt=fmt, deidentify=deidentify, anchor_drug=cohort.anchor_drug, months=MONTHS,
-                        patients=result.patient_ids, actor=actor())
-
-
+who = actor()  # bound now: the download runs later, outside this script run, and must be audited as this user
+left, middle, right = st.columns([1.4, 1, 1], vertical_alignment="bottom")
+fmt = left.selectbox("Format", list(DOWNLOAD_FORMATS), key="cohort_export_format",
+                     format_func=lambda key: DOWNLOAD_FORMATS[key].label,
+                     help="All hold the same files; SAS, SPSS and Stata files carry the dictionary's labels.")
+response_month = middle.number_input("CRISS follow-up (months)", min_value=1, max_value=600,
+                                     value=DEFAULT_RESPONSE_MONTH, step=1, key="cohort_export_response_month",
+                                     help="response.csv compares the baseline with the visit windows.csv uses at this "
+                                          "month (ENDPOINTS.md).")
+wanted = right.toggle("De-identified", value=True, key="cohort_export_deidentify", disabled=not may_identify,
+                      help="Pseudonymous ids, shifted dates, no names, notes or free text (EXCHANGE.md)." + (
+                          "" if may_identify else " Identified exports need the permission for identified "
+                                                  "data; ask an administrator."))
+deidentify = must_deidentify(wanted, may_identify)
 stem = f"skintrack-cohort-{'deidentified' if deidentify else 'identified'}"
-right.download_button(
-    f"Download the cohort ({result.n:,} patients)", data=build_export, file_name=f"{stem}.{fmt}",
-    mime="application/zip" if fmt == "zip" else
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+download = DOWNLOAD_FORMATS[fmt]
+st.download_button(
+    f"Download the cohort ({result.n:,} patients)", file_name=f"{stem}{download.suffix}", mime=download.mime,
+    data=deferred_export(engine, actor=who, fmt=fmt, deidentify=deidentify, anchor_drug=cohort.anchor_drug,
+                         months=MONTHS, response_month=int(response_month), patients=result.patient_ids),
     key="cohort_export", icon=":material/download:", on_click="ignore")
 st.caption("The bundle of EXCHANGE.md for these patients: patients, skin scores, measurements, medications, events, "
-           "plus visits.csv, summary.csv, windows.csv (the table above) and dictionary.csv. Every export is recorded "
-           "in the audit trail." + ("" if not deidentify else " De-identified: pseudonymous ids, dates shifted per "
-                                    "patient, no names, MRNs, notes or descriptions."))
+           "plus visits.csv, summary.csv, windows.csv (the table above), window_values.csv, response.csv (ACR CRISS "
+           "and revised CRISS at the follow-up month), activity.csv (EUSTAR activity index) and dictionary.csv. "
+           "Every export is recorded in the audit trail with your name." + (
+               "" if not deidentify else " De-identified: pseudonymous ids, dates shifted per patient, no names, "
+                                         "MRNs, notes, descriptions or medication reasons."))

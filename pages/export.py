@@ -1,6 +1,7 @@
-"""Export (coordinators and administrators): the registry as a bundle — CSV files in a zip or one Excel
-workbook — plus the derived visits, summary, windows and dictionary (EXCHANGE.md). De-identified by
-default; an identified export only for accounts allowed to make one."""
+"""Export (coordinators and administrators): the registry as a bundle — CSV files in a zip, one Excel workbook,
+or datasets for SAS, SPSS, Stata or Parquet — plus the derived visits, summary, windows, window values, composite
+response, activity and dictionary (EXCHANGE.md, ENDPOINTS.md). De-identified by default; an identified export only
+for accounts allowed to make one."""
 
 from ui.guard import allowed, require
 
@@ -10,20 +11,23 @@ from datetime import UTC, datetime  # noqa: E402  (the guard runs first)
 
 import streamlit as st  # noqa: E402
 
+from analysis import DEFAULT_RESPONSE_MONTH  # noqa: E402
 from db.patients import count_patients  # noqa: E402
 from db.treatments import load_medications  # noqa: E402
 from exchange import export_bytes  # noqa: E402
+from exchange.deid import must_deidentify  # noqa: E402
+from exchange.exporter import DOWNLOAD_FORMATS  # noqa: E402
 from models.errors import SkintrackError  # noqa: E402
 from ui.messages import show_error  # noqa: E402
 from ui.state import actor, get_engine  # noqa: E402
 
-FORMATS = {"CSV files (zip)": "zip", "Excel workbook (xlsx)": "xlsx"}
-
 engine = get_engine()
+who = actor()  # the audit row's user, taken while the page runs as them
 st.title("Export")
 st.caption("Five bundle files (patients, skin scores, measurements, medications, events) that import into any "
-           "Skintrack installation, plus visits, summary, windows and a data dictionary for statisticians. "
-           "Every export is kept in the audit trail. Command line: `python cli.py export OUT`.")
+           "Skintrack installation, plus visits, summary, windows, window values, composite response (CRISS), "
+           "disease activity (EUSTAR) and a data dictionary for statisticians. Every export is kept in the audit "
+           "trail. Command line: `python cli.py export OUT`.")
 
 if count_patients(engine) == 0:
     st.info("There are no patients to export yet. An administrator can import a bundle (Import) or staff can "
@@ -33,26 +37,32 @@ if count_patients(engine) == 0:
 may_identify = allowed("export_identified")
 wanted = st.toggle("De-identified", value=True, key="export_deidentify", disabled=not may_identify,
                    help="Pseudonyms instead of patient_ids, dates shifted per patient (intervals exact), no names, "
-                        "MRNs, notes or descriptions, raters renamed, age at baseline instead of birth year.")
+                        "MRNs, notes, event descriptions or medication reasons, raters renamed, age at baseline "
+                        "instead of birth year.")
 # Never trust the widget alone: without the permission the export is de-identified whatever it says.
-deidentify = True if not may_identify else bool(wanted)
+deidentify = must_deidentify(wanted, may_identify)
 if not may_identify:
     st.caption("Your account may export de-identified data only; an administrator can grant identified exports.")
 elif not deidentify:
     st.warning("This export holds names, record numbers and exact dates: keep it encrypted and within the clinic.",
                icon=":material/warning:")
 
-choice = st.segmented_control("Format", list(FORMATS), default=list(FORMATS)[0], key="export_format",
-                              help="Both hold the same files. An Excel workbook takes about 20 times longer to "
-                                   "write (about 2 minutes for 20,000 patients, against seconds for CSV) and a "
-                                   "sheet holds at most 1,048,575 rows.")
-fmt = FORMATS[choice or list(FORMATS)[0]]
+fmt = st.selectbox("Format", list(DOWNLOAD_FORMATS), key="export_format",
+                   format_func=lambda key: DOWNLOAD_FORMATS[key].label,
+                   help="All hold the same files. SAS, SPSS and Stata files carry the dictionary's variable labels "
+                        "(and value labels in SPSS and Stata); Parquet keeps types and labels for R, Python and "
+                        "Spark. An Excel workbook takes about 20 times longer to write than CSV (about 2 minutes for "
+                        "20,000 patients) and a sheet holds at most 1,048,575 rows.")
 drugs = sorted(set(load_medications(engine)["drug"]))
 anchor = st.selectbox("Baseline", ["earliest visit with an mRSS", *[f"anchored on {d}" for d in drugs]],
                       key="export_anchor",
                       help="Anchored: the latest visit from 90 days before the drug's first start up to that start.")
 anchor_drug = anchor.removeprefix("anchored on ") if anchor.startswith("anchored on ") else None
 months_text = st.text_input("Visit windows (months)", value="3,6,12,24", key="export_months")
+response_month = st.number_input("Follow-up month of the composite response (CRISS)", min_value=1, max_value=600,
+                                 value=DEFAULT_RESPONSE_MONTH, step=1, key="export_response_month",
+                                 help="response.csv compares each patient's baseline with the visit windows.csv uses "
+                                      "at this month (ENDPOINTS.md).")
 
 if st.button("Prepare the export", type="primary", key="export_prepare", icon=":material/download:"):
     bar = st.progress(0.0, text="Exporting…")
@@ -61,9 +71,8 @@ if st.button("Prepare the export", type="primary", key="export_prepare", icon=":
         bar.progress(min(done / total, 1.0) if total else 1.0, text=f"Exporting… {done:,} of {total:,} patients")
 
     try:
-        months = [part.strip() for part in months_text.split(",") if part.strip()]
-        data = export_bytes(engine, fmt=fmt, deidentify=deidentify, anchor_drug=anchor_drug, months=months,
-                            actor=actor(), progress=progress)
+        data = export_bytes(engine, fmt=fmt, deidentify=deidentify, anchor_drug=anchor_drug, months=months_text,
+                            response_month=response_month, actor=who, progress=progress)
     except SkintrackError as error:
         bar.empty()
         show_error(error, prefix="Not exported")
@@ -71,9 +80,9 @@ if st.button("Prepare the export", type="primary", key="export_prepare", icon=":
         bar.empty()
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         kind = "deidentified" if deidentify else "identified"
-        name = f"skintrack-{kind}-{stamp}.{fmt}"
+        download = DOWNLOAD_FORMATS[fmt]
+        name = f"skintrack-{kind}-{stamp}{download.suffix}"
         st.success(f"The {'de-identified' if deidentify else 'identified'} export is ready.",
                    icon=":material/check_circle:")
         st.download_button("Download " + name, data=data, file_name=name, key="export_download", on_click="ignore",
-                           mime="application/zip" if fmt == "zip" else
-                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                           mime=download.mime)

@@ -14,6 +14,7 @@ from models import Assessment, AuditEvent, Measurement, MedicationPeriod, Patien
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 EXAMPLE = DATA / "example_bundle"
+ENDPOINTS_EXAMPLE = DATA / "example_bundle_endpoints"
 EXPECTED = DATA / "example_expected"
 TABLES = (Patient, Assessment, Measurement, MedicationPeriod, TreatmentEvent, AuditEvent)
 

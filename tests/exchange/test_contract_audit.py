@@ -11,7 +11,7 @@ import getpass
 import io
 import json
 import zipfile
-from datetime import date
+from datetime import date, datetime, time
 
 import openpyxl
 import pytest
@@ -356,6 +356,9 @@ def _sheet_as_csv_cells(sheet) -> list[list[str]]:
     def text(value) -> str:
         if value is None:
             return ""
+        if isinstance(value, datetime):  # a spreadsheet date (openpyxl reads it as a datetime at midnight)
+            assert value.time() == time(0)
+            return value.date().isoformat()
         if isinstance(value, float) and value.is_integer():
             return str(int(value))
         return str(value)
@@ -366,7 +369,7 @@ def _sheet_as_csv_cells(sheet) -> list[list[str]]:
 @pytest.mark.parametrize("deidentify", [False, True])
 def test_workbook_sheets_hold_the_csv_files(cli_example, tmp_path, monkeypatch, deidentify):
     """"`--format xlsx` writes one workbook with one sheet per file above, `dictionary` included": each sheet holds
-    the cells of its CSV file (numbers as numbers)."""
+    the cells of its CSV file (numbers as numbers, dates as spreadsheet dates)."""
     monkeypatch.setenv("SKINTRACK_SECRET", SECRET)
     flags = ["--deidentify"] if deidentify else []
     assert cli.main(["export", str(tmp_path / "csv"), "--anchor-drug", "imatinib", *flags]) == 0
@@ -383,6 +386,8 @@ def test_workbook_sheets_hold_the_csv_files(cli_example, tmp_path, monkeypatch, 
     scores = list(book["skin_scores"].iter_rows(values_only=True))
     totals = [row[scores[0].index("total")] for row in scores[1:] if len(row) == len(scores[0])]
     assert totals and all(isinstance(t, int | float) for t in totals if t is not None)
+    dates = [row[scores[0].index("visit_date")] for row in scores[1:] if len(row) == len(scores[0])]
+    assert dates and all(isinstance(d, datetime) for d in dates)
     book.close()
 
 
@@ -450,7 +455,7 @@ def test_hand_computed_rounding_responders_sites_and_treatment(hand, tmp_path):
         "", "1", "imatinib 200 mg daily; mycophenolate mofetil 0.5 g twice daily")
     assert visits[("Q1", "2020-01-01")]["mrss"] == "10.67"
     windows = read(tmp_path / "out" / "windows.csv")
-    assert [tuple(r.values()) for r in windows] == [("12", "1", "-8", "", "-8", "1", "0")]  # Q7 in, Q8 out
+    assert [tuple(r.values()) for r in windows] == [("12", "1", "-8", "", "-8", "", "", "1", "0")]  # Q7 in, Q8 out
 
 
 def test_hand_computed_anchored_on_the_first_start_with_a_90_day_lookback(hand, tmp_path):
@@ -467,7 +472,8 @@ def test_hand_computed_anchored_on_the_first_start_with_a_90_day_lookback(hand, 
     assert [(r["visit_date"], r["study_day"], r["change_from_baseline"], r["on_treatment"]) for r in visits] == [
         ("2020-01-31", "-1", "2", ""), ("2020-02-01", "0", "0", ""),
         ("2020-08-01", "182", "-8", "imatinib 400 mg daily"), ("2020-01-31", "", "", "")]
-    assert [tuple(r.values()) for r in read(tmp_path / "out" / "windows.csv")] == [("6", "1", "-8", "", "-8", "1", "0")]
+    assert [tuple(r.values()) for r in read(tmp_path / "out" / "windows.csv")] == [
+        ("6", "1", "-8", "", "-8", "", "", "1", "0")]
 
 
 # --- "De-identified export" ------------------------------------------------------------------------
@@ -579,7 +585,9 @@ def test_formula_protection_in_a_deidentified_export(sqlite_engine, tmp_path, mo
     import_bundle(sqlite_engine, folder, actor="t")
     export_bundle(sqlite_engine, tmp_path / "deid", deidentify=True, actor="t")
     medication = read(tmp_path / "deid" / "medications.csv")[0]
-    assert (medication["drug"], medication["reason"], medication["dose"]) == ("'=cmd", "'@reason", "1.5")
+    assert (medication["drug"], medication["dose"]) == ("'=cmd", "1.5") and "reason" not in medication
+    export_bundle(sqlite_engine, tmp_path / "plain", actor="t")
+    assert read(tmp_path / "plain" / "medications.csv")[0]["reason"] == "'@reason"
     assert read(tmp_path / "deid" / "events.csv")[0]["agent"] == "'+agent"
     summary = read(tmp_path / "deid" / "summary.csv")[0]
     assert (summary["change"], summary["change_pct"]) == ("-10", "-50")  # numbers never get a quote

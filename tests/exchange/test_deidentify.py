@@ -1,17 +1,18 @@
 """De-identified export: keyed pseudonyms, per-patient date shifts keeping intervals, identifying text
-removed, raters renamed, age at baseline capped at 90, a generated key kept when SKINTRACK_SECRET is unset."""
+removed (the medication reason too; the adverse-event term kept), raters renamed in order of appearance, age at
+baseline capped at 90, a generated key kept when SKINTRACK_SECRET is unset, the endpoint files treated alike."""
 
 from __future__ import annotations
 
 import csv
 import hashlib
 import hmac
-from datetime import date
+from datetime import date, timedelta
 
 from db.demo import generate_registry, load_registry
 from exchange import export_bundle, import_bundle
-from exchange.deid import date_offset, installation_secret
-from tests.exchange.conftest import EXAMPLE, write_bundle
+from exchange.deid import Deidentifier, date_offset, installation_secret, must_deidentify
+from tests.exchange.conftest import ENDPOINTS_EXAMPLE, EXAMPLE, write_bundle
 
 
 def read(path):
@@ -104,3 +105,93 @@ def test_offsets_never_zero_and_never_into_the_future():
     today = date(2026, 1, 1)
     for i in range(200):
         assert date_offset(b"s", f"P{i}", latest=today, today=today) < 0
+
+
+def _by_patient(rows):
+    grouped = {}
+    for row in rows:
+        grouped.setdefault(row["patient_id"], []).append(row)
+    return grouped
+
+
+def test_the_endpoint_files_are_deidentified_like_every_other(sqlite_engine, tmp_path, monkeypatch):
+    """window_values, response and activity (and summary) carry pseudonyms and every date moved by the patient's
+    own offset, the same as in skin_scores.csv; every other cell is the identified export's."""
+    monkeypatch.setenv("SKINTRACK_SECRET", "k")
+    import_bundle(sqlite_engine, ENDPOINTS_EXAMPLE, actor="t")
+    export_bundle(sqlite_engine, tmp_path / "plain", actor="t")
+    export_bundle(sqlite_engine, tmp_path / "deid", deidentify=True, actor="t")
+    from exchange.deid import pseudonym
+
+    names = {pid: pseudonym(b"k", pid) for pid in ("X01", "X02", "X03")}
+    plain_scores = _by_patient(read(tmp_path / "plain" / "skin_scores.csv"))
+    deid_scores = _by_patient(read(tmp_path / "deid" / "skin_scores.csv"))
+    offsets = {pid: (date.fromisoformat(deid_scores[names[pid]][0]["visit_date"])
+                     - date.fromisoformat(plain_scores[pid][0]["visit_date"])).days for pid in names}
+    assert all(1 <= abs(o) <= 180 for o in offsets.values())
+    dates = {"window_values.csv": ("visit_date",), "response.csv": ("baseline_date", "followup_date"),
+             "activity.csv": ("visit_date",), "summary.csv": ("anchor_date", "baseline_date", "latest_date")}
+    for name, columns in dates.items():
+        plain = _by_patient(read(tmp_path / "plain" / name))
+        deid = _by_patient(read(tmp_path / "deid" / name))
+        assert set(deid) == {names[p] for p in plain}, name
+        for pid, rows in plain.items():
+            for before, after in zip(rows, deid[names[pid]], strict=True):
+                for column, value in before.items():
+                    if column == "patient_id":
+                        assert after[column] == names[pid]
+                    elif column in columns and value:
+                        shifted = date.fromisoformat(value) + timedelta(days=offsets[pid])
+                        assert after[column] == shifted.isoformat(), (name, column)
+                    else:
+                        assert after[column] == value, (name, column)
+    # the follow-up of X02 comes after its organ event in both: CRISS is decided the same way
+    assert {r["step1_event"] for r in read(tmp_path / "deid" / "response.csv")} == {"", "ild_progression"}
+
+
+def test_medication_reason_removed_and_adverse_event_term_kept(sqlite_engine, tmp_path, monkeypatch):
+    monkeypatch.setenv("SKINTRACK_SECRET", "k")
+    import_bundle(sqlite_engine, ENDPOINTS_EXAMPLE, actor="t")
+    export_bundle(sqlite_engine, tmp_path / "deid", deidentify=True, actor="t")
+    header = (tmp_path / "deid" / "medications.csv").read_text().splitlines()[0].split(",")
+    assert header == ["patient_id", "drug", "dose", "dose_unit", "frequency", "route", "start_date", "end_date"]
+    assert "dose raised" not in all_text(tmp_path / "deid")
+    keys = Deidentifier(secret=b"k", names={})
+    # the CTCAE term is a catalogue term, not free text: it stays (EXCHANGE.md); the description goes
+    columns = ["patient_id", "date", "kind", "description", "term", "suspected_drug", "relatedness"]
+    assert keys.columns("events.csv", columns) == ["patient_id", "date", "kind", "term", "suspected_drug",
+                                                   "relatedness"]
+    assert keys.columns("patients.csv", ["patient_id", "birth_year", "age_at_baseline", "name", "mrn", "notes"]) \
+        == ["patient_id", "age_at_baseline"]
+
+
+def test_raters_are_numbered_by_their_first_appearance(sqlite_engine, tmp_path, monkeypatch):
+    """rater-N follows the de-identified export: patients in pseudonym order, within a patient skin scores before
+    measurements, then by date — decided before the export starts, so every chunk numbers alike."""
+    monkeypatch.setenv("SKINTRACK_SECRET", "k")
+    from exchange.deid import pseudonym
+
+    first, second = sorted(["R1", "R2"], key=lambda p: pseudonym(b"k", p))
+    folder = write_bundle(tmp_path / "b", {
+        "patients.csv": f"patient_id,diagnosis\n{first},SSc\n{second},SSc\n",
+        "skin_scores.csv": f"patient_id,visit_date,rater,total\n{first},2020-02-01,Amy,10\n{first},2020-01-01,Zed,11\n"
+                           f"{second},2019-01-01,Cat,12\n{second},2019-02-01,Amy,13\n",
+        "measurements.csv": f"patient_id,date,measure,value,rater\n{first},2019-06-01,haq_di,1,Bob\n"
+                            f"{second},2019-01-01,haq_di,1,Dan\n"})
+    import_bundle(sqlite_engine, folder, actor="t")
+    export_bundle(sqlite_engine, tmp_path / "deid", deidentify=True, actor="t")
+    scores = [(r["patient_id"], r["visit_date"], r["total"], r["rater"]) for r in
+              read(tmp_path / "deid" / "skin_scores.csv")]
+    by_total = {(p, t): rater for p, _, t, rater in scores}
+    a, b = pseudonym(b"k", first), pseudonym(b"k", second)
+    assert by_total[(a, "11")] == "rater-1"  # Zed: the first patient's first visit
+    assert by_total[(a, "10")] == "rater-2"  # Amy
+    assert {r["rater"] for r in read(tmp_path / "deid" / "measurements.csv") if r["patient_id"] == a} == {"rater-3"}
+    assert (by_total[(b, "12")], by_total[(b, "13")]) == ("rater-4", "rater-2")  # Cat is new, Amy is known
+    assert {r["rater"] for r in read(tmp_path / "deid" / "measurements.csv") if r["patient_id"] == b} == {"rater-5"}
+
+
+def test_a_widget_cannot_lift_the_deidentification():
+    assert must_deidentify(False, may_identify=False) is True
+    assert must_deidentify(True, may_identify=True) is True
+    assert must_deidentify(False, may_identify=True) is False

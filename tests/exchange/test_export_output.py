@@ -10,6 +10,7 @@ from db.demo import generate_registry, load_registry
 from exchange import export_bundle, exporter
 from exchange.exporter import SHEET_ORDER, protect_cell
 from exchange.reader import FORMULA_START, unescape
+from exchange.sinks import CsvSink
 from models.errors import InvalidValue
 
 
@@ -29,14 +30,14 @@ def test_a_failed_csv_export_leaves_the_folder_as_it_was(registry, tmp_path, mon
     export_bundle(registry, out, actor="t")
     before = {name: (out / name).read_bytes() for name in SHEET_ORDER}
 
-    real_emit = exporter._emit
+    real_write = CsvSink.write
 
-    def failing_emit(sink, state, name, frame, kinds):
+    def failing_write(sink, name, frame, kinds):
         if name == "summary.csv":  # after the five bundle files and visits.csv of the chunk were written
             raise OSError("disk full")
-        real_emit(sink, state, name, frame, kinds)
+        real_write(sink, name, frame, kinds)
 
-    monkeypatch.setattr(exporter, "_emit", failing_emit)
+    monkeypatch.setattr(CsvSink, "write", failing_write)
     with pytest.raises(OSError, match="disk full"):
         export_bundle(registry, out, deidentify=True, actor="t")
     assert _files(out) == sorted(SHEET_ORDER)  # no staging folder, no stray file
@@ -108,13 +109,13 @@ def test_an_interrupted_export_leaves_nothing_inside_the_bundle_folder(registry,
     """The files are staged beside OUT, so even a killed export cannot leave a stray folder that would make the
     bundle folder itself fail to import."""
     seen = []
-    real_emit = exporter._emit
+    real_write = CsvSink.write
 
-    def watching_emit(sink, state, name, frame, kinds):
+    def watching_write(sink, name, frame, kinds):
         seen.append(sorted(p.name for p in (tmp_path / "out").iterdir()))
-        real_emit(sink, state, name, frame, kinds)
+        real_write(sink, name, frame, kinds)
 
-    monkeypatch.setattr(exporter, "_emit", watching_emit)
+    monkeypatch.setattr(CsvSink, "write", watching_write)
     export_bundle(registry, tmp_path / "out", actor="t")
     assert seen and all(listing == [] for listing in seen)  # nothing inside OUT while the export runs
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # staging removed

@@ -3,6 +3,7 @@ gives identical bundle files; the zip download and the workbook carry the same c
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 
@@ -60,8 +61,13 @@ def test_deidentified_bundle_imports_like_any_other(fresh_sqlite, tmp_path):
     report = import_bundle(pooled, tmp_path / "deid", actor="t")
     assert report.created["patients.csv"] == 6
     export_bundle(pooled, tmp_path / "again", actor="t")
-    for name in ("skin_scores.csv", "measurements.csv", "medications.csv", "visits.csv", "summary.csv",
-                 "windows.csv"):
+    for name in ("skin_scores.csv", "measurements.csv", "visits.csv", "summary.csv", "windows.csv",
+                 "window_values.csv", "response.csv", "activity.csv"):
         assert (tmp_path / "deid" / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
+    # the medication reason is removed from the de-identified bundle; the identified re-export has it, blank
+    deid_rows = list(csv.DictReader(open(tmp_path / "deid" / "medications.csv", encoding="utf-8")))
+    again_rows = list(csv.DictReader(open(tmp_path / "again" / "medications.csv", encoding="utf-8")))
+    assert "reason" not in deid_rows[0] and {r.pop("reason") for r in again_rows} == {""}
+    assert deid_rows == again_rows
     header = (tmp_path / "again" / "patients.csv").read_text().splitlines()[0]
     assert "age_at_baseline" in header  # a stored age is exported (identified export of pooled data)
