@@ -288,10 +288,20 @@ def parallel_workers(engine: Engine, fmt: str) -> int:
 
 
 def _audit_export(engine: Engine, *, actor: str, fmt: str, plan: Plan, restricted: bool, target: str) -> None:
-    kind = "de-identified" if plan.keys is not None else "identified"
-    detail = (f"{kind} {fmt} export of {len(plan.identifiers)} patients{' (selected)' if restricted else ''}"
-              f"{f', anchored on {plan.anchor_drug}' if plan.anchor_drug else ''}, windows "
-              f"{','.join(map(str, plan.months))}, response month {plan.response_month}"
+    options = (f"{f', anchored on {plan.anchor_drug}' if plan.anchor_drug else ''}, windows "
+               f"{','.join(map(str, plan.months))}, response month {plan.response_month}")
+    audit_export(engine, actor=actor, fmt=fmt, deidentified=plan.keys is not None, patients=len(plan.identifiers),
+                 restricted=restricted, target=target, options=options)
+
+
+def audit_export(engine: Engine, *, actor: str, fmt: str, deidentified: bool, patients: int, restricted: bool,
+                 target: str, options: str = "") -> None:
+    """The audit row of an export of any format (bundle, statistical, FHIR): who, how many patients, identified
+    or not, where to. Raises InvalidValue for an empty or anonymous actor: every export names a real user."""
+    if not actor or actor == "anonymous":
+        raise InvalidValue("an export must name the signed-in user", field="actor")
+    kind = "de-identified" if deidentified else "identified"
+    detail = (f"{kind} {fmt} export of {patients} patients{' (selected)' if restricted else ''}{options}"
               f"{f' to {target}' if target else ''}")
     with write_session(engine) as session:
         audit(session, actor=actor, action="export", entity="bundle", detail=detail)

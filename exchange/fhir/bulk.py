@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from exchange import deid
-from exchange.exporter import _audit_export
+from exchange.exporter import audit_export
 from exchange.fhir.codes import installation, local_code_systems
 from exchange.fhir.deidentify import Raters, deidentify_frames
 from exchange.fhir.mapping import RESOURCE_TYPES, Context, resource_dicts
@@ -141,7 +141,7 @@ def export_fhir_bulk(engine: Engine, out_dir, *, deidentify: bool = False, patie
                 target.unlink(missing_ok=True)  # left by an earlier export: not part of this one
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    _audit_export(engine, actor=actor, fmt=FORMAT, deidentify=deidentify, anchor_drug=None, months=(),
-                  n=len(patient_ids), restricted=patients is not None, target=str(out))
+    audit_export(engine, actor=actor, fmt=FORMAT, deidentified=deidentify, patients=len(patient_ids),
+                 restricted=patients is not None, target=str(out))
     return FhirExportResult(path=out, deidentified=deidentify, counts=counts, patients=len(patient_ids),
                             seconds=time.perf_counter() - started)
