@@ -13,8 +13,10 @@ import streamlit as st
 from db.users import count_users
 from models.access import SCREENS, may_open
 from ui.gate import expire_idle_session, first_run_screen, refresh_signed_in_user, refuse, sign_in_screen, sign_out
-from ui.state import current_user, get_engine, init_session_state, show_flash
+from ui.guard import leave_legacy_pages_mode
+from ui.state import current_user, get_engine, init_session_state
 
+leave_legacy_pages_mode()
 st.set_page_config(page_title="Skintrack", page_icon=":material/monitoring:", layout="wide")
 init_session_state()
 engine = get_engine()
@@ -58,7 +60,6 @@ else:
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
             sign_out()
             st.rerun()
-    show_flash()
     if screen is not None and may_open(user["role"], screen.path):
         chosen.run()
     else:

@@ -12,11 +12,14 @@ from db.engine import write_session
 from db.patients import count_patients
 from db.users import create_user, get_user, record_sign_out, sign_in_attempt
 from models.errors import SkintrackError
-from ui.messages import show_error
-from ui.state import flash, get_engine, reset_session, show_flash, touch
+from ui.messages import Labels, flash, show_error, show_flash
+from ui.state import get_engine, reset_session, touch
 
 IDLE_MINUTES_VARIABLE = "SKINTRACK_SESSION_IDLE_MINUTES"
-DEMO_PATIENTS = 40
+DEMO_PATIENTS = 60  # the size `python cli.py demo` loads by default too (tests/unit/test_demo_size.py)
+FIRST_RUN_LABELS = Labels({"username": "Username", "display_name": "Display name",
+                           "password": "Password (at least 10 characters)"})
+SIGN_IN_LABELS = Labels({"username": "Username", "password": "Password"})
 
 
 def idle_limit_seconds() -> float:
@@ -90,7 +93,7 @@ def first_run_screen() -> None:
     if not submitted:
         return
     if password != repeat:
-        st.error("**password**: the two passwords differ; type the same password twice")
+        st.error("**Repeat the password**: the two passwords differ; type the same password twice")
         return
     engine = get_engine()
     try:
@@ -99,7 +102,7 @@ def first_run_screen() -> None:
                 "username": username, "display_name": display_name, "role": "admin", "password": password,
                 "can_export_identified": True}, actor="first-run")
     except SkintrackError as error:
-        show_error(error, prefix="Account not created")
+        show_error(error, prefix="Account not created", labels=FIRST_RUN_LABELS)
         return
     if load_demo and count_patients(engine) == 0:
         bar = st.progress(0.0, text="Loading the demo registry…")
@@ -123,7 +126,7 @@ def sign_in_screen() -> None:
     try:
         user = sign_in_attempt(get_engine(), username=username, password=password)
     except SkintrackError as error:
-        show_error(error, prefix="Not signed in")
+        show_error(error, prefix="Not signed in", labels=SIGN_IN_LABELS)
         return
     sign_in(user)
     st.rerun()

@@ -1,10 +1,14 @@
-"""The guard every page calls first: `user = require(__file__)`.
+"""The guard every page calls first, right after its imports: `user = require(__file__)`.
 
 app.py already refuses a screen the role may not open, but that is not enough on its own: because the
 screens live in a folder named `pages/`, Streamlit starts each server process in its legacy
 "pages directory" mode and, until some run has called `st.navigation`, serves `/users` by running
 pages/users.py directly, without app.py (AppTest does the same on every `switch_page`). So each page
 checks for itself: signed in, session not idle, account still active, role allowed.
+
+The first run of a fresh server process is such a legacy run: Streamlit lists every file of `pages/` in the
+sidebar ("app", "account", "audit trail", ...) and app.py's own navigation does not show. `leave_legacy_pages_mode`
+(called first by app.py and by `require`) switches the process to `st.navigation` for good and runs again.
 """
 
 from __future__ import annotations
@@ -19,9 +23,26 @@ from ui.gate import expire_idle_session, first_run_screen, refresh_signed_in_use
 from ui.state import current_user, get_engine, init_session_state
 
 
+def leave_legacy_pages_mode() -> None:
+    """Leave Streamlit's legacy `pages/` directory mode (see the module docstring) and run again.
+
+    Streamlit decides the mode once per process (`PagesManager.uses_pages_directory`, set back to False by the
+    first `st.navigation` call); setting it before the first navigation has been drawn, then rerunning, makes
+    the very first page view the app's own: the sign-in form, without the raw list of page files."""
+    from streamlit import config
+    from streamlit.runtime.pages_manager import PagesManager
+
+    # AppTest puts every run back into legacy mode, where app.py's navigation already works; a rerun there
+    # would drop the widget interaction the test sends.
+    if PagesManager.uses_pages_directory and not config.get_option("global.appTest"):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def require(page_file: str) -> dict:
     """Return the signed-in user when their role may open this page; otherwise show the first-run screen,
     the sign-in form or a refusal instead, and stop the run (nothing below the call executes)."""
+    leave_legacy_pages_mode()
     path = f"pages/{Path(page_file).name}"
     init_session_state()
     expire_idle_session()
