@@ -7,8 +7,9 @@ pages/users.py directly, without app.py (AppTest does the same on every `switch_
 checks for itself: signed in, session not idle, account still active, role allowed.
 
 The first run of a fresh server process is such a legacy run: Streamlit lists every file of `pages/` in the
-sidebar ("app", "account", "audit trail", ...) and app.py's own navigation does not show. `leave_legacy_pages_mode`
-(called first by app.py and by `require`) switches the process to `st.navigation` for good and runs again.
+sidebar ("app", "account", "audit trail", ...) and runs app.py as one of those pages, where its own navigation
+fails. `leave_legacy_pages_mode` (called first by app.py and by `require`) switches the process to
+`st.navigation` for good before that navigation is built, so the very first view is the app's own.
 """
 
 from __future__ import annotations
@@ -24,19 +25,18 @@ from ui.state import current_user, get_engine, init_session_state
 
 
 def leave_legacy_pages_mode() -> None:
-    """Leave Streamlit's legacy `pages/` directory mode (see the module docstring) and run again.
+    """Leave Streamlit's legacy `pages/` directory mode (see the module docstring).
 
-    Streamlit decides the mode once per process (`PagesManager.uses_pages_directory`, set back to False by the
-    first `st.navigation` call); setting it before the first navigation has been drawn, then rerunning, makes
-    the very first page view the app's own: the sign-in form, without the raw list of page files."""
+    Streamlit decides the mode once per process (`PagesManager.uses_pages_directory`, which the first
+    `st.navigation` call sets back to False, too late for the first run); setting it before app.py builds its
+    navigation makes the very first page view the app's own: the sign-in form, without the raw list of page
+    files (tests/e2e/test_sessions.py)."""
     from streamlit import config
     from streamlit.runtime.pages_manager import PagesManager
 
-    # AppTest puts every run back into legacy mode, where app.py's navigation already works; a rerun there
-    # would drop the widget interaction the test sends.
+    # AppTest puts every run back into legacy mode, where app.py's navigation already works.
     if PagesManager.uses_pages_directory and not config.get_option("global.appTest"):
         PagesManager.uses_pages_directory = False
-        st.rerun()
 
 
 def require(page_file: str) -> dict:
