@@ -8,21 +8,21 @@ from db.engine import write_session
 from db.patients import create_patient, get_patient
 from tests import factories
 from tests.app.conftest import signed_in_app
-from ui.forms import scope_key
+from ui.forms import current_key
 
 PAGE = "pages/patients.py"
 
 
-def new(name):
-    return scope_key("patients", "add", None, "new", name)
+def new(at, name):
+    return current_key(at.session_state, "patients", "add", name)
 
 
-def edit(name, patient="P-001"):
-    return scope_key("patients", "edit", patient, patient, name)
+def edit(at, name):
+    return current_key(at.session_state, "patients", "edit", name)
 
 
-def delete(name, patient="P-001"):
-    return scope_key("patients", "delete", patient, patient, name)
+def delete(at, name):
+    return current_key(at.session_state, "patients", "delete", name)
 
 
 def test_empty_database_invites_to_add_the_first_patient(with_users):
@@ -43,12 +43,12 @@ def test_demo_list_and_search(with_demo):
 
 
 def add(at, **values):
-    at.text_input(key=new("patient_id")).input(values.get("patient_id", ""))
+    at.text_input(key=new(at, "patient_id")).input(values.get("patient_id", ""))
     if values.get("diagnosis"):
-        at.selectbox(key=new("diagnosis")).select(values["diagnosis"])
+        at.selectbox(key=new(at, "diagnosis")).select(values["diagnosis"])
     if values.get("birth_year"):
-        at.number_input(key=new("birth_year")).set_value(values["birth_year"])
-    return at.form_submit_button(key=new("submit")).click().run()
+        at.number_input(key=new(at, "birth_year")).set_value(values["birth_year"])
+    return at.form_submit_button(key=new(at, "submit")).click().run()
 
 
 def test_add_patient_validates_and_names_the_field(with_users):
@@ -72,8 +72,8 @@ def test_edit_patient_is_audited(with_users):
     at = signed_in_app("staff")
     at.session_state["patient_id"] = "P-001"
     at.switch_page(PAGE).run()
-    at.selectbox(key=edit("diagnosis")).select("lcSSc")
-    at.form_submit_button(key=edit("submit")).click().run()
+    at.selectbox(key=edit(at, "diagnosis")).select("lcSSc")
+    at.form_submit_button(key=edit(at, "submit")).click().run()
     assert not at.error
     assert get_patient(with_users, "P-001")["diagnosis"] == "lcSSc"
     assert load_audit(with_users, entity="patient", action="update").iloc[0]["actor"] == "staff"
@@ -85,7 +85,7 @@ def test_birth_year_in_the_future_is_refused_naming_birth_year(with_users):
     at = add(at, patient_id="P-200", diagnosis="NSF", birth_year=2030)
     assert "**Birth year**" in at.error[0].value and "2030" in at.error[0].value
     assert get_patient(with_users, "P-200") is None
-    assert at.number_input(key=new("birth_year")).value == 2030  # what was typed stays
+    assert at.number_input(key=new(at, "birth_year")).value == 2030  # what was typed stays
 
 
 def test_deleting_the_patient_the_list_is_filtered_to(with_users):
@@ -95,13 +95,13 @@ def test_deleting_the_patient_the_list_is_filtered_to(with_users):
             create_patient(session=session, actor="t", data=factories.patient(patient_id=patient))
     at = signed_in_app("staff", PAGE)
     at.text_input(key="patients_search").input("P-002").run()
-    table_key = next(k for k in at.session_state if str(k).startswith("patients:table:"))
+    table_key = current_key(at.session_state, "patients", "table", "rows")
     at.session_state[table_key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()
     assert at.session_state["patient_id"] == "P-002"
-    at.text_input(key=delete("reason", "P-002")).input("created twice")
-    at.checkbox(key=delete("sure", "P-002")).check().run()
-    at.button(key=delete("submit", "P-002")).click().run()
+    at.text_input(key=delete(at, "reason")).input("created twice")
+    at.checkbox(key=delete(at, "sure")).check().run()
+    at.button(key=delete(at, "submit")).click().run()
     assert not at.exception, at.exception
     assert get_patient(with_users, "P-002") is None and get_patient(with_users, "P-001") is not None
     assert "Patient P-002 deleted" in at.success[0].value
@@ -113,4 +113,4 @@ def test_patient_form_offers_the_catalogue_sexes(with_users):
     from models.catalog import SEXES
 
     at = signed_in_app("staff", PAGE)
-    assert at.selectbox(key=new("sex")).options == ["not recorded", *SEXES.values()]
+    assert at.selectbox(key=new(at, "sex")).options == ["not recorded", *SEXES.values()]

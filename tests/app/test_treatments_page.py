@@ -16,13 +16,14 @@ from db.patients import create_patient
 from db.treatments import load_event_rows, load_medication_rows, start_medication, stop_medication
 from tests import factories
 from tests.app.conftest import signed_in_app
-from ui.forms import scope_key
+from ui.forms import current_key, scope_key
 
 PAGE = "pages/treatments.py"
 
 
-def key(action, name, record="new", patient="P-001"):
-    return scope_key("treatments", action, patient, record, name)
+def key(at, action, name):
+    """The key of widget `name` of the form `action` as drawn on the screen now."""
+    return current_key(at.session_state, "treatments", action, name)
 
 
 def screen(engine, patient="P-001"):
@@ -39,10 +40,10 @@ def open_patient(patient):
 
 
 def start(at, drug="imatinib", dose=200.0, day="2024-01-10"):
-    at.text_input(key=key("start", "drug")).input(drug)
-    at.number_input(key=key("start", "dose")).set_value(dose)
-    at.text_input(key=key("start", "start")).input(day)
-    return at.form_submit_button(key=key("start", "submit")).click().run()
+    at.text_input(key=key(at, "start", "drug")).input(drug)
+    at.number_input(key=key(at, "start", "dose")).set_value(dose)
+    at.text_input(key=key(at, "start", "start")).input(day)
+    return at.form_submit_button(key=key(at, "start", "submit")).click().run()
 
 
 def only_period(engine, patient="P-001") -> int:
@@ -68,14 +69,13 @@ def test_demo_patient_renders(with_demo):
 def test_start_then_change_dose_gives_two_contiguous_periods(with_users):
     at = start(screen(with_users))
     assert not at.error, errors(at)
-    period = only_period(with_users)
     change_day = date(2024, 6, 1)
-    at.number_input(key=key("change_dose", "dose", period)).set_value(400.0)
-    at.text_input(key=key("change_dose", "date", period)).input(change_day.isoformat())
-    at.form_submit_button(key=key("change_dose", "submit", period)).click().run()
+    at.number_input(key=key(at, "change_dose", "dose")).set_value(400.0)
+    at.text_input(key=key(at, "change_dose", "date")).input(change_day.isoformat())
+    at.form_submit_button(key=key(at, "change_dose", "submit")).click().run()
     assert "Reason (required)" in at.error[0].value  # a dose change needs a reason, named by its label
-    at.text_input(key=key("change_dose", "reason", period)).input("partial response")
-    at.form_submit_button(key=key("change_dose", "submit", period)).click().run()
+    at.text_input(key=key(at, "change_dose", "reason")).input("partial response")
+    at.form_submit_button(key=key(at, "change_dose", "submit")).click().run()
     assert not at.error, errors(at)
     periods = load_medication_rows(with_users, "P-001").sort_values("start_date")
     assert periods["dose"].tolist() == [200.0, 400.0]
@@ -93,14 +93,14 @@ def test_overlapping_period_is_refused_naming_the_start_field(with_users):
 
 def test_injection_stores_its_sites_and_a_missing_site_names_injected_sites(with_users):
     at = screen(with_users)
-    at.text_input(key=key("event", "date")).input("2024-02-02")
-    at.text_input(key=key("event", "agent")).input("triamcinolone acetonide")
-    at.number_input(key=key("event", "dose")).set_value(20.0)
-    at.form_submit_button(key=key("event", "submit")).click().run()
+    at.text_input(key=key(at, "event", "date")).input("2024-02-02")
+    at.text_input(key=key(at, "event", "agent")).input("triamcinolone acetonide")
+    at.number_input(key=key(at, "event", "dose")).set_value(20.0)
+    at.form_submit_button(key=key(at, "event", "submit")).click().run()
     message = at.error[0].value
     assert "**Injected sites**" in message and "joined by" not in message, message
-    at.multiselect(key=key("event", "sites")).select("hand_r").select("fingers_r")
-    at.form_submit_button(key=key("event", "submit")).click().run()
+    at.multiselect(key=key(at, "event", "sites")).select("hand_r").select("fingers_r")
+    at.form_submit_button(key=key(at, "event", "submit")).click().run()
     assert not at.error, errors(at)
     events = load_event_rows(with_users, "P-001")
     assert events["sites"].tolist() == ["hand_r;fingers_r"] and events["kind"].tolist() == ["steroid_injection"]
@@ -110,39 +110,38 @@ def test_adverse_event_keeps_the_events_tab_open_and_delete_needs_a_reason(with_
     at = screen(with_users)
     at.session_state["tab"] = "Treatment events"
     at.run()
-    at.selectbox(key=key("event", "kind")).select("adverse_event").run()
+    at.selectbox(key=key(at, "event", "kind")).select("adverse_event").run()
     assert at.session_state["tab"] == "Treatment events"  # choosing the kind does not jump back to Medications
-    at.text_input(key=key("event", "term")).input("oedema")
-    at.selectbox(key=key("event", "grade")).select(3)
-    at.checkbox(key=key("event", "serious")).check()
-    at.text_input(key=key("event", "end")).input("2099-01-01")
-    at.form_submit_button(key=key("event", "submit")).click().run()
+    at.text_input(key=key(at, "event", "term")).input("oedema")
+    at.selectbox(key=key(at, "event", "grade")).select(3)
+    at.checkbox(key=key(at, "event", "serious")).check()
+    at.text_input(key=key(at, "event", "end")).input("2099-01-01")
+    at.form_submit_button(key=key(at, "event", "submit")).click().run()
     assert "**Resolved on**" in at.error[0].value and "future" in at.error[0].value  # by its label, not "end date"
     assert load_event_rows(with_users, "P-001").empty
-    at.text_input(key=key("event", "end")).input("")
-    at.form_submit_button(key=key("event", "submit")).click().run()
+    at.text_input(key=key(at, "event", "end")).input("")
+    at.form_submit_button(key=key(at, "event", "submit")).click().run()
     assert not at.error, errors(at)
     assert at.session_state["tab"] == "Treatment events"  # recording the event does not jump back either
     event = load_event_rows(with_users, "P-001").iloc[0]
     assert (event["grade"], bool(event["serious"]), event["description"]) == (3, True, "oedema")
     event_id = int(event["event_id"])
-    at.selectbox(key=scope_key("treatments", "choose_event", "P-001", None, "event")).select(event_id).run()
-    at.checkbox(key=key("delete_event", "sure", event_id)).check().run()
-    at.button(key=key("delete_event", "submit", event_id)).click().run()
+    at.selectbox(key=key(at, "choose_event", "event")).select(event_id).run()
+    at.checkbox(key=key(at, "delete_event", "sure")).check().run()
+    at.button(key=key(at, "delete_event", "submit")).click().run()
     assert "Reason for deleting (required)" in at.error[0].value
-    at.text_input(key=key("delete_event", "reason", event_id)).input("entered for the wrong patient").run()
-    at.button(key=key("delete_event", "submit", event_id)).click().run()
+    at.text_input(key=key(at, "delete_event", "reason")).input("entered for the wrong patient").run()
+    at.button(key=key(at, "delete_event", "submit")).click().run()
     assert load_event_rows(with_users, "P-001").empty
 
 
 def test_correct_a_period_needs_a_reason_and_is_audited(with_users):
     at = start(screen(with_users))
-    period = only_period(with_users)
-    at.number_input(key=key("correct", "dose", period)).set_value(300.0)
-    at.form_submit_button(key=key("correct", "submit", period)).click().run()
+    at.number_input(key=key(at, "correct", "dose")).set_value(300.0)
+    at.form_submit_button(key=key(at, "correct", "submit")).click().run()
     assert "Why is this corrected? (required)" in at.error[0].value
-    at.text_input(key=key("correct", "why", period)).input("dose misread from the letter")
-    at.form_submit_button(key=key("correct", "submit", period)).click().run()
+    at.text_input(key=key(at, "correct", "why")).input("dose misread from the letter")
+    at.form_submit_button(key=key(at, "correct", "submit")).click().run()
     assert not at.error, errors(at)
     assert load_medication_rows(with_users, "P-001")["dose"].tolist() == [300.0]
     audit = load_audit(with_users, entity="medication_period", action="update").iloc[0]
@@ -151,11 +150,10 @@ def test_correct_a_period_needs_a_reason_and_is_audited(with_users):
 
 def test_stop_a_drug_ends_its_period_and_the_timeline_is_drawn(with_users):
     at = start(screen(with_users))
-    period = only_period(with_users)
     assert at.get("vega_lite_chart"), "the medication timeline is drawn"
-    at.text_input(key=key("stop", "date", period)).input("2024-04-30")
-    at.text_input(key=key("stop", "reason", period)).input("adverse event")
-    at.form_submit_button(key=key("stop", "submit", period)).click().run()
+    at.text_input(key=key(at, "stop", "date")).input("2024-04-30")
+    at.text_input(key=key(at, "stop", "reason")).input("adverse event")
+    at.form_submit_button(key=key(at, "stop", "submit")).click().run()
     assert not at.error, errors(at)
     period_row = load_medication_rows(with_users, "P-001").iloc[0]
     assert period_row["end_date"].date() == date(2024, 4, 30)
@@ -165,17 +163,16 @@ def test_stop_a_drug_ends_its_period_and_the_timeline_is_drawn(with_users):
 def test_correct_opened_after_a_stop_shows_the_stop_and_keeps_it(with_users):
     """Defect 1: a correction opened after a stop showed the period as before the stop and undid it."""
     at = start(screen(with_users))
-    period = only_period(with_users)
-    at.text_input(key=key("correct", "why", period)).input("looked at it before the stop")  # the form was drawn
-    at.text_input(key=key("stop", "date", period)).input("2024-04-30")
-    at.text_input(key=key("stop", "reason", period)).input("nausea")
-    at.form_submit_button(key=key("stop", "submit", period)).click().run()
+    at.text_input(key=key(at, "correct", "why")).input("looked at it before the stop")  # the form was drawn
+    at.text_input(key=key(at, "stop", "date")).input("2024-04-30")
+    at.text_input(key=key(at, "stop", "reason")).input("nausea")
+    at.form_submit_button(key=key(at, "stop", "submit")).click().run()
     assert not at.error, errors(at)
-    assert at.text_input(key=key("correct", "end", period)).value == "2024-04-30"
-    assert at.text_input(key=key("correct", "indication", period)).value == "nausea"
-    assert at.text_input(key=key("correct", "why", period)).value == ""  # a fresh form, read from the database
-    at.text_input(key=key("correct", "why", period)).input("indication added")
-    at.form_submit_button(key=key("correct", "submit", period)).click().run()
+    assert at.text_input(key=key(at, "correct", "end")).value == "2024-04-30"
+    assert at.text_input(key=key(at, "correct", "indication")).value == "nausea"
+    assert at.text_input(key=key(at, "correct", "why")).value == ""  # a fresh form, read from the database
+    at.text_input(key=key(at, "correct", "why")).input("indication added")
+    at.form_submit_button(key=key(at, "correct", "submit")).click().run()
     row = load_medication_rows(with_users, "P-001").iloc[0]
     assert row["end_date"].date() == date(2024, 4, 30) and row["reason"] == "nausea"  # the stop stands
 
@@ -183,16 +180,16 @@ def test_correct_opened_after_a_stop_shows_the_stop_and_keeps_it(with_users):
 def test_a_form_submitted_after_another_write_is_refused_and_shows_the_current_values(with_users):
     """A correction typed before someone else stopped the drug must not undo the stop."""
     at = start(screen(with_users))
-    period = only_period(with_users)
-    at.number_input(key=key("correct", "dose", period)).set_value(250.0)
-    at.text_input(key=key("correct", "why", period)).input("typo")
+    at.number_input(key=key(at, "correct", "dose")).set_value(250.0)
+    at.text_input(key=key(at, "correct", "why")).input("typo")
     with write_session(with_users) as session:  # another user stops the drug meanwhile
-        stop_medication(session=session, period_id=period, end_date=date(2024, 5, 1), actor="other", reason="rash")
-    at.form_submit_button(key=key("correct", "submit", period)).click().run()
+        stop_medication(session=session, period_id=only_period(with_users), end_date=date(2024, 5, 1),
+                        actor="other", reason="rash")
+    at.form_submit_button(key=key(at, "correct", "submit")).click().run()
     assert any("changed since this form was opened" in w.value for w in at.warning)
     row = load_medication_rows(with_users, "P-001").iloc[0]
     assert row["dose"] == 200 and row["end_date"].date() == date(2024, 5, 1)  # nothing written
-    assert at.text_input(key=key("correct", "end", period)).value == "2024-05-01"  # the form shows the stop now
+    assert at.text_input(key=key(at, "correct", "end")).value == "2024-05-01"  # the form shows the stop now
 
 
 def test_a_form_never_carries_over_to_another_patient(with_users):
@@ -204,50 +201,50 @@ def test_a_form_never_carries_over_to_another_patient(with_users):
                 "patient_id": patient, "drug": "methotrexate", "dose": 15, "dose_unit": "mg",
                 "frequency": "weekly", "route": "sc", "start_date": "2018-10-05"})
     at = open_patient("P-004")
-    period_4 = only_period(with_users, "P-004")
-    at.number_input(key=key("change_dose", "dose", period_4, "P-004")).set_value(20.0)
-    at.text_input(key=key("change_dose", "reason", period_4, "P-004")).input("no response")
+    at.number_input(key=key(at, "change_dose", "dose")).set_value(20.0)
+    at.text_input(key=key(at, "change_dose", "reason")).input("no response")
     at.run()
     at.selectbox(key="treatments_patient").select("P-007").run()
-    period_7 = only_period(with_users, "P-007")
-    assert at.number_input(key=key("change_dose", "dose", period_7, "P-007")).value is None
-    assert at.text_input(key=key("change_dose", "reason", period_7, "P-007")).value == ""
-    assert key("change_dose", "dose", period_4, "P-004") not in at.session_state  # dropped, not hidden
+    assert key(at, "change_dose", "dose").startswith(
+        scope_key("treatments", "change_dose", "P-007", only_period(with_users, "P-007")))
+    assert at.number_input(key=key(at, "change_dose", "dose")).value is None
+    assert at.text_input(key=key(at, "change_dose", "reason")).value == ""
+    old = scope_key("treatments", "change_dose", "P-004", only_period(with_users, "P-004"))
+    assert not any(str(k).startswith(old) for k in at.session_state)  # the other patient's form is dropped
     at.selectbox(key="treatments_patient").select("P-004").run()
-    assert at.number_input(key=key("change_dose", "dose", period_4, "P-004")).value is None
+    assert at.number_input(key=key(at, "change_dose", "dose")).value is None
 
 
 def test_implausible_dose_is_refused_and_an_unusual_dose_warned_before_saving(with_users):
     at = start(screen(with_users), dose=400.0)
-    period = only_period(with_users)
-    at.number_input(key=key("change_dose", "dose", period)).set_value(40000.0)
-    at.text_input(key=key("change_dose", "date", period)).input("2024-06-01")
-    at.text_input(key=key("change_dose", "reason", period)).input("typo test")
-    at.form_submit_button(key=key("change_dose", "submit", period)).click().run()
+    at.number_input(key=key(at, "change_dose", "dose")).set_value(40000.0)
+    at.text_input(key=key(at, "change_dose", "date")).input("2024-06-01")
+    at.text_input(key=key(at, "change_dose", "reason")).input("typo test")
+    at.form_submit_button(key=key(at, "change_dose", "submit")).click().run()
     assert "**New dose (mg)**" in at.error[0].value and "plausible range" in at.error[0].value
     assert load_medication_rows(with_users, "P-001")["dose"].tolist() == [400.0]
-    at.number_input(key=key("change_dose", "dose", period)).set_value(900.0)
-    at.form_submit_button(key=key("change_dose", "submit", period)).click().run()
+    at.number_input(key=key(at, "change_dose", "dose")).set_value(900.0)
+    at.form_submit_button(key=key(at, "change_dose", "submit")).click().run()
     assert any("**New dose (mg)**" in w.value and "usual range" in w.value for w in at.warning)
     assert load_medication_rows(with_users, "P-001")["dose"].tolist() == [400.0]  # warned, not saved yet
-    at.form_submit_button(key=key("change_dose", "submit", period)).click().run()  # seen: save again
+    at.form_submit_button(key=key(at, "change_dose", "submit")).click().run()  # seen: save again
     assert not at.error, errors(at)
     assert sorted(load_medication_rows(with_users, "P-001")["dose"].tolist()) == [400.0, 900.0]
 
 
 def test_dates_are_typed_and_refused_by_label_never_replaced(with_users):
     at = screen(with_users)
-    at.text_input(key=key("start", "drug")).input("methotrexate")
-    at.number_input(key=key("start", "dose")).set_value(15.0)
-    at.text_input(key=key("start", "start")).input("2024-02-30")
-    at.text_input(key=key("start", "end")).input("2031-01-01")
-    at.form_submit_button(key=key("start", "submit")).click().run()
+    at.text_input(key=key(at, "start", "drug")).input("methotrexate")
+    at.number_input(key=key(at, "start", "dose")).set_value(15.0)
+    at.text_input(key=key(at, "start", "start")).input("2024-02-30")
+    at.text_input(key=key(at, "start", "end")).input("2031-01-01")
+    at.form_submit_button(key=key(at, "start", "submit")).click().run()
     message = at.error[0].value
     assert "2 problems" in message and "**Start**" in message and "**Stop (leave empty if ongoing)**" in message
     assert load_medication_rows(with_users, "P-001").empty
-    assert at.text_input(key=key("start", "start")).value == "2024-02-30"  # what was typed stays
-    at.text_input(key=key("start", "start")).input("03.04.1991")  # twenty years back, as clinicians write it
-    at.text_input(key=key("start", "end")).input("")
-    at.form_submit_button(key=key("start", "submit")).click().run()
+    assert at.text_input(key=key(at, "start", "start")).value == "2024-02-30"  # what was typed stays
+    at.text_input(key=key(at, "start", "start")).input("03.04.1991")  # twenty years back, as clinicians write it
+    at.text_input(key=key(at, "start", "end")).input("")
+    at.form_submit_button(key=key(at, "start", "submit")).click().run()
     assert not at.error, errors(at)
     assert load_medication_rows(with_users, "P-001").iloc[0]["start_date"].date() == date(1991, 4, 3)

@@ -20,18 +20,19 @@ from db.visits import load_assessment_rows, record_assessment
 from models.catalog import SITE_CODES
 from tests import factories
 from tests.app.conftest import signed_in_app
-from ui.forms import scope_key
+from ui.forms import current_key, scope_key
 
 PAGE = "pages/visit_entry.py"
 SCORES = dict(zip(SITE_CODES, (1, 2, 2, 2, 2, 2, 2, 3, 3, 2, 2, 1, 1, 2, 2, 1, 0), strict=True))  # 30
 
 
-def field(name, record="new", patient="P-001"):
-    return scope_key("visit_entry", "visit", patient, record, name)
+def field(at, name):
+    """The key of widget `name` of the visit form as drawn on the screen now."""
+    return current_key(at.session_state, "visit_entry", "visit", name)
 
 
-def visit_choice(patient="P-001"):
-    return scope_key("visit_entry", "choose_visit", patient, None, "visit")
+def visit_choice(at):
+    return current_key(at.session_state, "visit_entry", "choose_visit", "visit")
 
 
 def entry(engine, role="staff", patient="P-001"):
@@ -49,17 +50,17 @@ def open_entry(patient="P-001", role="staff"):
 
 def score_all(at, scores, record="new", patient="P-001"):
     """What the body grid sends when the rater has typed these scores."""
-    at.session_state[field("sites", record, patient)] = {"scores": dict(scores)}
+    at.session_state[field(at, "sites")] = {"scores": dict(scores)}
     return at.run()
 
 
 def choose_rater(at, rater, record="new", patient="P-001"):
     """Pick `rater` in the Rater list (the clinic's raters, and the signed-in user: "Dr Staff")."""
-    return at.selectbox(key=field("rater", record, patient)).select(rater).run()
+    return at.selectbox(key=field(at, "rater")).select(rater).run()
 
 
 def save(at, record="new", patient="P-001"):
-    return at.button(key=field("submit", record, patient)).click().run()
+    return at.button(key=field(at, "submit")).click().run()
 
 
 def errors(at):
@@ -76,8 +77,8 @@ def test_full_visit_stores_exactly_the_17_scores_and_the_total(with_users):
     at = choose_rater(at, "Dr Staff")
     at = score_all(at, SCORES)
     assert at.metric[0].value == "30 / 51" and "17 of 17" in at.metric[0].label
-    at.number_input(key=field("measure_ftp_distance_R")).set_value(4.5)
-    at.number_input(key=field("measure_oral_aperture_")).set_value(31)
+    at.number_input(key=field(at, "measure_ftp_distance_R")).set_value(4.5)
+    at.number_input(key=field(at, "measure_oral_aperture_")).set_value(31)
     at = save(at)
     assert not at.exception and not at.error, errors(at)
     assert "Saved: P-001" in at.success[0].value and "mRSS 30" in at.success[0].value
@@ -88,14 +89,14 @@ def test_full_visit_stores_exactly_the_17_scores_and_the_total(with_users):
     measures = load_measurements(with_users, ["P-001"]).set_index(["measure", "side"])["value"].to_dict()
     assert measures == {("ftp_distance", "R"): 4.5, ("oral_aperture", ""): 31.0}
     saved = int(rows.iloc[0]["assessment_id"])
-    assert at.session_state[visit_choice()] == saved  # what was saved is open for correction
-    assert at.button(key=field("submit", saved)).label == "Save correction"
+    assert at.session_state[visit_choice(at)] == saved  # what was saved is open for correction
+    assert at.button(key=field(at, "submit")).label == "Save correction"
 
 
 def test_total_only_mode(with_users):
     at = choose_rater(entry(with_users), "Dr Staff")
-    at.toggle(key=field("total_only")).set_value(True).run()
-    at.number_input(key=field("total")).set_value(27.5).run()
+    at.toggle(key=field(at, "total_only")).set_value(True).run()
+    at.number_input(key=field(at, "total")).set_value(27.5).run()
     save(at)
     rows = load_assessment_rows(with_users, "P-001")
     assert rows.iloc[0]["total"] == 27.5 and all(rows.iloc[0][c] != rows.iloc[0][c] for c in SITE_CODES)
@@ -106,13 +107,13 @@ def test_nothing_scored_is_refused_and_an_implausible_measure_names_the_field(wi
     at = save(at)
     assert "**Skin score (mRSS)**" in at.error[0].value
     at = score_all(at, {"face": 2})
-    at.number_input(key=field("measure_fvc_pct_")).set_value(400).run()
+    at.number_input(key=field(at, "measure_fvc_pct_")).set_value(400).run()
     save(at)
     messages = errors(at)
     assert any(e.startswith("Not saved") and "FVC, % predicted" in e and "10–160" in e for e in messages), messages
     assert load_assessment_rows(with_users, "P-001").empty  # nothing half-written
-    assert at.session_state[field("sites")]["scores"]["face"] == 2  # what was typed survives
-    assert at.number_input(key=field("measure_fvc_pct_")).value == 400
+    assert at.session_state[field(at, "sites")]["scores"]["face"] == 2  # what was typed survives
+    assert at.number_input(key=field(at, "measure_fvc_pct_")).value == 400
 
 
 def test_a_saved_date_and_rater_open_that_visit_for_correction_with_reason_and_audit(with_users):
@@ -121,15 +122,15 @@ def test_a_saved_date_and_rater_open_that_visit_for_correction_with_reason_and_a
         saved = record_assessment(session=session, actor="t", data=factories.assessment(
             visit_date="2024-03-01", rater="Dr Staff")).id
     at = choose_rater(open_entry(), "Dr Staff")
-    at.text_input(key=field("date")).input("2024-03-01").run()
-    assert at.session_state[visit_choice()] == saved
+    at.text_input(key=field(at, "date")).input("2024-03-01").run()
+    assert at.session_state[visit_choice(at)] == saved
     assert "open for correction" in at.info[0].value
-    assert at.session_state[field("sites", saved)]["scores"]["hand_r"] == factories.FULL_SCORES["hand_r"]
-    at = score_all(at, {**factories.FULL_SCORES, "hand_r": 1}, saved)
-    save(at, saved)
+    assert at.session_state[field(at, "sites")]["scores"]["hand_r"] == factories.FULL_SCORES["hand_r"]
+    at = score_all(at, {**factories.FULL_SCORES, "hand_r": 1})
+    save(at)
     assert "**Reason for the correction (required)**" in at.error[0].value  # refused without a reason
-    at.text_input(key=field("reason", saved)).input("hand (R) was 1, typo").run()
-    save(at, saved)
+    at.text_input(key=field(at, "reason")).input("hand (R) was 1, typo").run()
+    save(at)
     assert not at.error, errors(at)
     rows = load_assessment_rows(with_users, "P-001")
     assert len(rows) == 1 and rows.iloc[0]["hand_r"] == 1 and rows.iloc[0]["total"] == 29
@@ -165,15 +166,16 @@ def test_typed_scores_survive_the_total_only_switch_but_not_a_change_of_patient(
     with write_session(with_users) as session:
         create_patient(session=session, actor="t", data=factories.patient(patient_id="P-002"))
     at = score_all(at, {"face": 2, "hand_r": 3})
-    at.toggle(key=field("total_only")).set_value(True).run()
-    at.toggle(key=field("total_only")).set_value(False).run()
-    assert at.session_state[field("sites")]["scores"] == {"face": 2, "hand_r": 3}
-    at.text_input(key=field("date")).input("2024-05-02").run()  # a new visit: the date changes, scores stay
-    assert at.session_state[field("sites")]["scores"]["face"] == 2
+    at.toggle(key=field(at, "total_only")).set_value(True).run()
+    at.toggle(key=field(at, "total_only")).set_value(False).run()
+    assert at.session_state[field(at, "sites")]["scores"] == {"face": 2, "hand_r": 3}
+    at.text_input(key=field(at, "date")).input("2024-05-02").run()  # a new visit: the date changes, scores stay
+    assert at.session_state[field(at, "sites")]["scores"]["face"] == 2
     at.selectbox(key="entry_patient").select("P-002").run()
     assert at.session_state["patient_id"] == "P-002"
-    assert set(at.session_state[field("sites", patient="P-002")]["scores"].values()) == {None}  # never carried
-    assert field("sites") not in at.session_state  # the other patient's form is dropped, not hidden
+    assert set(at.session_state[field(at, "sites")]["scores"].values()) == {None}  # never carried
+    old = scope_key("visit_entry", "visit", "P-001", "new")
+    assert not any(str(k).startswith(old) for k in at.session_state)  # the other patient's form is dropped
 
 
 def test_correction_loads_the_visit_measures_and_audits_only_what_changed(with_users):
@@ -185,11 +187,11 @@ def test_correction_loads_the_visit_measures_and_audits_only_what_changed(with_u
             record_measurement(session=session, actor="t", data=factories.measurement(
                 date="2024-03-01", side=side, value=value, rater="Dr Staff"))
     at = open_entry()
-    at.selectbox(key=visit_choice()).select(saved).run()
-    assert at.number_input(key=field("measure_ftp_distance_R", saved)).value == 4.0
-    at.number_input(key=field("measure_ftp_distance_L", saved)).set_value(5.0)
-    at.text_input(key=field("reason", saved)).input("left measured again").run()
-    save(at, saved)
+    at.selectbox(key=visit_choice(at)).select(saved).run()
+    assert at.number_input(key=field(at, "measure_ftp_distance_R")).value == 4.0
+    at.number_input(key=field(at, "measure_ftp_distance_L")).set_value(5.0)
+    at.text_input(key=field(at, "reason")).input("left measured again").run()
+    save(at)
     assert not at.error, errors(at)
     values = load_measurements(with_users, ["P-001"]).set_index("side")["value"].to_dict()
     assert values == {"R": 4.0, "L": 5.0}
@@ -203,12 +205,12 @@ def test_a_typed_future_or_impossible_date_is_refused_by_name_never_saved_as_tod
     at = score_all(at, SCORES)
     for typed, words in (("2099-11-01", "is in the future"), ("2024-02-30", "is not a date"),
                          ("1-11-2024", "is not a date"), ("", "enter the date")):
-        at.text_input(key=field("date")).input(typed).run()
+        at.text_input(key=field(at, "date")).input(typed).run()
         save(at)
         assert "**Visit date**" in at.error[0].value and words in at.error[0].value, (typed, errors(at))
         assert load_assessment_rows(with_users, "P-001").empty
-        assert at.text_input(key=field("date")).value == typed  # kept as typed, never replaced
-    at.text_input(key=field("date")).input("1967-05-05").run()  # before the birth year 1968
+        assert at.text_input(key=field(at, "date")).value == typed  # kept as typed, never replaced
+    at.text_input(key=field(at, "date")).input("1967-05-05").run()  # before the birth year 1968
     save(at)
     assert "**Visit date**" in at.error[0].value and "birth year 1968" in at.error[0].value
 
@@ -220,14 +222,14 @@ def test_old_visits_are_reachable_and_historical_totals_can_be_entered(with_user
         old = record_assessment(session=session, actor="t", data=factories.assessment(
             visit_date="2016-11-08", rater="Dr Brennan")).id
     at = open_entry()
-    assert "2016-11-08 · Dr Brennan · mRSS 31" in at.selectbox(key=visit_choice()).options
-    at.selectbox(key=visit_choice()).select(old).run()
-    assert at.text_input(key=field("date", old)).value == "2016-11-08"
-    at.selectbox(key=visit_choice()).select("new").run()
+    assert "2016-11-08 · Dr Brennan · mRSS 31" in at.selectbox(key=visit_choice(at)).options
+    at.selectbox(key=visit_choice(at)).select(old).run()
+    assert at.text_input(key=field(at, "date")).value == "2016-11-08"
+    at.selectbox(key=visit_choice(at)).select("new").run()
     at = choose_rater(at, "Dr Brennan")
-    at.text_input(key=field("date")).input("12.03.2009").run()  # as clinicians write it
-    at.toggle(key=field("total_only")).set_value(True).run()
-    at.number_input(key=field("total")).set_value(31.0).run()
+    at.text_input(key=field(at, "date")).input("12.03.2009").run()  # as clinicians write it
+    at.toggle(key=field(at, "total_only")).set_value(True).run()
+    at.number_input(key=field(at, "total")).set_value(31.0).run()
     save(at)
     assert not at.error, errors(at)
     rows = load_assessment_rows(with_users, "P-001")
@@ -238,7 +240,7 @@ def test_old_visits_are_reachable_and_historical_totals_can_be_entered(with_user
 def test_a_blank_rater_is_refused_naming_rater(with_users):
     """Defect 5: a blank rater was accepted ("unnamed rater")."""
     at = score_all(entry(with_users), SCORES)
-    assert at.selectbox(key=field("rater")).value is None  # no one is assumed to have scored
+    assert at.selectbox(key=field(at, "rater")).value is None  # no one is assumed to have scored
     save(at)
     assert "**Rater**" in at.error[0].value
     assert load_assessment_rows(with_users, "P-001").empty
@@ -251,10 +253,10 @@ def test_the_rater_is_chosen_from_the_clinic_most_recent_first_and_kept_for_the_
         for day, rater in (("2020-01-01", "Dr Old"), ("2024-01-01", "Dr New")):
             record_assessment(session=session, actor="t", data=factories.assessment(visit_date=day, rater=rater))
     at = open_entry()
-    assert at.selectbox(key=field("rater")).options == ["Dr New", "Dr Old", "Dr Staff"]  # and you, last
-    at.selectbox(key=field("rater")).select("Dr Old").run()
+    assert at.selectbox(key=field(at, "rater")).options == ["Dr New", "Dr Old", "Dr Staff"]  # and you, last
+    at.selectbox(key=field(at, "rater")).select("Dr Old").run()
     at.selectbox(key="entry_patient").select("P-002").run()
-    assert at.selectbox(key=field("rater", patient="P-002")).value == "Dr Old"  # kept across patients
+    assert at.selectbox(key=field(at, "rater")).value == "Dr Old"  # kept across patients
 
 
 def test_changing_the_rater_of_a_saved_visit_corrects_that_visit_and_keeps_the_scores(with_users):
@@ -266,15 +268,15 @@ def test_changing_the_rater_of_a_saved_visit_corrects_that_visit_and_keeps_the_s
         record_measurement(session=session, actor="t", data=factories.measurement(
             date="2024-03-01", side="R", value=4.0, rater="Dr A"))
     at = open_entry()
-    at.selectbox(key=visit_choice()).select(saved).run()
-    at = score_all(at, {**factories.FULL_SCORES, "face": 2}, saved)
-    at = choose_rater(at, "Dr Staff", saved)
-    assert at.session_state[visit_choice()] == saved  # still that visit
-    assert at.session_state[field("sites", saved)]["scores"]["face"] == 2  # the typed scores stay
-    save(at, saved)
+    at.selectbox(key=visit_choice(at)).select(saved).run()
+    at = score_all(at, {**factories.FULL_SCORES, "face": 2})
+    at = choose_rater(at, "Dr Staff")
+    assert at.session_state[visit_choice(at)] == saved  # still that visit
+    assert at.session_state[field(at, "sites")]["scores"]["face"] == 2  # the typed scores stay
+    save(at)
     assert "**Reason for the correction (required)**" in at.error[0].value
-    at.text_input(key=field("reason", saved)).input("scored by Dr Staff, not Dr A").run()
-    save(at, saved)
+    at.text_input(key=field(at, "reason")).input("scored by Dr Staff, not Dr A").run()
+    save(at)
     assert not at.error, errors(at)
     rows = load_assessment_rows(with_users, "P-001")
     assert len(rows) == 1 and int(rows.iloc[0]["assessment_id"]) == saved
