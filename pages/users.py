@@ -66,7 +66,7 @@ with add_tab:
         else:
             # The form scope of a new account is dropped after the write: an empty form, no password lingers.
             write_and_rerun(create_user, scope=scope,
-                            done=f"Account {as_text(username)} added with role {ROLES[role]}.",
+                            done=f"Account {as_text(repr(username))} added with role {ROLES[role]}.",
                             prefix="Account not added", labels=ACCOUNT_LABELS, data={
                                 "username": username, "display_name": display_name, "role": role,
                                 "password": password, "can_export_identified": identified})
@@ -88,8 +88,8 @@ with edit_tab:
             save = st.form_submit_button("Save changes", type="primary", key=scope.submit_key)
         if save:
             write_and_rerun(update_user, prefix="Account not changed", labels=ACCOUNT_LABELS, scope=scope,
-                            done=f"Account {as_text(chosen)} saved; the change applies at the account's next page "
-                                 "view.", username=chosen, data={
+                            done=f"Account {as_text(repr(chosen))} saved; the change applies at the account's next "
+                                 "page view.", username=chosen, data={
                                 "display_name": new_display, "role": new_role, "active": new_active,
                                 "can_export_identified": new_identified})
 
@@ -105,6 +105,6 @@ with edit_tab:
             if reset != reset_repeat:
                 passwords_differ("Repeat the new password")
             else:
-                write_and_rerun(change_password, scope=scope, done=f"Password of {as_text(chosen)} reset.",
+                write_and_rerun(change_password, scope=scope, done=f"Password of {as_text(repr(chosen))} reset.",
                                 prefix="Password not reset", labels=RESET_LABELS, username=chosen,
                                 new_password=reset)

@@ -24,8 +24,9 @@ from ui.gate import expire_idle_session, first_run_screen, refresh_signed_in_use
 from ui.state import current_user, get_engine, init_session_state
 
 
-def leave_legacy_pages_mode() -> None:
-    """Leave Streamlit's legacy `pages/` directory mode (see the module docstring).
+def leave_legacy_pages_mode() -> bool:
+    """Leave Streamlit's legacy `pages/` directory mode (see the module docstring); True when this run was such a
+    legacy run.
 
     Streamlit decides the mode once per process (`PagesManager.uses_pages_directory`, which the first
     `st.navigation` call sets back to False, too late for the first run); setting it before app.py builds its
@@ -37,12 +38,20 @@ def leave_legacy_pages_mode() -> None:
     # AppTest puts every run back into legacy mode, where app.py's navigation already works.
     if PagesManager.uses_pages_directory and not config.get_option("global.appTest"):
         PagesManager.uses_pages_directory = False
+        return True
+    return False
 
 
 def require(page_file: str) -> dict:
     """Return the signed-in user when their role may open this page; otherwise show the first-run screen,
     the sign-in form or a refusal instead, and stop the run (nothing below the call executes)."""
-    leave_legacy_pages_mode()
+    if leave_legacy_pages_mode():
+        # The first run of a fresh server, opened at this page's URL: Streamlit ran this file without app.py.
+        # Run app.py instead, which draws the app's navigation and runs this page (guarded again) under it.
+        from app import main
+
+        main()
+        st.stop()
     path = f"pages/{Path(page_file).name}"
     init_session_state()
     expire_idle_session()

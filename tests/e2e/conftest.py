@@ -144,6 +144,7 @@ def open_and_sign_in(page, url: str, username: str, password: str) -> None:
     session cookie (a reload from then on stays signed in)."""
     from playwright.sync_api import expect
 
+    page.context.clear_cookies()  # a fresh sign-in, not the browser's session carried over (ui/browser_session.py)
     page.goto(url)
     wait_for_app(page)
     expect(page.get_by_text("Sign in to Skintrack")).to_be_visible(timeout=30_000)
