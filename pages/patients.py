@@ -14,7 +14,7 @@ from ui.dates import DateChecks, date_field
 from ui.forms import FormScope, form_scope, write_and_rerun
 from ui.guard import allowed, require
 from ui.messages import Labels, as_text, show_error, title
-from ui.patient_picker import linked_patient, show_patient_in_url
+from ui.patient_picker import URL_PARAMETER, linked_patient, show_patient_in_url
 from ui.patient_rules import SEX_CHOICES, patient_update
 from ui.state import database_key, get_engine
 
@@ -42,7 +42,7 @@ if linked_patient():
 
 def open_screen(patient_id: str, page: str) -> None:
     st.session_state["patient_id"] = patient_id
-    st.switch_page(page)
+    st.switch_page(page, query_params={URL_PARAMETER: patient_id})
 
 
 def patient_form(scope: FormScope, existing: dict | None) -> dict | None:
@@ -135,12 +135,12 @@ if record is not None:
                    + (f" · on {as_text(row['active_treatments'])}" if row["active_treatments"] else ""))
     else:
         st.caption("No visit yet: *Enter visit* scores the 17 sites.")
-    cols = st.columns([1, 1, 1, 4])
-    if may_edit and cols[0].button("Enter visit", type="primary", icon=":material/edit_note:", key="open_entry"):
+    actions = st.container(horizontal=True)
+    if may_edit and actions.button("Enter visit", type="primary", icon=":material/edit_note:", key="open_entry"):
         open_screen(current, "pages/visit_entry.py")
-    if may_edit and cols[1].button("Treatments", icon=":material/medication:", key="open_treatments"):
+    if may_edit and actions.button("Treatments", icon=":material/medication:", key="open_treatments"):
         open_screen(current, "pages/treatments.py")
-    if cols[2].button("Chart", icon=":material/monitoring:", key="open_chart"):
+    if actions.button("Chart", icon=":material/monitoring:", key="open_chart"):
         open_screen(current, "pages/chart.py")
     if may_edit:
         version = patient_version(engine, current)
