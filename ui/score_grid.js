@@ -9,7 +9,7 @@
 // typing pauses, and at once when the focus leaves the grid (e.g. for the Save button), so a whole visit typed
 // in one go costs one server round trip, not seventeen.
 
-const SYNC_AFTER_MS = 350;
+const SYNC_AFTER_MS = 250;
 
 function sameScores(a, b) {
   const keys = new Set([...Object.keys(a || {}), ...Object.keys(b || {})]);
