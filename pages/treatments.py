@@ -105,8 +105,7 @@ with medications_tab:
         with st.form(scope.key("form")):
             cols = st.columns([2, 1, 1, 1.4, 1])
             drug = cols[0].text_input("Drug (generic name)", key=scope.key("drug"), placeholder="e.g. imatinib")
-            dose = cols[1].number_input("Dose", min_value=0.0, value=None, step=None, format="%g",
-                                        key=scope.key("dose"))
+            dose = cols[1].number_input("Dose", value=None, step=None, format="%g", key=scope.key("dose"))
             unit = cols[2].selectbox("Unit", DOSE_UNITS, key=scope.key("unit"))
             frequency = cols[3].selectbox("Frequency", FIXED_FREQUENCIES, key=scope.key("frequency"),
                                           accept_new_options=True,
@@ -140,15 +139,15 @@ with medications_tab:
             picker = form_scope("treatments", "ongoing", patient=patient_id)
             chosen = st.selectbox("Ongoing period", ongoing, format_func=period_names.get, key=picker.key("period"))
             current = periods[periods["period_id"] == chosen].iloc[0]
-            dose_labels = Labels({"dose": f"New dose ({current['dose_unit']})", "change_date": "From",
+            dose_labels = Labels({"dose": f"Dose ({current['dose_unit']})", "change_date": "From",
                                   "start_date": "From", "id": "Ongoing period"}, audit_reason="Reason (required)")
             scope = form_scope("treatments", "change_dose", patient=patient_id, record=chosen, version=version,
                                what="This period")
             with st.form(scope.key("form")):
                 st.markdown("**Change dose** — ends this period the day before and opens the new dose, in one step.")
                 cols = st.columns([1, 1, 2])
-                new_dose = cols[0].number_input(f"New dose ({current['dose_unit']})", min_value=0.0, value=None,
-                                                step=None, format="%g", key=scope.key("dose"))
+                new_dose = cols[0].number_input(f"Dose ({current['dose_unit']})", value=None, step=None, format="%g",
+                                                key=scope.key("dose"), help="The new dose, taken from the day in From")
                 when_text = date_field("From", key=scope.key("date"), value=date.today(), container=cols[1])
                 why = cols[2].text_input("Reason (required)", key=scope.key("reason"),
                                          placeholder="e.g. partial response, dose increased")
@@ -194,8 +193,8 @@ with medications_tab:
                 cols = st.columns([2, 1, 1, 1.4, 1])
                 fix = {"patient_id": patient_id, "drug": cols[0].text_input("Drug", value=row["drug"],
                                                                              key=scope.key("drug"))}
-                fix["dose"] = cols[1].number_input("Dose", min_value=0.0, value=float(row["dose"]), step=None,
-                                                   format="%g", key=scope.key("dose"))
+                fix["dose"] = cols[1].number_input("Dose", value=float(row["dose"]), step=None, format="%g",
+                                                   key=scope.key("dose"))
                 units = list(DOSE_UNITS)
                 fix["dose_unit"] = cols[2].selectbox("Unit", units, key=scope.key("unit"), index=units.index(
                     row["dose_unit"]) if row["dose_unit"] in units else 0)
@@ -275,7 +274,7 @@ with events_tab:
             values["agent"] = cols[1].text_input("Agent", value=base.get("agent", ""), key=scope.key("agent"),
                                                  placeholder="e.g. triamcinolone acetonide" if kind ==
                                                  "steroid_injection" else "e.g. gadodiamide")
-            values["dose"] = cols[2].number_input("Dose", min_value=0.0, value=base.get("dose") if base and
+            values["dose"] = cols[2].number_input("Dose", value=base.get("dose") if base and
                                                   pd.notna(base.get("dose")) else None, step=None, format="%g",
                                                   key=scope.key("dose"))
             units = list(DOSE_UNITS)

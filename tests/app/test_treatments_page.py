@@ -221,11 +221,14 @@ def test_implausible_dose_is_refused_and_an_unusual_dose_warned_before_saving(wi
     at.text_input(key=key(at, "change_dose", "date")).input("2024-06-01")
     at.text_input(key=key(at, "change_dose", "reason")).input("typo test")
     at.form_submit_button(key=key(at, "change_dose", "submit")).click().run()
-    assert "**New dose (mg)**" in at.error[0].value and "plausible range" in at.error[0].value
+    assert "**Dose (mg)**" in at.error[0].value and "plausible range" in at.error[0].value
+    at.number_input(key=key(at, "change_dose", "dose")).set_value(-5.0)  # typed as it is, refused by the model
+    at.form_submit_button(key=key(at, "change_dose", "submit")).click().run()
+    assert "**Dose (mg)**" in at.error[0].value and "greater than 0" in at.error[0].value
     assert load_medication_rows(with_users, "P-001")["dose"].tolist() == [400.0]
     at.number_input(key=key(at, "change_dose", "dose")).set_value(900.0)
     at.form_submit_button(key=key(at, "change_dose", "submit")).click().run()
-    assert any("**New dose (mg)**" in w.value and "usual range" in w.value for w in at.warning)
+    assert any("**Dose (mg)**" in w.value and "usual range" in w.value for w in at.warning)
     assert load_medication_rows(with_users, "P-001")["dose"].tolist() == [400.0]  # warned, not saved yet
     at.form_submit_button(key=key(at, "change_dose", "submit")).click().run()  # seen: save again
     assert not at.error, errors(at)

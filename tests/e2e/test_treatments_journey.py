@@ -45,7 +45,7 @@ def test_a_typed_dose_never_follows_to_another_patient(server, page, artifacts):
     open_and_sign_in(page, server.url, "nina", PASSWORD)
     open_treatments(page, server.url, "DEMO-0004")
     section = expander(page, "Change dose or stop")
-    section.get_by_label("New dose (mg)").fill("20")
+    section.get_by_label("Dose (mg)", exact=True).fill("20")
     section.get_by_label("Reason (required)").first.fill("no response")
     page.get_by_test_id("stSelectbox").filter(has_text="Patient").first.click()
     page.get_by_role("option", name="DEMO-0007", exact=False).click()
@@ -53,7 +53,7 @@ def test_a_typed_dose_never_follows_to_another_patient(server, page, artifacts):
     expect(page).to_have_url(f"{server.url}/treatments?patient=DEMO-0007")
     section = expander(page, "Change dose or stop")
     keep_screenshot(page, "switched-patient.png", artifacts)
-    expect(section.get_by_label("New dose (mg)")).to_have_value("")
+    expect(section.get_by_label("Dose (mg)", exact=True)).to_have_value("")
     expect(section.get_by_label("Reason (required)").first).to_have_value("")
     assert len(load_medication_rows(server.engine, "DEMO-0004")) == 1  # nothing was written anywhere
 
