@@ -7,9 +7,11 @@ direct URL (/users) or an `st.switch_page` lands on a clear refusal instead of S
 "page not found"; the page script itself never runs for them.
 
 `streamlit run app.py` finds `app` below, an `st.App`: Streamlit served together with the one route that hands a
-signed-in browser its HttpOnly session cookie (ui/browser_session.py). Streamlit itself runs this file as
-`__main__` on every page view; the ASGI server imports it as the module `app` and only needs `app`.
+signed-in browser its HttpOnly session cookie (ui/browser_session.py), started by `starting`. Streamlit itself runs
+this file as `__main__` on every page view; the ASGI server imports it as the module `app` and only needs `app`.
 """
+
+from contextlib import asynccontextmanager
 
 import streamlit as st
 
@@ -29,7 +31,16 @@ from ui.guard import leave_legacy_pages_mode
 from ui.messages import as_text
 from ui.state import current_user, get_engine, init_session_state
 
-app = st.App(__file__, routes=ROUTES)
+
+@asynccontextmanager
+async def starting(_app):
+    """Before the server's first page view: leave Streamlit's legacy `pages/` mode (ui/guard.py), which would
+    otherwise show the raw list of page files while the first run starts."""
+    leave_legacy_pages_mode()
+    yield
+
+
+app = st.App(__file__, routes=ROUTES, lifespan=starting)
 
 
 def screen_page(screen, *, hidden: bool) -> st.Page:

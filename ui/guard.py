@@ -29,17 +29,19 @@ def leave_legacy_pages_mode() -> bool:
     legacy run.
 
     Streamlit decides the mode once per process (`PagesManager.uses_pages_directory`, which the first
-    `st.navigation` call sets back to False, too late for the first run); setting it before app.py builds its
-    navigation makes the very first page view the app's own: the sign-in form, without the raw list of page
-    files (tests/e2e/test_sessions.py)."""
+    `st.navigation` call sets back to False, too late for the first run). app.py's `st.App` sets it when the
+    server starts, before any page view; app.py's first lines and `require` set it too, for a server started
+    another way. The very first page view is then the app's own: the sign-in form, without the raw list of page
+    files, not even for a moment (tests/e2e/test_sessions.py)."""
     from streamlit import config
     from streamlit.runtime.pages_manager import PagesManager
 
     # AppTest puts every run back into legacy mode, where app.py's navigation already works.
-    if PagesManager.uses_pages_directory and not config.get_option("global.appTest"):
-        PagesManager.uses_pages_directory = False
-        return True
-    return False
+    if config.get_option("global.appTest"):
+        return False
+    legacy = bool(PagesManager.uses_pages_directory)
+    PagesManager.uses_pages_directory = False  # also before Streamlit has looked (None): it then never does
+    return legacy
 
 
 def require(page_file: str) -> dict:
