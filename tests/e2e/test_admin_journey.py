@@ -10,7 +10,7 @@ from db.engine import write_session
 from db.patients import create_patient
 from db.users import create_user, get_user
 from db.visits import load_assessment_rows
-from tests.e2e.conftest import wait_for_app
+from tests.e2e.conftest import wait_for_app, wait_for_session_cookie
 
 PASSWORD = "correct horse battery"
 REFUSAL = "Your role does not give access to this screen"
@@ -98,6 +98,7 @@ def test_admin_creates_staff_who_cannot_open_users(server, page, artifacts):
     expect(page.get_by_text("Saved: P-7")).to_be_visible(timeout=30_000)
     assert load_assessment_rows(server.engine, "P-7").iloc[0]["total"] == 12
 
+    wait_for_session_cookie(page)
     page.goto(f"{server.url}/users")  # a typed URL: the browser stays signed in, and the role check applies
     wait_for_app(page)
     expect(page.get_by_text(REFUSAL)).to_be_visible(timeout=30_000)

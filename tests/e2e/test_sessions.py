@@ -14,7 +14,14 @@ from playwright.sync_api import expect
 from db.demo import generate_registry, load_registry
 from db.engine import write_session
 from db.users import create_user
-from tests.e2e.conftest import SESSION_COOKIE, main_text, open_and_sign_in, session_cookie, wait_for_app
+from tests.e2e.conftest import (
+    SESSION_COOKIE,
+    main_text,
+    open_and_sign_in,
+    session_cookie,
+    wait_for_app,
+    wait_for_session_cookie,
+)
 
 PASSWORD = "correct horse battery"
 RAW_PAGE_LIST = ("account", "audit trail", "import bundle", "visit entry")
@@ -113,6 +120,7 @@ def test_a_shared_link_asks_for_sign_in_and_the_role_check(server, page, browser
     colleague.get_by_role("button", name="Sign in").click()
     wait_for_app(colleague)
     expect(colleague.get_by_text("Your role does not give access to this screen")).to_be_visible(timeout=30_000)
+    wait_for_session_cookie(colleague)  # the page fetches its cookie right after signing in
     colleague.goto(link)
     wait_for_app(colleague)
     expect(colleague.get_by_role("heading", name="Patient chart")).to_be_visible(timeout=30_000)
