@@ -136,16 +136,21 @@ class MeasureToSave:
 
 
 def measures_to_save(typed: dict[tuple[str, str], float | None], measures: pd.DataFrame, *, visit_date: date,
-                     rater: str) -> list[MeasureToSave]:
+                     rater: str, opened: tuple[date, str] | None = None) -> list[MeasureToSave]:
     """The typed measure values that are new or differ from what is saved for this date and rater (unchanged
-    values are not written again, so a correction audits only what changed)."""
-    saved = _saved_measures(measures, visit_date, rater)
+    values are not written again, so a correction audits only what changed).
+
+    `opened`: the (date, rater) of the visit being corrected, when the correction moves it to another date or
+    rater: its saved measures move with it (each one is corrected, with its id), the visit's key being theirs."""
+    opened_date, opened_rater = opened or (visit_date, rater)
+    moved = (opened_date, opened_rater) != (visit_date, rater)
+    saved = _saved_measures(measures, opened_date, opened_rater)
     out = []
     for (code, side), value in typed.items():
         if value is None:
             continue
         measurement_id, before = saved.get((code, side), (None, None))
-        if before is None or float(value) != before:
+        if before is None or float(value) != before or moved:
             out.append(MeasureToSave(code, side, float(value), measurement_id))
     return out
 

@@ -3,6 +3,7 @@ on SQLModel.metadata (Alembic's target)."""
 
 from models.assessment import Assessment, AssessmentCreate, AssessmentUpdate
 from models.audit import AuditEvent
+from models.browser_session import BrowserSession
 from models.measurement import Measurement, MeasurementCreate, MeasurementUpdate
 from models.patient import Patient, PatientCreate, PatientUpdate
 from models.setting import InstallationSetting
@@ -17,7 +18,8 @@ from models.treatment import (
 from models.user import User, UserCreate, UserUpdate
 
 __all__ = [
-    "Assessment", "AssessmentCreate", "AssessmentUpdate", "AuditEvent", "InstallationSetting", "Measurement",
+    "Assessment", "AssessmentCreate", "AssessmentUpdate", "AuditEvent", "BrowserSession", "InstallationSetting",
+    "Measurement",
     "MeasurementCreate", "MeasurementUpdate", "MedicationPeriod", "MedicationPeriodCreate",
     "MedicationPeriodUpdate", "Patient", "PatientCreate", "PatientUpdate", "TreatmentEvent",
     "TreatmentEventCreate", "TreatmentEventUpdate", "User", "UserCreate", "UserUpdate",

@@ -1,11 +1,14 @@
 """Audit trail (administrators, read-only): who did what, when, to which record, with the values before
 and after. Sign-ins, failed sign-ins, sign-outs, imports, exports and backups are events too."""
 
+from datetime import date
+
 import streamlit as st
 
 from db.audit import describe_changes, load_audit, load_audit_choices, summarise_changes
 from models.audit import ACTIONS
 from ui.guard import require
+from ui.messages import as_text, title
 from ui.state import get_engine
 
 LIMIT = 500
@@ -13,7 +16,7 @@ ANY = "(any)"
 
 require(__file__)
 engine = get_engine()
-st.title("Audit trail")
+title("Audit trail")
 st.caption("Every change, sign-in, import, export and backup, newest first. The trail is append-only: "
            "the database itself refuses to edit or delete its rows, and nothing here can change them.")
 
@@ -27,8 +30,11 @@ with st.container(border=True):
                              help="app_user = accounts, session = sign-in and sign-out, bundle = imports and exports")
     fourth, fifth, sixth = st.columns(3)
     action = fourth.selectbox("Action", [ANY, *dict.fromkeys([*ACTIONS, *choices["action"]])], key="audit_action")
-    since = fifth.date_input("From", value=None, key="audit_since", format="YYYY-MM-DD")
-    until = sixth.date_input("To (inclusive)", value=None, key="audit_until", format="YYYY-MM-DD")
+    # Filters, not data: any typed day is taken as typed (no silent ten-year window).
+    since = fifth.date_input("From", value=None, key="audit_since", format="YYYY-MM-DD", min_value=date.min,
+                             max_value=date.max)
+    until = sixth.date_input("To (inclusive)", value=None, key="audit_until", format="YYYY-MM-DD",
+                             min_value=date.min, max_value=date.max)
 
 events = load_audit(engine, patient=patient.strip() or None, actor=None if who == ANY else who,
                     entity=None if entity == ANY else entity, action=None if action == ANY else action,
@@ -58,6 +64,6 @@ else:
     picked = st.selectbox("Event", list(labels), format_func=labels.get, key="audit_event")
     row = with_changes[with_changes["audit_id"] == picked].iloc[0]
     if row["reason"]:
-        st.write(f"**Reason:** {row['reason']}")
+        st.write(f"**Reason:** {as_text(row['reason'])}")
     st.dataframe(describe_changes(row["before"] or None, row["after"] or None), hide_index=True, width="stretch",
                  column_config={"field": "Field", "before": "Before", "after": "After"})

@@ -1,26 +1,28 @@
 """Patients (PRODUCT.md screen 2): the searchable, sortable list of the clinic's patients with their last visit,
-latest mRSS, change since baseline and active treatments; add and edit a patient; open a patient's visit entry,
-treatments or chart."""
+latest mRSS, change since baseline and active treatments; add, edit and delete a patient; open a patient's visit
+entry, treatments or chart."""
 
+import pandas as pd
+import streamlit as st
+
+from db.audit import registry_version
+from db.overview import load_overview
+from db.patients import create_patient, delete_patient, get_patient, patient_version, update_patient
+from models.catalog import DIAGNOSES
+from models.errors import SkintrackError
+from ui.dates import DateChecks, date_field
+from ui.forms import FormScope, form_scope, write_and_rerun
 from ui.guard import allowed, require
+from ui.messages import Labels, as_text, show_error, title
+from ui.patient_picker import URL_PARAMETER, linked_patient, show_patient_in_url
+from ui.patient_rules import SEX_CHOICES, patient_update
+from ui.state import database_key, get_engine
 
-user = require(__file__)
-
-from datetime import date  # noqa: E402  (the guard runs first)
-
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from db.audit import registry_version  # noqa: E402
-from db.engine import write_session  # noqa: E402
-from db.overview import load_overview  # noqa: E402
-from db.patients import create_patient, delete_patient, get_patient, update_patient  # noqa: E402
-from models.catalog import DIAGNOSES  # noqa: E402
-from models.errors import SkintrackError  # noqa: E402
-from ui.messages import show_error  # noqa: E402
-from ui.state import actor, flash, get_engine  # noqa: E402
-
-SEXES = {"": "not recorded", "F": "female", "M": "male", "X": "other", "U": "unknown"}
+PATIENT_LABELS = Labels({"patient_id": "Patient ID", "diagnosis": "Diagnosis", "sex": "Sex",
+                         "birth_year": "Birth year", "age_at_baseline": "Birth year",
+                         "diagnosis_date": "Diagnosis date", "mrn": "Medical record number", "name": "Name",
+                         "notes": "Notes"})
+DELETE_LABELS = Labels({"patient_id": "Patient", "id": "Patient"}, audit_reason="Reason for deleting")
 
 
 @st.cache_data(max_entries=4, show_spinner="Loading the patient list…")
@@ -28,50 +30,60 @@ def overview(database: str, version: int) -> pd.DataFrame:
     return load_overview(get_engine())
 
 
+user = require(__file__)
 engine = get_engine()
 may_edit = allowed("edit_clinical")
-st.title("Patients")
-patients = overview(engine.url.render_as_string(hide_password=True), registry_version(engine))
+title("Patients")
+version_of_registry = registry_version(engine)
+patients = overview(database_key(engine), version_of_registry)
+if linked_patient():
+    st.session_state["patient_id"] = linked_patient()
 
 
 def open_screen(patient_id: str, page: str) -> None:
     st.session_state["patient_id"] = patient_id
-    st.switch_page(page)
+    st.switch_page(page, query_params={URL_PARAMETER: patient_id})
 
 
-def patient_form(prefix: str, existing: dict | None) -> dict | None:
-    """The fields of a patient; returns the typed values when the form is submitted."""
+def patient_form(scope: FormScope, existing: dict | None) -> dict | None:
+    """The fields of a patient; returns the typed values, dates checked, when the form is submitted."""
     values = existing or {}
-    with st.form(f"{prefix}_form", clear_on_submit=False, border=True):
+    with st.form(scope.key("form"), border=True):
         cols = st.columns(3)
         if existing is None:
-            patient_id = cols[0].text_input("Patient ID", key=f"{prefix}_patient_id", max_chars=64,
+            patient_id = cols[0].text_input("Patient ID", key=scope.key("patient_id"), max_chars=64,
                                             help="The clinic's or study's identifier; it cannot change later.")
         else:
             patient_id = existing["patient_id"]
-            cols[0].text_input("Patient ID", value=patient_id, disabled=True, key=f"{prefix}_patient_id")
+            cols[0].text_input("Patient ID", value=patient_id, disabled=True, key=scope.key("patient_id"))
         diagnoses = list(DIAGNOSES)
         diagnosis = cols[1].selectbox("Diagnosis", diagnoses, format_func=lambda code: f"{code} — {DIAGNOSES[code]}",
                                       index=diagnoses.index(values["diagnosis"]) if values.get("diagnosis") in
-                                      diagnoses else None, key=f"{prefix}_diagnosis", placeholder="Choose…")
-        sexes = list(SEXES)
-        sex = cols[2].selectbox("Sex", sexes, format_func=SEXES.get, key=f"{prefix}_sex",
+                                      diagnoses else None, key=scope.key("diagnosis"), placeholder="Choose…")
+        sexes = list(SEX_CHOICES)
+        sex = cols[2].selectbox("Sex", sexes, format_func=SEX_CHOICES.get, key=scope.key("sex"),
                                 index=sexes.index(values.get("sex") or ""))
         cols = st.columns(3)
-        birth_year = cols[0].number_input("Birth year", min_value=1900, max_value=date.today().year, step=1,
-                                          value=values.get("birth_year"), key=f"{prefix}_birth_year",
-                                          placeholder="e.g. 1968")
-        diagnosis_date = cols[1].date_input("Diagnosis date", value=values.get("diagnosis_date"),
-                                            min_value=date(1900, 1, 1), max_value=date.today(),
-                                            key=f"{prefix}_diagnosis_date", format="YYYY-MM-DD")
-        mrn = cols[2].text_input("Medical record number", value=values.get("mrn", ""), key=f"{prefix}_mrn")
-        name = st.text_input("Name", value=values.get("name", ""), key=f"{prefix}_name")
-        notes = st.text_area("Notes", value=values.get("notes", ""), key=f"{prefix}_notes", height=68)
+        # No min/max: a typed 2030 reaches the model, which refuses it by name, instead of being silently dropped.
+        birth_year = cols[0].number_input("Birth year", step=1, format="%d", value=values.get("birth_year"),
+                                          key=scope.key("birth_year"), placeholder="e.g. 1968")
+        diagnosis_text = date_field("Diagnosis date", key=scope.key("diagnosis_date"),
+                                    value=values.get("diagnosis_date"), container=cols[1])
+        mrn = cols[2].text_input("Medical record number", value=values.get("mrn", ""), key=scope.key("mrn"))
+        name = st.text_input("Name", value=values.get("name", ""), key=scope.key("name"))
+        notes = st.text_area("Notes", value=values.get("notes", ""), key=scope.key("notes"), height=68)
         label = "Add patient" if existing is None else "Save changes"
-        if not st.form_submit_button(label, type="primary", key=f"{prefix}_submit"):
+        if not st.form_submit_button(label, type="primary", key=scope.submit_key) or scope.stale:
             return None
+    checks = DateChecks(birth_year=int(birth_year) if birth_year and 1900 <= birth_year <= 9999 else None)
+    diagnosis_date = checks.read(diagnosis_text, field="diagnosis_date", required=False)
+    try:
+        checks.done()
+    except SkintrackError as error:
+        show_error(error, labels=PATIENT_LABELS)
+        return None
     return {"patient_id": (patient_id or "").strip(), "diagnosis": diagnosis or "", "sex": sex or None,
-            "birth_year": int(birth_year) if birth_year else None, "diagnosis_date": diagnosis_date,
+            "birth_year": int(birth_year) if birth_year is not None else None, "diagnosis_date": diagnosis_date,
             "mrn": mrn, "name": name, "notes": notes}
 
 
@@ -89,9 +101,12 @@ else:
         shown = patients[haystack.str.contains(needle, regex=False)]
     st.caption(f"{len(shown):,} of {len(patients):,} patients · click a row to open the patient · click a column "
                "header to sort")
+    # The row selection is kept per version of the registry: after any write (a deletion shortens the list) an
+    # old row number never picks another patient, or a row that is gone.
+    table = form_scope("patients", "table", version=version_of_registry)
     event = st.dataframe(
-        shown, hide_index=True, key="patients_table", on_select="rerun", selection_mode="single-row",
-        height=min(38 + 35 * len(shown), 460),
+        shown, hide_index=True, key=table.key("rows"), on_select="rerun", selection_mode="single-row",
+        height=min(38 + 35 * max(len(shown), 1), 460),
         column_config={
             "patient_id": "Patient ID", "diagnosis": "Diagnosis", "name": "Name", "mrn": "MRN",
             "last_visit": st.column_config.DateColumn("Last visit", format="YYYY-MM-DD"),
@@ -100,72 +115,61 @@ else:
             "change": st.column_config.NumberColumn("Change since baseline", format="%+g",
                                                     help="Latest visit mRSS minus the first visit's"),
             "active_treatments": "Active treatments"})
-    rows = event.selection.rows if event is not None else []
+    rows = [row for row in (event.selection.rows if event is not None else []) if 0 <= row < len(shown)]
     if rows:
         st.session_state["patient_id"] = shown.iloc[rows[0]]["patient_id"]
 
 current = st.session_state.get("patient_id")
 record = get_patient(engine, current) if current else None
+if record is None:  # deleted meanwhile, or a wrong link: no patient is open
+    st.session_state["patient_id"] = current = None
+show_patient_in_url(current)
 if record is not None:
-    st.subheader(f"{current} · {DIAGNOSES.get(record['diagnosis'], record['diagnosis'])}")
+    st.subheader(f"{current} · {DIAGNOSES.get(record['diagnosis'], record['diagnosis'])}", anchor=False)
     listed = patients[patients["patient_id"] == current]
     if len(listed) and pd.notna(listed.iloc[0]["last_visit"]):
         row = listed.iloc[0]
         mrss = "no total yet" if pd.isna(row["latest_mrss"]) else f"latest mRSS {row['latest_mrss']:g}"
         change = "" if pd.isna(row["change"]) else f" ({row['change']:+g} since baseline)"
         st.caption(f"Last visit {row['last_visit']:%Y-%m-%d} · {row['n_visits']} scored visits · {mrss}{change}"
-                   + (f" · on {row['active_treatments']}" if row["active_treatments"] else ""))
+                   + (f" · on {as_text(row['active_treatments'])}" if row["active_treatments"] else ""))
     else:
         st.caption("No visit yet: *Enter visit* scores the 17 sites.")
-    cols = st.columns([1, 1, 1, 4])
-    if may_edit and cols[0].button("Enter visit", type="primary", icon=":material/edit_note:", key="open_entry"):
+    actions = st.container(horizontal=True)
+    if may_edit and actions.button("Enter visit", type="primary", icon=":material/edit_note:", key="open_entry"):
         open_screen(current, "pages/visit_entry.py")
-    if may_edit and cols[1].button("Treatments", icon=":material/medication:", key="open_treatments"):
+    if may_edit and actions.button("Treatments", icon=":material/medication:", key="open_treatments"):
         open_screen(current, "pages/treatments.py")
-    if cols[2].button("Chart", icon=":material/monitoring:", key="open_chart"):
+    if actions.button("Chart", icon=":material/monitoring:", key="open_chart"):
         open_screen(current, "pages/chart.py")
     if may_edit:
-        with st.expander(f"Edit {current}"):
-            changed = patient_form("edit", record)
+        version = patient_version(engine, current)
+        with st.expander("Edit or delete this patient", icon=":material/edit:", key="patients_edit_open"):
+            scope = form_scope("patients", "edit", patient=current, record=current, version=version,
+                               what="This patient")
+            changed = patient_form(scope, record)
             if changed is not None:
-                data = {k: v for k, v in changed.items() if k != "patient_id"}
-                # a pooled, de-identified patient's age stands in for the birth year: a known birth year replaces it
-                data["age_at_baseline"] = None if data.get("birth_year") else record.get("age_at_baseline")
-                try:
-                    with write_session(engine) as session:
-                        update_patient(session=session, identifier=current, data=data, actor=actor())
-                except SkintrackError as error:
-                    show_error(error)
-                else:
-                    flash("success", f"Patient {current} saved.")
-                    st.rerun()
+                write_and_rerun(update_patient, done=f"Patient {as_text(current)} saved.", labels=PATIENT_LABELS,
+                                scope=scope, identifier=current, data=patient_update(changed, record))
             st.divider()
-            reason = st.text_input("Reason for deleting", key="delete_patient_reason",
+            scope = form_scope("patients", "delete", patient=current, record=current, version=version,
+                               what="This patient")
+            reason = st.text_input("Reason for deleting", key=scope.key("reason"),
                                    placeholder="e.g. created twice by mistake")
-            sure = st.checkbox(f"Yes, delete {current} and hide all their records (an administrator can restore "
-                               "them)", key="delete_patient_confirm")
-            if st.button("Delete patient", icon=":material/delete:", key="delete_patient", disabled=not sure):
-                try:
-                    with write_session(engine) as session:
-                        delete_patient(session=session, identifier=current, actor=actor(), reason=reason)
-                except SkintrackError as error:
-                    show_error(error, prefix="Not deleted")
-                else:
-                    st.session_state["patient_id"] = None
-                    flash("success", f"Patient {current} deleted. An administrator can restore them under "
-                                     "Deleted records.")
-                    st.rerun()
+            sure = st.checkbox(f"Yes, delete {as_text(current)} and hide all their records (an administrator can "
+                               "restore them)", key=scope.key("sure"))
+            if st.button("Delete patient", icon=":material/delete:", key=scope.submit_key, disabled=not sure):
+                write_and_rerun(delete_patient, prefix="Not deleted", labels=DELETE_LABELS, scope=scope,
+                                done=f"Patient {as_text(current)} deleted. An administrator can restore them "
+                                     "under Deleted records.", identifier=current, reason=reason)
 
 if may_edit:
-    with st.expander("Add a patient", expanded=patients.empty, icon=":material/person_add:"):
-        new = patient_form("new", None)
+    with st.expander("Add a patient", expanded=patients.empty, icon=":material/person_add:", key="patients_add_open"):
+        scope = form_scope("patients", "add", record="new")
+        new = patient_form(scope, None)
         if new is not None:
-            try:
-                with write_session(engine) as session:
-                    create_patient(session=session, data=new, actor=actor())
-            except SkintrackError as error:
-                show_error(error)
-            else:
-                st.session_state["patient_id"] = new["patient_id"]
-                flash("success", f"Patient {new['patient_id']} added. Next: enter a visit.")
-                st.rerun()
+            st.session_state["patient_id"] = new["patient_id"]  # only kept when the patient is added
+            previous = current
+            write_and_rerun(create_patient, scope=scope, labels=PATIENT_LABELS, data=new,
+                            done=f"Patient {as_text(new['patient_id'])} added. Next: enter a visit.")
+            st.session_state["patient_id"] = previous

@@ -3,43 +3,41 @@ Restores go through the db/ restore functions, so each one is checked and audite
 
 import streamlit as st
 
-from db.engine import write_session
 from db.measures import load_deleted_measurements, restore_measurement
 from db.patients import load_deleted_patients, restore_patient
 from db.treatments import load_deleted_events, load_deleted_medications, restore_event, restore_medication
 from db.visits import load_deleted_assessments, restore_assessment
-from models.errors import SkintrackError
+from ui.forms import form_scope, write_and_rerun
 from ui.guard import require
-from ui.messages import show_error
-from ui.state import actor, flash, get_engine, show_flash
+from ui.messages import Labels, title
+from ui.state import get_engine
+
+LABELS = Labels({"id": "Record to restore", "patient_id": "Record to restore", "visit_date": "Record to restore",
+                 "start_date": "Record to restore"}, audit_reason="Reason for the restore")
 
 
-def _restore_patient(session, key, who, reason):
-    return restore_patient(session=session, identifier=key, actor=who, reason=reason)
+def _restore(restore, argument: str, convert=int):
+    """The audited restore of one kind, called as `restore_kind(session=…, actor=…, key=…, reason=…)`."""
+    def restore_kind(*, session, actor, key, reason):
+        return restore(session=session, actor=actor, reason=reason, **{argument: convert(key)})
+    return restore_kind
 
 
 # kind -> (read of the deleted rows, the column that identifies a row, the audited restore)
 KINDS = {
-    "Patients": (load_deleted_patients, "patient_id", _restore_patient),
+    "Patients": (load_deleted_patients, "patient_id", _restore(restore_patient, "identifier", str)),
     "Visits (skin score assessments)": (load_deleted_assessments, "assessment_id",
-                                        lambda s, key, who, why: restore_assessment(
-                                            session=s, assessment_id=int(key), actor=who, reason=why)),
-    "Measurements": (load_deleted_measurements, "measurement_id",
-                     lambda s, key, who, why: restore_measurement(
-                         session=s, measurement_id=int(key), actor=who, reason=why)),
-    "Medication periods": (load_deleted_medications, "period_id",
-                           lambda s, key, who, why: restore_medication(
-                               session=s, period_id=int(key), actor=who, reason=why)),
-    "Treatment events": (load_deleted_events, "event_id",
-                         lambda s, key, who, why: restore_event(session=s, event_id=int(key), actor=who, reason=why)),
+                                        _restore(restore_assessment, "assessment_id")),
+    "Measurements": (load_deleted_measurements, "measurement_id", _restore(restore_measurement, "measurement_id")),
+    "Medication periods": (load_deleted_medications, "period_id", _restore(restore_medication, "period_id")),
+    "Treatment events": (load_deleted_events, "event_id", _restore(restore_event, "event_id")),
 }
 
 require(__file__)
 engine = get_engine()
-st.title("Deleted records")
+title("Deleted records")
 st.caption("Deletions in Skintrack are soft: the record is hidden everywhere but kept. Bring one back here, "
            "with a reason; the restore is kept in the audit trail.")
-show_flash()
 
 kind = st.segmented_control("Record type", list(KINDS), default=list(KINDS)[0], key="restore_kind")
 kind = kind or list(KINDS)[0]
@@ -50,17 +48,13 @@ if deleted.empty:
     st.stop()
 
 st.dataframe(deleted, hide_index=True, width="stretch")
-with st.form("restore_form"):
-    chosen = st.selectbox("Record to restore", deleted[id_column].astype(str).tolist(), key="restore_choice",
+scope = form_scope("restore", "restore", record=kind)
+with st.form(scope.key("form")):
+    chosen = st.selectbox("Record to restore", deleted[id_column].astype(str).tolist(), key=scope.key("record"),
                           help="The first column of the table above")
-    reason = st.text_input("Reason for the restore", key="restore_reason",
+    reason = st.text_input("Reason for the restore", key=scope.key("reason"),
                            placeholder="e.g. deleted by mistake during the visit of 3 March")
-    submitted = st.form_submit_button("Restore", type="primary", key="restore_submit")
+    submitted = st.form_submit_button("Restore", type="primary", key=scope.submit_key)
 if submitted:
-    try:
-        with write_session(engine) as session:
-            restore(session, chosen, actor(), reason)
-        flash("success", f"Record {chosen} restored ({kind.lower()}); the restore is in the audit trail.")
-        st.rerun()
-    except SkintrackError as error:
-        show_error(error, prefix="Not restored")
+    write_and_rerun(restore, scope=scope, prefix="Not restored", labels=LABELS, key=chosen, reason=reason,
+                    done=f"Record {chosen} restored ({kind.lower()}); the restore is in the audit trail.")

@@ -1,22 +1,40 @@
-"""First run, sign-in and the idle timeout: what stands between a visitor and the pages."""
+"""First run, sign-in, the browser's session (kept across reloads, ui/browser_session.py) and the idle timeout:
+what stands between a visitor and the pages."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import time
 
 import streamlit as st
 
+from db.browser_sessions import (
+    browser_session_state,
+    end_browser_session,
+    open_browser_session,
+    resume_browser_session,
+    touch_browser_session,
+)
 from db.demo import generate_registry, load_registry
 from db.engine import write_session
 from db.patients import count_patients
 from db.users import create_user, get_user, record_sign_out, sign_in_attempt
 from models.errors import SkintrackError
-from ui.messages import show_error
-from ui.state import flash, get_engine, reset_session, show_flash, touch
+from ui.browser_session import CLEAR_KEY, GRANT_KEY, cookie_token
+from ui.messages import Labels, flash, show_error, show_flash
+from ui.state import get_engine, reset_session, touch
 
 IDLE_MINUTES_VARIABLE = "SKINTRACK_SESSION_IDLE_MINUTES"
-DEMO_PATIENTS = 40
+DEMO_PATIENTS = 60  # the size `python cli.py demo` loads by default too (tests/unit/test_demo_size.py)
+FIRST_RUN_LABELS = Labels({"username": "Username", "display_name": "Display name",
+                           "password": "Password (at least 10 characters)"})
+SIGN_IN_LABELS = Labels({"username": "Username", "password": "Password"})
+BROWSER_SESSION = "browser_session"  # session state: the id of this browser's session row
+TOUCH_EVERY_SECONDS = 30  # how often a page run marks the browser's session active (one small write)
+ENDED = {"signed out": "You signed out in another tab of this browser.",
+         "idle": "Your session expired after a period of inactivity; please sign in again.",
+         "account deactivated": "Your account is no longer active; ask an administrator."}
 
 
 def idle_limit_seconds() -> float:
@@ -28,22 +46,37 @@ def idle_limit_seconds() -> float:
 
 
 def expire_idle_session(now: float | None = None) -> None:
-    """Sign the user out (audited, session state wiped) when the last page run is older than the idle limit."""
+    """Sign the user out (audited, session state wiped) when the browser's session has ended elsewhere (signed
+    out in another tab, deactivated) or no tab of it has run a page for longer than the idle limit."""
     now = time.time() if now is None else now
     user = st.session_state.get("user")
     last = st.session_state.get("last_activity") or 0.0
-    if user and last and now - last > idle_limit_seconds():
-        sign_out(detail=f"session expired after {int((now - last) // 60)} minutes without activity")
-        flash("warning", "Your session expired after a period of inactivity; please sign in again.")
+    session_id = st.session_state.get(BROWSER_SESSION)
+    state = browser_session_state(get_engine(), session_id) if user and session_id else None
+    if state is not None:
+        last = max(last, state.last_seen_at.timestamp())
+    if user and state is not None and state.ended:
+        sign_out(detail=f"browser session ended ({state.end_reason})")
+        flash("warning", ENDED.get(state.end_reason, "Your session has ended; please sign in again."))
+    elif user and last and now - last > idle_limit_seconds():
+        sign_out(detail=f"session expired after {int((now - last) // 60)} minutes without activity", reason="idle")
+        flash("warning", ENDED["idle"])
+    elif state is not None and now - state.last_seen_at.timestamp() > TOUCH_EVERY_SECONDS:
+        touch_browser_session(get_engine(), session_id)
     touch()
 
 
-def sign_out(*, detail: str = "") -> None:
-    """End the session: audited, and every key of the session state is dropped (not just the user)."""
+def sign_out(*, detail: str = "", reason: str = "signed out") -> None:
+    """End the session: audited, the browser's session row ended (its cookie opens nothing any more, in any tab),
+    the cookie cleared, and every key of the session state dropped (not just the user)."""
     user = st.session_state.get("user")
+    session_id = st.session_state.get(BROWSER_SESSION)
+    if session_id:
+        end_browser_session(get_engine(), session_id, reason=reason)
     if user:
         record_sign_out(get_engine(), username=user["username"], detail=detail)
     reset_session()
+    st.session_state[CLEAR_KEY] = secrets.token_hex(8)
 
 
 def refresh_signed_in_user() -> None:
@@ -54,8 +87,8 @@ def refresh_signed_in_user() -> None:
         return
     account = get_user(get_engine(), user["username"])
     if account is None or not account["active"]:
-        sign_out(detail="account deactivated while signed in")
-        flash("warning", "Your account is no longer active; ask an administrator.")
+        sign_out(detail="account deactivated while signed in", reason="account deactivated")
+        flash("warning", ENDED["account deactivated"])
         return
     st.session_state["user"] = _session_user(account)
 
@@ -67,9 +100,26 @@ def _session_user(account) -> dict:
 
 
 def sign_in(user) -> None:
-    """Start a fresh session for `user` (nothing of a previous session survives)."""
+    """Start a fresh session for `user` (nothing of a previous session survives), and a browser session whose
+    cookie the page fetches on the next run (ui/browser_session.hand_over_cookie)."""
     reset_session()
     st.session_state["user"] = _session_user(user)
+    opened = open_browser_session(get_engine(), username=st.session_state["user"]["username"])
+    st.session_state[BROWSER_SESSION] = opened.session_id
+    st.session_state[GRANT_KEY] = opened.grant
+    touch()
+
+
+def resume_signed_in_browser() -> None:
+    """A reload or a second tab: carry on the browser's session named by its cookie, if it is still open."""
+    if st.session_state.get("user"):
+        return
+    resumed = resume_browser_session(get_engine(), cookie_token(), idle_seconds=idle_limit_seconds())
+    account = get_user(get_engine(), resumed.username) if resumed is not None else None
+    if account is None or not account["active"]:
+        return
+    st.session_state["user"] = _session_user(account)
+    st.session_state[BROWSER_SESSION] = resumed.session_id
     touch()
 
 
@@ -90,7 +140,7 @@ def first_run_screen() -> None:
     if not submitted:
         return
     if password != repeat:
-        st.error("**password**: the two passwords differ; type the same password twice")
+        st.error("**Repeat the password**: the two passwords differ; type the same password twice")
         return
     engine = get_engine()
     try:
@@ -99,7 +149,7 @@ def first_run_screen() -> None:
                 "username": username, "display_name": display_name, "role": "admin", "password": password,
                 "can_export_identified": True}, actor="first-run")
     except SkintrackError as error:
-        show_error(error, prefix="Account not created")
+        show_error(error, prefix="Account not created", labels=FIRST_RUN_LABELS)
         return
     if load_demo and count_patients(engine) == 0:
         bar = st.progress(0.0, text="Loading the demo registry…")
@@ -123,7 +173,7 @@ def sign_in_screen() -> None:
     try:
         user = sign_in_attempt(get_engine(), username=username, password=password)
     except SkintrackError as error:
-        show_error(error, prefix="Not signed in")
+        show_error(error, prefix="Not signed in", labels=SIGN_IN_LABELS)
         return
     sign_in(user)
     st.rerun()

@@ -1,4 +1,5 @@
-"""The process-wide engine and the per-session state (the signed-in user and UI choices only)."""
+"""The process-wide engine, the key every cached read is filed under, and the per-session state (the signed-in
+user and UI choices only)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from db.engine import database_url, ensure_schema, make_engine
+from ui.messages import flash, show_flash  # noqa: F401  (re-exported: pages import them from here too)
 
 SESSION_DEFAULTS = {
     "user": None,  # {"username", "display_name", "role", "can_export_identified"} once signed in
@@ -27,6 +29,14 @@ def engine_for(url: str) -> Engine:
 
 def get_engine() -> Engine:
     return engine_for(database_url())
+
+
+def database_key(engine: Engine | None = None) -> str:
+    """The first argument of every `st.cache_data` read: the database it read (password hidden), so that two
+    databases in one process (tests, a URL change) never share a cached answer. The second argument is the
+    version the read depends on: `db.audit.registry_version` for lists, `db.patients.patient_version` for one
+    patient."""
+    return (engine or get_engine()).url.render_as_string(hide_password=True)
 
 
 def init_session_state() -> None:
@@ -55,16 +65,3 @@ def actor() -> str:
 
 def touch() -> None:
     st.session_state["last_activity"] = time.time()
-
-
-def flash(kind: str, message: str) -> None:
-    """A message to show once after the next rerun (st.rerun would otherwise swallow it)."""
-    st.session_state["flash"] = (kind, message)
-
-
-def show_flash() -> None:
-    pending = st.session_state.get("flash")
-    if pending:
-        kind, message = pending
-        getattr(st, kind)(message)
-        st.session_state["flash"] = None

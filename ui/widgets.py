@@ -1,4 +1,5 @@
-"""Widgets shared by the clinic screens: keeping typed values across reruns, the measures grid of the catalogue."""
+"""Widgets shared by the clinic screens: keeping typed values across reruns, the measures grid of the catalogue,
+the usual-range warning of a dose."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from collections.abc import Iterable
 import streamlit as st
 
 from analysis.entry_checks import out_of_range
-from models.catalog import MEASURES, SIDES
+from models.catalog import MEASURES, SIDES, dose_check
+from ui.forms import FormScope
+from ui.messages import as_text
 
 
 def keep_values(keys: Iterable[str] = (), prefixes: tuple[str, ...] = ()) -> None:
@@ -19,11 +22,29 @@ def keep_values(keys: Iterable[str] = (), prefixes: tuple[str, ...] = ()) -> Non
             st.session_state[key] = st.session_state[key]
 
 
-def measure_key(code: str, side: str) -> str:
-    return f"measure_{code}_{side}"
+def dose_confirmed(scope: FormScope, *, drug: str, dose: float | None, unit: str, label: str = "Dose") -> bool:
+    """False, with a warning naming the field, the first time a dose outside the drug's usual range
+    (`models.catalog.dose_check`) is submitted; True when it is inside, or submitted again unchanged (the
+    clinician has seen the warning). A dose outside the plausible range is left to the model, which refuses it."""
+    verdict = dose_check(drug, dose, unit)
+    if verdict is None or verdict[0] != "warn":
+        return True
+    seen = scope.key("dose-warned")
+    if st.session_state.get(seen) == (drug, dose, unit):
+        return True
+    st.session_state[seen] = (drug, dose, unit)
+    st.warning(f"**{label}**: {as_text(verdict[1])}. Check the dose; if it is right, save again to confirm.",
+               icon=":material/warning:")
+    return False
 
 
-def measure_grid(previous: dict[tuple[str, str], float] | None = None) -> dict[tuple[str, str], float | None]:
+def measure_key(code: str, side: str, scope: FormScope | None = None) -> str:
+    name = f"measure_{code}_{side}"
+    return scope.key(name) if scope is not None else name
+
+
+def measure_grid(previous: dict[tuple[str, str], float] | None = None,
+                 scope: FormScope | None = None) -> dict[tuple[str, str], float | None]:
     """The catalogue's measures by group: one row each, R and L inputs for sided ones, the unit and plausible
     range beside the name, the previous value (`previous`: {(code, side): value}) beside the inputs and an
     implausible value flagged at once. Returns {(code, side): value}."""
@@ -40,7 +61,7 @@ def measure_grid(previous: dict[tuple[str, str], float] | None = None) -> dict[t
             cols[0].markdown(f"{measure.label}  \n:gray[{measure.unit} · plausible {measure.low:g}–"
                              f"{measure.high:g}]")
             for index, side in enumerate(sides):
-                key = measure_key(measure.code, side)
+                key = measure_key(measure.code, side, scope)
                 cols[1 + index].number_input(
                     side or f"{measure.label} ({measure.unit})", value=None,
                     step=None, format="%g", key=key, placeholder=f"{side} {measure.unit}".strip(),

@@ -7,6 +7,11 @@ from db.engine import write_session
 from db.patients import delete_patient, get_patient
 from db.users import get_user, sign_in_attempt
 from tests.app.conftest import PASSWORD, signed_in_app
+from ui.forms import current_key
+
+
+def form_key(at, action, name):
+    return current_key(at.session_state, "users", action, name)
 
 
 def test_admin_adds_an_account(with_users):
@@ -14,52 +19,53 @@ def test_admin_adds_an_account(with_users):
     at = signed_in_app("admin", "pages/users.py")
     assert not at.exception
     assert at.dataframe[0].value["last_sign_in_at"].notna().sum() == 1
-    at.text_input(key="user_new_username").input("jsmith")
-    at.text_input(key="user_new_display_name").input("J. Smith")
-    at.selectbox(key="user_new_role").set_value("physician")
-    at.text_input(key="user_new_password").input(PASSWORD)
-    at.text_input(key="user_new_repeat").input(PASSWORD)
-    at.button(key="user_create").click().run()
+    at.text_input(key=form_key(at, "add", "username")).input("jsmith")
+    at.text_input(key=form_key(at, "add", "display_name")).input("J. Smith")
+    at.selectbox(key=form_key(at, "add", "role")).set_value("physician")
+    at.text_input(key=form_key(at, "add", "password")).input(PASSWORD)
+    at.text_input(key=form_key(at, "add", "repeat")).input(PASSWORD)
+    at.button(key=form_key(at, "add", "submit")).click().run()
     assert not at.exception
     assert get_user(with_users, "jsmith")["role"] == "physician"
     assert any("jsmith" in s.value for s in at.success)
+    assert at.text_input(key=form_key(at, "add", "password")).value == ""  # an empty form: no password lingers
     assert load_audit(with_users, entity="app_user", action="create", actor="admin").shape[0] == 1
 
 
 def test_bad_new_account_names_the_field(with_users):
     at = signed_in_app("admin", "pages/users.py")
-    at.text_input(key="user_new_username").input("J Smith!")
-    at.text_input(key="user_new_password").input("short")
-    at.text_input(key="user_new_repeat").input("short")
-    at.button(key="user_create").click().run()
+    at.text_input(key=form_key(at, "add", "username")).input("J Smith!")
+    at.text_input(key=form_key(at, "add", "password")).input("short")
+    at.text_input(key=form_key(at, "add", "repeat")).input("short")
+    at.button(key=form_key(at, "add", "submit")).click().run()
     assert not at.exception
     message = at.error[0].value
-    assert "username" in message and "password" in message
+    assert "**Username**" in message and "**Password (at least 10 characters)**" in message
     assert get_user(with_users, "J Smith!") is None
 
 
 def test_admin_changes_role_and_permission_and_resets_a_password(with_users):
     at = signed_in_app("admin", "pages/users.py")
-    at.selectbox(key="user_edit_username").set_value("coordinator").run()
-    at.checkbox(key="user_edit_identified_coordinator").check()
-    at.selectbox(key="user_edit_role_coordinator").set_value("physician")
-    at.button(key="user_save").click().run()
+    at.selectbox(key="users_account").set_value("coordinator").run()
+    at.checkbox(key=form_key(at, "edit", "identified")).check()
+    at.selectbox(key=form_key(at, "edit", "role")).set_value("physician")
+    at.button(key=form_key(at, "edit", "submit")).click().run()
     assert not at.exception
     account = get_user(with_users, "coordinator")
     assert (account["role"], account["can_export_identified"]) == ("physician", True)
-    at.selectbox(key="user_edit_username").set_value("coordinator").run()
-    at.text_input(key="user_reset_password").input("a fresh password")
-    at.text_input(key="user_reset_repeat").input("a fresh password")
-    at.button(key="user_reset").click().run()
+    at.selectbox(key="users_account").set_value("coordinator").run()
+    at.text_input(key=form_key(at, "reset", "password")).input("a fresh password")
+    at.text_input(key=form_key(at, "reset", "repeat")).input("a fresh password")
+    at.button(key=form_key(at, "reset", "submit")).click().run()
     assert any("reset" in s.value for s in at.success)
     assert sign_in_attempt(with_users, username="coordinator", password="a fresh password")
 
 
 def test_admin_cannot_demote_themselves(with_users):
     at = signed_in_app("admin", "pages/users.py")
-    at.selectbox(key="user_edit_username").set_value("admin").run()
-    at.checkbox(key="user_edit_active_admin").uncheck()
-    at.button(key="user_save").click().run()
+    at.selectbox(key="users_account").set_value("admin").run()
+    at.checkbox(key=form_key(at, "edit", "active")).uncheck()
+    at.button(key=form_key(at, "edit", "submit")).click().run()
     assert not at.exception
     assert "yourself" in at.error[0].value
     assert get_user(with_users, "admin")["active"] is True
@@ -107,11 +113,11 @@ def test_restore_screen_brings_a_patient_back_with_a_reason(with_demo):
     at = signed_in_app("admin", "pages/restore.py")
     assert not at.exception
     assert at.dataframe[0].value["patient_id"].tolist() == ["DEMO-0002"]
-    at.button(key="restore_submit").click().run()
-    assert "reason" in at.error[0].value
+    at.button(key=current_key(at.session_state, "restore", "restore", "submit")).click().run()
+    assert "**Reason for the restore**" in at.error[0].value
     assert get_patient(with_demo, "DEMO-0002") is None
-    at.text_input(key="restore_reason").input("deleted by mistake")
-    at.button(key="restore_submit").click().run()
+    at.text_input(key=current_key(at.session_state, "restore", "restore", "reason")).input("deleted by mistake")
+    at.button(key=current_key(at.session_state, "restore", "restore", "submit")).click().run()
     assert not at.exception
     assert get_patient(with_demo, "DEMO-0002") is not None
     assert load_audit(with_demo, action="restore", actor="admin")["reason"].tolist() == ["deleted by mistake"]

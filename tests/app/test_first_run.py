@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 from db.patients import count_patients
 from db.users import get_user
 from tests.app.conftest import APP, PASSWORD
+from ui.gate import DEMO_PATIENTS
 
 
 def test_empty_database_shows_the_first_run_screen(app_url):
@@ -25,7 +26,7 @@ def test_first_admin_with_demo_registry(app_engine):
     at.button(key="first_create").click().run()
     assert not at.exception
     assert get_user(app_engine, "admin")["role"] == "admin"
-    assert count_patients(app_engine) == 40
+    assert count_patients(app_engine) == DEMO_PATIENTS == 60
     assert at.session_state["user"]["username"] == "admin"
 
 
@@ -45,7 +46,7 @@ def test_short_password_names_the_field(app_engine):
     at.text_input(key="first_password").input("short")
     at.text_input(key="first_password_repeat").input("short")
     at.button(key="first_create").click().run()
-    assert "password" in at.error[0].value and "10 characters" in at.error[0].value
+    assert "**Password (at least 10 characters)**" in at.error[0].value and "10 characters" in at.error[0].value
     assert get_user(app_engine, "admin") is None
 
 

@@ -82,7 +82,8 @@ def server(tmp_path, request):
     log = tmp_path / "streamlit.log"
     env = {**os.environ, "SKINTRACK_DATABASE_URL": database_url, "TMPDIR": str(tmp_path),
            "XDG_CONFIG_HOME": str(tmp_path / "config"), "HOME": str(tmp_path),
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+           "SKINTRACK_LOG_TIMINGS": "1"}  # fragment run times into the log (ui/score_grid.timed)
     with log.open("w") as handle:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
@@ -139,9 +140,11 @@ def wait_for_app(page, timeout: float = 30_000) -> None:
 
 
 def open_and_sign_in(page, url: str, username: str, password: str) -> None:
-    """Open the app at `url` and sign in through the form, as a user would."""
+    """Open the app at `url` and sign in through the form, as a user would; returns once the browser holds its
+    session cookie (a reload from then on stays signed in)."""
     from playwright.sync_api import expect
 
+    page.context.clear_cookies()  # a fresh sign-in, not the browser's session carried over (ui/browser_session.py)
     page.goto(url)
     wait_for_app(page)
     expect(page.get_by_text("Sign in to Skintrack")).to_be_visible(timeout=30_000)
@@ -149,6 +152,35 @@ def open_and_sign_in(page, url: str, username: str, password: str) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     wait_for_app(page)
+    wait_for_session_cookie(page)
+
+
+SESSION_COOKIE = "skintrack_session"
+
+
+def session_cookie(page) -> dict | None:
+    return next((c for c in page.context.cookies() if c["name"] == SESSION_COOKIE), None)
+
+
+def wait_for_session_cookie(page, timeout: float = 15) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        cookie = session_cookie(page)
+        if cookie is not None:
+            return cookie
+        page.wait_for_timeout(100)
+    raise AssertionError("the browser never received its session cookie")
+
+
+def main_text(page) -> str:
+    return page.get_by_test_id("stMain").inner_text()
+
+
+def fragment_timings(server: Server, name: str) -> list[float]:
+    """Server milliseconds of each run of fragment `name` logged so far (SKINTRACK_LOG_TIMINGS)."""
+    prefix = f"skintrack-timing {name} "
+    return [float(line[len(prefix):].split()[0]) for line in server.log.read_text(errors="replace").splitlines()
+            if line.startswith(prefix)]
 
 
 def keep_screenshot(page, name: str, *folders: Path) -> None:

@@ -10,7 +10,7 @@ from db.engine import write_session
 from db.patients import create_patient
 from db.users import create_user, get_user
 from db.visits import load_assessment_rows
-from tests.e2e.conftest import wait_for_app
+from tests.e2e.conftest import wait_for_app, wait_for_session_cookie
 
 PASSWORD = "correct horse battery"
 REFUSAL = "Your role does not give access to this screen"
@@ -85,6 +85,9 @@ def test_admin_creates_staff_who_cannot_open_users(server, page, artifacts):
     page.get_by_test_id("stSelectbox").filter(has_text="Patient").click()
     page.get_by_role("option", name="P-7 · Morphea").click()
     wait_for_app(page)
+    page.get_by_test_id("stSelectbox").filter(has_text="Rater").click()  # the rater is required: Sam rated
+    page.get_by_role("option", name="Sam Staff").click()
+    wait_for_app(page)
     page.get_by_text("Total only (historical total, no sites)").click()
     wait_for_app(page)
     page.get_by_role("spinbutton", name="Total mRSS (0–51)").fill("12")
@@ -95,9 +98,9 @@ def test_admin_creates_staff_who_cannot_open_users(server, page, artifacts):
     expect(page.get_by_text("Saved: P-7")).to_be_visible(timeout=30_000)
     assert load_assessment_rows(server.engine, "P-7").iloc[0]["total"] == 12
 
-    page.goto(f"{server.url}/users")  # a typed URL starts a new browser session: sign in again
+    wait_for_session_cookie(page)
+    page.goto(f"{server.url}/users")  # a typed URL: the browser stays signed in, and the role check applies
     wait_for_app(page)
-    sign_in(page, "sam", PASSWORD)
     expect(page.get_by_text(REFUSAL)).to_be_visible(timeout=30_000)
     expect(page.get_by_text("Add an account")).to_have_count(0)
     page.screenshot(path=str(artifacts / "6-staff-refused-users.png"), full_page=True)
@@ -111,6 +114,8 @@ def test_first_visitor_of_a_fresh_server_opening_users_directly_is_not_let_in(se
     wait_for_app(page)
     expect(page.get_by_text("Sign in to Skintrack")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("Add an account")).to_have_count(0)
+    nav = page.get_by_test_id("stSidebarNav")  # and not Streamlit's raw list of page files
+    assert nav.count() == 0 or "import bundle" not in nav.inner_text().lower()
     page.screenshot(path=str(artifacts / "first-visitor-users-url.png"), full_page=True)
     sign_in(page, "admin", PASSWORD)
     page.screenshot(path=str(artifacts / "first-visitor-signed-in.png"), full_page=True)

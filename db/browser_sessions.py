@@ -1,0 +1,134 @@
+"""Signed-in browsers (models/browser_session.py): opened at sign-in, carried by an HttpOnly cookie, resumed by a
+reload or a second tab within the idle limit, ended by sign-out, the idle limit or deactivation.
+
+Secrets are random (`secrets.token_urlsafe`, 256 bits) and only their SHA-256 is stored: the one-time grant that
+the page exchanges for the cookie (valid for `GRANT_SECONDS`, once) and the cookie's token itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, update
+from sqlmodel import Session, select
+
+from db.engine import write_session
+from models import BrowserSession, User
+from models.base import utcnow
+
+GRANT_SECONDS = 120
+MAX_HOURS = 12  # however active, a browser signs in again after a working day
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite gives back naive UTC; PostgreSQL aware UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Opened:
+    session_id: int
+    grant: str  # handed to the page once, exchanged for the cookie by POST /skintrack/session
+
+
+@dataclass(frozen=True)
+class Resumed:
+    session_id: int
+    username: str
+
+
+@dataclass(frozen=True)
+class State:
+    ended: bool
+    end_reason: str
+    last_seen_at: datetime
+
+
+def open_browser_session(engine: Engine, *, username: str, now: datetime | None = None) -> Opened:
+    """A new browser session of `username` (just signed in), with its one-time grant."""
+    now = now or utcnow()
+    grant = secrets.token_urlsafe(32)
+    with write_session(engine) as session:
+        user_id = session.exec(select(User.id).where(User.username == username)).one()
+        row = BrowserSession(user_id=user_id, grant_hash=_digest(grant),
+                             grant_expires_at=now + timedelta(seconds=GRANT_SECONDS), created_at=now,
+                             last_seen_at=now)
+        session.add(row)
+        session.flush()
+        return Opened(session_id=row.id, grant=grant)
+
+
+def redeem_grant(engine: Engine, grant: str, *, now: datetime | None = None) -> str | None:
+    """The cookie token for a valid grant (unexpired, unused, session not ended), or None. A grant works once."""
+    if not grant:
+        return None
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    with write_session(engine) as session:
+        # One UPDATE: of two concurrent redemptions of one grant only one finds it.
+        result = session.execute(
+            update(BrowserSession)
+            .where(BrowserSession.grant_hash == _digest(grant), BrowserSession.grant_expires_at >= now,
+                   BrowserSession.ended_at.is_(None))
+            .values(grant_hash=None, grant_expires_at=None, token_hash=_digest(token), last_seen_at=now))
+        return token if result.rowcount == 1 else None
+
+
+def resume_browser_session(engine: Engine, token: str, *, idle_seconds: float,
+                           now: datetime | None = None) -> Resumed | None:
+    """The session the cookie's token belongs to, when it is still open and was active within the idle limit
+    (its account active too); the session is then marked active now. An idle or too old session is ended."""
+    if not token:
+        return None
+    now = now or utcnow()
+    with write_session(engine) as session:
+        found = session.exec(select(BrowserSession, User).join(User, User.id == BrowserSession.user_id).where(
+            BrowserSession.token_hash == _digest(token), BrowserSession.ended_at.is_(None))).first()
+        if found is None:
+            return None
+        row, user = found
+        reason = ""
+        if not user.active:
+            reason = "account deactivated"
+        elif now - _aware(row.last_seen_at) > timedelta(seconds=idle_seconds):
+            reason = "idle"
+        elif now - _aware(row.created_at) > timedelta(hours=MAX_HOURS):
+            reason = f"older than {MAX_HOURS} hours"
+        if reason:
+            row.ended_at, row.end_reason = now, reason
+        else:
+            row.last_seen_at = now
+        session.add(row)
+        return None if reason else Resumed(session_id=row.id, username=user.username)
+
+
+def browser_session_state(engine: Engine, session_id: int) -> State | None:
+    with Session(engine) as session:
+        row = session.get(BrowserSession, session_id)
+        if row is None:
+            return None
+        return State(ended=row.ended_at is not None, end_reason=row.end_reason, last_seen_at=_aware(row.last_seen_at))
+
+
+def touch_browser_session(engine: Engine, session_id: int, *, now: datetime | None = None) -> None:
+    """Mark the session active now (a page run in one of its tabs)."""
+    with write_session(engine) as session:
+        session.execute(update(BrowserSession).where(
+            BrowserSession.id == session_id, BrowserSession.ended_at.is_(None)).values(last_seen_at=now or utcnow()))
+
+
+def end_browser_session(engine: Engine, session_id: int, *, reason: str, now: datetime | None = None) -> None:
+    """End the session (sign-out, idle limit, deactivation): its cookie opens nothing any more."""
+    with write_session(engine) as session:
+        session.execute(update(BrowserSession).where(
+            BrowserSession.id == session_id, BrowserSession.ended_at.is_(None)).values(
+            ended_at=now or utcnow(), end_reason=reason[:64], grant_hash=None, grant_expires_at=None))
