@@ -15,6 +15,7 @@ from sqlmodel import Session, SQLModel, select
 from models import AuditEvent, Patient
 from models.base import utcnow
 from models.errors import NotFound, ReasonRequired, UnknownPatient
+from models.rules import unknown_patient_reason
 
 AUDITED_FIELDS_EXCLUDED = {"password_hash"}
 
@@ -73,8 +74,7 @@ def live_patient(session: Session, identifier: str) -> Patient:
     """The live patient with this identifier. Raises UnknownPatient."""
     patient = session.exec(select(Patient).where(Patient.identifier == identifier)).first()
     if patient is None or patient.deleted_at is not None:
-        state = "was deleted" if patient is not None else "does not exist"
-        raise UnknownPatient(f"patient {identifier!r} {state}; add the patient first", field="patient_id")
+        raise UnknownPatient(unknown_patient_reason(identifier, deleted=patient is not None), field="patient_id")
     return patient
 
 

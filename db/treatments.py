@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, func, or_
+from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from analysis.frames import EVENT_COLUMNS, MEDICATION_COLUMNS
@@ -34,7 +34,8 @@ from models import (
     TreatmentEventCreate,
     TreatmentEventUpdate,
 )
-from models.errors import DuplicateRecord, InvalidDate, NotFound, OverlappingPeriod
+from models.errors import DuplicateRecord, InvalidDate, NotFound
+from models.rules import Span, overlapping_periods
 from models.validation import parse
 
 MEDICATION_TYPES = {"patient_id": TEXT, "drug": TEXT, "dose": FLOAT, "dose_unit": TEXT, "frequency": TEXT,
@@ -46,26 +47,16 @@ EVENT_TYPES = {"patient_id": TEXT, "date": DATE, "kind": TEXT, "description": TE
 # --- medication periods ---------------------------------------------------------------------------
 
 
-def _fmt(day: date | None) -> str:
-    return day.isoformat() if day else "ongoing"
-
-
 def _refuse_overlap(session: Session, patient: Patient, data: MedicationPeriodCreate,
                     ignore_id: int | None = None) -> None:
-    end = data.end_date or date.max
-    clash = session.exec(select(MedicationPeriod).where(
+    recorded = session.exec(select(MedicationPeriod).where(
         MedicationPeriod.patient_id == patient.id, MedicationPeriod.drug == data.drug,
-        MedicationPeriod.deleted_at.is_(None), MedicationPeriod.start_date <= end,
-        or_(MedicationPeriod.end_date.is_(None), MedicationPeriod.end_date >= data.start_date),
-    )).all()
-    clash = [row for row in clash if row.id != ignore_id]
-    if clash:
-        other = clash[0]
-        raise OverlappingPeriod(
-            f"{data.drug} {_fmt(data.start_date)} to {_fmt(data.end_date)} overlaps the period "
-            f"{_fmt(other.start_date)} to {_fmt(other.end_date)} ({other.dose:g} {other.dose_unit}); "
-            "end dates are inclusive, so a new period starts the day after the previous one ends",
-            field="start_date")
+        MedicationPeriod.deleted_at.is_(None))).all()
+    spans = [Span(row.patient_id, row.drug, row.start_date, row.end_date, row.dose, row.dose_unit)
+             for row in recorded if row.id != ignore_id]
+    new = Span(patient.id, data.drug, data.start_date, data.end_date, data.dose, data.dose_unit)
+    for violation in overlapping_periods([new], spans):
+        raise violation.exception()
 
 
 def _check_period(session: Session, data: MedicationPeriodCreate, ignore_id: int | None = None) -> Patient:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,7 +25,7 @@ from sqlmodel import Session
 from db.common import audit, bump_versions
 from db.engine import read_session, write_session
 from exchange.errors import BundleRejected, Problem
-from exchange.spec import DATE, EVENTS, INT, MEASUREMENTS, MEDICATIONS, NUMBER, PATIENTS, SKIN_SCORES, BundleFile
+from exchange.spec import EVENTS, MEASUREMENTS, MEDICATIONS, PATIENTS, SKIN_SCORES, BundleFile
 from models import (
     Assessment,
     AssessmentCreate,
@@ -39,6 +38,7 @@ from models import (
 from models.catalog import MEASURES_BY_CODE, MRSS_MAX, SIDES, SITE_CODES
 from models.errors import SkintrackError
 from models.measurement import Measurement
+from models.rules import Span, overlapping_periods, unknown_patient_reason
 from models.treatment import MedicationPeriod, TreatmentEvent
 from models.validation import parse
 
@@ -103,35 +103,9 @@ class ImportReport:
         return [head, *out]
 
 
-_DATE_COLUMNS = {spec.name: tuple(c for c, k in spec.kinds.items() if k == DATE)
-                 for spec in (PATIENTS, SKIN_SCORES, MEASUREMENTS, MEDICATIONS, EVENTS)}
-
-
-_NUMBER_COLUMNS = {spec.name: tuple(c for c, k in spec.kinds.items() if k in (INT, NUMBER))
-                   for spec in (PATIENTS, SKIN_SCORES, MEASUREMENTS, MEDICATIONS, EVENTS)}
-_NON_FINITE = re.compile(r"^\s*[+-]?(?:nan|inf|infinity)\s*$", re.IGNORECASE)
-
-
 class _Row(NamedTuple):  # a tuple: a million of them are held until the write
     line: int
     values: tuple  # in the order of Kind.values (or PATIENT_VALUES)
-
-
-def _cells_to_data(spec: BundleFile, line: int, record: dict, problems: list[Problem]) -> dict | None:
-    """Check what the schema would let through: the ISO form of date cells (it accepts other forms) and finite
-    numbers (it reads 'nan' and 'inf' as floats); None when a cell is bad."""
-    ok = True
-    for column in _DATE_COLUMNS[spec.name]:
-        value = record.get(column)
-        if isinstance(value, str) and value and not ISO_DATE.match(value) and value.strip():
-            problems.append(Problem(spec.name, line, column, f"{value!r} must be a date as YYYY-MM-DD"))
-            ok = False
-    for column in _NUMBER_COLUMNS[spec.name]:
-        value = record.get(column)
-        if isinstance(value, str) and _NON_FINITE.match(value):
-            problems.append(Problem(spec.name, line, column, f"{value!r} is not a number"))
-            ok = False
-    return record if ok else None
 
 
 def _validated(spec: BundleFile, fast: Callable | None, slow: Callable, records: Iterable, problems: list[Problem],
@@ -147,10 +121,8 @@ def _validated(spec: BundleFile, fast: Callable | None, slow: Callable, records:
             problems.append(item)
             continue
         line, record = item
-        row = fast(record) if fast is not None else None  # its dates are ISO: _cells_to_data has nothing to say
+        row = fast(record) if fast is not None else None
         if row is None:
-            if _cells_to_data(spec, line, record, problems) is None:
-                continue
             try:
                 row = slow(record)
             except SkintrackError as error:
@@ -418,12 +390,12 @@ def import_records(engine: Engine, tables: dict[str, tuple[list[str], Iterable]]
         new_rows = creates[name]
         in_key = kind.date_column in kind.key
         date_at = 1 + kind.key.index(kind.date_column) if in_key else kind.values.index(kind.date_column)
+        kept = []  # the rows that reach the overlap rule
         for full_key, row in rows.items():
             patient_id = full_key[0]
             if patient_id not in bundle_patients and patient_id not in live_keys:
-                state = "was deleted" if patient_id in existing_patients else "is neither in patients.csv nor in " \
-                                                                            "the database"
-                problems.append(Problem(name, row.line, "patient_id", f"patient {patient_id!r} {state}"))
+                problems.append(Problem(name, row.line, "patient_id", unknown_patient_reason(
+                    patient_id, deleted=patient_id in existing_patients)))
                 continue
             year = birth_year.get(patient_id)
             if year:
@@ -433,6 +405,9 @@ def import_records(engine: Engine, tables: dict[str, tuple[list[str], Iterable]]
                                             f"{when.isoformat()} is before the birth year {year}"))
                     continue
             found = existing.get((live_keys.get(patient_id), *full_key[1:])) if existing else None
+            # a change refused for want of --update still stands for the overlap rule: the report names the one
+            # problem to fix (the change), not its consequences
+            kept.append((full_key, row))
             if found is None:
                 new_rows.append((full_key, row))
             elif found[1] == row.values:
@@ -448,7 +423,7 @@ def import_records(engine: Engine, tables: dict[str, tuple[list[str], Iterable]]
                                         "to change it"))
         report.unchanged[name] = unchanged
         if kind.spec is MEDICATIONS:
-            problems.extend(_overlaps(rows, existing, live_keys))
+            problems.extend(_overlaps(kept, existing, live_keys))
 
     if problems:
         order = {name: i for i, name in enumerate(FILE_ORDER)}
@@ -475,33 +450,18 @@ def import_records(engine: Engine, tables: dict[str, tuple[list[str], Iterable]]
     return report
 
 
-def _overlaps(rows: dict[tuple, _Row], existing: dict[tuple, tuple], live_keys: dict[str, int]) -> list[Problem]:
-    """Periods of one drug for one patient that overlap, the bundle's replacing the database's of the same key."""
+def _overlaps(kept: list[tuple[tuple, _Row]], existing: dict[tuple, tuple], live_keys: dict[str, int]) -> list[Problem]:
+    """The bundle's periods (in line order) that overlap another of the same patient and drug: a recorded one not
+    replaced by the bundle, or an earlier line (models.rules.overlapping_periods)."""
     by_key_patient = {key: pid for pid, key in live_keys.items()}
-    periods: dict[tuple, dict] = defaultdict(dict)  # (patient_id, drug) -> start -> (end, line or None, dose)
-    for (pkey, drug, start), (_, values) in existing.items():
-        periods[(by_key_patient[pkey], drug)][start] = (values[4], None)
-    for (pid, drug, start), row in rows.items():
-        periods[(pid, drug)][start] = (row.values[4], row.line)
-    problems = []
-    for (_pid, drug), spans in periods.items():
-        if len(spans) < 2:
-            continue
-        ordered = sorted(spans.items())
-        reach_end, reach_start, reach_line = ordered[0][1][0], ordered[0][0], ordered[0][1][1]
-        for start, (end, line) in ordered[1:]:
-            if reach_end is None or start <= reach_end:
-                where = f"line {reach_line}" if reach_line else "the database"
-                until = reach_end.isoformat() if reach_end else "ongoing"
-                bad_line = line or reach_line
-                problems.append(Problem(
-                    MEDICATIONS.name, bad_line, "start_date",
-                    f"{drug} from {start.isoformat()} overlaps the period {reach_start.isoformat()} to {until} "
-                    f"({where}); end dates are inclusive, so a new period starts the day after the previous one "
-                    "ends"))
-            if reach_end is not None and (end is None or end > reach_end):
-                reach_end, reach_start, reach_line = end, start, line
-    return problems
+    kept = sorted(kept, key=lambda item: item[1].line)
+    replaced = {(live_keys.get(full_key[0]), *full_key[1:]) for full_key, _ in kept}
+    recorded = [Span(by_key_patient[key[0]], key[1], key[2], values[4], values[0], values[1])
+                for key, (_, values) in existing.items() if key not in replaced]
+    spans = [Span(full_key[0], full_key[1], full_key[2], row.values[4], row.values[0], row.values[1])
+             for full_key, row in kept]
+    return [Problem(MEDICATIONS.name, kept[v.row][1].line, v.field, v.reason)
+            for v in overlapping_periods(spans, recorded)]
 
 
 def _chunks(items: list, size: int = 900) -> Iterator[list]:

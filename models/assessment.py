@@ -19,7 +19,7 @@ from sqlmodel import Field, SQLModel
 from models.base import LIVE, Recorded
 from models.catalog import MRSS_MAX, SITE_CODES
 from models.errors import InvalidDate, InvalidScore, InvalidValue
-from models.validation import blank_to_none, check_not_future, check_score
+from models.validation import Input, blank_to_none, check_not_future, check_score
 
 
 class SiteScores(SQLModel):
@@ -56,7 +56,7 @@ class AssessmentBase(SiteScores):
 LIVE_TOTALS = f"{LIVE} AND total IS NOT NULL"
 
 
-class AssessmentCreate(AssessmentBase):
+class AssessmentCreate(Input, AssessmentBase):
     """A new assessment: either per-site (some or all of the 17 sites) or total-only (`total`)."""
 
     patient_id: str

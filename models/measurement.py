@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from pydantic import field_validator, model_validator
@@ -11,7 +12,7 @@ from sqlmodel import Field, SQLModel
 from models.base import LIVE, Recorded
 from models.catalog import MEASURE_CODES, MEASURES_BY_CODE, SIDES
 from models.errors import ImplausibleValue, InvalidValue, UnknownMeasure
-from models.validation import blank_to_none, check_not_future
+from models.validation import Input, blank_to_none, check_not_future
 
 
 class MeasurementBase(SQLModel):
@@ -23,7 +24,7 @@ class MeasurementBase(SQLModel):
     rater: str = Field(default="", max_length=100)
 
 
-class MeasurementCreate(MeasurementBase):
+class MeasurementCreate(Input, MeasurementBase):
     patient_id: str
 
     @field_validator("patient_id", "measure", mode="before")
@@ -52,6 +53,13 @@ class MeasurementCreate(MeasurementBase):
     @classmethod
     def _date(cls, value):
         return check_not_future(value, "date")
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, value):
+        if not math.isfinite(value):
+            raise InvalidValue(f"{value!r} is not a number", field="value")
+        return value
 
     @model_validator(mode="after")
     def _against_catalogue(self):

@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 from models.base import Recorded
 from models.catalog import DIAGNOSES, PATIENT_ID_RULE, SEXES, is_valid_patient_id
 from models.errors import InvalidDate, InvalidValue
-from models.validation import blank_to_none, check_choice, check_not_future
+from models.validation import Input, blank_to_none, check_choice, check_not_future
 
 
 class PatientBase(SQLModel):
@@ -24,7 +24,7 @@ class PatientBase(SQLModel):
     notes: str = Field(default="")
 
 
-class PatientFields(PatientBase):
+class PatientFields(Input, PatientBase):
     """Validation shared by create and update."""
 
     @field_validator("sex", "birth_year", "age_at_baseline", "diagnosis_date", mode="before")

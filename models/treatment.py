@@ -24,7 +24,7 @@ from models.catalog import (
     split_sites,
 )
 from models.errors import ImplausibleValue, InvalidDate, InvalidValue, UnknownSite
-from models.validation import blank_to_none, check_choice, check_not_future
+from models.validation import Input, blank_to_none, check_choice, check_not_future
 
 # --- medication periods ---------------------------------------------------------------------------
 
@@ -40,7 +40,7 @@ class MedicationPeriodBase(SQLModel):
     reason: str = Field(default="")
 
 
-class MedicationPeriodCreate(MedicationPeriodBase):
+class MedicationPeriodCreate(Input, MedicationPeriodBase):
     patient_id: str
 
     @field_validator("patient_id", "drug", "dose_unit", "frequency", mode="before")
@@ -147,7 +147,7 @@ class TreatmentEventBase(SQLModel):
     end_date: date | None = None  # resolution date
 
 
-class TreatmentEventCreate(TreatmentEventBase):
+class TreatmentEventCreate(Input, TreatmentEventBase):
     patient_id: str
 
     @field_validator("patient_id", "kind", mode="before")

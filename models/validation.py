@@ -8,10 +8,15 @@ same input with the same words.
 from __future__ import annotations
 
 import math
+import re
+import types
+import typing
 from datetime import date
+from functools import cache
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, model_validator
+from sqlmodel import SQLModel
 
 from models.catalog import SITE_CODES
 from models.errors import InvalidDate, InvalidScore, InvalidValue, MissingValue, SkintrackError, combine
@@ -45,7 +50,11 @@ def parse(schema: type[T], data: dict[str, Any]) -> T:
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
-        raise combine([_to_domain_error(err) for err in exc.errors()]) from None
+        problems: list[SkintrackError] = []
+        for err in exc.errors():
+            error = _to_domain_error(err)
+            problems.extend(error.problems if len(error.problems) > 1 else [error])
+        raise combine(problems) from None
 
 
 def _to_domain_error(err: dict[str, Any]) -> SkintrackError:
@@ -112,3 +121,45 @@ def check_score(value: Any, field: str) -> int | None:
     if not math.isfinite(number) or number != int(number) or not 0 <= number <= 3:
         raise InvalidScore(f"{value!r} is not a score; allowed 0, 1, 2, 3", field=field)
     return int(number)
+
+
+# --- cells: what every schema checks of text input before its fields are parsed ------------------
+
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+@cache
+def _date_fields(schema: type) -> frozenset[str]:
+    """The fields of `schema` that hold a date (date or date | None)."""
+    out = set()
+    for name, info in schema.model_fields.items():
+        annotation = info.annotation
+        members = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
+        if date in members:
+            out.add(name)
+    return frozenset(out)
+
+
+def check_cells(schema: type, data: Any) -> Any:
+    """The rules a text cell meets before its field parses it, the same for a form, a bundle and the CLI: a date
+    given as text is YYYY-MM-DD (pydantic also takes '2020-01-05T00:00' and other forms). Every problem is
+    raised at once."""
+    if not isinstance(data, dict):
+        return data
+    problems: list[SkintrackError] = []
+    for name in _date_fields(schema):
+        value = data.get(name)
+        if isinstance(value, str) and value.strip() and not ISO_DATE.match(value):
+            problems.append(InvalidDate(f"{value!r} must be a date as YYYY-MM-DD", field=name))
+    if problems:
+        raise combine(problems)
+    return data
+
+
+class Input(SQLModel):
+    """Base of every input schema: `check_cells` runs on the raw input before any field is parsed."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cells(cls, data):
+        return check_cells(cls, data)
