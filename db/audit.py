@@ -16,19 +16,22 @@ AUDIT_TYPES = {"audit_id": INT, "at": TEXT, "actor": TEXT, "action": TEXT, "enti
                "patient_id": TEXT, "reason": TEXT, "detail": TEXT, "before": TEXT, "after": TEXT}
 
 
+BOOKKEEPING = frozenset({"version", "data_version"})
+
+
 def load_audit(engine: Engine, *, patient: str | None = None, actor: str | None = None,
                entity: str | None = None, action: str | None = None, since: date | None = None,
                until: date | None = None, limit: int = 500) -> pd.DataFrame:
     """The newest audit rows matching every filter given, newest first (at most `limit`)."""
     statement = (
-        select(AuditEvent.id, AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.entity,
-               AuditEvent.entity_id, Patient.identifier, AuditEvent.reason, AuditEvent.detail,
+        select(AuditEvent.audit_id, AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.entity,
+               AuditEvent.entity_id, Patient.patient_id, AuditEvent.reason, AuditEvent.detail,
                AuditEvent.before, AuditEvent.after)
-        .join(Patient, Patient.id == AuditEvent.patient_id, isouter=True)
-        .order_by(AuditEvent.id.desc()).limit(limit)
+        .join(Patient, Patient.patient_key == AuditEvent.patient_key, isouter=True)
+        .order_by(AuditEvent.audit_id.desc()).limit(limit)
     )
     if patient:
-        statement = statement.where(Patient.identifier == patient)
+        statement = statement.where(Patient.patient_id == patient)
     if actor:
         statement = statement.where(AuditEvent.actor == actor)
     if entity:
@@ -45,7 +48,7 @@ def load_audit(engine: Engine, *, patient: str | None = None, actor: str | None 
 def registry_version(engine: Engine) -> int:
     """The id of the newest audit row: moves on with every write, so it keys registry-wide caches."""
     with Session(engine) as session:
-        return session.exec(select(func.coalesce(func.max(AuditEvent.id), 0))).one()
+        return session.exec(select(func.coalesce(func.max(AuditEvent.audit_id), 0))).one()
 
 
 def count_audit(engine: Engine, **filters) -> int:
@@ -67,12 +70,15 @@ def load_audit_choices(engine: Engine) -> dict[str, list[str]]:
 def describe_changes(before: str | None, after: str | None) -> pd.DataFrame:
     """The fields an audit row changed, one line each (field, before, after), from its JSON snapshots.
 
-    A creation lists every filled field (before empty); a deletion or restore shows `deleted_at`.
+    A creation lists every filled field (before empty); a deletion or restore shows `deleted_at`. The record's
+    version and the patient's data version (bookkeeping every write moves on) are left out.
     """
     old = json.loads(before) if before else {}
     new = json.loads(after) if after else {}
     rows = []
     for field in dict.fromkeys([*old, *new]):
+        if field in BOOKKEEPING:
+            continue
         was, now = old.get(field), new.get(field)
         if was == now or (not old and now is None):
             continue

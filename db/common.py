@@ -50,7 +50,7 @@ def audit(
     """Append one audit row in the caller's transaction and return it (flushed, so it has an id)."""
     event = AuditEvent(
         at=utcnow(), actor=actor or "unknown", action=action, entity=entity, entity_id=entity_id,
-        patient_id=patient_key,
+        patient_key=patient_key,
         before=json.dumps(snapshot(before), sort_keys=True) if before is not None else None,
         after=json.dumps(snapshot(after), sort_keys=True) if after is not None else None,
         reason=reason, detail=detail,
@@ -65,17 +65,22 @@ def bump_versions(session: Session, patient_keys) -> None:
     keys = sorted({int(k) for k in patient_keys})
     for start in range(0, len(keys), 500):
         chunk = keys[start:start + 500]
-        session.execute(update(Patient).where(Patient.id.in_(chunk))
+        session.execute(update(Patient).where(Patient.patient_key.in_(chunk))
                         .values(data_version=Patient.data_version + 1)
                         .execution_options(synchronize_session=False))
 
 
-def live_patient(session: Session, identifier: str) -> Patient:
-    """The live patient with this identifier. Raises UnknownPatient."""
-    patient = session.exec(select(Patient).where(Patient.identifier == identifier)).first()
+def live_patient(session: Session, patient_id: str) -> Patient:
+    """The live patient with this patient_id. Raises UnknownPatient."""
+    patient = session.exec(select(Patient).where(Patient.patient_id == patient_id)).first()
     if patient is None or patient.deleted_at is not None:
-        raise UnknownPatient(unknown_patient_reason(identifier, deleted=patient is not None), field="patient_id")
+        raise UnknownPatient(unknown_patient_reason(patient_id, deleted=patient is not None), field="patient_id")
     return patient
+
+
+def primary_key(row: SQLModel) -> int:
+    """The primary key of a row of any table (patient_key, assessment_id, period_id ...)."""
+    return getattr(row, type(row).__table__.primary_key.columns[0].name)
 
 
 def live_row(session: Session, model: type[SQLModel], row_id: int, *, deleted: bool = False):
@@ -98,7 +103,7 @@ def add_audited(session: Session, row: SQLModel, *, actor: str, patient_key: int
     the patient's data version on."""
     session.add(row)
     session.flush()
-    audit(session, actor=actor, action="create", entity=row.__tablename__, entity_id=row.id,
+    audit(session, actor=actor, action="create", entity=row.__tablename__, entity_id=primary_key(row),
           patient_key=patient_key, after=row)
     bump_versions(session, [patient_key])
     return row
@@ -109,15 +114,17 @@ def correct_with_audit(session: Session, row: SQLModel, values: dict[str, Any], 
     """Give a patient's row new content (possibly moving it to patient `patient_key`). Audited with before,
     after and the reason, and the data versions moved on, only when something changed."""
     before = snapshot(row)
-    row.patient_id = patient_key
+    row.patient_key = patient_key
     for name, value in values.items():
         setattr(row, name, value)
+    if snapshot(row) != before:
+        row.version = before["version"] + 1
     session.add(row)
     session.flush()
     if snapshot(row) != before:
-        audit(session, actor=actor, action="update", entity=row.__tablename__, entity_id=row.id,
+        audit(session, actor=actor, action="update", entity=row.__tablename__, entity_id=primary_key(row),
               patient_key=patient_key, before=before, after=row, reason=reason)
-        bump_versions(session, {patient_key, before["patient_id"]})
+        bump_versions(session, {patient_key, before["patient_key"]})
     return row
 
 
@@ -127,10 +134,11 @@ def soft_delete(session: Session, model: type[SQLModel], row_id: int, *, actor: 
     row = live_row(session, model, row_id)
     before = snapshot(row)
     row.deleted_at = utcnow()
+    row.version += 1
     session.add(row)
     session.flush()
-    patient_key = row.id if model is Patient else row.patient_id
-    audit(session, actor=actor, action="delete", entity=model.__tablename__, entity_id=row.id,
+    patient_key = row.patient_key
+    audit(session, actor=actor, action="delete", entity=model.__tablename__, entity_id=primary_key(row),
           patient_key=patient_key, before=before, after=row, reason=reason)
     bump_versions(session, [patient_key])
     return row
@@ -142,10 +150,11 @@ def restore_row(session: Session, model: type[SQLModel], row_id: int, *, actor: 
     row = live_row(session, model, row_id, deleted=True)
     before = snapshot(row)
     row.deleted_at = None
+    row.version += 1
     session.add(row)
     session.flush()
-    patient_key = row.id if model is Patient else row.patient_id
-    audit(session, actor=actor, action="restore", entity=model.__tablename__, entity_id=row.id,
+    patient_key = row.patient_key
+    audit(session, actor=actor, action="restore", entity=model.__tablename__, entity_id=primary_key(row),
           patient_key=patient_key, before=before, after=row, reason=reason)
     bump_versions(session, [patient_key])
     return row

@@ -14,6 +14,7 @@ from db.common import (
     correct_with_audit,
     live_patient,
     live_row,
+    primary_key,
     require_reason,
     restore_row,
     soft_delete,
@@ -31,8 +32,9 @@ def _check(session: Session, data: MeasurementCreate, *, ignore_id: int | None =
     patient = live_patient(session, data.patient_id)
     if patient.birth_year and data.date.year < patient.birth_year:
         raise InvalidDate(f"{data.date.isoformat()} is before the birth year {patient.birth_year}", field="date")
-    clash = session.exec(select(Measurement.id).where(
-        Measurement.patient_id == patient.id, Measurement.date == data.date, Measurement.measure == data.measure,
+    clash = session.exec(select(Measurement.measurement_id).where(
+        Measurement.patient_key == patient.patient_key, Measurement.date == data.date,
+        Measurement.measure == data.measure,
         Measurement.side == data.side, Measurement.rater == data.rater, Measurement.deleted_at.is_(None))).first()
     if clash is not None and clash != ignore_id:
         side = f" {data.side}" if data.side else ""
@@ -46,8 +48,8 @@ def record_measurement(*, session: Session, data: MeasurementCreate | dict, acto
     """Add one measured value, audited. Raises UnknownMeasure, ImplausibleValue, DuplicateRecord, ..."""
     data = data if isinstance(data, MeasurementCreate) else parse(MeasurementCreate, data)
     patient = _check(session, data)
-    row = Measurement(patient_id=patient.id, import_id=import_id, **data.model_dump(exclude={"patient_id"}))
-    return add_audited(session, row, actor=actor, patient_key=patient.id)
+    row = Measurement(patient_key=patient.patient_key, import_id=import_id, **data.model_dump(exclude={"patient_id"}))
+    return add_audited(session, row, actor=actor, patient_key=patient.patient_key)
 
 
 def correct_measurement(*, session: Session, measurement_id: int, data: MeasurementUpdate | dict, actor: str,
@@ -55,9 +57,9 @@ def correct_measurement(*, session: Session, measurement_id: int, data: Measurem
     reason = require_reason(reason, "correction")
     data = data if isinstance(data, MeasurementUpdate) else parse(MeasurementUpdate, data)
     row = live_row(session, Measurement, measurement_id)
-    patient = _check(session, data, ignore_id=row.id)
+    patient = _check(session, data, ignore_id=primary_key(row))
     return correct_with_audit(session, row, data.model_dump(exclude={"patient_id"}), actor=actor,
-                          patient_key=patient.id, reason=reason)
+                          patient_key=patient.patient_key, reason=reason)
 
 
 def delete_measurement(*, session: Session, measurement_id: int, actor: str, reason: str) -> Measurement:
@@ -71,38 +73,39 @@ def restore_measurement(*, session: Session, measurement_id: int, actor: str, re
 def load_measurements(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.DataFrame:
     """Live measurements of live patients as a MEASUREMENT_COLUMNS frame."""
     statement = (
-        select(Patient.identifier, Measurement.date, Measurement.measure, Measurement.side, Measurement.value,
+        select(Patient.patient_id, Measurement.date, Measurement.measure, Measurement.side, Measurement.value,
                Measurement.unit, Measurement.rater)
-        .join(Patient, Patient.id == Measurement.patient_id)
+        .join(Patient, Patient.patient_key == Measurement.patient_key)
         .where(Measurement.deleted_at.is_(None), Patient.deleted_at.is_(None))
-        .order_by(code_point_order(Patient.identifier), Measurement.date, code_point_order(Measurement.measure),
+        .order_by(code_point_order(Patient.patient_id), Measurement.date, code_point_order(Measurement.measure),
                   code_point_order(Measurement.side), code_point_order(Measurement.rater))
     )
     if identifiers is not None:
-        statement = statement.where(Patient.identifier.in_(list(identifiers)))
+        statement = statement.where(Patient.patient_id.in_(list(identifiers)))
     return read_frame(engine, statement, MEASUREMENT_TYPES)[MEASUREMENT_COLUMNS]
 
 
-def load_measurement_rows(engine: Engine, identifier: str) -> pd.DataFrame:
-    """One patient's measurements with their ids (for corrections)."""
+def load_measurement_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
+    """One patient's measurements with their ids and versions (for corrections)."""
     statement = (
-        select(Measurement.id, Measurement.date, Measurement.measure, Measurement.side, Measurement.value,
-               Measurement.unit, Measurement.rater)
-        .join(Patient, Patient.id == Measurement.patient_id)
-        .where(Patient.identifier == identifier, Measurement.deleted_at.is_(None))
+        select(Measurement.measurement_id, Measurement.date, Measurement.measure, Measurement.side,
+               Measurement.value, Measurement.unit, Measurement.rater, Measurement.version)
+        .join(Patient, Patient.patient_key == Measurement.patient_key)
+        .where(Patient.patient_id == patient_id, Measurement.deleted_at.is_(None))
         .order_by(Measurement.date, Measurement.measure, Measurement.side)
     )
     return read_frame(engine, statement, {"measurement_id": INT, "date": DATE, "measure": TEXT, "side": TEXT,
-                                          "value": FLOAT, "unit": TEXT, "rater": TEXT})
+                                          "value": FLOAT, "unit": TEXT, "rater": TEXT, "version": INT})
 
 
 def load_deleted_measurements(engine: Engine) -> pd.DataFrame:
     """Soft-deleted measurements (for the administrator's restore screen), newest deletion first."""
     statement = (
-        select(Measurement.id, Patient.identifier, Measurement.date, Measurement.measure, Measurement.side,
-               Measurement.value, Measurement.unit, Measurement.deleted_at)
-        .join(Patient, Patient.id == Measurement.patient_id)
+        select(Measurement.measurement_id, Patient.patient_id, Measurement.date, Measurement.measure,
+               Measurement.side, Measurement.value, Measurement.unit, Measurement.deleted_at, Measurement.version)
+        .join(Patient, Patient.patient_key == Measurement.patient_key)
         .where(Measurement.deleted_at.is_not(None)).order_by(Measurement.deleted_at.desc())
     )
     return read_frame(engine, statement, {"measurement_id": INT, "patient_id": TEXT, "date": DATE, "measure": TEXT,
-                                          "side": TEXT, "value": FLOAT, "unit": TEXT, "deleted_at": TIMESTAMP})
+                                          "side": TEXT, "value": FLOAT, "unit": TEXT, "deleted_at": TIMESTAMP,
+                                          "version": INT})

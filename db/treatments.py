@@ -20,6 +20,7 @@ from db.common import (
     correct_with_audit,
     live_patient,
     live_row,
+    primary_key,
     require_reason,
     restore_row,
     soft_delete,
@@ -35,13 +36,18 @@ from models import (
     TreatmentEventUpdate,
 )
 from models.errors import DuplicateRecord, InvalidDate, NotFound
-from models.rules import Span, overlapping_periods
+from models.rules import Span, overlapping_periods, unknown_suspected_drugs
+from models.treatment import AE_FIELDS
 from models.validation import parse
 
 MEDICATION_TYPES = {"patient_id": TEXT, "drug": TEXT, "dose": FLOAT, "dose_unit": TEXT, "frequency": TEXT,
                     "route": TEXT, "start_date": DATE, "end_date": DATE, "reason": TEXT}
 EVENT_TYPES = {"patient_id": TEXT, "date": DATE, "kind": TEXT, "description": TEXT, "sites": TEXT, "agent": TEXT,
-               "dose": FLOAT, "dose_unit": TEXT, "grade": INT, "serious": NULLABLE_BOOL, "end_date": DATE}
+               "dose": FLOAT, "dose_unit": TEXT, "grade": INT, "serious": NULLABLE_BOOL, "end_date": DATE,
+               **{name: TEXT for name in AE_FIELDS}}
+# The events frame: analysis' EVENT_COLUMNS, then the adverse-event fields (EXCHANGE.md events.csv)
+EVENT_FRAME_COLUMNS = [*EVENT_COLUMNS, *(name for name in AE_FIELDS if name not in EVENT_COLUMNS)]
+_EVENT_FIELDS = [getattr(TreatmentEvent, name) for name in list(EVENT_TYPES)[1:]]
 
 
 # --- medication periods ---------------------------------------------------------------------------
@@ -50,11 +56,11 @@ EVENT_TYPES = {"patient_id": TEXT, "date": DATE, "kind": TEXT, "description": TE
 def _refuse_overlap(session: Session, patient: Patient, data: MedicationPeriodCreate,
                     ignore_id: int | None = None) -> None:
     recorded = session.exec(select(MedicationPeriod).where(
-        MedicationPeriod.patient_id == patient.id, MedicationPeriod.drug == data.drug,
+        MedicationPeriod.patient_key == patient.patient_key, MedicationPeriod.drug == data.drug,
         MedicationPeriod.deleted_at.is_(None))).all()
-    spans = [Span(row.patient_id, row.drug, row.start_date, row.end_date, row.dose, row.dose_unit)
-             for row in recorded if row.id != ignore_id]
-    new = Span(patient.id, data.drug, data.start_date, data.end_date, data.dose, data.dose_unit)
+    spans = [Span(row.patient_key, row.drug, row.start_date, row.end_date, row.dose, row.dose_unit)
+             for row in recorded if primary_key(row) != ignore_id]
+    new = Span(patient.patient_key, data.drug, data.start_date, data.end_date, data.dose, data.dose_unit)
     for violation in overlapping_periods([new], spans):
         raise violation.exception()
 
@@ -73,8 +79,9 @@ def start_medication(*, session: Session, data: MedicationPeriodCreate | dict, a
     """Add a medication period, audited. Raises OverlappingPeriod, InvalidDate, UnknownPatient, ..."""
     data = data if isinstance(data, MedicationPeriodCreate) else parse(MedicationPeriodCreate, data)
     patient = _check_period(session, data)
-    row = MedicationPeriod(patient_id=patient.id, import_id=import_id, **data.model_dump(exclude={"patient_id"}))
-    return add_audited(session, row, actor=actor, patient_key=patient.id)
+    row = MedicationPeriod(patient_key=patient.patient_key, import_id=import_id,
+                           **data.model_dump(exclude={"patient_id"}))
+    return add_audited(session, row, actor=actor, patient_key=patient.patient_key)
 
 
 def update_medication(*, session: Session, period_id: int, data: MedicationPeriodUpdate | dict, actor: str,
@@ -83,9 +90,9 @@ def update_medication(*, session: Session, period_id: int, data: MedicationPerio
     reason = require_reason(reason, "correction")
     data = data if isinstance(data, MedicationPeriodUpdate) else parse(MedicationPeriodUpdate, data)
     row = live_row(session, MedicationPeriod, period_id)
-    patient = _check_period(session, data, ignore_id=row.id)
+    patient = _check_period(session, data, ignore_id=primary_key(row))
     return correct_with_audit(session, row, data.model_dump(exclude={"patient_id"}), actor=actor,
-                          patient_key=patient.id, reason=reason)
+                          patient_key=patient.patient_key, reason=reason)
 
 
 def stop_medication(*, session: Session, period_id: int, end_date: date, actor: str,
@@ -113,9 +120,9 @@ def change_dose(*, session: Session, period_id: int, change_date: date, dose: fl
     if current.end_date is not None and change_date > current.end_date + timedelta(days=1):
         raise InvalidDate(f"the period ended on {current.end_date.isoformat()}; start a new period instead",
                           field="change_date")
-    patient = session.get(Patient, current.patient_id)
+    patient = session.get(Patient, current.patient_key)
     following = parse(MedicationPeriodCreate, {
-        "patient_id": patient.identifier, "drug": current.drug, "dose": dose,
+        "patient_id": patient.patient_id, "drug": current.drug, "dose": dose,
         "dose_unit": dose_unit or current.dose_unit, "frequency": frequency or current.frequency,
         "route": current.route if route is None else route, "start_date": change_date,
         "end_date": current.end_date, "reason": reason,
@@ -126,9 +133,9 @@ def change_dose(*, session: Session, period_id: int, change_date: date, dose: fl
 
 
 def _period_data(session: Session, row: MedicationPeriod, **changes) -> MedicationPeriodUpdate:
-    patient = session.get(Patient, row.patient_id)
+    patient = session.get(Patient, row.patient_key)
     values = row.model_dump(include=set(MedicationPeriodUpdate.model_fields) - {"patient_id"})
-    values.update(changes, patient_id=patient.identifier)
+    values.update(changes, patient_id=patient.patient_id)
     return parse(MedicationPeriodUpdate, values)
 
 
@@ -139,7 +146,7 @@ def delete_medication(*, session: Session, period_id: int, actor: str, reason: s
 def restore_medication(*, session: Session, period_id: int, actor: str, reason: str) -> MedicationPeriod:
     """Restore a deleted period. Raises OverlappingPeriod when another period took its dates."""
     row = live_row(session, MedicationPeriod, period_id, deleted=True)
-    _refuse_overlap(session, session.get(Patient, row.patient_id), _period_data(session, row))
+    _refuse_overlap(session, session.get(Patient, row.patient_key), _period_data(session, row))
     return restore_row(session, MedicationPeriod, period_id, actor=actor, reason=reason)
 
 
@@ -150,13 +157,18 @@ def _check_event(session: Session, data: TreatmentEventCreate, ignore_id: int | 
     patient = live_patient(session, data.patient_id)
     if patient.birth_year and data.date.year < patient.birth_year:
         raise InvalidDate(f"{data.date.isoformat()} is before the birth year {patient.birth_year}", field="date")
-    clash = session.exec(select(TreatmentEvent.id).where(
-        TreatmentEvent.patient_id == patient.id, TreatmentEvent.date == data.date,
+    clash = session.exec(select(TreatmentEvent.event_id).where(
+        TreatmentEvent.patient_key == patient.patient_key, TreatmentEvent.date == data.date,
         TreatmentEvent.kind == data.kind, TreatmentEvent.sites == data.sites, TreatmentEvent.agent == data.agent,
         TreatmentEvent.description == data.description, TreatmentEvent.deleted_at.is_(None))).first()
     if clash is not None and clash != ignore_id:
         raise DuplicateRecord(f"this {data.kind.replace('_', ' ')} on {data.date.isoformat()} is recorded already",
                               field="date")
+    drugs = set(session.exec(select(MedicationPeriod.drug).where(
+        MedicationPeriod.patient_key == patient.patient_key, MedicationPeriod.deleted_at.is_(None))).all())
+    for violation in unknown_suspected_drugs([(patient.patient_key, data.suspected_drug)],
+                                             {patient.patient_key: drugs}):
+        raise violation.exception()
     return patient
 
 
@@ -165,8 +177,9 @@ def record_event(*, session: Session, data: TreatmentEventCreate | dict, actor: 
     """Add a point event (injection, procedure, gadolinium exposure, adverse event, other), audited."""
     data = data if isinstance(data, TreatmentEventCreate) else parse(TreatmentEventCreate, data)
     patient = _check_event(session, data)
-    row = TreatmentEvent(patient_id=patient.id, import_id=import_id, **data.model_dump(exclude={"patient_id"}))
-    return add_audited(session, row, actor=actor, patient_key=patient.id)
+    row = TreatmentEvent(patient_key=patient.patient_key, import_id=import_id,
+                         **data.model_dump(exclude={"patient_id"}))
+    return add_audited(session, row, actor=actor, patient_key=patient.patient_key)
 
 
 def update_event(*, session: Session, event_id: int, data: TreatmentEventUpdate | dict, actor: str,
@@ -174,9 +187,9 @@ def update_event(*, session: Session, event_id: int, data: TreatmentEventUpdate 
     reason = require_reason(reason, "correction")
     data = data if isinstance(data, TreatmentEventUpdate) else parse(TreatmentEventUpdate, data)
     row = live_row(session, TreatmentEvent, event_id)
-    patient = _check_event(session, data, ignore_id=row.id)
+    patient = _check_event(session, data, ignore_id=primary_key(row))
     return correct_with_audit(session, row, data.model_dump(exclude={"patient_id"}), actor=actor,
-                          patient_key=patient.id, reason=reason)
+                          patient_key=patient.patient_key, reason=reason)
 
 
 def delete_event(*, session: Session, event_id: int, actor: str, reason: str) -> TreatmentEvent:
@@ -193,58 +206,56 @@ def restore_event(*, session: Session, event_id: int, actor: str, reason: str) -
 def load_medications(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.DataFrame:
     """Live medication periods of live patients as a MEDICATION_COLUMNS frame."""
     statement = (
-        select(Patient.identifier, MedicationPeriod.drug, MedicationPeriod.dose, MedicationPeriod.dose_unit,
+        select(Patient.patient_id, MedicationPeriod.drug, MedicationPeriod.dose, MedicationPeriod.dose_unit,
                MedicationPeriod.frequency, MedicationPeriod.route, MedicationPeriod.start_date,
                MedicationPeriod.end_date, MedicationPeriod.reason)
-        .join(Patient, Patient.id == MedicationPeriod.patient_id)
+        .join(Patient, Patient.patient_key == MedicationPeriod.patient_key)
         .where(MedicationPeriod.deleted_at.is_(None), Patient.deleted_at.is_(None))
-        .order_by(code_point_order(Patient.identifier), code_point_order(MedicationPeriod.drug),
+        .order_by(code_point_order(Patient.patient_id), code_point_order(MedicationPeriod.drug),
                   MedicationPeriod.start_date)
     )
     if identifiers is not None:
-        statement = statement.where(Patient.identifier.in_(list(identifiers)))
+        statement = statement.where(Patient.patient_id.in_(list(identifiers)))
     return read_frame(engine, statement, MEDICATION_TYPES)[MEDICATION_COLUMNS]
 
 
-def load_medication_rows(engine: Engine, identifier: str) -> pd.DataFrame:
-    """One patient's periods with their ids (for the treatments screen)."""
+def load_medication_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
+    """One patient's periods with their ids and versions (for the treatments screen)."""
     statement = (
-        select(MedicationPeriod.id, MedicationPeriod.drug, MedicationPeriod.dose, MedicationPeriod.dose_unit,
+        select(MedicationPeriod.period_id, MedicationPeriod.drug, MedicationPeriod.dose, MedicationPeriod.dose_unit,
                MedicationPeriod.frequency, MedicationPeriod.route, MedicationPeriod.start_date,
-               MedicationPeriod.end_date, MedicationPeriod.reason)
-        .join(Patient, Patient.id == MedicationPeriod.patient_id)
-        .where(Patient.identifier == identifier, MedicationPeriod.deleted_at.is_(None))
+               MedicationPeriod.end_date, MedicationPeriod.reason, MedicationPeriod.version)
+        .join(Patient, Patient.patient_key == MedicationPeriod.patient_key)
+        .where(Patient.patient_id == patient_id, MedicationPeriod.deleted_at.is_(None))
         .order_by(MedicationPeriod.drug, MedicationPeriod.start_date)
     )
-    types = {"period_id": INT, **{k: v for k, v in MEDICATION_TYPES.items() if k != "patient_id"}}
+    types = {"period_id": INT, **{k: v for k, v in MEDICATION_TYPES.items() if k != "patient_id"}, "version": INT}
     return read_frame(engine, statement, types)
 
 
 def load_events(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.DataFrame:
-    """Live treatment events of live patients as an EVENT_COLUMNS frame."""
+    """Live treatment events of live patients: EVENT_COLUMNS, then the adverse-event fields."""
     statement = (
-        select(Patient.identifier, TreatmentEvent.date, TreatmentEvent.kind, TreatmentEvent.description,
-               TreatmentEvent.sites, TreatmentEvent.agent, TreatmentEvent.dose, TreatmentEvent.dose_unit,
-               TreatmentEvent.grade, TreatmentEvent.serious, TreatmentEvent.end_date)
-        .join(Patient, Patient.id == TreatmentEvent.patient_id)
+        select(Patient.patient_id, *_EVENT_FIELDS)
+        .join(Patient, Patient.patient_key == TreatmentEvent.patient_key)
         .where(TreatmentEvent.deleted_at.is_(None), Patient.deleted_at.is_(None))
-        .order_by(code_point_order(Patient.identifier), TreatmentEvent.date, code_point_order(TreatmentEvent.kind),
+        .order_by(code_point_order(Patient.patient_id), TreatmentEvent.date, code_point_order(TreatmentEvent.kind),
                   code_point_order(TreatmentEvent.sites), code_point_order(TreatmentEvent.agent),
                   code_point_order(TreatmentEvent.description))
     )
     if identifiers is not None:
-        statement = statement.where(Patient.identifier.in_(list(identifiers)))
-    return read_frame(engine, statement, EVENT_TYPES)[EVENT_COLUMNS]
+        statement = statement.where(Patient.patient_id.in_(list(identifiers)))
+    return read_frame(engine, statement, EVENT_TYPES)[EVENT_FRAME_COLUMNS]
 
 
 def patients_with_events_told_apart_by_description(engine: Engine) -> set[str]:
     """Live patients with two or more live events that share date, kind, sites and agent, and so differ only
     by their description (the last column of the events key)."""
     statement = (
-        select(Patient.identifier)
-        .join(TreatmentEvent, TreatmentEvent.patient_id == Patient.id)
+        select(Patient.patient_id)
+        .join(TreatmentEvent, TreatmentEvent.patient_key == Patient.patient_key)
         .where(TreatmentEvent.deleted_at.is_(None), Patient.deleted_at.is_(None))
-        .group_by(Patient.identifier, TreatmentEvent.date, TreatmentEvent.kind, TreatmentEvent.sites,
+        .group_by(Patient.patient_id, TreatmentEvent.date, TreatmentEvent.kind, TreatmentEvent.sites,
                   TreatmentEvent.agent)
         .having(func.count() > 1)
     )
@@ -252,16 +263,15 @@ def patients_with_events_told_apart_by_description(engine: Engine) -> set[str]:
         return set(connection.execute(statement).scalars())
 
 
-def load_event_rows(engine: Engine, identifier: str) -> pd.DataFrame:
+def load_event_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
+    """One patient's events with their ids and versions (for the treatments screen)."""
     statement = (
-        select(TreatmentEvent.id, TreatmentEvent.date, TreatmentEvent.kind, TreatmentEvent.description,
-               TreatmentEvent.sites, TreatmentEvent.agent, TreatmentEvent.dose, TreatmentEvent.dose_unit,
-               TreatmentEvent.grade, TreatmentEvent.serious, TreatmentEvent.end_date)
-        .join(Patient, Patient.id == TreatmentEvent.patient_id)
-        .where(Patient.identifier == identifier, TreatmentEvent.deleted_at.is_(None))
+        select(TreatmentEvent.event_id, *_EVENT_FIELDS, TreatmentEvent.version)
+        .join(Patient, Patient.patient_key == TreatmentEvent.patient_key)
+        .where(Patient.patient_id == patient_id, TreatmentEvent.deleted_at.is_(None))
         .order_by(TreatmentEvent.date, TreatmentEvent.kind)
     )
-    types = {"event_id": INT, **{k: v for k, v in EVENT_TYPES.items() if k != "patient_id"}}
+    types = {"event_id": INT, **{k: v for k, v in EVENT_TYPES.items() if k != "patient_id"}, "version": INT}
     return read_frame(engine, statement, types)
 
 
@@ -276,24 +286,24 @@ def get_period(engine: Engine, period_id: int) -> dict:
 def load_deleted_medications(engine: Engine) -> pd.DataFrame:
     """Soft-deleted medication periods (for the administrator's restore screen), newest deletion first."""
     statement = (
-        select(MedicationPeriod.id, Patient.identifier, MedicationPeriod.drug, MedicationPeriod.dose,
+        select(MedicationPeriod.period_id, Patient.patient_id, MedicationPeriod.drug, MedicationPeriod.dose,
                MedicationPeriod.dose_unit, MedicationPeriod.start_date, MedicationPeriod.end_date,
-               MedicationPeriod.deleted_at)
-        .join(Patient, Patient.id == MedicationPeriod.patient_id)
+               MedicationPeriod.deleted_at, MedicationPeriod.version)
+        .join(Patient, Patient.patient_key == MedicationPeriod.patient_key)
         .where(MedicationPeriod.deleted_at.is_not(None)).order_by(MedicationPeriod.deleted_at.desc())
     )
     return read_frame(engine, statement, {"period_id": INT, "patient_id": TEXT, "drug": TEXT, "dose": FLOAT,
                                           "dose_unit": TEXT, "start_date": DATE, "end_date": DATE,
-                                          "deleted_at": TIMESTAMP})
+                                          "deleted_at": TIMESTAMP, "version": INT})
 
 
 def load_deleted_events(engine: Engine) -> pd.DataFrame:
     """Soft-deleted treatment events (for the administrator's restore screen), newest deletion first."""
     statement = (
-        select(TreatmentEvent.id, Patient.identifier, TreatmentEvent.date, TreatmentEvent.kind,
-               TreatmentEvent.agent, TreatmentEvent.sites, TreatmentEvent.deleted_at)
-        .join(Patient, Patient.id == TreatmentEvent.patient_id)
+        select(TreatmentEvent.event_id, Patient.patient_id, TreatmentEvent.date, TreatmentEvent.kind,
+               TreatmentEvent.agent, TreatmentEvent.sites, TreatmentEvent.deleted_at, TreatmentEvent.version)
+        .join(Patient, Patient.patient_key == TreatmentEvent.patient_key)
         .where(TreatmentEvent.deleted_at.is_not(None)).order_by(TreatmentEvent.deleted_at.desc())
     )
     return read_frame(engine, statement, {"event_id": INT, "patient_id": TEXT, "date": DATE, "kind": TEXT,
-                                          "agent": TEXT, "sites": TEXT, "deleted_at": TIMESTAMP})
+                                          "agent": TEXT, "sites": TEXT, "deleted_at": TIMESTAMP, "version": INT})

@@ -40,14 +40,14 @@ def verify_password(password_hash: str, password: str) -> bool:
 def create_user(*, session: Session, data: UserCreate | dict, actor: str) -> User:
     """Add an account, audited (without the password). Raises InvalidValue for a taken username."""
     data = data if isinstance(data, UserCreate) else parse(UserCreate, data)
-    if session.exec(select(User.id).where(User.username == data.username)).first() is not None:
+    if session.exec(select(User.user_id).where(User.username == data.username)).first() is not None:
         raise InvalidValue(f"{data.username!r} is taken; choose another username", field="username")
     user = User(**data.model_dump(exclude={"password"}), password_hash=hash_password(data.password))
     if not user.display_name:
         user.display_name = user.username
     session.add(user)
     session.flush()
-    audit(session, actor=actor, action="create", entity="app_user", entity_id=user.id, after=user)
+    audit(session, actor=actor, action="create", entity="app_user", entity_id=user.user_id, after=user)
     return user
 
 
@@ -64,17 +64,19 @@ def update_user(*, session: Session, username: str, data: UserUpdate | dict, act
             raise NotPermitted("you cannot remove your own administrator role or deactivate yourself; "
                                "ask another administrator", field="role" if data.active else "active")
         others = session.exec(select(func.count()).select_from(User).where(
-            User.role == "admin", User.active.is_(True), User.id != user.id)).one()
+            User.role == "admin", User.active.is_(True), User.user_id != user.user_id)).one()
         if others == 0:
             raise NotPermitted("this is the last active administrator; make another account administrator first",
                                field="role")
     before = snapshot(user)
     for field, value in data.model_dump().items():
         setattr(user, field, value)
+    if snapshot(user) != before:
+        user.version += 1
     session.add(user)
     session.flush()
     if snapshot(user) != before:
-        audit(session, actor=actor, action="update", entity="app_user", entity_id=user.id, before=before,
+        audit(session, actor=actor, action="update", entity="app_user", entity_id=user.user_id, before=before,
               after=user)
     return user
 
@@ -91,7 +93,7 @@ def change_password(*, session: Session, username: str, new_password: str, actor
     user.last_failed_at = None
     session.add(user)
     session.flush()
-    audit(session, actor=actor, action="password_change", entity="app_user", entity_id=user.id,
+    audit(session, actor=actor, action="password_change", entity="app_user", entity_id=user.user_id,
           detail=f"password of {username} changed")
     return user
 
@@ -113,7 +115,7 @@ def authenticate(*, session: Session, username: str, password: str, now: datetim
         ready_at = user.last_failed_at + timedelta(seconds=wait)
         if now < ready_at:
             seconds = int((ready_at - now).total_seconds()) + 1
-            audit(session, actor=username, action="sign_in_failed", entity="session", entity_id=user.id,
+            audit(session, actor=username, action="sign_in_failed", entity="session", entity_id=user.user_id,
                   detail=f"refused: too many failed attempts, retry in {seconds} s")
             raise AuthenticationFailed(f"too many failed attempts; try again in {seconds} seconds",
                                        field="password")
@@ -130,7 +132,7 @@ def authenticate(*, session: Session, username: str, password: str, now: datetim
     user.last_failed_at = None
     user.last_sign_in_at = now
     session.add(user)
-    audit(session, actor=username, action="sign_in", entity="session", entity_id=user.id)
+    audit(session, actor=username, action="sign_in", entity="session", entity_id=user.user_id)
     return user
 
 
@@ -156,7 +158,7 @@ def record_sign_out(engine: Engine, *, username: str, detail: str = "") -> None:
     from db.engine import write_session
 
     with write_session(engine) as session:
-        user_id = session.exec(select(User.id).where(User.username == username)).first()
+        user_id = session.exec(select(User.user_id).where(User.username == username)).first()
         audit(session, actor=username, action="sign_out", entity="session", entity_id=user_id, detail=detail)
 
 
@@ -180,8 +182,9 @@ def get_user(engine: Engine, username: str) -> dict | None:
 
 
 def load_users(engine: Engine) -> pd.DataFrame:
-    statement = select(User.id, User.username, User.display_name, User.role, User.active,
-                       User.can_export_identified, User.last_sign_in_at, User.failed_sign_ins).order_by(User.username)
+    statement = select(User.user_id, User.username, User.display_name, User.role, User.active,
+                       User.can_export_identified, User.last_sign_in_at, User.failed_sign_ins,
+                       User.version).order_by(User.username)
     return read_frame(engine, statement, {"user_id": INT, "username": TEXT, "display_name": TEXT, "role": TEXT,
                                           "active": BOOL, "can_export_identified": BOOL, "last_sign_in_at": TIMESTAMP,
-                                          "failed_sign_ins": INT})
+                                          "failed_sign_ins": INT, "version": INT})

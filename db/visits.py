@@ -22,6 +22,7 @@ from db.common import (
     bump_versions,
     live_patient,
     live_row,
+    primary_key,
     require_reason,
     restore_row,
     snapshot,
@@ -48,7 +49,7 @@ def stored_total(data: AssessmentCreate) -> float | None:
 def find_assessment(session: Session, *, patient_key: int, visit_date: date, rater: str) -> Assessment | None:
     """The live assessment with this key, if any."""
     return session.exec(select(Assessment).where(
-        Assessment.patient_id == patient_key, Assessment.visit_date == visit_date,
+        Assessment.patient_key == patient_key, Assessment.visit_date == visit_date,
         Assessment.rater == rater, Assessment.deleted_at.is_(None))).first()
 
 
@@ -65,14 +66,14 @@ def record_assessment(*, session: Session, data: AssessmentCreate | dict, actor:
     _refuse_duplicate(session, patient, data)
     total = stored_total(data)
     assessment = Assessment(
-        patient_id=patient.id, visit_date=data.visit_date, rater=data.rater, notes=data.notes,
+        patient_key=patient.patient_key, visit_date=data.visit_date, rater=data.rater, notes=data.notes,
         total=total, incomplete=total is None, import_id=import_id, **data.site_scores(),
     )
     session.add(assessment)
     _flush_or_duplicate(session, patient, data)
-    audit(session, actor=actor, action="create", entity="assessment", entity_id=assessment.id,
-          patient_key=patient.id, after=assessment)
-    bump_versions(session, [patient.id])
+    audit(session, actor=actor, action="create", entity="assessment", entity_id=assessment.assessment_id,
+          patient_key=patient.patient_key, after=assessment)
+    bump_versions(session, [patient.patient_key])
     return assessment
 
 
@@ -87,21 +88,23 @@ def correct_assessment(*, session: Session, assessment_id: int, data: Assessment
     assessment = live_row(session, Assessment, assessment_id)
     patient = live_patient(session, data.patient_id)
     check_visit_after_birth(data.visit_date, patient.birth_year)
-    if (patient.id, data.visit_date, data.rater) != (assessment.patient_id, assessment.visit_date,
+    if (patient.patient_key, data.visit_date, data.rater) != (assessment.patient_key, assessment.visit_date,
                                                      assessment.rater):
         _refuse_duplicate(session, patient, data)
     before = snapshot(assessment)
     total = stored_total(data)
-    values = {"patient_id": patient.id, "visit_date": data.visit_date, "rater": data.rater,
+    values = {"patient_key": patient.patient_key, "visit_date": data.visit_date, "rater": data.rater,
               "notes": data.notes, "total": total, "incomplete": total is None, **data.site_scores()}
     for field, value in values.items():
         setattr(assessment, field, value)
+    if snapshot(assessment) != before:
+        assessment.version += 1
     session.add(assessment)
     _flush_or_duplicate(session, patient, data)
     if snapshot(assessment) != before:
-        audit(session, actor=actor, action="update", entity="assessment", entity_id=assessment.id,
-              patient_key=patient.id, before=before, after=assessment, reason=reason)
-        bump_versions(session, {patient.id, before["patient_id"]})
+        audit(session, actor=actor, action="update", entity="assessment", entity_id=assessment.assessment_id,
+              patient_key=patient.patient_key, before=before, after=assessment, reason=reason)
+        bump_versions(session, {patient.patient_key, before["patient_key"]})
     return assessment
 
 
@@ -113,23 +116,23 @@ def delete_assessment(*, session: Session, assessment_id: int, actor: str, reaso
 def restore_assessment(*, session: Session, assessment_id: int, actor: str, reason: str) -> Assessment:
     """Restore a deleted assessment. Raises DuplicateAssessment when its key was reused meanwhile."""
     row = live_row(session, Assessment, assessment_id, deleted=True)
-    patient = session.get(Patient, row.patient_id)
-    clash = find_assessment(session, patient_key=row.patient_id, visit_date=row.visit_date, rater=row.rater)
+    patient = session.get(Patient, row.patient_key)
+    clash = find_assessment(session, patient_key=row.patient_key, visit_date=row.visit_date, rater=row.rater)
     if clash is not None:
         raise DuplicateAssessment(
-            f"patient {patient.identifier!r} has another assessment on {row.visit_date.isoformat()} by "
+            f"patient {patient.patient_id!r} has another assessment on {row.visit_date.isoformat()} by "
             f"{row.rater or 'an unspecified rater'}; correct or delete it first", field="visit_date",
-            existing_id=clash.id)
+            existing_id=primary_key(clash))
     return restore_row(session, Assessment, assessment_id, actor=actor, reason=reason)
 
 
 def _refuse_duplicate(session: Session, patient: Patient, data: AssessmentCreate) -> None:
-    existing = find_assessment(session, patient_key=patient.id, visit_date=data.visit_date, rater=data.rater)
+    existing = find_assessment(session, patient_key=patient.patient_key, visit_date=data.visit_date, rater=data.rater)
     if existing is not None:
         raise DuplicateAssessment(
-            f"patient {patient.identifier!r} already has an assessment on {data.visit_date.isoformat()} by "
+            f"patient {patient.patient_id!r} already has an assessment on {data.visit_date.isoformat()} by "
             f"{data.rater or 'an unspecified rater'}; open it to correct it", field="visit_date",
-            existing_id=existing.id)
+            existing_id=primary_key(existing))
 
 
 def _flush_or_duplicate(session: Session, patient: Patient, data: AssessmentCreate) -> None:
@@ -139,7 +142,7 @@ def _flush_or_duplicate(session: Session, patient: Patient, data: AssessmentCrea
     except IntegrityError as exc:
         if "ux_assessment_key" in str(exc) or "UNIQUE" in str(exc).upper():
             raise DuplicateAssessment(
-                f"patient {patient.identifier!r} already has an assessment on {data.visit_date.isoformat()} "
+                f"patient {patient.patient_id!r} already has an assessment on {data.visit_date.isoformat()} "
                 f"by {data.rater or 'an unspecified rater'} (saved by someone else just now)",
                 field="visit_date") from None
         raise
@@ -150,34 +153,34 @@ def _flush_or_duplicate(session: Session, patient: Patient, data: AssessmentCrea
 
 def _assessment_select():
     return (
-        select(Patient.identifier, Assessment.visit_date, Assessment.rater,
+        select(Patient.patient_id, Assessment.visit_date, Assessment.rater,
                *[getattr(Assessment, code) for code in SITE_CODES], Assessment.total, Assessment.incomplete)
-        .join(Patient, Patient.id == Assessment.patient_id)
+        .join(Patient, Patient.patient_key == Assessment.patient_key)
         .where(Assessment.deleted_at.is_(None), Patient.deleted_at.is_(None))
     )
 
 
 def load_assessments(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.DataFrame:
     """Live assessments of live patients (all, or of `identifiers`) as an ASSESSMENT_COLUMNS frame."""
-    statement = _assessment_select().order_by(code_point_order(Patient.identifier), Assessment.visit_date,
+    statement = _assessment_select().order_by(code_point_order(Patient.patient_id), Assessment.visit_date,
                                               code_point_order(Assessment.rater))
     if identifiers is not None:
-        statement = statement.where(Patient.identifier.in_(list(identifiers)))
+        statement = statement.where(Patient.patient_id.in_(list(identifiers)))
     return read_frame(engine, statement, ASSESSMENT_TYPES)[ASSESSMENT_COLUMNS]
 
 
-def load_assessment_rows(engine: Engine, identifier: str) -> pd.DataFrame:
-    """One patient's assessments with their ids and notes (for the visit table and corrections)."""
+def load_assessment_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
+    """One patient's assessments with their ids, notes and versions (for the visit table and corrections)."""
     statement = (
-        select(Assessment.id, Assessment.visit_date, Assessment.rater,
+        select(Assessment.assessment_id, Assessment.visit_date, Assessment.rater,
                *[getattr(Assessment, code) for code in SITE_CODES], Assessment.total, Assessment.incomplete,
-               Assessment.notes)
-        .join(Patient, Patient.id == Assessment.patient_id)
-        .where(Patient.identifier == identifier, Assessment.deleted_at.is_(None))
+               Assessment.notes, Assessment.version)
+        .join(Patient, Patient.patient_key == Assessment.patient_key)
+        .where(Patient.patient_id == patient_id, Assessment.deleted_at.is_(None))
         .order_by(Assessment.visit_date, Assessment.rater)
     )
     types = {"assessment_id": INT, "visit_date": DATE, "rater": TEXT, **{c: FLOAT for c in SITE_CODES},
-             "total": FLOAT, "incomplete": BOOL, "notes": TEXT}
+             "total": FLOAT, "incomplete": BOOL, "notes": TEXT, "version": INT}
     return read_frame(engine, statement, types)
 
 
@@ -185,18 +188,18 @@ def get_assessment(engine: Engine, *, identifier: str, visit_date: date, rater: 
     """The live assessment with this key as a dict (with its `id`), or None."""
     with Session(engine) as session:
         row = session.exec(
-            select(Assessment).join(Patient, Patient.id == Assessment.patient_id).where(
-                Patient.identifier == identifier, Assessment.visit_date == visit_date,
+            select(Assessment).join(Patient, Patient.patient_key == Assessment.patient_key).where(
+                Patient.patient_id == identifier, Assessment.visit_date == visit_date,
                 Assessment.rater == rater, Assessment.deleted_at.is_(None))).first()
         return row.model_dump() if row is not None else None
 
 
 def load_deleted_assessments(engine: Engine) -> pd.DataFrame:
     statement = (
-        select(Assessment.id, Patient.identifier, Assessment.visit_date, Assessment.rater, Assessment.total,
-               Assessment.deleted_at)
-        .join(Patient, Patient.id == Assessment.patient_id)
+        select(Assessment.assessment_id, Patient.patient_id, Assessment.visit_date, Assessment.rater,
+               Assessment.total, Assessment.deleted_at, Assessment.version)
+        .join(Patient, Patient.patient_key == Assessment.patient_key)
         .where(Assessment.deleted_at.is_not(None)).order_by(Assessment.deleted_at.desc())
     )
     return read_frame(engine, statement, {"assessment_id": INT, "patient_id": TEXT, "visit_date": DATE,
-                                          "rater": TEXT, "total": FLOAT, "deleted_at": TIMESTAMP})
+                                          "rater": TEXT, "total": FLOAT, "deleted_at": TIMESTAMP, "version": INT})

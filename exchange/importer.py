@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -38,8 +39,8 @@ from models import (
 from models.catalog import MEASURES_BY_CODE, MRSS_MAX, SIDES, SITE_CODES
 from models.errors import SkintrackError
 from models.measurement import Measurement
-from models.rules import Span, overlapping_periods, unknown_patient_reason
-from models.treatment import MedicationPeriod, TreatmentEvent
+from models.rules import Span, overlapping_periods, unknown_patient_reason, unknown_suspected_drugs
+from models.treatment import AE_FIELDS, FROM_A_BUNDLE, MedicationPeriod, TreatmentEvent
 from models.validation import parse
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -68,7 +69,7 @@ KINDS = (
     Kind(MEDICATIONS, MedicationPeriodCreate, MedicationPeriod, ("drug", "start_date"),
          ("dose", "dose_unit", "frequency", "route", "end_date", "reason"), "start_date", "medication periods"),
     Kind(EVENTS, TreatmentEventCreate, TreatmentEvent, ("date", "kind", "sites", "agent", "description"),
-         ("dose", "dose_unit", "grade", "serious", "end_date"), "date", "events"),
+         ("dose", "dose_unit", "grade", "serious", "end_date", *AE_FIELDS), "date", "events"),
 )
 PATIENT_VALUES = ("diagnosis", "sex", "birth_year", "age_at_baseline", "diagnosis_date", "name", "mrn", "notes")
 FILE_ORDER = (PATIENTS.name, *(k.spec.name for k in KINDS))
@@ -267,7 +268,9 @@ def _readers(kind: Kind | None, today: date) -> tuple[Callable | None, Callable]
             return obj.patient_id, (), tuple(getattr(obj, c) for c in PATIENT_VALUES)
         return None, patient
     fast = {SKIN_SCORES.name: _fast_assessment, MEASUREMENTS.name: _fast_measurement}.get(kind.spec.name)
-    return (partial(fast, today=today) if fast else None), lambda record: _extract(kind, parse(kind.schema, record))
+    context = {FROM_A_BUNDLE: True}
+    return (partial(fast, today=today) if fast else None), \
+        lambda record: _extract(kind, parse(kind.schema, record, context=context))
 
 
 def _differing(columns: tuple[str, ...], old: tuple, new: tuple) -> list[str]:
@@ -380,6 +383,7 @@ def import_records(engine: Engine, tables: dict[str, tuple[list[str], Iterable]]
     live_keys = {pid: key for pid, (key, deleted, _) in existing_patients.items() if not deleted}
 
     creates: dict[str, list] = {k.spec.name: [] for k in KINDS}
+    period_drugs: dict[str, set[str]] = defaultdict(set)  # patient_id -> drugs of its live periods
     updates: dict[str, list] = {k.spec.name: [] for k in KINDS}
     for kind in KINDS:
         name = kind.spec.name
@@ -424,6 +428,19 @@ def import_records(engine: Engine, tables: dict[str, tuple[list[str], Iterable]]
         report.unchanged[name] = unchanged
         if kind.spec is MEDICATIONS:
             problems.extend(_overlaps(kept, existing, live_keys))
+            refused = {p.line for p in problems if p.file == name}
+            by_key_patient = {key: pid for pid, key in live_keys.items()}
+            for (key, drug, _), _found in existing.items():
+                period_drugs[by_key_patient[key]].add(drug)
+            for full_key, row in kept:
+                if row.line not in refused:
+                    period_drugs[full_key[0]].add(full_key[1])
+        if kind.spec is EVENTS:
+            refused = {p.line for p in problems if p.file == name}
+            kept = [(full_key, row) for full_key, row in kept if row.line not in refused]
+            drug_at = kind.values.index("suspected_drug")
+            problems.extend(Problem(name, kept[v.row][1].line, v.field, v.reason) for v in unknown_suspected_drugs(
+                [(full_key[0], row.values[drug_at]) for full_key, row in kept], period_drugs))
 
     if problems:
         order = {name: i for i, name in enumerate(FILE_ORDER)}
@@ -475,8 +492,8 @@ def _load_patients(engine: Engine, identifiers: set[str]) -> dict[str, tuple[int
     out = {}
     with read_session(engine) as session:
         for chunk in _chunks(sorted(identifiers)):
-            statement = select(table.c.identifier, table.c.id, table.c.deleted_at,
-                               *[table.c[c] for c in PATIENT_VALUES]).where(table.c.identifier.in_(chunk))
+            statement = select(table.c.patient_id, table.c.patient_key, table.c.deleted_at,
+                               *[table.c[c] for c in PATIENT_VALUES]).where(table.c.patient_id.in_(chunk))
             for identifier, key, deleted_at, *values in session.execute(statement):
                 out[identifier] = (key, deleted_at is not None, tuple(values))
     return out
@@ -488,11 +505,12 @@ def _load_rows(engine: Engine, kind: Kind, patient_keys: set[int]) -> dict[tuple
     out = {}
     if not patient_keys:
         return out
-    columns = [table.c.id, table.c.patient_id, *[table.c[c] for c in kind.key], *[table.c[c] for c in kind.values]]
+    pk = table.primary_key.columns[0]
+    columns = [pk, table.c.patient_key, *[table.c[c] for c in kind.key], *[table.c[c] for c in kind.values]]
     width = 1 + len(kind.key)
     with read_session(engine) as session:
         for chunk in _chunks(sorted(patient_keys)):
-            statement = select(*columns).where(table.c.patient_id.in_(chunk), table.c.deleted_at.is_(None))
+            statement = select(*columns).where(table.c.patient_key.in_(chunk), table.c.deleted_at.is_(None))
             for row_id, *rest in session.execute(statement):
                 values = tuple(rest[width:])
                 if kind.spec is SKIN_SCORES:
@@ -509,21 +527,22 @@ def _write(engine: Engine, report: ImportReport, *, actor: str, new_patients, pa
     with write_session(engine) as session:
         event = audit(session, actor=actor, action="import", entity="bundle", reason=reason,
                       detail=f"{report.bundle_name}: {detail}")
-        import_id = event.id
+        import_id = event.audit_id
         report.import_id = import_id
         touched: set[int] = set()
 
         patient_table = Patient.__table__
-        _insert(session, patient_table, ("identifier", *PATIENT_VALUES, "import_id", "data_version"),
+        _insert(session, patient_table, ("patient_id", *PATIENT_VALUES, "import_id", "data_version"),
                 [(pid, *row.values, import_id, 0) for pid, row in new_patients])
         keys = dict(live_keys)
         for chunk in _chunks([pid for pid, _ in new_patients]):
-            keys.update(session.execute(select(patient_table.c.identifier, patient_table.c.id)
-                                        .where(patient_table.c.identifier.in_(chunk))).all())
+            keys.update(session.execute(select(patient_table.c.patient_id, patient_table.c.patient_key)
+                                        .where(patient_table.c.patient_id.in_(chunk))).all())
         for pid, key, before_values in patient_updates:
             after_values = bundle_patients[pid].values
             after = dict(zip(PATIENT_VALUES, after_values, strict=True))
-            session.execute(update(patient_table).where(patient_table.c.id == key).values(**after))
+            session.execute(update(patient_table).where(patient_table.c.patient_key == key)
+                            .values(**after, version=patient_table.c.version + 1))
             audit(session, actor=actor, action="update", entity="patient", entity_id=key, patient_key=key,
                   before={"patient_id": pid, **dict(zip(PATIENT_VALUES, before_values, strict=True))},
                   after={"patient_id": pid, **after}, reason=reason, detail=f"import #{import_id}")
@@ -535,7 +554,7 @@ def _write(engine: Engine, report: ImportReport, *, actor: str, new_patients, pa
             table = kind.model.__table__
             batch = []
             extra = ("",) if kind.spec is SKIN_SCORES else ()  # assessment notes: not a bundle column
-            columns = ("patient_id", *kind.key, *kind.values, "import_id", *(("notes",) if extra else ()))
+            columns = ("patient_key", *kind.key, *kind.values, "import_id", *(("notes",) if extra else ()))
             tail = (import_id, *extra)
             for full_key, row in creates[name]:
                 key = keys[full_key[0]]
@@ -553,7 +572,8 @@ def _write(engine: Engine, report: ImportReport, *, actor: str, new_patients, pa
             for full_key, row, (row_id, old_values) in updates[name]:
                 key = keys[full_key[0]]
                 after = dict(zip(kind.values, row.values, strict=True))
-                session.execute(update(table).where(table.c.id == row_id).values(**after))
+                session.execute(update(table).where(table.primary_key.columns[0] == row_id)
+                                .values(**after, version=table.c.version + 1))
                 ident = {"patient_id": full_key[0], **dict(zip(kind.key, full_key[1:], strict=True))}
                 audit(session, actor=actor, action="update", entity=table.name, entity_id=row_id, patient_key=key,
                       before={**ident, **dict(zip(kind.values, old_values, strict=True))},

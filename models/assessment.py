@@ -145,17 +145,17 @@ class Assessment(AssessmentBase, Recorded, table=True):
         *_site_checks,
         CheckConstraint(f"total IS NULL OR total BETWEEN 0 AND {MRSS_MAX}", name="ck_assessment_total_range"),
         CheckConstraint("(total IS NULL) = incomplete", name="ck_assessment_total_or_incomplete"),
-        Index("ux_assessment_key", "patient_id", "visit_date", "rater", unique=True,
+        Index("ux_assessment_key", "patient_key", "visit_date", "rater", unique=True,
               sqlite_where=text(LIVE), postgresql_where=text(LIVE)),
-        Index("ix_assessment_patient_date", "patient_id", "visit_date"),
+        Index("ix_assessment_patient_date", "patient_key", "visit_date"),
         Index("ix_assessment_visit_date", "visit_date"),
         # Cohort summaries read (patient, date, total) of live totals from this index alone (migration 0003).
-        Index("ix_assessment_live_totals", "patient_id", "visit_date", "total",
+        Index("ix_assessment_live_totals", "patient_key", "visit_date", "total",
               sqlite_where=text(LIVE_TOTALS), postgresql_where=text(LIVE_TOTALS)),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    patient_id: int = Field(foreign_key="patient.id")
+    assessment_id: int | None = Field(default=None, primary_key=True)
+    patient_key: int = Field(foreign_key="patient.patient_key")
     # The rater total, stored at write time (analysis.scores.rater_total) so that cohort queries
     # never re-add 17 sites: the sum when complete, the recorded total when total-only, else NULL.
     total: float | None = None

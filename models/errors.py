@@ -73,6 +73,10 @@ class NotFound(SkintrackError):
     """The record does not exist or was deleted."""
 
 
+class StaleRecord(SkintrackError):
+    """The record was changed by someone else since the form was opened on it; nothing was written."""
+
+
 class ReasonRequired(SkintrackError):
     """A correction or deletion needs a reason for the audit trail."""
 

@@ -20,7 +20,7 @@ class MeasurementBase(SQLModel):
     measure: str = Field(max_length=40)
     side: str = Field(default="", max_length=1)
     value: float
-    unit: str = Field(default="", max_length=16)
+    unit: str = Field(default="", max_length=32)
     rater: str = Field(default="", max_length=100)
 
 
@@ -89,10 +89,10 @@ class MeasurementUpdate(MeasurementCreate):
 class Measurement(MeasurementBase, Recorded, table=True):
     __tablename__ = "measurement"
     __table_args__ = (
-        Index("ux_measurement_key", "patient_id", "date", "measure", "side", "rater", unique=True,
+        Index("ux_measurement_key", "patient_key", "date", "measure", "side", "rater", unique=True,
               sqlite_where=text(LIVE), postgresql_where=text(LIVE)),
-        Index("ix_measurement_patient_date", "patient_id", "date"),
+        Index("ix_measurement_patient_date", "patient_key", "date"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    patient_id: int = Field(foreign_key="patient.id")
+    measurement_id: int | None = Field(default=None, primary_key=True)
+    patient_key: int = Field(foreign_key="patient.patient_key")

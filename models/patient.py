@@ -109,9 +109,10 @@ class PatientUpdate(PatientFields):
 class Patient(PatientBase, Recorded, table=True):
     __tablename__ = "patient"
 
-    id: int | None = Field(default=None, primary_key=True)
+    # The database's key, used only inside db/ (foreign keys are named patient_key too).
+    patient_key: int | None = Field(default=None, primary_key=True)
     # The clinic's identifier; unique among all patients, deleted ones included, so that a
     # restore can never collide.
-    identifier: str = Field(max_length=64, unique=True)
+    patient_id: str = Field(max_length=64, unique=True)
     # Bumped by every write to this patient's data: the key of the per-patient chart caches.
     data_version: int = Field(default=0)

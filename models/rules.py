@@ -7,7 +7,7 @@ named errors (a form) or report lines (an import).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import NamedTuple
 
@@ -81,3 +81,14 @@ def overlapping_periods(spans: Sequence[Span], existing: Iterable[Span] = ()) ->
         else:
             group.append(span)
     return out
+
+
+# --- an adverse event's suspected drug is one of the patient's medications --------------------------
+
+
+def unknown_suspected_drugs(events: Sequence[tuple[object, str]], drugs: Mapping[object, set[str]]) -> list[Violation]:
+    """The events (patient, suspected drug) whose drug is not among the patient's live medication periods
+    (`drugs`: patient -> drug names); a blank drug means none suspected."""
+    return [Violation(row, "suspected_drug", f"{drug!r} is not a drug of the patient's medication periods; record "
+                      "the period first, or leave it blank")
+            for row, (patient, drug) in enumerate(events) if drug and drug not in drugs.get(patient, ())]

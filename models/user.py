@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
-from models.base import utcnow
+from models.base import Versioned, utcnow
 from models.catalog import ROLES
 from models.errors import InvalidValue
 from models.validation import blank_to_none, check_choice
@@ -72,10 +72,10 @@ class UserUpdate(SQLModel):
         return check_choice(value, ROLES, "role")
 
 
-class User(UserBase, table=True):
+class User(UserBase, Versioned, table=True):
     __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
 
-    id: int | None = Field(default=None, primary_key=True)
+    user_id: int | None = Field(default=None, primary_key=True)
     password_hash: str = Field(max_length=200)
     failed_sign_ins: int = Field(default=0)
     last_failed_at: datetime | None = None

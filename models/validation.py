@@ -42,13 +42,14 @@ _TYPE_MESSAGES = {
 }
 
 
-def parse(schema: type[T], data: dict[str, Any]) -> T:
-    """Validate `data` against `schema`.
+def parse(schema: type[T], data: dict[str, Any], *, context: dict | None = None) -> T:
+    """Validate `data` against `schema` (`context`: pydantic's validation context, for rules that depend on where
+    the data comes from, e.g. models.treatment.FROM_A_BUNDLE).
 
     Raises the first problem as its named SkintrackError subclass, with all problems in `.problems`.
     """
     try:
-        return schema.model_validate(data)
+        return schema.model_validate(data, context=context)
     except ValidationError as exc:
         problems: list[SkintrackError] = []
         for err in exc.errors():

@@ -15,7 +15,7 @@ from ui.state import actor, flash, get_engine, show_flash
 
 
 def _restore_patient(session, key, who, reason):
-    return restore_patient(session=session, identifier=key, actor=who, reason=reason)
+    return restore_patient(session=session, patient_id=key, actor=who, reason=reason)
 
 
 # kind -> (read of the deleted rows, the column that identifies a row, the audited restore)

@@ -36,6 +36,7 @@ from models.catalog import (  # noqa: E402
     SITE_CODES,
     SITES_BY_CODE,
 )
+from models.ctcae import CTCAE_TERM_NAMES  # noqa: E402
 from models.errors import SkintrackError  # noqa: E402
 from ui.messages import show_error  # noqa: E402
 from ui.patient_picker import pick_patient  # noqa: E402
@@ -238,8 +239,12 @@ with events_tab:
                                     placeholder="Pick each injected mRSS site (type to search)")
             values["sites"] = ";".join(picked)
         if kind == "adverse_event":
-            values["description"] = cols[1].text_input("Term", value=base.get("description", ""),
-                                                       key=f"event_term_{editing}", placeholder="e.g. oedema")
+            terms = list(CTCAE_TERM_NAMES)
+            values["term"] = cols[1].selectbox("Term (CTCAE v5.0)", terms, key=f"event_term_{editing}",
+                                               index=terms.index(base["term"]) if base.get("term") in terms
+                                               else None, placeholder="Type to search the CTCAE terms")
+            values["description"] = st.text_input("Details", value=base.get("description", ""),
+                                                  key=f"event_description_{editing}")
             grades = list(CTCAE_GRADES)
             values["grade"] = cols[2].selectbox("CTCAE grade", grades, key=f"event_grade_{editing}",
                                                 format_func=lambda g: f"{g} {CTCAE_GRADES[g]}",

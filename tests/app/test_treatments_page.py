@@ -85,13 +85,15 @@ def test_injection_stores_its_sites(with_users):
 def test_adverse_event_with_grade_and_delete_needs_a_reason(with_users):
     at = screen(with_users)
     at.selectbox(key="event_kind_None").select("adverse_event").run()
-    at.text_input(key="event_term_None").input("oedema")
+    at.selectbox(key="event_term_None").select("Edema limbs")
+    at.text_input(key="event_description_None").input("oedema")
     at.selectbox(key="event_grade_None").select(3)
     at.checkbox(key="event_serious_None").check()
     at.form_submit_button(key="event_submit_None").click().run()
     assert not at.error, [e.value for e in at.error]
     event = load_event_rows(with_users, "P-001").iloc[0]
-    assert (event["grade"], bool(event["serious"]), event["description"]) == (3, True, "oedema")
+    assert (event["grade"], bool(event["serious"]), event["term"], event["description"]) == (
+        3, True, "Edema limbs", "oedema")
     at.selectbox(key="event_edit_id").select(int(event["event_id"])).run()
     at.checkbox(key="event_delete_ok").check().run()
     at.button(key="event_delete").click().run()

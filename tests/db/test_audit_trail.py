@@ -59,10 +59,10 @@ def ids(engine):
     """One record of each kind for P-001, created by someone else."""
     with write_session(engine) as session:
         create_patient(session=session, data=factories.patient(), actor="setup")
-        a = record_assessment(session=session, data=factories.assessment(), actor="setup").id
-        m = record_measurement(session=session, data=factories.measurement(), actor="setup").id
-        p = start_medication(session=session, data=factories.medication(), actor="setup").id
-        e = record_event(session=session, data=factories.event(), actor="setup").id
+        a = record_assessment(session=session, data=factories.assessment(), actor="setup").assessment_id
+        m = record_measurement(session=session, data=factories.measurement(), actor="setup").measurement_id
+        p = start_medication(session=session, data=factories.medication(), actor="setup").period_id
+        e = record_event(session=session, data=factories.event(), actor="setup").event_id
         create_user(session=session, actor="setup", data={"username": "bob", "role": "staff",
                                                            "password": "correct horse battery"})
     return {"assessment": a, "measurement": m, "period": p, "event": e}
@@ -71,11 +71,11 @@ def ids(engine):
 WRITES = {
     "create patient": (lambda s, i: create_patient(session=s, data=factories.patient(patient_id="P-002"),
                                                    actor=ACTOR), [("create", "patient")]),
-    "update patient": (lambda s, i: update_patient(session=s, identifier="P-001", actor=ACTOR, reason="typo",
+    "update patient": (lambda s, i: update_patient(session=s, patient_id="P-001", actor=ACTOR, reason="typo",
                                                    data={k: v for k, v in factories.patient(sex="M").items()
                                                          if k != "patient_id"}),
                        [("update", "patient")]),
-    "delete patient": (lambda s, i: delete_patient(session=s, identifier="P-001", actor=ACTOR, reason="dup"),
+    "delete patient": (lambda s, i: delete_patient(session=s, patient_id="P-001", actor=ACTOR, reason="dup"),
                        [("delete", "patient")]),
     "record assessment": (lambda s, i: record_assessment(session=s, actor=ACTOR, data=factories.assessment(
         visit_date="2019-01-01")), [("create", "assessment")]),
@@ -132,9 +132,9 @@ def test_each_write_leaves_one_audit_row_per_changed_record_with_the_actor(ids, 
 
 
 RESTORES = {
-    "patient": (lambda s, i: delete_patient(session=s, identifier="P-001", actor="x", reason="x"),
+    "patient": (lambda s, i: delete_patient(session=s, patient_id="P-001", actor="x", reason="x"),
                 load_deleted_patients, "patient_id",
-                lambda s, key: restore_patient(session=s, identifier=key, actor=ACTOR, reason="mistake")),
+                lambda s, key: restore_patient(session=s, patient_id=key, actor=ACTOR, reason="mistake")),
     "assessment": (lambda s, i: delete_assessment(session=s, assessment_id=i["assessment"], actor="x", reason="x"),
                    load_deleted_assessments, "assessment_id",
                    lambda s, key: restore_assessment(session=s, assessment_id=int(key), actor=ACTOR, reason="m")),
