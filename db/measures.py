@@ -13,7 +13,8 @@ from db.common import (
     add_audited,
     correct_with_audit,
     live_patient,
-    live_row,
+    open_for_correction,
+    open_row,
     primary_key,
     require_reason,
     restore_row,
@@ -52,22 +53,33 @@ def record_measurement(*, session: Session, data: MeasurementCreate | dict, acto
     return add_audited(session, row, actor=actor, patient_key=patient.patient_key)
 
 
-def correct_measurement(*, session: Session, measurement_id: int, data: MeasurementUpdate | dict, actor: str,
-                        reason: str) -> Measurement:
+def correct_measurement(*, session: Session, measurement_id: int, expected_version: int,
+                        data: MeasurementUpdate | dict, actor: str, reason: str) -> Measurement:
+    """Replace a measurement's content, audited with before, after and the reason. Raises StaleRecord when it
+    changed since the form was opened on `expected_version`, DuplicateRecord, ..."""
     reason = require_reason(reason, "correction")
     data = data if isinstance(data, MeasurementUpdate) else parse(MeasurementUpdate, data)
-    row = live_row(session, Measurement, measurement_id)
+    row = open_for_correction(session, Measurement, measurement_id, expected_version=expected_version,
+                              patient_id=data.patient_id)
     patient = _check(session, data, ignore_id=primary_key(row))
     return correct_with_audit(session, row, data.model_dump(exclude={"patient_id"}), actor=actor,
-                          patient_key=patient.patient_key, reason=reason)
+                              patient_key=patient.patient_key, reason=reason)
 
 
-def delete_measurement(*, session: Session, measurement_id: int, actor: str, reason: str) -> Measurement:
-    return soft_delete(session, Measurement, measurement_id, actor=actor, reason=reason)
+def delete_measurement(*, session: Session, measurement_id: int, expected_version: int, actor: str,
+                       reason: str) -> Measurement:
+    return soft_delete(session, Measurement, measurement_id, expected_version=expected_version, actor=actor,
+                       reason=reason)
 
 
-def restore_measurement(*, session: Session, measurement_id: int, actor: str, reason: str) -> Measurement:
-    return restore_row(session, Measurement, measurement_id, actor=actor, reason=reason)
+def restore_measurement(*, session: Session, measurement_id: int, expected_version: int, actor: str,
+                        reason: str) -> Measurement:
+    """Restore a deleted measurement. Raises DuplicateRecord when its key was reused meanwhile, StaleRecord."""
+    row = open_row(session, Measurement, measurement_id, expected_version=expected_version, deleted=True)
+    patient_id = session.get(Patient, row.patient_key).patient_id
+    _check(session, MeasurementCreate.model_construct(patient_id=patient_id, **row.model_dump()),
+           ignore_id=primary_key(row))
+    return restore_row(session, row, actor=actor, reason=reason)
 
 
 def load_measurements(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.DataFrame:

@@ -6,13 +6,15 @@ from collections.abc import Iterable
 
 import pandas as pd
 from sqlalchemy import Engine, func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from analysis.frames import PATIENT_COLUMNS
-from db.common import audit, bump_versions, live_patient, require_reason, restore_row, snapshot, soft_delete
+from db.common import audit, bump_versions, open_row, require_reason, restore_row, snapshot, soft_delete, write_row
 from db.frames import DATE, INT, TEXT, TIMESTAMP, code_point_order, read_frame
 from models import Patient, PatientCreate, PatientUpdate
-from models.errors import DuplicatePatient
+from models.errors import DuplicatePatient, UnknownPatient
+from models.rules import unknown_patient_reason
 from models.validation import parse
 
 PATIENT_TYPES = {
@@ -31,41 +33,52 @@ def create_patient(*, session: Session, data: PatientCreate | dict, actor: str,
         raise DuplicatePatient(f"patient {data.patient_id!r} exists already{hint}", field="patient_id")
     patient = Patient(import_id=import_id, **data.model_dump())
     session.add(patient)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the same patient_id committed by someone else since the check above
+        raise DuplicatePatient(f"patient {data.patient_id!r} exists already (saved by someone else just now)",
+                               field="patient_id") from None
     audit(session, actor=actor, action="create", entity="patient", entity_id=patient.patient_key,
           patient_key=patient.patient_key, after=patient, detail=f"import #{import_id}" if import_id else "")
     return patient
 
 
-def update_patient(*, session: Session, patient_id: str, data: PatientUpdate | dict, actor: str,
-                   reason: str = "") -> Patient:
-    """Change a patient's details (not the patient_id), audited with before and after."""
+def update_patient(*, session: Session, patient_id: str, expected_version: int, data: PatientUpdate | dict,
+                   actor: str, reason: str = "") -> Patient:
+    """Change a patient's details (not the patient_id), audited with before and after. Raises StaleRecord when
+    the patient changed since the form was opened on `expected_version`."""
     data = data if isinstance(data, PatientUpdate) else parse(PatientUpdate, data)
-    patient = live_patient(session, patient_id)
+    patient = open_row(session, Patient, _key(session, patient_id), expected_version=expected_version)
     before = snapshot(patient)
-    for field, value in data.model_dump().items():
-        setattr(patient, field, value)
-    if snapshot(patient) != before:
-        patient.version += 1
-    session.add(patient)
-    session.flush()
-    if snapshot(patient) != before:
-        audit(session, actor=actor, action="update", entity="patient", entity_id=patient.patient_key,
-              patient_key=patient.patient_key, before=before, after=patient, reason=reason)
-        bump_versions(session, [patient.patient_key])
+    if all(before.get(name) == value for name, value in snapshot(data.model_dump()).items()):
+        return patient
+    write_row(session, patient, data.model_dump())
+    audit(session, actor=actor, action="update", entity="patient", entity_id=patient.patient_key,
+          patient_key=patient.patient_key, before=before, after=patient, reason=reason)
+    bump_versions(session, [patient.patient_key])
     return patient
 
 
-def delete_patient(*, session: Session, patient_id: str, actor: str, reason: str) -> Patient:
-    """Soft-delete a patient (hidden everywhere, restorable by an administrator)."""
+def delete_patient(*, session: Session, patient_id: str, expected_version: int, actor: str,
+                   reason: str) -> Patient:
+    """Soft-delete a patient (hidden everywhere, restorable by an administrator). Raises StaleRecord."""
     require_reason(reason, "deletion")
-    return soft_delete(session, Patient, live_patient(session, patient_id).patient_key, actor=actor, reason=reason)
+    return soft_delete(session, Patient, _key(session, patient_id), expected_version=expected_version,
+                       actor=actor, reason=reason)
 
 
-def restore_patient(*, session: Session, patient_id: str, actor: str, reason: str) -> Patient:
-    patient = session.exec(select(Patient).where(Patient.patient_id == patient_id)).first()
-    row_id = patient.patient_key if patient is not None else -1
-    return restore_row(session, Patient, row_id, actor=actor, reason=reason)
+def restore_patient(*, session: Session, patient_id: str, expected_version: int, actor: str,
+                    reason: str) -> Patient:
+    """Bring a deleted patient back. Raises StaleRecord, NotFound."""
+    row = open_row(session, Patient, _key(session, patient_id), expected_version=expected_version, deleted=True)
+    return restore_row(session, row, actor=actor, reason=reason)
+
+
+def _key(session: Session, patient_id: str) -> int:
+    key = session.exec(select(Patient.patient_key).where(Patient.patient_id == patient_id)).first()
+    if key is None:
+        raise UnknownPatient(unknown_patient_reason(patient_id, deleted=False), field="patient_id")
+    return key
 
 
 # --- reads ----------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from db.common import (
     add_audited,
     correct_with_audit,
     live_patient,
-    live_row,
+    open_for_correction,
+    open_row,
     primary_key,
     require_reason,
     restore_row,
@@ -84,36 +85,42 @@ def start_medication(*, session: Session, data: MedicationPeriodCreate | dict, a
     return add_audited(session, row, actor=actor, patient_key=patient.patient_key)
 
 
-def update_medication(*, session: Session, period_id: int, data: MedicationPeriodUpdate | dict, actor: str,
-                      reason: str) -> MedicationPeriod:
-    """Correct a period's content, audited with before/after and the reason."""
+def update_medication(*, session: Session, period_id: int, expected_version: int,
+                      data: MedicationPeriodUpdate | dict, actor: str, reason: str) -> MedicationPeriod:
+    """Correct a period's content, audited with before/after and the reason. Raises StaleRecord when the period
+    changed since the form was opened on `expected_version` (a stop or a dose change included)."""
     reason = require_reason(reason, "correction")
     data = data if isinstance(data, MedicationPeriodUpdate) else parse(MedicationPeriodUpdate, data)
-    row = live_row(session, MedicationPeriod, period_id)
+    row = open_for_correction(session, MedicationPeriod, period_id, expected_version=expected_version,
+                              patient_id=data.patient_id)
+    return _correct_period(session, row, data, actor=actor, reason=reason)
+
+
+def _correct_period(session: Session, row: MedicationPeriod, data: MedicationPeriodUpdate, *, actor: str,
+                    reason: str) -> MedicationPeriod:
     patient = _check_period(session, data, ignore_id=primary_key(row))
     return correct_with_audit(session, row, data.model_dump(exclude={"patient_id"}), actor=actor,
-                          patient_key=patient.patient_key, reason=reason)
+                              patient_key=patient.patient_key, reason=reason)
 
 
-def stop_medication(*, session: Session, period_id: int, end_date: date, actor: str,
+def stop_medication(*, session: Session, period_id: int, expected_version: int, end_date: date, actor: str,
                     reason: str = "") -> MedicationPeriod:
-    """End an ongoing period on `end_date` (inclusive), audited."""
-    row = live_row(session, MedicationPeriod, period_id)
+    """End an ongoing period on `end_date` (inclusive), audited. Raises StaleRecord."""
+    row = open_row(session, MedicationPeriod, period_id, expected_version=expected_version)
     data = _period_data(session, row, end_date=end_date, reason=reason or row.reason)
-    return update_medication(session=session, period_id=period_id, data=data, actor=actor,
-                             reason=reason or "stopped")
+    return _correct_period(session, row, data, actor=actor, reason=reason or "stopped")
 
 
-def change_dose(*, session: Session, period_id: int, change_date: date, dose: float, actor: str, reason: str,
-                dose_unit: str | None = None, frequency: str | None = None, route: str | None = None
-                ) -> MedicationPeriod:
+def change_dose(*, session: Session, period_id: int, expected_version: int, change_date: date, dose: float,
+                actor: str, reason: str, dose_unit: str | None = None, frequency: str | None = None,
+                route: str | None = None) -> MedicationPeriod:
     """End period `period_id` the day before `change_date` and open the next one at the new dose.
 
     One transaction: both periods or neither. Raises ReasonRequired, InvalidDate (change not after the
-    period's start), OverlappingPeriod, or a validation error of the new dose.
+    period's start), OverlappingPeriod, StaleRecord, or a validation error of the new dose.
     """
     reason = require_reason(reason, "dose change")
-    current = live_row(session, MedicationPeriod, period_id)
+    current = open_row(session, MedicationPeriod, period_id, expected_version=expected_version)
     if change_date <= current.start_date:
         raise InvalidDate(f"the change date {change_date.isoformat()} must be after the period's start "
                           f"{current.start_date.isoformat()}", field="change_date")
@@ -127,8 +134,9 @@ def change_dose(*, session: Session, period_id: int, change_date: date, dose: fl
         "route": current.route if route is None else route, "start_date": change_date,
         "end_date": current.end_date, "reason": reason,
     })
-    stop_medication(session=session, period_id=period_id, end_date=change_date - timedelta(days=1),
-                    actor=actor, reason=f"dose changed: {reason}")
+    stopped = _period_data(session, current, end_date=change_date - timedelta(days=1),
+                           reason=f"dose changed: {reason}")
+    _correct_period(session, current, stopped, actor=actor, reason=f"dose changed: {reason}")
     return start_medication(session=session, data=following, actor=actor)
 
 
@@ -139,15 +147,18 @@ def _period_data(session: Session, row: MedicationPeriod, **changes) -> Medicati
     return parse(MedicationPeriodUpdate, values)
 
 
-def delete_medication(*, session: Session, period_id: int, actor: str, reason: str) -> MedicationPeriod:
-    return soft_delete(session, MedicationPeriod, period_id, actor=actor, reason=reason)
+def delete_medication(*, session: Session, period_id: int, expected_version: int, actor: str,
+                      reason: str) -> MedicationPeriod:
+    return soft_delete(session, MedicationPeriod, period_id, expected_version=expected_version, actor=actor,
+                       reason=reason)
 
 
-def restore_medication(*, session: Session, period_id: int, actor: str, reason: str) -> MedicationPeriod:
-    """Restore a deleted period. Raises OverlappingPeriod when another period took its dates."""
-    row = live_row(session, MedicationPeriod, period_id, deleted=True)
+def restore_medication(*, session: Session, period_id: int, expected_version: int, actor: str,
+                       reason: str) -> MedicationPeriod:
+    """Restore a deleted period. Raises OverlappingPeriod when another period took its dates, StaleRecord."""
+    row = open_row(session, MedicationPeriod, period_id, expected_version=expected_version, deleted=True)
     _refuse_overlap(session, session.get(Patient, row.patient_key), _period_data(session, row))
-    return restore_row(session, MedicationPeriod, period_id, actor=actor, reason=reason)
+    return restore_row(session, row, actor=actor, reason=reason)
 
 
 # --- point events ---------------------------------------------------------------------------------
@@ -182,22 +193,36 @@ def record_event(*, session: Session, data: TreatmentEventCreate | dict, actor: 
     return add_audited(session, row, actor=actor, patient_key=patient.patient_key)
 
 
-def update_event(*, session: Session, event_id: int, data: TreatmentEventUpdate | dict, actor: str,
-                 reason: str) -> TreatmentEvent:
+def update_event(*, session: Session, event_id: int, expected_version: int, data: TreatmentEventUpdate | dict,
+                 actor: str, reason: str) -> TreatmentEvent:
+    """Correct an event, audited with before, after and the reason. Raises StaleRecord, DuplicateRecord, ..."""
     reason = require_reason(reason, "correction")
     data = data if isinstance(data, TreatmentEventUpdate) else parse(TreatmentEventUpdate, data)
-    row = live_row(session, TreatmentEvent, event_id)
+    row = open_for_correction(session, TreatmentEvent, event_id, expected_version=expected_version,
+                              patient_id=data.patient_id)
     patient = _check_event(session, data, ignore_id=primary_key(row))
     return correct_with_audit(session, row, data.model_dump(exclude={"patient_id"}), actor=actor,
-                          patient_key=patient.patient_key, reason=reason)
+                              patient_key=patient.patient_key, reason=reason)
 
 
-def delete_event(*, session: Session, event_id: int, actor: str, reason: str) -> TreatmentEvent:
-    return soft_delete(session, TreatmentEvent, event_id, actor=actor, reason=reason)
+def delete_event(*, session: Session, event_id: int, expected_version: int, actor: str,
+                 reason: str) -> TreatmentEvent:
+    return soft_delete(session, TreatmentEvent, event_id, expected_version=expected_version, actor=actor,
+                       reason=reason)
 
 
-def restore_event(*, session: Session, event_id: int, actor: str, reason: str) -> TreatmentEvent:
-    return restore_row(session, TreatmentEvent, event_id, actor=actor, reason=reason)
+def restore_event(*, session: Session, event_id: int, expected_version: int, actor: str,
+                  reason: str) -> TreatmentEvent:
+    """Restore a deleted event. Raises DuplicateRecord when an equal event was recorded meanwhile, StaleRecord."""
+    row = open_row(session, TreatmentEvent, event_id, expected_version=expected_version, deleted=True)
+    clash = session.exec(select(TreatmentEvent.event_id).where(
+        TreatmentEvent.patient_key == row.patient_key, TreatmentEvent.date == row.date,
+        TreatmentEvent.kind == row.kind, TreatmentEvent.sites == row.sites, TreatmentEvent.agent == row.agent,
+        TreatmentEvent.description == row.description, TreatmentEvent.deleted_at.is_(None))).first()
+    if clash is not None:
+        raise DuplicateRecord(f"this {row.kind.replace('_', ' ')} on {row.date.isoformat()} is recorded again "
+                              "meanwhile; delete that one first", field="date")
+    return restore_row(session, row, actor=actor, reason=reason)
 
 
 # --- reads ----------------------------------------------------------------------------------------

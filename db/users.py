@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, func, text
 from sqlmodel import Session, select
 
-from db.common import audit, snapshot
+from db.common import audit, snapshot, stale_record, write_row
 from db.frames import BOOL, INT, TEXT, TIMESTAMP, read_frame
 from models import User, UserCreate, UserUpdate
 from models.errors import AuthenticationFailed, InvalidValue, NotFound, NotPermitted
@@ -40,6 +40,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 def create_user(*, session: Session, data: UserCreate | dict, actor: str) -> User:
     """Add an account, audited (without the password). Raises InvalidValue for a taken username."""
     data = data if isinstance(data, UserCreate) else parse(UserCreate, data)
+    _lock_accounts(session)
     if session.exec(select(User.user_id).where(User.username == data.username)).first() is not None:
         raise InvalidValue(f"{data.username!r} is taken; choose another username", field="username")
     user = User(**data.model_dump(exclude={"password"}), password_hash=hash_password(data.password))
@@ -51,13 +52,22 @@ def create_user(*, session: Session, data: UserCreate | dict, actor: str) -> Use
     return user
 
 
-def update_user(*, session: Session, username: str, data: UserUpdate | dict, actor: str) -> User:
+def update_user(*, session: Session, username: str, expected_version: int, data: UserUpdate | dict,
+                actor: str) -> User:
     """Change an account's display name, role, active flag or export permission, audited.
 
-    Raises NotPermitted when the change would leave no active administrator, or when administrators
-    would take away their own administration rights (another administrator must do that)."""
+    `expected_version`: the account's version the form was opened on (load_users' `version`); StaleRecord when
+    it changed since. Raises NotPermitted when the change would leave no active administrator, or when
+    administrators would take away their own administration rights (another administrator must do that).
+    Account changes are serialised (an advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite), so two
+    administrators demoting each other at once cannot both pass the "another active administrator" check."""
     data = data if isinstance(data, UserUpdate) else parse(UserUpdate, data)
+    _lock_accounts(session)
     user = _get(session, username)
+    if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+        raise TypeError("expected_version: the version (an int) the form was opened on")
+    if user.version != expected_version:
+        raise stale_record(session, User, user.user_id)
     stays_admin = data.role == "admin" and data.active
     if user.role == "admin" and user.active and not stays_admin:
         if username == actor:
@@ -69,16 +79,20 @@ def update_user(*, session: Session, username: str, data: UserUpdate | dict, act
             raise NotPermitted("this is the last active administrator; make another account administrator first",
                                field="role")
     before = snapshot(user)
-    for field, value in data.model_dump().items():
-        setattr(user, field, value)
-    if snapshot(user) != before:
-        user.version += 1
-    session.add(user)
-    session.flush()
-    if snapshot(user) != before:
-        audit(session, actor=actor, action="update", entity="app_user", entity_id=user.user_id, before=before,
-              after=user)
+    if all(before.get(name) == value for name, value in data.model_dump().items()):
+        return user
+    write_row(session, user, data.model_dump(), whole=False)
+    audit(session, actor=actor, action="update", entity="app_user", entity_id=user.user_id, before=before,
+          after=user)
     return user
+
+
+ACCOUNTS_LOCK = 0x536B5573  # "SkUs": the advisory lock every account change takes on PostgreSQL
+
+
+def _lock_accounts(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ACCOUNTS_LOCK})
 
 
 def change_password(*, session: Session, username: str, new_password: str, actor: str,
@@ -163,7 +177,8 @@ def record_sign_out(engine: Engine, *, username: str, detail: str = "") -> None:
 
 
 def _get(session: Session, username: str) -> User:
-    user = session.exec(select(User).where(User.username == username)).first()
+    user = session.exec(select(User).where(User.username == username)
+                        .execution_options(populate_existing=True)).first()
     if user is None:
         raise NotFound(f"no account {username!r}", field="username")
     return user

@@ -20,12 +20,12 @@ from analysis.scores import rater_total
 from db.common import (
     audit,
     bump_versions,
+    correct_with_audit,
     live_patient,
-    live_row,
+    open_row,
     primary_key,
     require_reason,
     restore_row,
-    snapshot,
     soft_delete,
 )
 from db.frames import BOOL, DATE, FLOAT, INT, TEXT, TIMESTAMP, code_point_order, read_frame
@@ -77,45 +77,44 @@ def record_assessment(*, session: Session, data: AssessmentCreate | dict, actor:
     return assessment
 
 
-def correct_assessment(*, session: Session, assessment_id: int, data: AssessmentUpdate | dict, actor: str,
-                       reason: str) -> Assessment:
+def correct_assessment(*, session: Session, assessment_id: int, expected_version: int,
+                       data: AssessmentUpdate | dict, actor: str, reason: str) -> Assessment:
     """Replace an assessment's content (scores, date, rater), keeping the old values in the audit row.
 
-    Raises ReasonRequired without a reason, NotFound, DuplicateAssessment when the new key is taken.
+    `expected_version`: the version the form was opened on. Raises StaleRecord when the assessment changed since,
+    ReasonRequired without a reason, NotFound, DuplicateAssessment when the new key is taken.
     """
     reason = require_reason(reason, "correction")
     data = data if isinstance(data, AssessmentUpdate) else parse(AssessmentUpdate, data)
-    assessment = live_row(session, Assessment, assessment_id)
+    target = live_patient(session, data.patient_id, lock=False)
+    assessment = open_row(session, Assessment, assessment_id, expected_version=expected_version,
+                          lock_also=[target.patient_key])
     patient = live_patient(session, data.patient_id)
     check_visit_after_birth(data.visit_date, patient.birth_year)
     if (patient.patient_key, data.visit_date, data.rater) != (assessment.patient_key, assessment.visit_date,
-                                                     assessment.rater):
+                                                              assessment.rater):
         _refuse_duplicate(session, patient, data)
-    before = snapshot(assessment)
     total = stored_total(data)
-    values = {"patient_key": patient.patient_key, "visit_date": data.visit_date, "rater": data.rater,
-              "notes": data.notes, "total": total, "incomplete": total is None, **data.site_scores()}
-    for field, value in values.items():
-        setattr(assessment, field, value)
-    if snapshot(assessment) != before:
-        assessment.version += 1
-    session.add(assessment)
-    _flush_or_duplicate(session, patient, data)
-    if snapshot(assessment) != before:
-        audit(session, actor=actor, action="update", entity="assessment", entity_id=assessment.assessment_id,
-              patient_key=patient.patient_key, before=before, after=assessment, reason=reason)
-        bump_versions(session, {patient.patient_key, before["patient_key"]})
-    return assessment
+    values = {"visit_date": data.visit_date, "rater": data.rater, "notes": data.notes, "total": total,
+              "incomplete": total is None, **data.site_scores()}
+    try:
+        return correct_with_audit(session, assessment, values, actor=actor, patient_key=patient.patient_key,
+                                  reason=reason)
+    except IntegrityError as exc:
+        _raise_duplicate(exc, patient, data)
 
 
-def delete_assessment(*, session: Session, assessment_id: int, actor: str, reason: str) -> Assessment:
-    """Soft-delete an assessment (restorable), audited with the reason."""
-    return soft_delete(session, Assessment, assessment_id, actor=actor, reason=reason)
+def delete_assessment(*, session: Session, assessment_id: int, expected_version: int, actor: str,
+                      reason: str) -> Assessment:
+    """Soft-delete an assessment (restorable), audited with the reason. Raises StaleRecord."""
+    return soft_delete(session, Assessment, assessment_id, expected_version=expected_version, actor=actor,
+                       reason=reason)
 
 
-def restore_assessment(*, session: Session, assessment_id: int, actor: str, reason: str) -> Assessment:
-    """Restore a deleted assessment. Raises DuplicateAssessment when its key was reused meanwhile."""
-    row = live_row(session, Assessment, assessment_id, deleted=True)
+def restore_assessment(*, session: Session, assessment_id: int, expected_version: int, actor: str,
+                       reason: str) -> Assessment:
+    """Restore a deleted assessment. Raises DuplicateAssessment when its key was reused meanwhile, StaleRecord."""
+    row = open_row(session, Assessment, assessment_id, expected_version=expected_version, deleted=True)
     patient = session.get(Patient, row.patient_key)
     clash = find_assessment(session, patient_key=row.patient_key, visit_date=row.visit_date, rater=row.rater)
     if clash is not None:
@@ -123,7 +122,7 @@ def restore_assessment(*, session: Session, assessment_id: int, actor: str, reas
             f"patient {patient.patient_id!r} has another assessment on {row.visit_date.isoformat()} by "
             f"{row.rater or 'an unspecified rater'}; correct or delete it first", field="visit_date",
             existing_id=primary_key(clash))
-    return restore_row(session, Assessment, assessment_id, actor=actor, reason=reason)
+    return restore_row(session, row, actor=actor, reason=reason)
 
 
 def _refuse_duplicate(session: Session, patient: Patient, data: AssessmentCreate) -> None:
@@ -140,12 +139,16 @@ def _flush_or_duplicate(session: Session, patient: Patient, data: AssessmentCrea
     try:
         session.flush()
     except IntegrityError as exc:
-        if "ux_assessment_key" in str(exc) or "UNIQUE" in str(exc).upper():
-            raise DuplicateAssessment(
-                f"patient {patient.patient_id!r} already has an assessment on {data.visit_date.isoformat()} "
-                f"by {data.rater or 'an unspecified rater'} (saved by someone else just now)",
-                field="visit_date") from None
-        raise
+        _raise_duplicate(exc, patient, data)
+
+
+def _raise_duplicate(exc: IntegrityError, patient: Patient, data: AssessmentCreate):
+    if "ux_assessment_key" in str(exc) or "UNIQUE" in str(exc).upper():
+        raise DuplicateAssessment(
+            f"patient {patient.patient_id!r} already has an assessment on {data.visit_date.isoformat()} "
+            f"by {data.rater or 'an unspecified rater'} (saved by someone else just now)",
+            field="visit_date") from None
+    raise exc
 
 
 # --- reads ----------------------------------------------------------------------------------------

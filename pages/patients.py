@@ -133,7 +133,8 @@ if record is not None:
                 data["age_at_baseline"] = None if data.get("birth_year") else record.get("age_at_baseline")
                 try:
                     with write_session(engine) as session:
-                        update_patient(session=session, patient_id=current, data=data, actor=actor())
+                        update_patient(session=session, patient_id=current,
+                                       expected_version=int(record["version"]), data=data, actor=actor())
                 except SkintrackError as error:
                     show_error(error)
                 else:
@@ -147,7 +148,8 @@ if record is not None:
             if st.button("Delete patient", icon=":material/delete:", key="delete_patient", disabled=not sure):
                 try:
                     with write_session(engine) as session:
-                        delete_patient(session=session, patient_id=current, actor=actor(), reason=reason)
+                        delete_patient(session=session, patient_id=current,
+                                       expected_version=int(record["version"]), actor=actor(), reason=reason)
                 except SkintrackError as error:
                     show_error(error, prefix="Not deleted")
                 else:

@@ -14,24 +14,26 @@ from ui.messages import show_error
 from ui.state import actor, flash, get_engine, show_flash
 
 
-def _restore_patient(session, key, who, reason):
-    return restore_patient(session=session, patient_id=key, actor=who, reason=reason)
+def _restore_patient(session, key, version, who, reason):
+    return restore_patient(session=session, patient_id=key, expected_version=version, actor=who, reason=reason)
 
 
 # kind -> (read of the deleted rows, the column that identifies a row, the audited restore)
 KINDS = {
     "Patients": (load_deleted_patients, "patient_id", _restore_patient),
     "Visits (skin score assessments)": (load_deleted_assessments, "assessment_id",
-                                        lambda s, key, who, why: restore_assessment(
-                                            session=s, assessment_id=int(key), actor=who, reason=why)),
+                                        lambda s, key, version, who, why: restore_assessment(
+                                            session=s, assessment_id=int(key), expected_version=version, actor=who,
+                                            reason=why)),
     "Measurements": (load_deleted_measurements, "measurement_id",
-                     lambda s, key, who, why: restore_measurement(
-                         session=s, measurement_id=int(key), actor=who, reason=why)),
+                     lambda s, key, version, who, why: restore_measurement(
+                         session=s, measurement_id=int(key), expected_version=version, actor=who, reason=why)),
     "Medication periods": (load_deleted_medications, "period_id",
-                           lambda s, key, who, why: restore_medication(
-                               session=s, period_id=int(key), actor=who, reason=why)),
+                           lambda s, key, version, who, why: restore_medication(
+                               session=s, period_id=int(key), expected_version=version, actor=who, reason=why)),
     "Treatment events": (load_deleted_events, "event_id",
-                         lambda s, key, who, why: restore_event(session=s, event_id=int(key), actor=who, reason=why)),
+                         lambda s, key, version, who, why: restore_event(
+                             session=s, event_id=int(key), expected_version=version, actor=who, reason=why)),
 }
 
 require(__file__)
@@ -59,7 +61,8 @@ with st.form("restore_form"):
 if submitted:
     try:
         with write_session(engine) as session:
-            restore(session, chosen, actor(), reason)
+            version = int(deleted.loc[deleted[id_column].astype(str) == chosen, "version"].iloc[0])
+            restore(session, chosen, version, actor(), reason)
         flash("success", f"Record {chosen} restored ({kind.lower()}); the restore is in the audit trail.")
         st.rerun()
     except SkintrackError as error:

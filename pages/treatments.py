@@ -138,7 +138,8 @@ with medications_tab:
                     else:
                         write(change_dose, f"{current['drug']}: {current['dose']:g} → {new_dose:g} "
                                            f"{current['dose_unit']} from {when.isoformat()}.",
-                              period_id=chosen, change_date=when, dose=new_dose, reason=why)
+                              period_id=chosen, expected_version=int(current["version"]), change_date=when,
+                              dose=new_dose, reason=why)
             with st.form("stop_form"):
                 st.markdown("**Stop**")
                 cols = st.columns([1, 3])
@@ -147,7 +148,7 @@ with medications_tab:
                 stop_why = cols[1].text_input("Reason", key="stop_reason", placeholder="e.g. adverse event")
                 if st.form_submit_button("Stop drug", key="stop_submit"):
                     write(stop_medication, f"{current['drug']} stopped on {stop_day.isoformat()}.", period_id=chosen,
-                          end_date=stop_day, reason=stop_why)
+                          expected_version=int(current["version"]), end_date=stop_day, reason=stop_why)
     if len(periods):
         with st.expander("Correct or delete a period", icon=":material/edit:"):
             target = st.selectbox("Period", list(labels), format_func=labels.get, key="fix_period")
@@ -176,12 +177,14 @@ with medications_tab:
                 why = st.text_input("Why is this corrected? (required)", key=f"fix_reason_{target}")
                 if st.form_submit_button("Save correction", type="primary", key=f"fix_submit_{target}"):
                     fix["drug"] = fix["drug"].strip().lower()
-                    write(update_medication, "Period corrected.", period_id=target, data=fix, reason=why)
+                    write(update_medication, "Period corrected.", period_id=target,
+                          expected_version=int(row["version"]), data=fix, reason=why)
             st.divider()
             why = st.text_input("Reason for deleting (required)", key="delete_period_reason")
             sure = st.checkbox("Yes, delete this period (an administrator can restore it)", key="delete_period_ok")
             if st.button("Delete period", key="delete_period_submit", disabled=not sure):
-                write(delete_medication, "Period deleted.", period_id=target, reason=why)
+                write(delete_medication, "Period deleted.", period_id=target, expected_version=int(row["version"]),
+                      reason=why)
 
 # --- events --------------------------------------------------------------------------------------------
 with events_tab:
@@ -209,7 +212,9 @@ with events_tab:
                 why = st.text_input("Reason for the change or deletion (required)", key="event_edit_reason")
                 sure = st.checkbox("Yes, delete this event (an administrator can restore it)", key="event_delete_ok")
                 if st.button("Delete event", key="event_delete", disabled=not sure):
-                    write(delete_event, "Event deleted.", event_id=editing, reason=why)
+                    write(delete_event, "Event deleted.", event_id=editing,
+                          expected_version=int(events.loc[events["event_id"] == editing, "version"].iloc[0]),
+                          reason=why)
     base = events[events["event_id"] == editing].iloc[0].to_dict() if editing is not None else {}
 
     st.markdown("**Edit the event**" if editing is not None else "**Record a treatment event**")
@@ -263,5 +268,6 @@ with events_tab:
             if editing is None:
                 write(record_event, f"{EVENT_KINDS[kind]} recorded.", data=values)
             else:
-                write(update_event, "Event saved.", event_id=editing, data=values,
+                write(update_event, "Event saved.", event_id=editing, expected_version=int(base["version"]),
+                      data=values,
                       reason=st.session_state.get("event_edit_reason", ""))

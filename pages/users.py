@@ -84,7 +84,8 @@ with edit_tab:
         if save:
             try:
                 with write_session(engine) as session:
-                    update_user(session=session, username=chosen, actor=actor(), data={
+                    update_user(session=session, username=chosen, expected_version=int(account["version"]),
+                                actor=actor(), data={
                         "display_name": new_display, "role": new_role, "active": new_active,
                         "can_export_identified": new_identified})
                 flash("success", f"Account {chosen!r} saved; the change applies at the account's next page view.")

@@ -159,14 +159,17 @@ if save:
         with write_session(engine) as session:  # the assessment and its measures: all saved, or nothing
             if not refusal:
                 if existing is not None:
-                    correct_assessment(session=session, assessment_id=int(existing["assessment_id"]), data=data,
-                                       actor=actor(), reason=reason)
+                    correct_assessment(session=session, assessment_id=int(existing["assessment_id"]),
+                                       expected_version=int(existing["version"]), data=data, actor=actor(),
+                                       reason=reason)
                 else:
                     record_assessment(session=session, data=data, actor=actor())
             for item in to_save:
                 values = measurement_data(item.code, item.side, item.value)
                 if item.measurement_id is not None:
-                    correct_measurement(session=session, measurement_id=item.measurement_id, data=values,
+                    versions = dict(zip(saved_measures["measurement_id"], saved_measures["version"], strict=True))
+                    correct_measurement(session=session, measurement_id=item.measurement_id,
+                                        expected_version=int(versions[item.measurement_id]), data=values,
                                         actor=actor(), reason=reason or "entered again on the visit screen")
                 else:
                     record_measurement(session=session, data=values, actor=actor())

@@ -61,7 +61,7 @@ def small(engine):
                      {"patient_id": "B", "dose": 400, "start_date": "2020-01-05"},
                      {"patient_id": "D", "start_date": "2020-01-02"}])
     with write_session(engine) as session:
-        delete_patient(session=session, patient_id="D", actor="test", reason="entered twice")
+        delete_patient(session=session, expected_version=1, patient_id="D", actor="test", reason="entered twice")
     return engine
 
 

@@ -174,7 +174,7 @@ def test_a_deleted_patient_takes_no_rows(example, tmp_path, capsys, monkeypatch)
     """skin_scores.csv `patient_id` "must exist in patients.csv of the bundle or in the database": a deleted patient
     does not count as existing."""
     with write_session(example) as session:
-        delete_patient(session=session, patient_id="EX-03", actor="t", reason="test")
+        delete_patient(session=session, expected_version=1, patient_id="EX-03", actor="t", reason="test")
     folder = write_bundle(tmp_path / "b", {"skin_scores.csv": "patient_id,visit_date,total\nEX-03,2020-01-01,4\n"})
     with pytest.raises(BundleRejected) as rejected:
         import_bundle(example, folder, actor="t")
