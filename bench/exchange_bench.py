@@ -15,8 +15,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from db.demo import generate_registry, load_registry
 from db.engine import make_engine, upgrade_database
+from demo import generate_registry, load_registry
 from exchange import export_bundle, import_bundle
 
 TABLES = ("patient", "assessment", "measurement", "medication_period", "treatment_event")

@@ -14,8 +14,7 @@ from sqlmodel import Session, SQLModel, select
 
 from models import AuditEvent, Patient
 from models.base import utcnow
-from models.errors import NotFound, ReasonRequired, StaleRecord, UnknownPatient
-from models.rules import unknown_patient_reason
+from models.errors import NotFound, ReasonRequired, StaleRecord
 
 AUDITED_FIELDS_EXCLUDED = {"password_hash"}
 
@@ -68,18 +67,6 @@ def bump_versions(session: Session, patient_keys) -> None:
         session.execute(update(Patient).where(Patient.patient_key.in_(chunk))
                         .values(data_version=Patient.data_version + 1)
                         .execution_options(synchronize_session=False))
-
-
-def live_patient(session: Session, patient_id: str, *, lock: bool = True) -> Patient:
-    """The live patient with this patient_id, locked for the transaction (`lock_patients`) unless lock=False.
-    Raises UnknownPatient."""
-    statement = select(Patient).where(Patient.patient_id == patient_id)
-    if lock and session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    patient = session.exec(statement.execution_options(populate_existing=True)).first()
-    if patient is None or patient.deleted_at is not None:
-        raise UnknownPatient(unknown_patient_reason(patient_id, deleted=patient is not None), field="patient_id")
-    return patient
 
 
 def primary_key(row: SQLModel) -> int:
@@ -141,14 +128,6 @@ def open_row(session: Session, model: type[SQLModel], row_id: int, *, expected_v
     return row
 
 
-def open_for_correction(session: Session, model: type[SQLModel], row_id: int, *, expected_version: int,
-                        patient_id: str) -> SQLModel:
-    """`open_row` for a correction that may move the record to the patient `patient_id`: both patients locked
-    (in key order), the row version-checked. Raises UnknownPatient, NotFound, StaleRecord."""
-    target = live_patient(session, patient_id, lock=False)
-    return open_row(session, model, row_id, expected_version=expected_version, lock_also=[target.patient_key])
-
-
 def write_row(session: Session, row: SQLModel, values: dict[str, Any], *, whole: bool = True) -> None:
     """Write the whole new row (every column, `values` applied) with the version moved on, as one UPDATE guarded by
     the version read (under the patient's lock it always matches; the guard makes a lost update impossible even
@@ -174,33 +153,6 @@ def require_reason(reason: str | None, what: str) -> str:
     if not reason or not reason.strip():
         raise ReasonRequired(f"give a reason for the {what} (it is kept in the audit trail)", field="reason")
     return reason.strip()
-
-
-def add_audited(session: Session, row: SQLModel, *, actor: str, patient_key: int) -> SQLModel:
-    """Insert a patient's row (assessment, measurement, period, event), audited as a creation, and move
-    the patient's data version on."""
-    session.add(row)
-    session.flush()
-    audit(session, actor=actor, action="create", entity=row.__tablename__, entity_id=primary_key(row),
-          patient_key=patient_key, after=row)
-    bump_versions(session, [patient_key])
-    return row
-
-
-def correct_with_audit(session: Session, row: SQLModel, values: dict[str, Any], *, actor: str, patient_key: int,
-                       reason: str) -> SQLModel:
-    """Give a patient's row (opened with `open_row`) new content, possibly moving it to patient `patient_key`:
-    the whole row written, audited with before, after and the reason, and the data versions moved on, only when
-    something changed."""
-    before = snapshot(row)
-    new = {**values, "patient_key": patient_key}
-    if all(before.get(name) == _plain(value) for name, value in new.items()):
-        return row
-    write_row(session, row, new)
-    audit(session, actor=actor, action="update", entity=row.__tablename__, entity_id=primary_key(row),
-          patient_key=patient_key, before=before, after=row, reason=reason)
-    bump_versions(session, {patient_key, before["patient_key"]})
-    return row
 
 
 def soft_delete(session: Session, model: type[SQLModel], row_id: int, *, expected_version: int, actor: str,

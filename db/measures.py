@@ -1,4 +1,4 @@
-"""Measurements (range of motion, function, lungs, labs): the single write path and the reads."""
+"""Measurements (range of motion, function, lungs, labs): the write paths (through db.batch) and the reads."""
 
 from __future__ import annotations
 
@@ -9,48 +9,21 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from analysis.frames import MEASUREMENT_COLUMNS
-from db.common import (
-    add_audited,
-    correct_with_audit,
-    live_patient,
-    open_for_correction,
-    open_row,
-    primary_key,
-    require_reason,
-    restore_row,
-    soft_delete,
-)
+from db.batch import check_restorable, save_one
+from db.common import open_row, require_reason, restore_row, soft_delete
 from db.frames import DATE, FLOAT, INT, TEXT, TIMESTAMP, code_point_order, read_frame
 from models import Measurement, MeasurementCreate, MeasurementUpdate, Patient
-from models.errors import DuplicateRecord, InvalidDate
+from models.records import MEASUREMENT
 from models.validation import parse
 
 MEASUREMENT_TYPES = {"patient_id": TEXT, "date": DATE, "measure": TEXT, "side": TEXT, "value": FLOAT,
                      "unit": TEXT, "rater": TEXT}
 
 
-def _check(session: Session, data: MeasurementCreate, *, ignore_id: int | None = None) -> Patient:
-    patient = live_patient(session, data.patient_id)
-    if patient.birth_year and data.date.year < patient.birth_year:
-        raise InvalidDate(f"{data.date.isoformat()} is before the birth year {patient.birth_year}", field="date")
-    clash = session.exec(select(Measurement.measurement_id).where(
-        Measurement.patient_key == patient.patient_key, Measurement.date == data.date,
-        Measurement.measure == data.measure,
-        Measurement.side == data.side, Measurement.rater == data.rater, Measurement.deleted_at.is_(None))).first()
-    if clash is not None and clash != ignore_id:
-        side = f" {data.side}" if data.side else ""
-        raise DuplicateRecord(f"{data.measure}{side} on {data.date.isoformat()} is recorded already; "
-                              "correct the existing value instead", field="measure")
-    return patient
-
-
-def record_measurement(*, session: Session, data: MeasurementCreate | dict, actor: str,
-                       import_id: int | None = None) -> Measurement:
+def record_measurement(*, session: Session, data: MeasurementCreate | dict, actor: str) -> Measurement:
     """Add one measured value, audited. Raises UnknownMeasure, ImplausibleValue, DuplicateRecord, ..."""
     data = data if isinstance(data, MeasurementCreate) else parse(MeasurementCreate, data)
-    patient = _check(session, data)
-    row = Measurement(patient_key=patient.patient_key, import_id=import_id, **data.model_dump(exclude={"patient_id"}))
-    return add_audited(session, row, actor=actor, patient_key=patient.patient_key)
+    return save_one(session, MEASUREMENT, data, actor=actor)
 
 
 def correct_measurement(*, session: Session, measurement_id: int, expected_version: int,
@@ -59,15 +32,13 @@ def correct_measurement(*, session: Session, measurement_id: int, expected_versi
     changed since the form was opened on `expected_version`, DuplicateRecord, ..."""
     reason = require_reason(reason, "correction")
     data = data if isinstance(data, MeasurementUpdate) else parse(MeasurementUpdate, data)
-    row = open_for_correction(session, Measurement, measurement_id, expected_version=expected_version,
-                              patient_id=data.patient_id)
-    patient = _check(session, data, ignore_id=primary_key(row))
-    return correct_with_audit(session, row, data.model_dump(exclude={"patient_id"}), actor=actor,
-                              patient_key=patient.patient_key, reason=reason)
+    return save_one(session, MEASUREMENT, data, actor=actor, target=measurement_id,
+                    expected_version=expected_version, reason=reason)
 
 
 def delete_measurement(*, session: Session, measurement_id: int, expected_version: int, actor: str,
                        reason: str) -> Measurement:
+    """Soft-delete a measurement (restorable), audited with the reason. Raises StaleRecord."""
     return soft_delete(session, Measurement, measurement_id, expected_version=expected_version, actor=actor,
                        reason=reason)
 
@@ -76,9 +47,7 @@ def restore_measurement(*, session: Session, measurement_id: int, expected_versi
                         reason: str) -> Measurement:
     """Restore a deleted measurement. Raises DuplicateRecord when its key was reused meanwhile, StaleRecord."""
     row = open_row(session, Measurement, measurement_id, expected_version=expected_version, deleted=True)
-    patient_id = session.get(Patient, row.patient_key).patient_id
-    _check(session, MeasurementCreate.model_construct(patient_id=patient_id, **row.model_dump()),
-           ignore_id=primary_key(row))
+    check_restorable(session, MEASUREMENT, row)
     return restore_row(session, row, actor=actor, reason=reason)
 
 

@@ -6,14 +6,15 @@ from collections.abc import Iterable
 
 import pandas as pd
 from sqlalchemy import Engine, func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from analysis.frames import PATIENT_COLUMNS
-from db.common import audit, bump_versions, open_row, require_reason, restore_row, snapshot, soft_delete, write_row
+from db.batch import save_one
+from db.common import open_row, require_reason, restore_row, soft_delete
 from db.frames import DATE, INT, TEXT, TIMESTAMP, code_point_order, read_frame
 from models import Patient, PatientCreate, PatientUpdate
-from models.errors import DuplicatePatient, UnknownPatient
+from models.errors import UnknownPatient
+from models.records import PATIENT
 from models.rules import unknown_patient_reason
 from models.validation import parse
 
@@ -23,24 +24,10 @@ PATIENT_TYPES = {
 }
 
 
-def create_patient(*, session: Session, data: PatientCreate | dict, actor: str,
-                   import_id: int | None = None) -> Patient:
+def create_patient(*, session: Session, data: PatientCreate | dict, actor: str) -> Patient:
     """Add a patient, audited. Raises DuplicatePatient, or the validation error of a bad field."""
     data = data if isinstance(data, PatientCreate) else parse(PatientCreate, data)
-    existing = session.exec(select(Patient).where(Patient.patient_id == data.patient_id)).first()
-    if existing is not None:
-        hint = " (deleted: an administrator can restore it)" if existing.deleted_at else ""
-        raise DuplicatePatient(f"patient {data.patient_id!r} exists already{hint}", field="patient_id")
-    patient = Patient(import_id=import_id, **data.model_dump())
-    session.add(patient)
-    try:
-        session.flush()
-    except IntegrityError:  # the same patient_id committed by someone else since the check above
-        raise DuplicatePatient(f"patient {data.patient_id!r} exists already (saved by someone else just now)",
-                               field="patient_id") from None
-    audit(session, actor=actor, action="create", entity="patient", entity_id=patient.patient_key,
-          patient_key=patient.patient_key, after=patient, detail=f"import #{import_id}" if import_id else "")
-    return patient
+    return save_one(session, PATIENT, data, actor=actor)
 
 
 def update_patient(*, session: Session, patient_id: str, expected_version: int, data: PatientUpdate | dict,
@@ -48,15 +35,8 @@ def update_patient(*, session: Session, patient_id: str, expected_version: int, 
     """Change a patient's details (not the patient_id), audited with before and after. Raises StaleRecord when
     the patient changed since the form was opened on `expected_version`."""
     data = data if isinstance(data, PatientUpdate) else parse(PatientUpdate, data)
-    patient = open_row(session, Patient, _key(session, patient_id), expected_version=expected_version)
-    before = snapshot(patient)
-    if all(before.get(name) == value for name, value in snapshot(data.model_dump()).items()):
-        return patient
-    write_row(session, patient, data.model_dump())
-    audit(session, actor=actor, action="update", entity="patient", entity_id=patient.patient_key,
-          patient_key=patient.patient_key, before=before, after=patient, reason=reason)
-    bump_versions(session, [patient.patient_key])
-    return patient
+    return save_one(session, PATIENT, data, actor=actor, target=_key(session, patient_id),
+                    expected_version=expected_version, reason=reason, patient_id=patient_id)
 
 
 def delete_patient(*, session: Session, patient_id: str, expected_version: int, actor: str,

@@ -11,6 +11,7 @@ import math
 import re
 import types
 import typing
+import unicodedata
 from datetime import date
 from functools import cache
 from typing import Any, TypeVar
@@ -164,3 +165,10 @@ class Input(SQLModel):
     @classmethod
     def _cells(cls, data):
         return check_cells(cls, data)
+
+
+def printable(text: str) -> str:
+    """`text` with every control character written as its escape (NUL as \\x00, a line break as \\n): for text
+    that is shown or stored as one line, never refused (a bundle's file name in its audit row)."""
+    return "".join(c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) == "Cc" else c
+                   for c in str(text))

@@ -7,10 +7,10 @@ import time
 
 import streamlit as st
 
-from db.demo import generate_registry, load_registry
 from db.engine import write_session
 from db.patients import count_patients
 from db.users import create_user, get_user, record_sign_out, sign_in_attempt
+from demo import generate_registry, load_registry
 from models.errors import SkintrackError
 from ui.messages import show_error
 from ui.state import flash, get_engine, reset_session, show_flash, touch

@@ -9,7 +9,7 @@ from analysis.scores import visit_scores
 from charts.patient import patient_timeline, site_heatmap
 from charts.report import header_lines, patient_report_pdf, treatment_rows
 from db.chart_data import load_chart_data
-from db.demo import generate_registry, load_registry
+from demo import generate_registry, load_registry
 
 
 def test_report_is_a_one_or_two_page_pdf_with_the_treatments_in_date_order(sqlite_engine):

@@ -21,12 +21,12 @@ from analysis import (
 )
 from analysis.cohort import site_changes
 from db.cohort import CohortFilter, cohort_choices, cohort_quality, cohort_site_changes, cohort_summary
-from db.demo import generate_registry, load_registry
 from db.engine import write_session
 from db.measures import load_measurements, record_measurement
 from db.patients import create_patient, delete_patient
 from db.treatments import start_medication
 from db.visits import load_assessments, record_assessment
+from demo import generate_registry, load_registry
 from models.errors import InvalidValue
 from tests import factories
 

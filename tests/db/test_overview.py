@@ -9,12 +9,12 @@ import pandas as pd
 
 from analysis.cohort import visit_totals
 from analysis.summary import summarise_patients
-from db.demo import generate_registry, load_registry
 from db.engine import write_session
 from db.overview import load_overview
 from db.patients import create_patient, load_patients
 from db.treatments import start_medication
 from db.visits import delete_assessment, load_assessments, record_assessment
+from demo import generate_registry, load_registry
 from models.catalog import SITE_CODES
 from tests import factories
 

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 from datetime import date
 
-from db.demo import generate_registry, load_registry
+from demo import generate_registry, load_registry
 from exchange import export_bundle, import_bundle
 from exchange.deid import date_offset, installation_secret
 from tests.exchange.conftest import EXAMPLE, write_bundle

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from db.demo import generate_registry, load_registry
+from demo import generate_registry, load_registry
 from exchange import export_bundle, exporter
 from exchange.exporter import SHEET_ORDER, protect_cell
 from exchange.reader import FORMULA_START, unescape

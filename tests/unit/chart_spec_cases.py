@@ -162,12 +162,12 @@ def write_inputs() -> None:
     from analysis.scores import visit_scores
     from bench.run import BENCH_PATIENT, add_bench_patient
     from db.chart_data import load_chart_data
-    from db.demo import generate_registry, load_registry
     from db.engine import make_engine, upgrade_database, write_session
     from db.measures import record_measurement
     from db.patients import create_patient
     from db.treatments import record_event, start_medication
     from db.visits import record_assessment
+    from demo import generate_registry, load_registry
     from tests import factories
 
     with tempfile.TemporaryDirectory() as folder:
