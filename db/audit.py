@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from db.frames import INT, TEXT, read_frame
+from db.frames import INT, TEXT, matchable, read_frame
 from models import AuditEvent, Patient
 
 AUDIT_TYPES = {"audit_id": INT, "at": TEXT, "actor": TEXT, "action": TEXT, "entity": TEXT, "entity_id": INT,
@@ -31,13 +31,13 @@ def load_audit(engine: Engine, *, patient: str | None = None, actor: str | None 
         .order_by(AuditEvent.audit_id.desc()).limit(limit)
     )
     if patient:
-        statement = statement.where(Patient.patient_id == patient)
+        statement = statement.where(Patient.patient_id.in_(matchable([patient])))
     if actor:
-        statement = statement.where(AuditEvent.actor == actor)
+        statement = statement.where(AuditEvent.actor.in_(matchable([actor])))
     if entity:
-        statement = statement.where(AuditEvent.entity == entity)
+        statement = statement.where(AuditEvent.entity.in_(matchable([entity])))
     if action:
-        statement = statement.where(AuditEvent.action == action)
+        statement = statement.where(AuditEvent.action.in_(matchable([action])))
     if since:
         statement = statement.where(AuditEvent.at >= datetime.combine(since, time(), UTC))
     if until:

@@ -54,6 +54,7 @@ from models import Assessment, MedicationPeriod, Patient
 from models.catalog import DIAGNOSES, MEASURES_BY_CODE, SITE_CODES
 from models.errors import InvalidValue
 from models.measurement import Measurement
+from models.validation import check_text
 
 Progress = Callable[[float, str], None]
 
@@ -82,6 +83,9 @@ class CohortFilter:
 
     def check(self) -> CohortFilter:
         """Return self when consistent. Raises InvalidValue naming the field otherwise."""
+        for name in ("drug", "dose_unit", "anchor_drug"):
+            if getattr(self, name):
+                check_text(getattr(self, name), name)
         unknown = [d for d in self.diagnoses if d not in DIAGNOSES]
         if unknown:
             raise InvalidValue(f"unknown diagnosis {unknown[0]!r}; allowed: {', '.join(DIAGNOSES)}",

@@ -14,7 +14,8 @@ from sqlmodel import Session, SQLModel, select
 
 from models import AuditEvent, Patient
 from models.base import utcnow
-from models.errors import NotFound, ReasonRequired, StaleRecord
+from models.errors import MissingValue, NotFound, ReasonRequired, StaleRecord
+from models.validation import check_text
 
 AUDITED_FIELDS_EXCLUDED = {"password_hash"}
 
@@ -46,9 +47,13 @@ def audit(
     reason: str = "",
     detail: str = "",
 ) -> AuditEvent:
-    """Append one audit row in the caller's transaction and return it (flushed, so it has an id)."""
+    """Append one audit row in the caller's transaction and return it (flushed, so it has an id).
+
+    Every row names who acted: an empty actor is refused (MissingValue), never filled in."""
+    if not isinstance(actor, str) or not actor.strip():
+        raise MissingValue("is required: every audit row names the user who acted", field="actor")
     event = AuditEvent(
-        at=utcnow(), actor=actor or "unknown", action=action, entity=entity, entity_id=entity_id,
+        at=utcnow(), actor=actor, action=action, entity=entity, entity_id=entity_id,
         patient_key=patient_key,
         before=json.dumps(snapshot(before), sort_keys=True) if before is not None else None,
         after=json.dumps(snapshot(after), sort_keys=True) if after is not None else None,
@@ -150,9 +155,10 @@ def write_row(session: Session, row: SQLModel, values: dict[str, Any], *, whole:
 
 
 def require_reason(reason: str | None, what: str) -> str:
+    """The reason of a correction, deletion or restore: required, and text by the one text rule."""
     if not reason or not reason.strip():
         raise ReasonRequired(f"give a reason for the {what} (it is kept in the audit trail)", field="reason")
-    return reason.strip()
+    return check_text(reason.strip(), "reason")
 
 
 def soft_delete(session: Session, model: type[SQLModel], row_id: int, *, expected_version: int, actor: str,

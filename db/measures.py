@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from analysis.frames import MEASUREMENT_COLUMNS
 from db.batch import check_restorable, save_one
 from db.common import open_row, require_reason, restore_row, soft_delete
-from db.frames import DATE, FLOAT, INT, TEXT, TIMESTAMP, code_point_order, read_frame
+from db.frames import DATE, FLOAT, INT, TEXT, TIMESTAMP, code_point_order, matchable, read_frame
 from models import Measurement, MeasurementCreate, MeasurementUpdate, Patient
 from models.records import MEASUREMENT
 from models.validation import parse
@@ -62,7 +62,7 @@ def load_measurements(engine: Engine, identifiers: Iterable[str] | None = None) 
                   code_point_order(Measurement.side), code_point_order(Measurement.rater))
     )
     if identifiers is not None:
-        statement = statement.where(Patient.patient_id.in_(list(identifiers)))
+        statement = statement.where(Patient.patient_id.in_(matchable(identifiers)))
     return read_frame(engine, statement, MEASUREMENT_TYPES)[MEASUREMENT_COLUMNS]
 
 
@@ -72,7 +72,7 @@ def load_measurement_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
         select(Measurement.measurement_id, Measurement.date, Measurement.measure, Measurement.side,
                Measurement.value, Measurement.unit, Measurement.rater, Measurement.version)
         .join(Patient, Patient.patient_key == Measurement.patient_key)
-        .where(Patient.patient_id == patient_id, Measurement.deleted_at.is_(None))
+        .where(Patient.patient_id.in_(matchable([patient_id])), Measurement.deleted_at.is_(None))
         .order_by(Measurement.date, Measurement.measure, Measurement.side)
     )
     return read_frame(engine, statement, {"measurement_id": INT, "date": DATE, "measure": TEXT, "side": TEXT,

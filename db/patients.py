@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from analysis.frames import PATIENT_COLUMNS
 from db.batch import save_one
 from db.common import open_row, require_reason, restore_row, soft_delete
-from db.frames import DATE, INT, TEXT, TIMESTAMP, code_point_order, read_frame
+from db.frames import DATE, INT, TEXT, TIMESTAMP, code_point_order, matchable, read_frame
 from models import Patient, PatientCreate, PatientUpdate
 from models.errors import UnknownPatient
 from models.records import PATIENT
@@ -55,7 +55,7 @@ def restore_patient(*, session: Session, patient_id: str, expected_version: int,
 
 
 def _key(session: Session, patient_id: str) -> int:
-    key = session.exec(select(Patient.patient_key).where(Patient.patient_id == patient_id)).first()
+    key = session.exec(select(Patient.patient_key).where(Patient.patient_id.in_(matchable([patient_id])))).first()
     if key is None:
         raise UnknownPatient(unknown_patient_reason(patient_id, deleted=False), field="patient_id")
     return key
@@ -71,7 +71,7 @@ def load_patients(engine: Engine, identifiers: Iterable[str] | None = None) -> p
         Patient.diagnosis_date, Patient.name, Patient.mrn, Patient.notes,
     ).where(Patient.deleted_at.is_(None)).order_by(code_point_order(Patient.patient_id))
     if identifiers is not None:
-        statement = statement.where(Patient.patient_id.in_(list(identifiers)))
+        statement = statement.where(Patient.patient_id.in_(matchable(identifiers)))
     frame = read_frame(engine, statement, PATIENT_TYPES)
     return frame[PATIENT_COLUMNS]
 
@@ -87,7 +87,7 @@ def patient_version(engine: Engine, identifier: str) -> int | None:
     """The patient's data version (None when there is no live patient): part of every chart cache key."""
     with Session(engine) as session:
         return session.exec(select(Patient.data_version).where(
-            Patient.patient_id == identifier, Patient.deleted_at.is_(None))).first()
+            Patient.patient_id.in_(matchable([identifier])), Patient.deleted_at.is_(None))).first()
 
 
 def patient_keys(session: Session, identifiers: Iterable[str]) -> dict[str, int]:
@@ -111,7 +111,7 @@ def get_patient(engine: Engine, identifier: str) -> dict | None:
     """The live patient's fields as a dict (for forms), or None."""
     with Session(engine) as session:
         patient = session.exec(select(Patient).where(
-            Patient.patient_id == identifier, Patient.deleted_at.is_(None))).first()
+            Patient.patient_id.in_(matchable([identifier])), Patient.deleted_at.is_(None))).first()
         if patient is None:
             return None
         return patient.model_dump()

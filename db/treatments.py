@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from analysis.frames import EVENT_COLUMNS, MEDICATION_COLUMNS
 from db.batch import Row, check_restorable, save_one, write_batch
 from db.common import open_row, require_reason, restore_row, soft_delete, stale_record
-from db.frames import DATE, FLOAT, INT, NULLABLE_BOOL, TEXT, TIMESTAMP, code_point_order, read_frame
+from db.frames import DATE, FLOAT, INT, NULLABLE_BOOL, TEXT, TIMESTAMP, code_point_order, matchable, read_frame
 from models import (
     MedicationPeriod,
     MedicationPeriodCreate,
@@ -184,7 +184,7 @@ def load_medications(engine: Engine, identifiers: Iterable[str] | None = None) -
                   MedicationPeriod.start_date)
     )
     if identifiers is not None:
-        statement = statement.where(Patient.patient_id.in_(list(identifiers)))
+        statement = statement.where(Patient.patient_id.in_(matchable(identifiers)))
     return read_frame(engine, statement, MEDICATION_TYPES)[MEDICATION_COLUMNS]
 
 
@@ -195,7 +195,7 @@ def load_medication_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
                MedicationPeriod.frequency, MedicationPeriod.route, MedicationPeriod.start_date,
                MedicationPeriod.end_date, MedicationPeriod.reason, MedicationPeriod.version)
         .join(Patient, Patient.patient_key == MedicationPeriod.patient_key)
-        .where(Patient.patient_id == patient_id, MedicationPeriod.deleted_at.is_(None))
+        .where(Patient.patient_id.in_(matchable([patient_id])), MedicationPeriod.deleted_at.is_(None))
         .order_by(MedicationPeriod.drug, MedicationPeriod.start_date)
     )
     types = {"period_id": INT, **{k: v for k, v in MEDICATION_TYPES.items() if k != "patient_id"}, "version": INT}
@@ -213,7 +213,7 @@ def load_events(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.
                   code_point_order(TreatmentEvent.description))
     )
     if identifiers is not None:
-        statement = statement.where(Patient.patient_id.in_(list(identifiers)))
+        statement = statement.where(Patient.patient_id.in_(matchable(identifiers)))
     return read_frame(engine, statement, EVENT_TYPES)[EVENT_FRAME_COLUMNS]
 
 
@@ -237,7 +237,7 @@ def load_event_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
     statement = (
         select(TreatmentEvent.event_id, *_EVENT_FIELDS, TreatmentEvent.version)
         .join(Patient, Patient.patient_key == TreatmentEvent.patient_key)
-        .where(Patient.patient_id == patient_id, TreatmentEvent.deleted_at.is_(None))
+        .where(Patient.patient_id.in_(matchable([patient_id])), TreatmentEvent.deleted_at.is_(None))
         .order_by(TreatmentEvent.date, TreatmentEvent.kind)
     )
     types = {"event_id": INT, **{k: v for k, v in EVENT_TYPES.items() if k != "patient_id"}, "version": INT}

@@ -19,7 +19,7 @@ from db.frames import BOOL, INT, TEXT, TIMESTAMP, read_frame
 from models import User, UserCreate, UserUpdate
 from models.errors import AuthenticationFailed, InvalidValue, NotFound, NotPermitted
 from models.user import check_password, sign_in_delay
-from models.validation import parse
+from models.validation import parse, printable
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so that a wrong username costs as long as a wrong password.
@@ -121,8 +121,9 @@ def authenticate(*, session: Session, username: str, password: str, now: datetim
     message that never tells which of the two was wrong: the caller commits it (see `sign_in_attempt`).
     """
     now = now or datetime.now(UTC)
-    # Anything longer than a username can be is cut to the column's size, so the audit row always fits.
-    username = (username or "").strip().lower()[:64]
+    # Anything longer than a username can be is cut to the column's size, so the audit row always fits; a control
+    # character (a NUL PostgreSQL cannot store) is written escaped. No account has either, so neither signs in.
+    username = printable((username or "").strip().lower())[:64]
     user = session.exec(select(User).where(User.username == username)).first()
     if user is not None and user.last_failed_at is not None:
         wait = sign_in_delay(user.failed_sign_ins)
@@ -139,7 +140,7 @@ def authenticate(*, session: Session, username: str, password: str, now: datetim
             user.failed_sign_ins += 1
             user.last_failed_at = now
             session.add(user)
-        audit(session, actor=username or "unknown", action="sign_in_failed", entity="session",
+        audit(session, actor=username or "(no username)", action="sign_in_failed", entity="session",
               detail="inactive account" if user is not None and valid else "wrong username or password")
         raise AuthenticationFailed("wrong username or password, or the account is inactive", field="password")
     user.failed_sign_ins = 0

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from analysis.frames import ASSESSMENT_COLUMNS
 from db.batch import check_restorable, save_one
 from db.common import open_row, require_reason, restore_row, soft_delete
-from db.frames import BOOL, DATE, FLOAT, INT, TEXT, TIMESTAMP, code_point_order, read_frame
+from db.frames import BOOL, DATE, FLOAT, INT, TEXT, TIMESTAMP, code_point_order, matchable, read_frame
 from db.measures import correct_measurement, delete_measurement, record_measurement
 from models import Assessment, AssessmentCreate, AssessmentUpdate, Patient
 from models.catalog import SITE_CODES
@@ -159,7 +159,7 @@ def load_assessments(engine: Engine, identifiers: Iterable[str] | None = None) -
     statement = _assessment_select().order_by(code_point_order(Patient.patient_id), Assessment.visit_date,
                                               code_point_order(Assessment.rater))
     if identifiers is not None:
-        statement = statement.where(Patient.patient_id.in_(list(identifiers)))
+        statement = statement.where(Patient.patient_id.in_(matchable(identifiers)))
     return read_frame(engine, statement, ASSESSMENT_TYPES)[ASSESSMENT_COLUMNS]
 
 
@@ -170,7 +170,7 @@ def load_assessment_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
                *[getattr(Assessment, code) for code in SITE_CODES], Assessment.total, Assessment.incomplete,
                Assessment.notes, Assessment.version)
         .join(Patient, Patient.patient_key == Assessment.patient_key)
-        .where(Patient.patient_id == patient_id, Assessment.deleted_at.is_(None))
+        .where(Patient.patient_id.in_(matchable([patient_id])), Assessment.deleted_at.is_(None))
         .order_by(Assessment.visit_date, Assessment.rater)
     )
     types = {"assessment_id": INT, "visit_date": DATE, "rater": TEXT, **{c: FLOAT for c in SITE_CODES},

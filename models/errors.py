@@ -41,6 +41,10 @@ class ImplausibleValue(InvalidValue):
     """A measure value outside the catalogue's plausible range."""
 
 
+class InvalidText(InvalidValue):
+    """Text holding a control character (models.validation.check_text: the one text rule)."""
+
+
 class InvalidDate(InvalidValue):
     """A date that cannot be: in the future, before birth, or before its start."""
 

@@ -74,7 +74,8 @@ def fast_assessment(record: dict, today: date) -> tuple | None:
         return None
     patient_id = record.get("patient_id")  # kept as given, unstripped, like AssessmentCreate._patient
     rater = record.get("rater", "")
-    if patient_id.__class__ is not str or rater.__class__ is not str or not patient_id.strip():
+    if patient_id.__class__ is not str or rater.__class__ is not str or not patient_id.strip() \
+            or not patient_id.isprintable() or not rater.isprintable():  # the schema's text rule says why
         return None
     rater = rater.strip()
     visit_date = _plain_date(record.get("visit_date"), today)
@@ -117,6 +118,8 @@ def fast_measurement(record: dict, today: date) -> tuple | None:
         get("rater", "")
     if not patient_id.__class__ is code.__class__ is side.__class__ is unit.__class__ is rater.__class__ is str:
         return None
+    if not (patient_id.isprintable() and rater.isprintable() and unit.isprintable() and side.isprintable()):
+        return None  # the schema's text rule says why
     # stripped like the schema's before-validators, within its max_length
     patient_id, side, unit, rater = patient_id.strip(), side.strip(), unit.strip(), rater.strip()
     measure = MEASURES_BY_CODE.get(code.strip())

@@ -11,7 +11,7 @@ from sqlmodel import Field, SQLModel
 from models.base import Versioned, utcnow
 from models.catalog import ROLES
 from models.errors import InvalidValue
-from models.validation import blank_to_none, check_choice
+from models.validation import Input, blank_to_none, check_choice
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
@@ -31,7 +31,7 @@ def check_password(value: str) -> str:
     return value
 
 
-class UserCreate(UserBase):
+class UserCreate(Input, UserBase):
     password: str
 
     @field_validator("username", mode="before")
@@ -60,7 +60,7 @@ class UserCreate(UserBase):
         return check_password(value)
 
 
-class UserUpdate(SQLModel):
+class UserUpdate(Input):
     display_name: str
     role: str
     active: bool

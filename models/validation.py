@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError, model_validator
 from sqlmodel import SQLModel
 
 from models.catalog import SITE_CODES
-from models.errors import InvalidDate, InvalidScore, InvalidValue, MissingValue, SkintrackError, combine
+from models.errors import InvalidDate, InvalidScore, InvalidText, InvalidValue, MissingValue, SkintrackError, combine
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -142,13 +142,54 @@ def _date_fields(schema: type) -> frozenset[str]:
     return frozenset(out)
 
 
+# --- the one text rule ------------------------------------------------------------------------------------
+# Every text a person gives (a form's field, a bundle's cell, a command-line argument, a correction's reason) goes
+# through `check_text`. Control characters are refused: a NUL cannot be stored by PostgreSQL at all (it crashed the
+# import), and the others (escape sequences, backspaces, form feeds, C1 codes) are invisible on screen and in
+# exports, so two records that look the same would differ. Tab and line breaks are allowed only in the free-text
+# fields written as paragraphs (MULTILINE: notes, description, reason); every other field is one line. Lone
+# surrogates (bytes that were not UTF-8) are refused the same way.
+
+MULTILINE = frozenset({"notes", "description", "reason"})
+SECRETS = frozenset({"password", "new_password", "current_password"})
+_LINE_BREAKS = frozenset("\t\n\r")
+_NAMES = {0: "NUL", 8: "BACKSPACE", 9: "TAB", 10: "LINE FEED", 11: "VERTICAL TAB", 12: "FORM FEED",
+          13: "CARRIAGE RETURN", 27: "ESCAPE", 127: "DELETE"}
+
+
+def check_text(value: str, field: str, *, multiline: bool | None = None) -> str:
+    """`value` when it holds no control character (tab and line breaks allowed in a MULTILINE field, or with
+    multiline=True); else InvalidText naming the field, the character and where it is."""
+    if value.isprintable():  # the common case: one C-level pass
+        return value
+    allowed = _LINE_BREAKS if (field in MULTILINE if multiline is None else multiline) else frozenset()
+    for position, char in enumerate(value, start=1):
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs") and char not in allowed:
+            code = ord(char)
+            name = _NAMES.get(code, "a surrogate: not text" if category == "Cs" else "a control character")
+            where = "one line: no tab or line break" if code in (9, 10, 13) else "no control characters"
+            raise InvalidText(f"contains U+{code:04X} ({name}) at character {position}; this field takes {where}",
+                              field=field)
+    return value
+
+
 def check_cells(schema: type, data: Any) -> Any:
-    """The rules a text cell meets before its field parses it, the same for a form, a bundle and the CLI: a date
-    given as text is YYYY-MM-DD (pydantic also takes '2020-01-05T00:00' and other forms). Every problem is
-    raised at once."""
+    """The rules a text cell meets before its field parses it, the same for a form, a bundle and the CLI: the one
+    text rule (`check_text`) on every text, and a date given as text is YYYY-MM-DD (pydantic also takes
+    '2020-01-05T00:00' and other forms). Every problem is raised at once."""
     if not isinstance(data, dict):
         return data
     problems: list[SkintrackError] = []
+    for name, value in data.items():
+        # a password is a secret, never shown, stored or exported as text: any character may be in it
+        if isinstance(value, str) and not value.isprintable() and name not in SECRETS:
+            try:
+                check_text(value, str(name))
+            except InvalidText as error:
+                problems.append(error)
+    if problems:
+        raise combine(problems)
     for name in _date_fields(schema):
         value = data.get(name)
         if isinstance(value, str) and value.strip() and not ISO_DATE.match(value):

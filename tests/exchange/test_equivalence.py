@@ -34,7 +34,7 @@ from models.errors import SkintrackError
 
 FUTURE = (date.today() + timedelta(days=40)).isoformat()
 PATIENT_IDS = ["P1", "P2", "P3"]
-TEXT = ["", "dr a", "plain words", "=sum(x)"]
+TEXT = ["", "dr a", "plain words", "=sum(x)", "two\nlines", "nul\x00", "esc\x1b"]
 
 WRITERS = {PATIENTS.name: create_patient, SKIN_SCORES.name: record_assessment,
            MEASUREMENTS.name: record_measurement, MEDICATIONS.name: start_medication, EVENTS.name: record_event}
@@ -70,7 +70,7 @@ def patient_rows(draw, ids):
 @st.composite
 def score_row(draw, ids):
     row = {"patient_id": draw(pick(ids, ["P9"])), "visit_date": draw(pick(GOOD_DATES, BAD_DATES)),
-           "rater": draw(st.sampled_from(["", "dr a", "dr b"]))}
+           "rater": draw(pick(["", "dr a", "dr b"], ["dr\x00a", "dr\ta"]))}
     shape = draw(pick(["complete", "incomplete", "total"], ["bad total", "bad site", "wrong sum", "empty"]))
     sites = {c: str(draw(st.integers(0, 3))) for c in SITE_CODES}
     total = ""

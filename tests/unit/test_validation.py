@@ -19,6 +19,7 @@ from models.errors import (
     ImplausibleValue,
     InvalidDate,
     InvalidScore,
+    InvalidText,
     InvalidValue,
     MissingValue,
     UnknownMeasure,
@@ -97,8 +98,11 @@ def test_patient_rules():
     # "1-64 printable characters" (EXCHANGE.md): any script, a space inside; no control, format or other separator
     for fine in ("Zürich-01", "患者-0007", "ÉTUDE 12/3", "x" * 64):
         assert parse(PatientCreate, factories.patient(patient_id=fine)).patient_id == fine
-    for bad in ("P\u202e10", "P\u00a010", "P\t10", "P\n10", "P\u200b10", "P ", "Zu\u0308rich-01"):
+    for bad in ("P\u202e10", "P\u00a010", "P\u200b10", "P ", "Zu\u0308rich-01"):
         with pytest.raises(InvalidValue, match="1-64 printable characters"):
+            parse(PatientCreate, factories.patient(patient_id=bad))
+    for bad in ("P\t10", "P\n10", "P\x0010"):  # control characters: the one text rule says it first
+        with pytest.raises(InvalidText, match="patient_id: contains U\\+00"):
             parse(PatientCreate, factories.patient(patient_id=bad))
     with pytest.raises(InvalidDate, match="before the birth year"):
         parse(PatientCreate, factories.patient(birth_year=1990, diagnosis_date="1985-01-01"))
@@ -244,3 +248,24 @@ def test_count_and_yes_no_measures_take_whole_numbers(measure, value, ok):
         with pytest.raises(InvalidValue) as caught:
             parse(MeasurementCreate, data)
         assert caught.value.field == "value"
+
+
+def test_the_one_text_rule():
+    """check_text: control characters refused with the field, the character and where; tab and line breaks only
+    in the paragraphs (notes, description, reason); printable() shows any text on one line."""
+    from models.validation import check_text, printable
+
+    assert check_text("Zürich 01 — ok", "rater") == "Zürich 01 — ok"
+    assert check_text("first line\n\tsecond\r\n", "notes") == "first line\n\tsecond\r\n"
+    for value, field, words in (("a\x00b", "notes", "U+0000 (NUL) at character 2"),
+                                ("dr\ta", "rater", "U+0009 (TAB) at character 3; this field takes one line"),
+                                ("\x1b[2J", "description", "U+001B (ESCAPE) at character 1"),
+                                ("x\x85", "name", "U+0085 (a control character)"),
+                                ("bad\udc80", "notes", "U+DC80 (a surrogate: not text)")):
+        with pytest.raises(InvalidText) as caught:
+            check_text(value, field)
+        assert caught.value.field == field and words in caught.value.reason, caught.value.reason
+    assert printable("a\x00b\nc") == "a\\x00b\\nc"
+    with pytest.raises(InvalidText) as caught:  # every text of the input, all at once
+        parse(PatientCreate, factories.patient(name="A\x00", mrn="\x07", notes="fine\nlines"))
+    assert [p.field for p in caught.value.problems] == ["name", "mrn"]
