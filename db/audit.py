@@ -51,14 +51,6 @@ def registry_version(engine: Engine) -> int:
         return session.exec(select(func.coalesce(func.max(AuditEvent.audit_id), 0))).one()
 
 
-def count_audit(engine: Engine, **filters) -> int:
-    with Session(engine) as session:
-        statement = select(func.count()).select_from(AuditEvent)
-        for field, value in filters.items():
-            statement = statement.where(getattr(AuditEvent, field) == value)
-        return session.exec(statement).one()
-
-
 def load_audit_choices(engine: Engine) -> dict[str, list[str]]:
     """The distinct actors, entities and actions present in the trail (for the viewer's filters)."""
     with Session(engine) as session:

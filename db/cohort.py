@@ -297,7 +297,6 @@ def cohort_summary(
 # --- per-site panel and data quality --------------------------------------------------------------
 
 
-SITE_TYPES = {code: FLOAT for code in SITE_CODES}
 
 
 def _read_assessments(engine: Engine, result: CohortResult, columns: dict, *conditions, wanted=None) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from sqlmodel import Field, SQLModel
 
 from models.base import LIVE, Recorded
 from models.catalog import MRSS_MAX, SITE_CODES
-from models.errors import InvalidDate, InvalidScore, InvalidValue
+from models.errors import InvalidScore, InvalidValue
 from models.validation import Input, blank_to_none, check_not_future, check_score
 
 
@@ -125,12 +125,6 @@ class AssessmentCreate(Input, AssessmentBase):
 
 class AssessmentUpdate(AssessmentCreate):
     """A correction: the full new content of the assessment (the key may change too)."""
-
-
-def check_visit_after_birth(visit_date: date, birth_year: int | None) -> None:
-    """A visit cannot be before the patient's birth year."""
-    if birth_year and visit_date.year < birth_year:
-        raise InvalidDate(f"{visit_date.isoformat()} is before the birth year {birth_year}", field="visit_date")
 
 
 _site_checks = tuple(

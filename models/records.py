@@ -78,7 +78,6 @@ EVENT = Kind("event", TreatmentEventCreate, TreatmentEventUpdate, TreatmentEvent
              "treatment events")
 
 KINDS: tuple[Kind, ...] = (PATIENT, ASSESSMENT, MEASUREMENT, MEDICATION, EVENT)  # the order a batch is applied in
-KINDS_BY_NAME = {kind.name: kind for kind in KINDS}
 
 
 def extract(kind: Kind, obj, *, patient_id: str | None = None) -> tuple[str, tuple, tuple, tuple]:
