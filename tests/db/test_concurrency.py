@@ -266,3 +266,47 @@ def test_two_administrators_demoting_each_other_leave_one(db_url, tmp_path):
     assert [o["other"] for o in outcomes] == [[], []]
     assert all(n in outcomes[0]["refused"] or n in outcomes[1]["refused"] for n in range(rounds))
     engine.dispose()
+
+
+def create_same(url: str, rounds: int, go_dir: str, writer: int) -> dict:
+    """Each round, at once with the other writer: add patient N-<round>."""
+    from models.errors import DuplicatePatient
+
+    engine = make_engine(url)
+    landed, refused, other = [], [], []
+    for n in range(rounds):
+        go = Path(go_dir) / f"go-{n}"
+        while not go.exists():
+            time.sleep(0.0005)
+        try:
+            with write_session(engine) as session:
+                create_patient(session=session, actor=f"writer{writer}", data=factories.patient(patient_id=f"N-{n}"))
+            landed.append(n)
+        except DuplicatePatient:
+            refused.append(n)
+        except Exception as error:  # noqa: BLE001 - reported
+            other.append(repr(error))
+        (Path(go_dir) / f"done-{writer}-{n}").touch()
+    engine.dispose()
+    return {"landed": landed, "refused": refused, "other": other}
+
+
+@pytest.mark.slow
+def test_the_same_new_patient_added_twice_at_once_is_one_patient_and_a_named_refusal(db_url, tmp_path):
+    """No row to lock yet: the unique index decides, and its refusal is DuplicatePatient, never a traceback."""
+    rounds = 10
+    engine = make_engine(db_url)
+    code = ("import json, sys; from tests.db.test_concurrency import create_same; "
+            "print(json.dumps(create_same(sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))))")
+    writers = _run(code, db_url, str(rounds), str(tmp_path), count=2)
+    time.sleep(1.0)
+    for n in range(rounds):
+        (tmp_path / f"go-{n}").touch()
+        deadline = time.time() + 60
+        while not all((tmp_path / f"done-{w}-{n}").exists() for w in (0, 1)) and time.time() < deadline:
+            time.sleep(0.001)
+    outcomes = _results(writers)
+    assert [o["other"] for o in outcomes] == [[], []]
+    assert sorted(outcomes[0]["landed"] + outcomes[1]["landed"]) == list(range(rounds))
+    assert len(load_audit(engine, action="create", entity="patient")) == rounds
+    engine.dispose()

@@ -137,6 +137,9 @@ def test_postgresql_refuses_overlapping_periods_by_itself(pg_url):
     drug that overlap; a deleted one does not count."""
     from sqlalchemy.exc import IntegrityError
 
+    from db.batch import named_error
+    from models.errors import OverlappingPeriod
+
     engine = make_engine(pg_url)
     insert = ("INSERT INTO medication_period (patient_key, drug, dose, dose_unit, frequency, route, start_date, "
               "end_date, reason, deleted_at) VALUES (1, 'imatinib', 400, 'mg', 'daily', '', :start, :end, '', "
@@ -153,6 +156,8 @@ def test_postgresql_refuses_overlapping_periods_by_itself(pg_url):
         raise AssertionError("an overlapping period was stored")
     except IntegrityError as error:
         assert "ex_medication_overlap" in str(error)
+        named = named_error(error)  # what the write path raises instead: a named refusal, not a traceback
+        assert isinstance(named, OverlappingPeriod) and named.field == "start_date"
     engine.dispose()
 
 
