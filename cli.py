@@ -120,8 +120,8 @@ def cmd_export(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from db.demo import generate_registry, load_registry
     from db.patients import count_patients
+    from demo import generate_registry, load_registry
 
     if args.patients < 1:
         raise UsageError("--patients must be at least 1")

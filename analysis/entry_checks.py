@@ -131,14 +131,15 @@ def _saved_measures(measures: pd.DataFrame, visit_date: date, rater: str) -> dic
 class MeasureToSave:
     code: str
     side: str
-    value: float
+    value: float | None  # None: a saved value cleared on an opened visit, to be deleted
     measurement_id: int | None  # the saved value of the same (date, measure, side, rater) it corrects
 
 
 def measures_to_save(typed: dict[tuple[str, str], float | None], measures: pd.DataFrame, *, visit_date: date,
                      rater: str, opened: tuple[date, str] | None = None) -> list[MeasureToSave]:
     """The typed measure values that are new or differ from what is saved for this date and rater (unchanged
-    values are not written again, so a correction audits only what changed).
+    values are not written again, so a correction audits only what changed), and, on a visit opened for correction
+    (`opened`), the saved values cleared on the form (value None: deleted when saved).
 
     `opened`: the (date, rater) of the visit being corrected, when the correction moves it to another date or
     rater: its saved measures move with it (each one is corrected, with its id), the visit's key being theirs."""
@@ -147,9 +148,11 @@ def measures_to_save(typed: dict[tuple[str, str], float | None], measures: pd.Da
     saved = _saved_measures(measures, opened_date, opened_rater)
     out = []
     for (code, side), value in typed.items():
-        if value is None:
-            continue
         measurement_id, before = saved.get((code, side), (None, None))
+        if value is None:
+            if opened is not None and measurement_id is not None:  # cleared on the visit opened for correction
+                out.append(MeasureToSave(code, side, None, measurement_id))
+            continue
         if before is None or float(value) != before or moved:
             out.append(MeasureToSave(code, side, float(value), measurement_id))
     return out

@@ -25,10 +25,10 @@ from models.catalog import SITE_CODES
 
 def loadable(registry):
     """The registry without the few generated patients with a date after today (the importer refuses them;
-    db.demo can draw such dates at 20,000 patients when a late birth year pushes the first visit forward)."""
+    demo can draw such dates at 20,000 patients when a late birth year pushes the first visit forward)."""
     from datetime import date
 
-    from db.demo import Registry
+    from demo import Registry
 
     today = date.today().isoformat()
     date_keys = ("visit_date", "date", "start_date", "end_date", "diagnosis_date")
@@ -58,7 +58,7 @@ def _timed(function, repeat: int):
 
 
 def in_memory(n_patients: int, repeat: int) -> None:
-    from db.demo import generate_registry
+    from demo import generate_registry
 
     start = time.perf_counter()
     registry = generate_registry(n_patients)
@@ -86,9 +86,9 @@ def in_memory(n_patients: int, repeat: int) -> None:
 
 def with_database(url: str, n_patients: int, repeat: int) -> None:
     from db.cohort import CohortFilter, cohort_quality, cohort_site_changes, cohort_summary
-    from db.demo import generate_registry, load_registry
     from db.engine import make_engine, upgrade_database
     from db.patients import count_patients
+    from demo import generate_registry, load_registry
 
     engine = make_engine(url)
     upgrade_database(engine)

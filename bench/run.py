@@ -191,12 +191,12 @@ def measure_backend(backend: Backend, ctx: dict, put) -> None:
     else:
         for key in import_keys:
             put(key, missing(*NEEDS[key]))
-    if url is None:  # no import: load through db.demo.load_registry (not a figure)
-        from db.demo import load_registry
+    if url is None:  # no import: load through demo.load_registry (not a figure)
+        from demo import load_registry
 
         url = backend.fresh(True)
         engine = make_engine(url)
-        say(f"[{name}] loading with db.demo.load_registry")
+        say(f"[{name}] loading with demo.load_registry")
         start = time.perf_counter()
         load_registry(engine, ctx["registry"], actor="bench")
         ctx["setup"][f"{name}_load_s"] = time.perf_counter() - start
@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     own_workdir = args.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="skintrack-bench-")) if own_workdir else args.workdir
     workdir.mkdir(parents=True, exist_ok=True)
-    from db.demo import generate_registry
+    from demo import generate_registry
 
     print(f"generating {args.patients:,} patients ...", flush=True)
     start = time.perf_counter()

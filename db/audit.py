@@ -9,11 +9,14 @@ import pandas as pd
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from db.frames import INT, TEXT, read_frame
+from db.frames import INT, TEXT, matchable, read_frame
 from models import AuditEvent, Patient
 
 AUDIT_TYPES = {"audit_id": INT, "at": TEXT, "actor": TEXT, "action": TEXT, "entity": TEXT, "entity_id": INT,
                "patient_id": TEXT, "reason": TEXT, "detail": TEXT, "before": TEXT, "after": TEXT}
+
+
+BOOKKEEPING = frozenset({"version", "data_version"})
 
 
 def load_audit(engine: Engine, *, patient: str | None = None, actor: str | None = None,
@@ -21,20 +24,20 @@ def load_audit(engine: Engine, *, patient: str | None = None, actor: str | None 
                until: date | None = None, limit: int = 500) -> pd.DataFrame:
     """The newest audit rows matching every filter given, newest first (at most `limit`)."""
     statement = (
-        select(AuditEvent.id, AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.entity,
-               AuditEvent.entity_id, Patient.identifier, AuditEvent.reason, AuditEvent.detail,
+        select(AuditEvent.audit_id, AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.entity,
+               AuditEvent.entity_id, Patient.patient_id, AuditEvent.reason, AuditEvent.detail,
                AuditEvent.before, AuditEvent.after)
-        .join(Patient, Patient.id == AuditEvent.patient_id, isouter=True)
-        .order_by(AuditEvent.id.desc()).limit(limit)
+        .join(Patient, Patient.patient_key == AuditEvent.patient_key, isouter=True)
+        .order_by(AuditEvent.audit_id.desc()).limit(limit)
     )
     if patient:
-        statement = statement.where(Patient.identifier == patient)
+        statement = statement.where(Patient.patient_id.in_(matchable([patient])))
     if actor:
-        statement = statement.where(AuditEvent.actor == actor)
+        statement = statement.where(AuditEvent.actor.in_(matchable([actor])))
     if entity:
-        statement = statement.where(AuditEvent.entity == entity)
+        statement = statement.where(AuditEvent.entity.in_(matchable([entity])))
     if action:
-        statement = statement.where(AuditEvent.action == action)
+        statement = statement.where(AuditEvent.action.in_(matchable([action])))
     if since:
         statement = statement.where(AuditEvent.at >= datetime.combine(since, time(), UTC))
     if until:
@@ -45,15 +48,7 @@ def load_audit(engine: Engine, *, patient: str | None = None, actor: str | None 
 def registry_version(engine: Engine) -> int:
     """The id of the newest audit row: moves on with every write, so it keys registry-wide caches."""
     with Session(engine) as session:
-        return session.exec(select(func.coalesce(func.max(AuditEvent.id), 0))).one()
-
-
-def count_audit(engine: Engine, **filters) -> int:
-    with Session(engine) as session:
-        statement = select(func.count()).select_from(AuditEvent)
-        for field, value in filters.items():
-            statement = statement.where(getattr(AuditEvent, field) == value)
-        return session.exec(statement).one()
+        return session.exec(select(func.coalesce(func.max(AuditEvent.audit_id), 0))).one()
 
 
 def load_audit_choices(engine: Engine) -> dict[str, list[str]]:
@@ -67,12 +62,15 @@ def load_audit_choices(engine: Engine) -> dict[str, list[str]]:
 def describe_changes(before: str | None, after: str | None) -> pd.DataFrame:
     """The fields an audit row changed, one line each (field, before, after), from its JSON snapshots.
 
-    A creation lists every filled field (before empty); a deletion or restore shows `deleted_at`.
+    A creation lists every filled field (before empty); a deletion or restore shows `deleted_at`. The record's
+    version and the patient's data version (bookkeeping every write moves on) are left out.
     """
     old = json.loads(before) if before else {}
     new = json.loads(after) if after else {}
     rows = []
     for field in dict.fromkeys([*old, *new]):
+        if field in BOOKKEEPING:
+            continue
         was, now = old.get(field), new.get(field)
         if was == now or (not old and now is None):
             continue

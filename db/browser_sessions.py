@@ -58,13 +58,13 @@ def open_browser_session(engine: Engine, *, username: str, now: datetime | None 
     now = now or utcnow()
     grant = secrets.token_urlsafe(32)
     with write_session(engine) as session:
-        user_id = session.exec(select(User.id).where(User.username == username)).one()
+        user_id = session.exec(select(User.user_id).where(User.username == username)).one()
         row = BrowserSession(user_id=user_id, grant_hash=_digest(grant),
                              grant_expires_at=now + timedelta(seconds=GRANT_SECONDS), created_at=now,
                              last_seen_at=now)
         session.add(row)
         session.flush()
-        return Opened(session_id=row.id, grant=grant)
+        return Opened(session_id=row.session_id, grant=grant)
 
 
 def redeem_grant(engine: Engine, grant: str, *, now: datetime | None = None) -> str | None:
@@ -91,7 +91,7 @@ def resume_browser_session(engine: Engine, token: str, *, idle_seconds: float,
         return None
     now = now or utcnow()
     with write_session(engine) as session:
-        found = session.exec(select(BrowserSession, User).join(User, User.id == BrowserSession.user_id).where(
+        found = session.exec(select(BrowserSession, User).join(User, User.user_id == BrowserSession.user_id).where(
             BrowserSession.token_hash == _digest(token), BrowserSession.ended_at.is_(None))).first()
         if found is None:
             return None
@@ -108,7 +108,7 @@ def resume_browser_session(engine: Engine, token: str, *, idle_seconds: float,
         else:
             row.last_seen_at = now
         session.add(row)
-        return None if reason else Resumed(session_id=row.id, username=user.username)
+        return None if reason else Resumed(session_id=row.session_id, username=user.username)
 
 
 def browser_session_state(engine: Engine, session_id: int) -> State | None:
@@ -123,12 +123,12 @@ def touch_browser_session(engine: Engine, session_id: int, *, now: datetime | No
     """Mark the session active now (a page run in one of its tabs)."""
     with write_session(engine) as session:
         session.execute(update(BrowserSession).where(
-            BrowserSession.id == session_id, BrowserSession.ended_at.is_(None)).values(last_seen_at=now or utcnow()))
+            BrowserSession.session_id == session_id, BrowserSession.ended_at.is_(None)).values(last_seen_at=now or utcnow()))
 
 
 def end_browser_session(engine: Engine, session_id: int, *, reason: str, now: datetime | None = None) -> None:
     """End the session (sign-out, idle limit, deactivation): its cookie opens nothing any more."""
     with write_session(engine) as session:
         session.execute(update(BrowserSession).where(
-            BrowserSession.id == session_id, BrowserSession.ended_at.is_(None)).values(
+            BrowserSession.session_id == session_id, BrowserSession.ended_at.is_(None)).values(
             ended_at=now or utcnow(), end_reason=reason[:64], grant_hash=None, grant_expires_at=None))

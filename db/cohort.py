@@ -54,6 +54,7 @@ from models import Assessment, MedicationPeriod, Patient
 from models.catalog import DIAGNOSES, MEASURES_BY_CODE, SITE_CODES
 from models.errors import InvalidValue
 from models.measurement import Measurement
+from models.validation import check_text
 
 Progress = Callable[[float, str], None]
 
@@ -82,6 +83,9 @@ class CohortFilter:
 
     def check(self) -> CohortFilter:
         """Return self when consistent. Raises InvalidValue naming the field otherwise."""
+        for name in ("drug", "dose_unit", "anchor_drug"):
+            if getattr(self, name):
+                check_text(getattr(self, name), name)
         unknown = [d for d in self.diagnoses if d not in DIAGNOSES]
         if unknown:
             raise InvalidValue(f"unknown diagnosis {unknown[0]!r}; allowed: {', '.join(DIAGNOSES)}",
@@ -180,7 +184,7 @@ def _day_number(engine: Engine, column):
 
 
 def _exposed(drug: str, dose: float | None, dose_unit: str | None):
-    conditions = [MedicationPeriod.patient_id == Patient.id, MedicationPeriod.drug == drug,
+    conditions = [MedicationPeriod.patient_key == Patient.patient_key, MedicationPeriod.drug == drug,
                   MedicationPeriod.deleted_at.is_(None)]
     if dose is not None:
         conditions.append(MedicationPeriod.dose == float(dose))
@@ -197,19 +201,19 @@ def _member_conditions(cohort: CohortFilter, patients: Iterable[str] | None = No
         conditions.append(_exposed(cohort.drug, cohort.dose, cohort.dose_unit))
     if patients is not None:
         wanted = list(dict.fromkeys(patients))
-        conditions.append(Patient.identifier.in_(wanted) if wanted else false())
+        conditions.append(Patient.patient_id.in_(wanted) if wanted else false())
     return conditions
 
 
 def _member_keys(cohort: CohortFilter, patients: Iterable[str] | None = None):
     """The database keys of the patients meeting the SQL criteria, as a subquery to join on."""
-    return select(Patient.id).where(*_member_conditions(cohort, patients)).scalar_subquery()
+    return select(Patient.patient_key).where(*_member_conditions(cohort, patients)).scalar_subquery()
 
 
 def _load_members(engine: Engine, cohort: CohortFilter, patients=None) -> pd.DataFrame:
     """patient_id, diagnosis and the database key of the members, ordered by identifier."""
-    statement = (select(Patient.identifier, Patient.diagnosis, Patient.id).where(*_member_conditions(cohort, patients))
-                 .order_by(Patient.identifier))
+    statement = (select(Patient.patient_id, Patient.diagnosis, Patient.patient_key)
+                 .where(*_member_conditions(cohort, patients)).order_by(Patient.patient_id))
     return read_frame(engine, statement, {"patient_id": TEXT, "diagnosis": TEXT, "key": INT})
 
 
@@ -220,8 +224,8 @@ def _load_totals(engine: Engine, members_sql, members: pd.DataFrame) -> pd.DataF
     Reads only the patient key, date and total (no join): the identifiers come from `members`.
     """
     statement = (
-        select(Assessment.patient_id, _day_number(engine, Assessment.visit_date), Assessment.total)
-        .where(Assessment.patient_id.in_(members_sql), Assessment.deleted_at.is_(None),
+        select(Assessment.patient_key, _day_number(engine, Assessment.visit_date), Assessment.total)
+        .where(Assessment.patient_key.in_(members_sql), Assessment.deleted_at.is_(None),
                Assessment.total.is_not(None))
     )
     frame = read_bulk(engine, statement, {"key": INT, "visit_date": DAY_NUMBER, "total": FLOAT})
@@ -233,9 +237,9 @@ def _load_totals(engine: Engine, members_sql, members: pd.DataFrame) -> pd.DataF
 
 def _load_drug_starts(engine: Engine, members, drug: str) -> pd.Series:
     statement = (
-        select(Patient.identifier, MedicationPeriod.drug, MedicationPeriod.start_date)
-        .join(Patient, Patient.id == MedicationPeriod.patient_id)
-        .where(MedicationPeriod.patient_id.in_(members), MedicationPeriod.drug == drug,
+        select(Patient.patient_id, MedicationPeriod.drug, MedicationPeriod.start_date)
+        .join(Patient, Patient.patient_key == MedicationPeriod.patient_key)
+        .where(MedicationPeriod.patient_key.in_(members), MedicationPeriod.drug == drug,
                MedicationPeriod.deleted_at.is_(None))
     )
     periods = read_frame(engine, statement, {"patient_id": TEXT, "drug": TEXT, "start_date": DATE})
@@ -293,7 +297,6 @@ def cohort_summary(
 # --- per-site panel and data quality --------------------------------------------------------------
 
 
-SITE_TYPES = {code: FLOAT for code in SITE_CODES}
 
 
 def _read_assessments(engine: Engine, result: CohortResult, columns: dict, *conditions, wanted=None) -> pd.DataFrame:
@@ -303,13 +306,13 @@ def _read_assessments(engine: Engine, result: CohortResult, columns: dict, *cond
     (k, d) subquery of patient keys and dates to join on (`_wanted_pairs`).
     """
     keys = result.patient_keys
-    statement = select(Assessment.patient_id, _day_number(engine, Assessment.visit_date),
+    statement = select(Assessment.patient_key, _day_number(engine, Assessment.visit_date),
                        *[column for column, _ in columns.values()]).where(Assessment.deleted_at.is_(None), *conditions)
     if wanted is not None:
-        statement = statement.join(wanted, and_(Assessment.patient_id == wanted.c.k,
+        statement = statement.join(wanted, and_(Assessment.patient_key == wanted.c.k,
                                                 Assessment.visit_date == wanted.c.d))
     else:
-        statement = statement.where(_members_of(engine, result, Assessment.patient_id))
+        statement = statement.where(_members_of(engine, result, Assessment.patient_key))
     frame = read_frame(engine, statement, {"key": INT, "visit_date": DAY_NUMBER,
                                            **{name: kind for name, (_, kind) in columns.items()}})
     identifiers = pd.Series(keys.index.to_numpy(), index=keys.to_numpy(dtype="int64"))
@@ -404,10 +407,10 @@ def cohort_quality(engine: Engine, result: CohortResult, progress: Progress | No
     jumps = site_jumps(scores)
     missed = missed_windows(result.visits, result.months)
     measurement_statement = (
-        select(Patient.identifier, Measurement.date, Measurement.measure, Measurement.side, Measurement.value,
+        select(Patient.patient_id, Measurement.date, Measurement.measure, Measurement.side, Measurement.value,
                Measurement.unit, Measurement.rater)
-        .join(Patient, Patient.id == Measurement.patient_id)
-        .where(_members_of(engine, result, Measurement.patient_id), Measurement.deleted_at.is_(None),
+        .join(Patient, Patient.patient_key == Measurement.patient_key)
+        .where(_members_of(engine, result, Measurement.patient_key), Measurement.deleted_at.is_(None),
                _implausible_sql())
     )
     measurements = read_frame(engine, measurement_statement, {
@@ -430,7 +433,7 @@ def cohort_choices(engine: Engine) -> dict:
             select(Patient.diagnosis).where(Patient.deleted_at.is_(None)).distinct().order_by(Patient.diagnosis))]
         doses = connection.execute(
             select(MedicationPeriod.drug, MedicationPeriod.dose, MedicationPeriod.dose_unit)
-            .join(Patient, Patient.id == MedicationPeriod.patient_id)
+            .join(Patient, Patient.patient_key == MedicationPeriod.patient_key)
             .where(MedicationPeriod.deleted_at.is_(None), Patient.deleted_at.is_(None)).distinct()
             .order_by(MedicationPeriod.drug, MedicationPeriod.dose)).all()
         first, last = connection.execute(

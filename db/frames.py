@@ -101,3 +101,20 @@ def _column_as_is(element, compiler, **kw):
 def _column_collate_c(element, compiler, **kw):
     (column,) = element.clauses
     return f'{compiler.process(column, **kw)} COLLATE "C"'
+
+
+def matchable(texts) -> list[str]:
+    """The texts a stored value can equal: a NUL or a lone surrogate can never be stored (PostgreSQL refuses them,
+    the text rule keeps them out), so a filter holding one matches nothing; dropped here, it never reaches the
+    driver, which would raise on it (a patient link ?patient=%00, a hostile audit filter)."""
+    out = []
+    for text in texts:
+        text = str(text)
+        if "\x00" in text:
+            continue
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            continue
+        out.append(text)
+    return out

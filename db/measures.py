@@ -1,4 +1,4 @@
-"""Measurements (range of motion, function, lungs, labs): the single write path and the reads."""
+"""Measurements (range of motion, function, lungs, labs): the write paths (through db.batch) and the reads."""
 
 from __future__ import annotations
 
@@ -9,100 +9,84 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from analysis.frames import MEASUREMENT_COLUMNS
-from db.common import (
-    add_audited,
-    correct_with_audit,
-    live_patient,
-    live_row,
-    require_reason,
-    restore_row,
-    soft_delete,
-)
-from db.frames import DATE, FLOAT, INT, TEXT, TIMESTAMP, code_point_order, read_frame
+from db.batch import check_restorable, save_one
+from db.common import open_row, require_reason, restore_row, soft_delete
+from db.frames import DATE, FLOAT, INT, TEXT, TIMESTAMP, code_point_order, matchable, read_frame
 from models import Measurement, MeasurementCreate, MeasurementUpdate, Patient
-from models.errors import DuplicateRecord, InvalidDate
+from models.records import MEASUREMENT
 from models.validation import parse
 
 MEASUREMENT_TYPES = {"patient_id": TEXT, "date": DATE, "measure": TEXT, "side": TEXT, "value": FLOAT,
                      "unit": TEXT, "rater": TEXT}
 
 
-def _check(session: Session, data: MeasurementCreate, *, ignore_id: int | None = None) -> Patient:
-    patient = live_patient(session, data.patient_id)
-    if patient.birth_year and data.date.year < patient.birth_year:
-        raise InvalidDate(f"{data.date.isoformat()} is before the birth year {patient.birth_year}", field="date")
-    clash = session.exec(select(Measurement.id).where(
-        Measurement.patient_id == patient.id, Measurement.date == data.date, Measurement.measure == data.measure,
-        Measurement.side == data.side, Measurement.rater == data.rater, Measurement.deleted_at.is_(None))).first()
-    if clash is not None and clash != ignore_id:
-        side = f" {data.side}" if data.side else ""
-        raise DuplicateRecord(f"{data.measure}{side} on {data.date.isoformat()} is recorded already; "
-                              "correct the existing value instead", field="measure")
-    return patient
-
-
-def record_measurement(*, session: Session, data: MeasurementCreate | dict, actor: str,
-                       import_id: int | None = None) -> Measurement:
+def record_measurement(*, session: Session, data: MeasurementCreate | dict, actor: str) -> Measurement:
     """Add one measured value, audited. Raises UnknownMeasure, ImplausibleValue, DuplicateRecord, ..."""
     data = data if isinstance(data, MeasurementCreate) else parse(MeasurementCreate, data)
-    patient = _check(session, data)
-    row = Measurement(patient_id=patient.id, import_id=import_id, **data.model_dump(exclude={"patient_id"}))
-    return add_audited(session, row, actor=actor, patient_key=patient.id)
+    return save_one(session, MEASUREMENT, data, actor=actor)
 
 
-def correct_measurement(*, session: Session, measurement_id: int, data: MeasurementUpdate | dict, actor: str,
-                        reason: str) -> Measurement:
+def correct_measurement(*, session: Session, measurement_id: int, expected_version: int,
+                        data: MeasurementUpdate | dict, actor: str, reason: str) -> Measurement:
+    """Replace a measurement's content, audited with before, after and the reason. Raises StaleRecord when it
+    changed since the form was opened on `expected_version`, DuplicateRecord, ..."""
     reason = require_reason(reason, "correction")
     data = data if isinstance(data, MeasurementUpdate) else parse(MeasurementUpdate, data)
-    row = live_row(session, Measurement, measurement_id)
-    patient = _check(session, data, ignore_id=row.id)
-    return correct_with_audit(session, row, data.model_dump(exclude={"patient_id"}), actor=actor,
-                          patient_key=patient.id, reason=reason)
+    return save_one(session, MEASUREMENT, data, actor=actor, target=measurement_id,
+                    expected_version=expected_version, reason=reason)
 
 
-def delete_measurement(*, session: Session, measurement_id: int, actor: str, reason: str) -> Measurement:
-    return soft_delete(session, Measurement, measurement_id, actor=actor, reason=reason)
+def delete_measurement(*, session: Session, measurement_id: int, expected_version: int, actor: str,
+                       reason: str) -> Measurement:
+    """Soft-delete a measurement (restorable), audited with the reason. Raises StaleRecord."""
+    return soft_delete(session, Measurement, measurement_id, expected_version=expected_version, actor=actor,
+                       reason=reason)
 
 
-def restore_measurement(*, session: Session, measurement_id: int, actor: str, reason: str) -> Measurement:
-    return restore_row(session, Measurement, measurement_id, actor=actor, reason=reason)
+def restore_measurement(*, session: Session, measurement_id: int, expected_version: int, actor: str,
+                        reason: str) -> Measurement:
+    """Restore a deleted measurement. Raises DuplicateRecord when its key was reused meanwhile, StaleRecord."""
+    row = open_row(session, Measurement, measurement_id, expected_version=expected_version, deleted=True)
+    check_restorable(session, MEASUREMENT, row)
+    return restore_row(session, row, actor=actor, reason=reason)
 
 
 def load_measurements(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.DataFrame:
     """Live measurements of live patients as a MEASUREMENT_COLUMNS frame."""
     statement = (
-        select(Patient.identifier, Measurement.date, Measurement.measure, Measurement.side, Measurement.value,
+        select(Patient.patient_id, Measurement.date, Measurement.measure, Measurement.side, Measurement.value,
                Measurement.unit, Measurement.rater)
-        .join(Patient, Patient.id == Measurement.patient_id)
+        .join(Patient, Patient.patient_key == Measurement.patient_key)
         .where(Measurement.deleted_at.is_(None), Patient.deleted_at.is_(None))
-        .order_by(code_point_order(Patient.identifier), Measurement.date, code_point_order(Measurement.measure),
+        .order_by(code_point_order(Patient.patient_id), Measurement.date, code_point_order(Measurement.measure),
                   code_point_order(Measurement.side), code_point_order(Measurement.rater))
     )
     if identifiers is not None:
-        statement = statement.where(Patient.identifier.in_(list(identifiers)))
+        statement = statement.where(Patient.patient_id.in_(matchable(identifiers)))
     return read_frame(engine, statement, MEASUREMENT_TYPES)[MEASUREMENT_COLUMNS]
 
 
-def load_measurement_rows(engine: Engine, identifier: str) -> pd.DataFrame:
-    """One patient's measurements with their ids (for corrections)."""
+def load_measurement_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
+    """One patient's measurements with their ids and versions (for corrections)."""
     statement = (
-        select(Measurement.id, Measurement.date, Measurement.measure, Measurement.side, Measurement.value,
-               Measurement.unit, Measurement.rater)
-        .join(Patient, Patient.id == Measurement.patient_id)
-        .where(Patient.identifier == identifier, Measurement.deleted_at.is_(None))
+        select(Measurement.measurement_id, Measurement.date, Measurement.measure, Measurement.side,
+               Measurement.value, Measurement.unit, Measurement.rater, Measurement.version)
+        .join(Patient, Patient.patient_key == Measurement.patient_key)
+        .where(Patient.patient_id.in_(matchable([patient_id])), Measurement.deleted_at.is_(None))
         .order_by(Measurement.date, Measurement.measure, Measurement.side)
     )
     return read_frame(engine, statement, {"measurement_id": INT, "date": DATE, "measure": TEXT, "side": TEXT,
-                                          "value": FLOAT, "unit": TEXT, "rater": TEXT})
+                                          "value": FLOAT, "unit": TEXT, "rater": TEXT, "version": INT})
 
 
 def load_deleted_measurements(engine: Engine) -> pd.DataFrame:
     """Soft-deleted measurements (for the administrator's restore screen), newest deletion first."""
     statement = (
-        select(Measurement.id, Patient.identifier, Measurement.date, Measurement.measure, Measurement.side,
-               Measurement.value, Measurement.unit, Measurement.deleted_at)
-        .join(Patient, Patient.id == Measurement.patient_id)
+        select(Measurement.measurement_id, Patient.patient_id, Measurement.date, Measurement.measure,
+               Measurement.side, Measurement.value, Measurement.unit, Measurement.deleted_at, Measurement.version)
+        .join(Patient, Patient.patient_key == Measurement.patient_key)
         .where(Measurement.deleted_at.is_not(None)).order_by(Measurement.deleted_at.desc())
     )
     return read_frame(engine, statement, {"measurement_id": INT, "patient_id": TEXT, "date": DATE, "measure": TEXT,
-                                          "side": TEXT, "value": FLOAT, "unit": TEXT, "deleted_at": TIMESTAMP})
+                                          "side": TEXT, "value": FLOAT, "unit": TEXT, "deleted_at": TIMESTAMP,
+                                          "version": INT})

@@ -26,13 +26,13 @@ OVERVIEW_COLUMNS = ["patient_id", "diagnosis", "name", "mrn", "last_visit", "n_v
 def _visit_dates():
     """Per live patient with live assessments: last visit (any), scored visits, first and last scored date."""
     scored_date = case((Assessment.total.is_not(None), Assessment.visit_date))
-    return (select(Assessment.patient_id.label("key"),
+    return (select(Assessment.patient_key.label("key"),
                    func.max(Assessment.visit_date).label("last_visit"),
                    func.count(func.distinct(scored_date)).label("n_visits"),
                    func.min(scored_date).label("first_scored"),
                    func.max(scored_date).label("last_scored"))
             .where(Assessment.deleted_at.is_(None))
-            .group_by(Assessment.patient_id)
+            .group_by(Assessment.patient_key)
             .subquery("visit_dates"))
 
 
@@ -47,23 +47,23 @@ def load_overview(engine: Engine, *, today: date | None = None) -> pd.DataFrame:
     dates = _visit_dates()
     # One scan: each patient's aggregates, beside the rater totals of the first and last scored dates (a
     # patient whose assessments are all incomplete keeps one row, without a total).
-    ends = read_frame(engine, select(Patient.identifier, dates.c.last_visit, dates.c.n_visits,
+    ends = read_frame(engine, select(Patient.patient_id, dates.c.last_visit, dates.c.n_visits,
                                      Assessment.visit_date, Assessment.total)
-                      .join(dates, dates.c.key == Patient.id)
-                      .outerjoin(Assessment, and_(Assessment.patient_id == dates.c.key,
+                      .join(dates, dates.c.key == Patient.patient_key)
+                      .outerjoin(Assessment, and_(Assessment.patient_key == dates.c.key,
                                                   Assessment.deleted_at.is_(None), Assessment.total.is_not(None),
                                                   or_(Assessment.visit_date == dates.c.first_scored,
                                                       Assessment.visit_date == dates.c.last_scored)))
                       .where(Patient.deleted_at.is_(None)),
                       {"patient_id": TEXT, "last_visit": DATE, "n_visits": INT, "visit_date": DATE, "total": FLOAT})
     per_patient = ends[["patient_id", "last_visit", "n_visits"]].drop_duplicates("patient_id")
-    active = read_frame(engine, select(Patient.identifier, MedicationPeriod.drug, MedicationPeriod.dose,
+    active = read_frame(engine, select(Patient.patient_id, MedicationPeriod.drug, MedicationPeriod.dose,
                                        MedicationPeriod.dose_unit)
-                        .join(Patient, Patient.id == MedicationPeriod.patient_id)
+                        .join(Patient, Patient.patient_key == MedicationPeriod.patient_key)
                         .where(MedicationPeriod.deleted_at.is_(None), Patient.deleted_at.is_(None),
                                MedicationPeriod.start_date <= today,
                                or_(MedicationPeriod.end_date.is_(None), MedicationPeriod.end_date >= today))
-                        .order_by(Patient.identifier, MedicationPeriod.drug, MedicationPeriod.start_date),
+                        .order_by(Patient.patient_id, MedicationPeriod.drug, MedicationPeriod.start_date),
                         {"patient_id": TEXT, "drug": TEXT, "dose": FLOAT, "dose_unit": TEXT})
 
     # The baseline and the latest mRSS need only the first and last scored dates.

@@ -9,10 +9,13 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from analysis.frames import PATIENT_COLUMNS
-from db.common import audit, bump_versions, live_patient, require_reason, restore_row, snapshot, soft_delete
-from db.frames import DATE, INT, TEXT, TIMESTAMP, code_point_order, read_frame
+from db.batch import save_one
+from db.common import open_row, require_reason, restore_row, soft_delete
+from db.frames import DATE, INT, TEXT, TIMESTAMP, code_point_order, matchable, read_frame
 from models import Patient, PatientCreate, PatientUpdate
-from models.errors import DuplicatePatient
+from models.errors import UnknownPatient
+from models.records import PATIENT
+from models.rules import unknown_patient_reason
 from models.validation import parse
 
 PATIENT_TYPES = {
@@ -21,50 +24,41 @@ PATIENT_TYPES = {
 }
 
 
-def create_patient(*, session: Session, data: PatientCreate | dict, actor: str,
-                   import_id: int | None = None) -> Patient:
+def create_patient(*, session: Session, data: PatientCreate | dict, actor: str) -> Patient:
     """Add a patient, audited. Raises DuplicatePatient, or the validation error of a bad field."""
     data = data if isinstance(data, PatientCreate) else parse(PatientCreate, data)
-    existing = session.exec(select(Patient).where(Patient.identifier == data.patient_id)).first()
-    if existing is not None:
-        hint = " (deleted: an administrator can restore it)" if existing.deleted_at else ""
-        raise DuplicatePatient(f"patient {data.patient_id!r} exists already{hint}", field="patient_id")
-    patient = Patient(identifier=data.patient_id, import_id=import_id,
-                      **data.model_dump(exclude={"patient_id"}))
-    session.add(patient)
-    session.flush()
-    audit(session, actor=actor, action="create", entity="patient", entity_id=patient.id,
-          patient_key=patient.id, after=patient, detail=f"import #{import_id}" if import_id else "")
-    return patient
+    return save_one(session, PATIENT, data, actor=actor)
 
 
-def update_patient(*, session: Session, identifier: str, data: PatientUpdate | dict, actor: str,
-                   reason: str = "") -> Patient:
-    """Change a patient's details (not the identifier), audited with before and after."""
+def update_patient(*, session: Session, patient_id: str, expected_version: int, data: PatientUpdate | dict,
+                   actor: str, reason: str = "") -> Patient:
+    """Change a patient's details (not the patient_id), audited with before and after. Raises StaleRecord when
+    the patient changed since the form was opened on `expected_version`."""
     data = data if isinstance(data, PatientUpdate) else parse(PatientUpdate, data)
-    patient = live_patient(session, identifier)
-    before = snapshot(patient)
-    for field, value in data.model_dump().items():
-        setattr(patient, field, value)
-    session.add(patient)
-    session.flush()
-    if snapshot(patient) != before:
-        audit(session, actor=actor, action="update", entity="patient", entity_id=patient.id,
-              patient_key=patient.id, before=before, after=patient, reason=reason)
-        bump_versions(session, [patient.id])
-    return patient
+    return save_one(session, PATIENT, data, actor=actor, target=_key(session, patient_id),
+                    expected_version=expected_version, reason=reason, patient_id=patient_id)
 
 
-def delete_patient(*, session: Session, identifier: str, actor: str, reason: str) -> Patient:
-    """Soft-delete a patient (hidden everywhere, restorable by an administrator)."""
+def delete_patient(*, session: Session, patient_id: str, expected_version: int, actor: str,
+                   reason: str) -> Patient:
+    """Soft-delete a patient (hidden everywhere, restorable by an administrator). Raises StaleRecord."""
     require_reason(reason, "deletion")
-    return soft_delete(session, Patient, live_patient(session, identifier).id, actor=actor, reason=reason)
+    return soft_delete(session, Patient, _key(session, patient_id), expected_version=expected_version,
+                       actor=actor, reason=reason)
 
 
-def restore_patient(*, session: Session, identifier: str, actor: str, reason: str) -> Patient:
-    patient = session.exec(select(Patient).where(Patient.identifier == identifier)).first()
-    row_id = patient.id if patient is not None else -1
-    return restore_row(session, Patient, row_id, actor=actor, reason=reason)
+def restore_patient(*, session: Session, patient_id: str, expected_version: int, actor: str,
+                    reason: str) -> Patient:
+    """Bring a deleted patient back. Raises StaleRecord, NotFound."""
+    row = open_row(session, Patient, _key(session, patient_id), expected_version=expected_version, deleted=True)
+    return restore_row(session, row, actor=actor, reason=reason)
+
+
+def _key(session: Session, patient_id: str) -> int:
+    key = session.exec(select(Patient.patient_key).where(Patient.patient_id.in_(matchable([patient_id])))).first()
+    if key is None:
+        raise UnknownPatient(unknown_patient_reason(patient_id, deleted=False), field="patient_id")
+    return key
 
 
 # --- reads ----------------------------------------------------------------------------------------
@@ -73,26 +67,27 @@ def restore_patient(*, session: Session, identifier: str, actor: str, reason: st
 def load_patients(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.DataFrame:
     """Live patients as a PATIENT_COLUMNS frame, ordered by identifier."""
     statement = select(
-        Patient.identifier, Patient.diagnosis, Patient.sex, Patient.birth_year, Patient.age_at_baseline,
+        Patient.patient_id, Patient.diagnosis, Patient.sex, Patient.birth_year, Patient.age_at_baseline,
         Patient.diagnosis_date, Patient.name, Patient.mrn, Patient.notes,
-    ).where(Patient.deleted_at.is_(None)).order_by(code_point_order(Patient.identifier))
+    ).where(Patient.deleted_at.is_(None)).order_by(code_point_order(Patient.patient_id))
     if identifiers is not None:
-        statement = statement.where(Patient.identifier.in_(list(identifiers)))
+        statement = statement.where(Patient.patient_id.in_(matchable(identifiers)))
     frame = read_frame(engine, statement, PATIENT_TYPES)
     return frame[PATIENT_COLUMNS]
 
 
 def load_deleted_patients(engine: Engine) -> pd.DataFrame:
-    statement = select(Patient.identifier, Patient.diagnosis, Patient.deleted_at).where(
-        Patient.deleted_at.is_not(None)).order_by(Patient.identifier)
-    return read_frame(engine, statement, {"patient_id": TEXT, "diagnosis": TEXT, "deleted_at": TIMESTAMP})
+    statement = select(Patient.patient_id, Patient.diagnosis, Patient.deleted_at, Patient.version).where(
+        Patient.deleted_at.is_not(None)).order_by(Patient.patient_id)
+    return read_frame(engine, statement, {"patient_id": TEXT, "diagnosis": TEXT, "deleted_at": TIMESTAMP,
+                                          "version": INT})
 
 
 def patient_version(engine: Engine, identifier: str) -> int | None:
     """The patient's data version (None when there is no live patient): part of every chart cache key."""
     with Session(engine) as session:
         return session.exec(select(Patient.data_version).where(
-            Patient.identifier == identifier, Patient.deleted_at.is_(None))).first()
+            Patient.patient_id.in_(matchable([identifier])), Patient.deleted_at.is_(None))).first()
 
 
 def patient_keys(session: Session, identifiers: Iterable[str]) -> dict[str, int]:
@@ -101,8 +96,8 @@ def patient_keys(session: Session, identifiers: Iterable[str]) -> dict[str, int]
     found: dict[str, int] = {}
     for start in range(0, len(wanted), 900):
         chunk = wanted[start:start + 900]
-        rows = session.exec(select(Patient.identifier, Patient.id).where(
-            Patient.identifier.in_(chunk), Patient.deleted_at.is_(None))).all()
+        rows = session.exec(select(Patient.patient_id, Patient.patient_key).where(
+            Patient.patient_id.in_(chunk), Patient.deleted_at.is_(None))).all()
         found.update({identifier: key for identifier, key in rows})
     return found
 
@@ -116,10 +111,8 @@ def get_patient(engine: Engine, identifier: str) -> dict | None:
     """The live patient's fields as a dict (for forms), or None."""
     with Session(engine) as session:
         patient = session.exec(select(Patient).where(
-            Patient.identifier == identifier, Patient.deleted_at.is_(None))).first()
+            Patient.patient_id.in_(matchable([identifier])), Patient.deleted_at.is_(None))).first()
         if patient is None:
             return None
-        data = patient.model_dump()
-        data["patient_id"] = data.pop("identifier")
-        return data
+        return patient.model_dump()
 

@@ -13,7 +13,7 @@ def clinic_raters(engine: Engine) -> list[str]:
     latest = func.max(Assessment.visit_date)
     statement = (
         select(Assessment.rater, latest)
-        .join(Patient, Patient.id == Assessment.patient_id)
+        .join(Patient, Patient.patient_key == Assessment.patient_key)
         .where(Assessment.deleted_at.is_(None), Patient.deleted_at.is_(None), Assessment.rater != "")
         .group_by(Assessment.rater)
         .order_by(latest.desc(), Assessment.rater)

@@ -11,15 +11,15 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, func, text
 from sqlmodel import Session, select
 
-from db.common import audit, snapshot
+from db.common import audit, snapshot, stale_record, write_row
 from db.frames import BOOL, INT, TEXT, TIMESTAMP, read_frame
 from models import User, UserCreate, UserUpdate
 from models.errors import AuthenticationFailed, InvalidValue, NotFound, NotPermitted
 from models.user import check_password, sign_in_delay
-from models.validation import parse
+from models.validation import parse, printable
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so that a wrong username costs as long as a wrong password.
@@ -40,43 +40,59 @@ def verify_password(password_hash: str, password: str) -> bool:
 def create_user(*, session: Session, data: UserCreate | dict, actor: str) -> User:
     """Add an account, audited (without the password). Raises InvalidValue for a taken username."""
     data = data if isinstance(data, UserCreate) else parse(UserCreate, data)
-    if session.exec(select(User.id).where(User.username == data.username)).first() is not None:
+    _lock_accounts(session)
+    if session.exec(select(User.user_id).where(User.username == data.username)).first() is not None:
         raise InvalidValue(f"{data.username!r} is taken; choose another username", field="username")
     user = User(**data.model_dump(exclude={"password"}), password_hash=hash_password(data.password))
     if not user.display_name:
         user.display_name = user.username
     session.add(user)
     session.flush()
-    audit(session, actor=actor, action="create", entity="app_user", entity_id=user.id, after=user)
+    audit(session, actor=actor, action="create", entity="app_user", entity_id=user.user_id, after=user)
     return user
 
 
-def update_user(*, session: Session, username: str, data: UserUpdate | dict, actor: str) -> User:
+def update_user(*, session: Session, username: str, expected_version: int, data: UserUpdate | dict,
+                actor: str) -> User:
     """Change an account's display name, role, active flag or export permission, audited.
 
-    Raises NotPermitted when the change would leave no active administrator, or when administrators
-    would take away their own administration rights (another administrator must do that)."""
+    `expected_version`: the account's version the form was opened on (load_users' `version`); StaleRecord when
+    it changed since. Raises NotPermitted when the change would leave no active administrator, or when
+    administrators would take away their own administration rights (another administrator must do that).
+    Account changes are serialised (an advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite), so two
+    administrators demoting each other at once cannot both pass the "another active administrator" check."""
     data = data if isinstance(data, UserUpdate) else parse(UserUpdate, data)
+    _lock_accounts(session)
     user = _get(session, username)
+    if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+        raise TypeError("expected_version: the version (an int) the form was opened on")
+    if user.version != expected_version:
+        raise stale_record(session, User, user.user_id)
     stays_admin = data.role == "admin" and data.active
     if user.role == "admin" and user.active and not stays_admin:
         if username == actor:
             raise NotPermitted("you cannot remove your own administrator role or deactivate yourself; "
                                "ask another administrator", field="role" if data.active else "active")
         others = session.exec(select(func.count()).select_from(User).where(
-            User.role == "admin", User.active.is_(True), User.id != user.id)).one()
+            User.role == "admin", User.active.is_(True), User.user_id != user.user_id)).one()
         if others == 0:
             raise NotPermitted("this is the last active administrator; make another account administrator first",
                                field="role")
     before = snapshot(user)
-    for field, value in data.model_dump().items():
-        setattr(user, field, value)
-    session.add(user)
-    session.flush()
-    if snapshot(user) != before:
-        audit(session, actor=actor, action="update", entity="app_user", entity_id=user.id, before=before,
-              after=user)
+    if all(before.get(name) == value for name, value in data.model_dump().items()):
+        return user
+    write_row(session, user, data.model_dump(), whole=False)
+    audit(session, actor=actor, action="update", entity="app_user", entity_id=user.user_id, before=before,
+          after=user)
     return user
+
+
+ACCOUNTS_LOCK = 0x536B5573  # "SkUs": the advisory lock every account change takes on PostgreSQL
+
+
+def _lock_accounts(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ACCOUNTS_LOCK})
 
 
 def change_password(*, session: Session, username: str, new_password: str, actor: str,
@@ -91,7 +107,7 @@ def change_password(*, session: Session, username: str, new_password: str, actor
     user.last_failed_at = None
     session.add(user)
     session.flush()
-    audit(session, actor=actor, action="password_change", entity="app_user", entity_id=user.id,
+    audit(session, actor=actor, action="password_change", entity="app_user", entity_id=user.user_id,
           detail=f"password of {username} changed")
     return user
 
@@ -105,15 +121,16 @@ def authenticate(*, session: Session, username: str, password: str, now: datetim
     message that never tells which of the two was wrong: the caller commits it (see `sign_in_attempt`).
     """
     now = now or datetime.now(UTC)
-    # Anything longer than a username can be is cut to the column's size, so the audit row always fits.
-    username = (username or "").strip().lower()[:64]
+    # Anything longer than a username can be is cut to the column's size, so the audit row always fits; a control
+    # character (a NUL PostgreSQL cannot store) is written escaped. No account has either, so neither signs in.
+    username = printable((username or "").strip().lower())[:64]
     user = session.exec(select(User).where(User.username == username)).first()
     if user is not None and user.last_failed_at is not None:
         wait = sign_in_delay(user.failed_sign_ins)
         ready_at = user.last_failed_at + timedelta(seconds=wait)
         if now < ready_at:
             seconds = int((ready_at - now).total_seconds()) + 1
-            audit(session, actor=username, action="sign_in_failed", entity="session", entity_id=user.id,
+            audit(session, actor=username, action="sign_in_failed", entity="session", entity_id=user.user_id,
                   detail=f"refused: too many failed attempts, retry in {seconds} s")
             raise AuthenticationFailed(f"too many failed attempts; try again in {seconds} seconds",
                                        field="password")
@@ -123,14 +140,14 @@ def authenticate(*, session: Session, username: str, password: str, now: datetim
             user.failed_sign_ins += 1
             user.last_failed_at = now
             session.add(user)
-        audit(session, actor=username or "unknown", action="sign_in_failed", entity="session",
+        audit(session, actor=username or "(no username)", action="sign_in_failed", entity="session",
               detail="inactive account" if user is not None and valid else "wrong username or password")
         raise AuthenticationFailed("wrong username or password, or the account is inactive", field="password")
     user.failed_sign_ins = 0
     user.last_failed_at = None
     user.last_sign_in_at = now
     session.add(user)
-    audit(session, actor=username, action="sign_in", entity="session", entity_id=user.id)
+    audit(session, actor=username, action="sign_in", entity="session", entity_id=user.user_id)
     return user
 
 
@@ -156,12 +173,13 @@ def record_sign_out(engine: Engine, *, username: str, detail: str = "") -> None:
     from db.engine import write_session
 
     with write_session(engine) as session:
-        user_id = session.exec(select(User.id).where(User.username == username)).first()
+        user_id = session.exec(select(User.user_id).where(User.username == username)).first()
         audit(session, actor=username, action="sign_out", entity="session", entity_id=user_id, detail=detail)
 
 
 def _get(session: Session, username: str) -> User:
-    user = session.exec(select(User).where(User.username == username)).first()
+    user = session.exec(select(User).where(User.username == username)
+                        .execution_options(populate_existing=True)).first()
     if user is None:
         raise NotFound(f"no account {username!r}", field="username")
     return user
@@ -180,8 +198,9 @@ def get_user(engine: Engine, username: str) -> dict | None:
 
 
 def load_users(engine: Engine) -> pd.DataFrame:
-    statement = select(User.id, User.username, User.display_name, User.role, User.active,
-                       User.can_export_identified, User.last_sign_in_at, User.failed_sign_ins).order_by(User.username)
+    statement = select(User.user_id, User.username, User.display_name, User.role, User.active,
+                       User.can_export_identified, User.last_sign_in_at, User.failed_sign_ins,
+                       User.version).order_by(User.username)
     return read_frame(engine, statement, {"user_id": INT, "username": TEXT, "display_name": TEXT, "role": TEXT,
                                           "active": BOOL, "can_export_identified": BOOL, "last_sign_in_at": TIMESTAMP,
-                                          "failed_sign_ins": INT})
+                                          "failed_sign_ins": INT, "version": INT})

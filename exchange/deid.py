@@ -164,10 +164,10 @@ def rater_numbers(engine: Engine, order: list[str]) -> dict[str, str]:
     firsts = []
     for source, (table, day) in enumerate(((Assessment, Assessment.visit_date), (Measurement, Measurement.date))):
         statement = (
-            select(Patient.identifier, table.rater, func.min(day))
-            .join(Patient, Patient.id == table.patient_id)
+            select(Patient.patient_id, table.rater, func.min(day))
+            .join(Patient, Patient.patient_key == table.patient_key)
             .where(table.deleted_at.is_(None), Patient.deleted_at.is_(None), table.rater != "")
-            .group_by(Patient.identifier, table.rater)
+            .group_by(Patient.patient_id, table.rater)
         )
         with engine.connect() as connection:
             for identifier, rater, first in connection.execute(statement):

@@ -111,7 +111,7 @@ class Plan:
 def _patient_list(engine: Engine, patients: Iterable[str] | None) -> list[str]:
     table = Patient.__table__
     with read_session(engine) as session:
-        statement = select(table.c.identifier).where(table.c.deleted_at.is_(None)).order_by(table.c.identifier)
+        statement = select(table.c.patient_id).where(table.c.deleted_at.is_(None)).order_by(table.c.patient_id)
         every = sorted(row[0] for row in session.execute(statement))  # Python's order: the same on every database
     if patients is None:
         return every

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from analysis.summary import SUMMARY_COLUMNS, VISIT_EXPORT_COLUMNS
 from analysis.windows import WINDOW_COLUMNS
 from models.catalog import (
+    ACTIONS_TAKEN,
+    AE_OUTCOMES,
     AGE_CAP,
     CTCAE_GRADES,
     DIAGNOSES,
@@ -20,12 +22,14 @@ from models.catalog import (
     MEASURES,
     MRSS_MAX,
     PATIENT_ID_RULE,
+    RELATEDNESS,
     ROUTES,
     SEXES,
     SIDES,
     SITE_CODES,
     SITES_BY_CODE,
 )
+from models.ctcae import CTCAE_VERSION
 
 TEXT, DATE, INT, NUMBER, YESNO = "text", "date", "int", "number", "yesno"
 
@@ -73,11 +77,12 @@ MEDICATIONS = BundleFile(
 EVENTS = BundleFile(
     "events.csv",
     ("patient_id", "date", "kind", "description", "sites", "agent", "dose", "dose_unit", "grade", "serious",
-     "end_date"),
+     "end_date", "term", "suspected_drug", "relatedness", "action_taken", "outcome"),
     ("patient_id", "date", "kind"),
     ("patient_id", "date", "kind", "sites", "agent", "description"),
     {"patient_id": TEXT, "date": DATE, "kind": TEXT, "description": TEXT, "sites": TEXT, "agent": TEXT,
-     "dose": NUMBER, "dose_unit": TEXT, "grade": INT, "serious": YESNO, "end_date": DATE},
+     "dose": NUMBER, "dose_unit": TEXT, "grade": INT, "serious": YESNO, "end_date": DATE, "term": TEXT,
+     "suspected_drug": TEXT, "relatedness": TEXT, "action_taken": TEXT, "outcome": TEXT},
 )
 BUNDLE_FILES: tuple[BundleFile, ...] = (PATIENTS, SKIN_SCORES, MEASUREMENTS, MEDICATIONS, EVENTS)
 FILES_BY_NAME = {f.name: f for f in BUNDLE_FILES}
@@ -158,6 +163,14 @@ _MEANINGS: dict[tuple[str, str], tuple[str, str, str]] = {
     ("events.csv", "grade"): ("CTCAE grade (adverse events)", "grade", _codes(CTCAE_GRADES)),
     ("events.csv", "serious"): ("serious adverse event", "", "yes, no"),
     ("events.csv", "end_date"): ("resolution date (adverse events)", "date", "YYYY-MM-DD, not before date"),
+    ("events.csv", "term"): (f"adverse event term, CTCAE v{CTCAE_VERSION} (adverse events; blank on events recorded "
+                             "before terms were coded, whose term is then the description)", "",
+                             f"a term of the CTCAE v{CTCAE_VERSION} list of the catalogue"),
+    ("events.csv", "suspected_drug"): ("the drug suspected of causing the adverse event, a drug of the patient's "
+                                       "medications; blank = none", "", "a drug of medications.csv"),
+    ("events.csv", "relatedness"): ("relatedness of the adverse event to the suspected drug", "", _codes(RELATEDNESS)),
+    ("events.csv", "action_taken"): ("action taken with the suspected drug", "", _codes(ACTIONS_TAKEN)),
+    ("events.csv", "outcome"): ("outcome of the adverse event", "", _codes(AE_OUTCOMES)),
     ("visits.csv", "visit_date"): ("date of the visit", "date", "YYYY-MM-DD"),
     ("visits.csv", "study_day"): ("days since the baseline visit (negative before it); blank without a baseline",
                                   "days", "whole number"),

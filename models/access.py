@@ -41,11 +41,6 @@ SCREENS_BY_PATH = {screen.path: screen for screen in SCREENS}
 SCREENS_BY_URL = {screen.url_path: screen for screen in SCREENS}
 
 
-def screens_for(role: str) -> list[Screen]:
-    """The screens a role may open, in menu order."""
-    return [screen for screen in SCREENS if role in screen.roles]
-
-
 def may_open(role: str | None, path: str) -> bool:
     """True when `role` may open the screen at `path`; False for unknown roles and unknown paths."""
     screen = SCREENS_BY_PATH.get(path)

@@ -18,8 +18,8 @@ from sqlmodel import Field, SQLModel
 
 from models.base import LIVE, Recorded
 from models.catalog import MRSS_MAX, SITE_CODES
-from models.errors import InvalidDate, InvalidScore, InvalidValue
-from models.validation import blank_to_none, check_not_future, check_score
+from models.errors import InvalidScore, InvalidValue
+from models.validation import Input, blank_to_none, check_not_future, check_score
 
 
 class SiteScores(SQLModel):
@@ -56,7 +56,7 @@ class AssessmentBase(SiteScores):
 LIVE_TOTALS = f"{LIVE} AND total IS NOT NULL"
 
 
-class AssessmentCreate(AssessmentBase):
+class AssessmentCreate(Input, AssessmentBase):
     """A new assessment: either per-site (some or all of the 17 sites) or total-only (`total`)."""
 
     patient_id: str
@@ -127,12 +127,6 @@ class AssessmentUpdate(AssessmentCreate):
     """A correction: the full new content of the assessment (the key may change too)."""
 
 
-def check_visit_after_birth(visit_date: date, birth_year: int | None) -> None:
-    """A visit cannot be before the patient's birth year."""
-    if birth_year and visit_date.year < birth_year:
-        raise InvalidDate(f"{visit_date.isoformat()} is before the birth year {birth_year}", field="visit_date")
-
-
 _site_checks = tuple(
     CheckConstraint(f"{code} IS NULL OR {code} BETWEEN 0 AND 3", name=f"ck_assessment_{code}_range")
     for code in SITE_CODES
@@ -145,17 +139,17 @@ class Assessment(AssessmentBase, Recorded, table=True):
         *_site_checks,
         CheckConstraint(f"total IS NULL OR total BETWEEN 0 AND {MRSS_MAX}", name="ck_assessment_total_range"),
         CheckConstraint("(total IS NULL) = incomplete", name="ck_assessment_total_or_incomplete"),
-        Index("ux_assessment_key", "patient_id", "visit_date", "rater", unique=True,
+        Index("ux_assessment_key", "patient_key", "visit_date", "rater", unique=True,
               sqlite_where=text(LIVE), postgresql_where=text(LIVE)),
-        Index("ix_assessment_patient_date", "patient_id", "visit_date"),
+        Index("ix_assessment_patient_date", "patient_key", "visit_date"),
         Index("ix_assessment_visit_date", "visit_date"),
         # Cohort summaries read (patient, date, total) of live totals from this index alone (migration 0003).
-        Index("ix_assessment_live_totals", "patient_id", "visit_date", "total",
+        Index("ix_assessment_live_totals", "patient_key", "visit_date", "total",
               sqlite_where=text(LIVE_TOTALS), postgresql_where=text(LIVE_TOTALS)),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    patient_id: int = Field(foreign_key="patient.id")
+    assessment_id: int | None = Field(default=None, primary_key=True)
+    patient_key: int = Field(foreign_key="patient.patient_key")
     # The rater total, stored at write time (analysis.scores.rater_total) so that cohort queries
     # never re-add 17 sites: the sum when complete, the recorded total when total-only, else NULL.
     total: float | None = None

@@ -22,20 +22,20 @@ ACTIONS = (
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
     __table_args__ = (
-        Index("ix_audit_patient", "patient_id", "id"),
-        Index("ix_audit_actor", "actor", "id"),
+        Index("ix_audit_patient", "patient_key", "audit_id"),
+        Index("ix_audit_actor", "actor", "audit_id"),
         Index("ix_audit_at", "at"),
         Index("ix_audit_entity", "entity", "entity_id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    audit_id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow)
     actor: str = Field(max_length=64)
     action: str = Field(max_length=24)
     entity: str = Field(default="", max_length=40)  # table name, or "bundle", "session"
     entity_id: int | None = None
     # No foreign key: the trail must outlive anything it mentions.
-    patient_id: int | None = None
+    patient_key: int | None = None
     before: str | None = Field(default=None, sa_column=Column(Text))  # JSON of the row before
     after: str | None = Field(default=None, sa_column=Column(Text))  # JSON of the row after
     reason: str = Field(default="")

@@ -23,8 +23,8 @@ class BrowserSession(SQLModel, table=True):
         Index("ux_browser_session_grant", "grant_hash", unique=True),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(foreign_key="app_user.id")
+    session_id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.user_id")
     token_hash: str | None = Field(default=None, max_length=64)  # SHA-256 of the cookie's token, once exchanged
     grant_hash: str | None = Field(default=None, max_length=64)  # SHA-256 of the one-time grant, until exchanged
     grant_expires_at: datetime | None = None

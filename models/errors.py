@@ -41,6 +41,10 @@ class ImplausibleValue(InvalidValue):
     """A measure value outside the catalogue's plausible range."""
 
 
+class InvalidText(InvalidValue):
+    """Text holding a control character (models.validation.check_text: the one text rule)."""
+
+
 class InvalidDate(InvalidValue):
     """A date that cannot be: in the future, before birth, or before its start."""
 
@@ -71,6 +75,10 @@ class UnknownPatient(SkintrackError):
 
 class NotFound(SkintrackError):
     """The record does not exist or was deleted."""
+
+
+class StaleRecord(SkintrackError):
+    """The record was changed by someone else since the form was opened on it; nothing was written."""
 
 
 class ReasonRequired(SkintrackError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from pydantic import field_validator, model_validator
@@ -11,7 +12,7 @@ from sqlmodel import Field, SQLModel
 from models.base import LIVE, Recorded
 from models.catalog import MEASURE_CODES, MEASURES_BY_CODE, SIDES
 from models.errors import ImplausibleValue, InvalidValue, UnknownMeasure
-from models.validation import blank_to_none, check_not_future
+from models.validation import Input, blank_to_none, check_not_future
 
 
 class MeasurementBase(SQLModel):
@@ -19,11 +20,11 @@ class MeasurementBase(SQLModel):
     measure: str = Field(max_length=40)
     side: str = Field(default="", max_length=1)
     value: float
-    unit: str = Field(default="", max_length=16)
+    unit: str = Field(default="", max_length=32)
     rater: str = Field(default="", max_length=100)
 
 
-class MeasurementCreate(MeasurementBase):
+class MeasurementCreate(Input, MeasurementBase):
     patient_id: str
 
     @field_validator("patient_id", "measure", mode="before")
@@ -53,6 +54,13 @@ class MeasurementCreate(MeasurementBase):
     def _date(cls, value):
         return check_not_future(value, "date")
 
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, value):
+        if not math.isfinite(value):
+            raise InvalidValue(f"{value!r} is not a number", field="value")
+        return value
+
     @model_validator(mode="after")
     def _against_catalogue(self):
         measure = MEASURES_BY_CODE[self.measure]
@@ -81,10 +89,10 @@ class MeasurementUpdate(MeasurementCreate):
 class Measurement(MeasurementBase, Recorded, table=True):
     __tablename__ = "measurement"
     __table_args__ = (
-        Index("ux_measurement_key", "patient_id", "date", "measure", "side", "rater", unique=True,
+        Index("ux_measurement_key", "patient_key", "date", "measure", "side", "rater", unique=True,
               sqlite_where=text(LIVE), postgresql_where=text(LIVE)),
-        Index("ix_measurement_patient_date", "patient_id", "date"),
+        Index("ix_measurement_patient_date", "patient_key", "date"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    patient_id: int = Field(foreign_key="patient.id")
+    measurement_id: int | None = Field(default=None, primary_key=True)
+    patient_key: int = Field(foreign_key="patient.patient_key")

@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 from models.base import Recorded
 from models.catalog import DIAGNOSES, PATIENT_ID_RULE, SEXES, is_valid_patient_id
 from models.errors import InvalidDate, InvalidValue
-from models.validation import blank_to_none, check_choice, check_not_future
+from models.validation import Input, blank_to_none, check_choice, check_not_future
 
 
 class PatientBase(SQLModel):
@@ -24,7 +24,7 @@ class PatientBase(SQLModel):
     notes: str = Field(default="")
 
 
-class PatientFields(PatientBase):
+class PatientFields(Input, PatientBase):
     """Validation shared by create and update."""
 
     @field_validator("sex", "birth_year", "age_at_baseline", "diagnosis_date", mode="before")
@@ -109,9 +109,10 @@ class PatientUpdate(PatientFields):
 class Patient(PatientBase, Recorded, table=True):
     __tablename__ = "patient"
 
-    id: int | None = Field(default=None, primary_key=True)
+    # The database's key, used only inside db/ (foreign keys are named patient_key too).
+    patient_key: int | None = Field(default=None, primary_key=True)
     # The clinic's identifier; unique among all patients, deleted ones included, so that a
     # restore can never collide.
-    identifier: str = Field(max_length=64, unique=True)
+    patient_id: str = Field(max_length=64, unique=True)
     # Bumped by every write to this patient's data: the key of the per-patient chart caches.
     data_version: int = Field(default=0)

@@ -6,16 +6,19 @@ from __future__ import annotations
 import math
 from datetime import date
 
-from pydantic import field_validator, model_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 from sqlalchemy import CheckConstraint, Index, text
 from sqlmodel import Field, SQLModel
 
 from models.base import LIVE, Recorded
 from models.catalog import (
+    ACTIONS_TAKEN,
+    AE_OUTCOMES,
     CTCAE_GRADES,
     DOSE_UNITS,
     EVENT_KINDS,
     FREQUENCY_RULE,
+    RELATEDNESS,
     ROUTES,
     SITE_CODES,
     dose_check,
@@ -23,8 +26,9 @@ from models.catalog import (
     join_sites,
     split_sites,
 )
+from models.ctcae import CTCAE_TERM_NAMES, CTCAE_VERSION
 from models.errors import ImplausibleValue, InvalidDate, InvalidValue, UnknownSite
-from models.validation import blank_to_none, check_choice, check_not_future
+from models.validation import Input, blank_to_none, check_choice, check_not_future
 
 # --- medication periods ---------------------------------------------------------------------------
 
@@ -40,7 +44,7 @@ class MedicationPeriodBase(SQLModel):
     reason: str = Field(default="")
 
 
-class MedicationPeriodCreate(MedicationPeriodBase):
+class MedicationPeriodCreate(Input, MedicationPeriodBase):
     patient_id: str
 
     @field_validator("patient_id", "drug", "dose_unit", "frequency", mode="before")
@@ -122,13 +126,15 @@ class MedicationPeriod(MedicationPeriodBase, Recorded, table=True):
     __table_args__ = (
         CheckConstraint("dose > 0", name="ck_medication_dose_positive"),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="ck_medication_dates_ordered"),
-        Index("ux_medication_key", "patient_id", "drug", "start_date", unique=True,
+        Index("ux_medication_key", "patient_key", "drug", "start_date", unique=True,
               sqlite_where=text(LIVE), postgresql_where=text(LIVE)),
         Index("ix_medication_drug", "drug", "start_date"),
+        # PostgreSQL also refuses overlapping live periods of one drug with an exclusion constraint
+        # (ex_medication_overlap, migration 0004; btree_gist), which SQLAlchemy's metadata does not describe.
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    patient_id: int = Field(foreign_key="patient.id")
+    period_id: int | None = Field(default=None, primary_key=True)
+    patient_key: int = Field(foreign_key="patient.patient_key")
 
 
 # --- point events ---------------------------------------------------------------------------------
@@ -145,9 +151,24 @@ class TreatmentEventBase(SQLModel):
     grade: int | None = None  # CTCAE 1-5, adverse events only
     serious: bool | None = None  # adverse events only
     end_date: date | None = None  # resolution date
+    # Adverse events only (EXCHANGE.md events.csv): the CTCAE v5.0 term (models.ctcae), the drug suspected
+    # (blank = none; a drug of the patient's medication periods, models.rules), and the vocabularies of the
+    # catalogue. Events recorded before terms were coded keep their free-text term in description.
+    term: str = Field(default="", max_length=100, sa_column_kwargs={"server_default": ""})
+    suspected_drug: str = Field(default="", max_length=100, sa_column_kwargs={"server_default": ""})
+    relatedness: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})
+    action_taken: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})
+    outcome: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
 
 
-class TreatmentEventCreate(TreatmentEventBase):
+AE_FIELDS = ("term", "suspected_drug", "relatedness", "action_taken", "outcome")
+# Validation context of a bundle's rows: an adverse event there may lack its term. Events recorded before terms
+# were coded (migration 0004) have none; their free-text term is the description, which a de-identified bundle
+# leaves out. A form records every adverse event with its term, and a correction codes an old one.
+FROM_A_BUNDLE = "from_a_bundle"
+
+
+class TreatmentEventCreate(Input, TreatmentEventBase):
     patient_id: str
 
     @field_validator("patient_id", "kind", mode="before")
@@ -158,7 +179,7 @@ class TreatmentEventCreate(TreatmentEventBase):
             raise InvalidValue("is required", field=info.field_name)
         return str(value).strip()
 
-    @field_validator("description", "agent", "dose_unit", mode="before")
+    @field_validator("description", "agent", "dose_unit", *AE_FIELDS, mode="before")
     @classmethod
     def _text(cls, value):
         value = blank_to_none(value)
@@ -208,6 +229,37 @@ class TreatmentEventCreate(TreatmentEventBase):
     def _unit(cls, value):
         return check_choice(value or None, DOSE_UNITS, "dose_unit") or ""
 
+    @field_validator("term")
+    @classmethod
+    def _term(cls, value):
+        if value and value not in CTCAE_TERM_NAMES:
+            raise InvalidValue(f"{value!r} is not a CTCAE v{CTCAE_VERSION} term of the catalogue; choose one from "
+                               "the list, spelled as CTCAE spells it (e.g. 'Nausea', 'Edema limbs')", field="term")
+        return value
+
+    @field_validator("suspected_drug")
+    @classmethod
+    def _suspected_drug(cls, value):
+        if value != value.lower():
+            raise InvalidValue(f"{value!r}: use the generic name in lower case ({value.lower()!r}), as the "
+                               "medication period names it", field="suspected_drug")
+        return value
+
+    @field_validator("relatedness")
+    @classmethod
+    def _relatedness(cls, value):
+        return check_choice(value or None, RELATEDNESS, "relatedness") or ""
+
+    @field_validator("action_taken")
+    @classmethod
+    def _action_taken(cls, value):
+        return check_choice(value or None, ACTIONS_TAKEN, "action_taken") or ""
+
+    @field_validator("outcome")
+    @classmethod
+    def _outcome(cls, value):
+        return check_choice(value or None, AE_OUTCOMES, "outcome") or ""
+
     @field_validator("grade")
     @classmethod
     def _grade(cls, value):
@@ -221,7 +273,7 @@ class TreatmentEventCreate(TreatmentEventBase):
         return check_not_future(value, info.field_name)
 
     @model_validator(mode="after")
-    def _by_kind(self):
+    def _by_kind(self, info: ValidationInfo):
         if self.kind == "steroid_injection" and not self.sites:
             raise UnknownSite("a steroid injection needs the injected sites (site codes joined by ';')",
                               field="sites")
@@ -230,11 +282,13 @@ class TreatmentEventCreate(TreatmentEventBase):
                 raise InvalidValue("is required for an adverse event; allowed 1, 2, 3, 4, 5", field="grade")
             if self.serious is None:
                 raise InvalidValue("is required for an adverse event; allowed: yes, no", field="serious")
+            if not self.term and not (info.context or {}).get(FROM_A_BUNDLE):
+                raise InvalidValue(f"is required for an adverse event: choose its CTCAE v{CTCAE_VERSION} term",
+                                   field="term")
         else:
-            if self.grade is not None:
-                raise InvalidValue("applies to adverse events only; leave it blank", field="grade")
-            if self.serious is not None:
-                raise InvalidValue("applies to adverse events only; leave it blank", field="serious")
+            for name in ("grade", "serious", *AE_FIELDS):
+                if getattr(self, name) not in (None, ""):
+                    raise InvalidValue("applies to adverse events only; leave it blank", field=name)
         if self.end_date is not None and self.end_date < self.date:
             raise InvalidDate(f"{self.end_date.isoformat()} is before the event date {self.date.isoformat()}",
                               field="end_date")
@@ -253,8 +307,8 @@ class TreatmentEvent(TreatmentEventBase, Recorded, table=True):
     __tablename__ = "treatment_event"
     __table_args__ = (
         CheckConstraint("grade IS NULL OR grade BETWEEN 1 AND 5", name="ck_event_grade_range"),
-        Index("ix_event_patient_date", "patient_id", "date"),
+        Index("ix_event_patient_date", "patient_key", "date"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    patient_id: int = Field(foreign_key="patient.id")
+    event_id: int | None = Field(default=None, primary_key=True)
+    patient_key: int = Field(foreign_key="patient.patient_key")

@@ -8,10 +8,10 @@ from datetime import datetime
 from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
-from models.base import utcnow
+from models.base import Versioned, utcnow
 from models.catalog import ROLES
 from models.errors import InvalidValue
-from models.validation import blank_to_none, check_choice
+from models.validation import Input, blank_to_none, check_choice
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
@@ -31,7 +31,7 @@ def check_password(value: str) -> str:
     return value
 
 
-class UserCreate(UserBase):
+class UserCreate(Input, UserBase):
     password: str
 
     @field_validator("username", mode="before")
@@ -60,7 +60,7 @@ class UserCreate(UserBase):
         return check_password(value)
 
 
-class UserUpdate(SQLModel):
+class UserUpdate(Input):
     display_name: str
     role: str
     active: bool
@@ -72,10 +72,10 @@ class UserUpdate(SQLModel):
         return check_choice(value, ROLES, "role")
 
 
-class User(UserBase, table=True):
+class User(UserBase, Versioned, table=True):
     __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
 
-    id: int | None = Field(default=None, primary_key=True)
+    user_id: int | None = Field(default=None, primary_key=True)
     password_hash: str = Field(max_length=200)
     failed_sign_ins: int = Field(default=0)
     last_failed_at: datetime | None = None

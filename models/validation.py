@@ -8,13 +8,19 @@ same input with the same words.
 from __future__ import annotations
 
 import math
+import re
+import types
+import typing
+import unicodedata
 from datetime import date
+from functools import cache
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, model_validator
+from sqlmodel import SQLModel
 
 from models.catalog import SITE_CODES
-from models.errors import InvalidDate, InvalidScore, InvalidValue, MissingValue, SkintrackError, combine
+from models.errors import InvalidDate, InvalidScore, InvalidText, InvalidValue, MissingValue, SkintrackError, combine
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -37,15 +43,20 @@ _TYPE_MESSAGES = {
 }
 
 
-def parse(schema: type[T], data: dict[str, Any]) -> T:
-    """Validate `data` against `schema`.
+def parse(schema: type[T], data: dict[str, Any], *, context: dict | None = None) -> T:
+    """Validate `data` against `schema` (`context`: pydantic's validation context, for rules that depend on where
+    the data comes from, e.g. models.treatment.FROM_A_BUNDLE).
 
     Raises the first problem as its named SkintrackError subclass, with all problems in `.problems`.
     """
     try:
-        return schema.model_validate(data)
+        return schema.model_validate(data, context=context)
     except ValidationError as exc:
-        raise combine([_to_domain_error(err) for err in exc.errors()]) from None
+        problems: list[SkintrackError] = []
+        for err in exc.errors():
+            error = _to_domain_error(err)
+            problems.extend(error.problems if len(error.problems) > 1 else [error])
+        raise combine(problems) from None
 
 
 def _to_domain_error(err: dict[str, Any]) -> SkintrackError:
@@ -112,3 +123,93 @@ def check_score(value: Any, field: str) -> int | None:
     if not math.isfinite(number) or number != int(number) or not 0 <= number <= 3:
         raise InvalidScore(f"{value!r} is not a score; allowed 0, 1, 2, 3", field=field)
     return int(number)
+
+
+# --- cells: what every schema checks of text input before its fields are parsed ------------------
+
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+@cache
+def _date_fields(schema: type) -> frozenset[str]:
+    """The fields of `schema` that hold a date (date or date | None)."""
+    out = set()
+    for name, info in schema.model_fields.items():
+        annotation = info.annotation
+        members = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
+        if date in members:
+            out.add(name)
+    return frozenset(out)
+
+
+# --- the one text rule ------------------------------------------------------------------------------------
+# Every text a person gives (a form's field, a bundle's cell, a command-line argument, a correction's reason) goes
+# through `check_text`. Control characters are refused: a NUL cannot be stored by PostgreSQL at all (it crashed the
+# import), and the others (escape sequences, backspaces, form feeds, C1 codes) are invisible on screen and in
+# exports, so two records that look the same would differ. Tab and line breaks are allowed only in the free-text
+# fields written as paragraphs (MULTILINE: notes, description, reason); every other field is one line. Lone
+# surrogates (bytes that were not UTF-8) are refused the same way.
+
+MULTILINE = frozenset({"notes", "description", "reason"})
+SECRETS = frozenset({"password", "new_password", "current_password"})
+_LINE_BREAKS = frozenset("\t\n\r")
+_NAMES = {0: "NUL", 8: "BACKSPACE", 9: "TAB", 10: "LINE FEED", 11: "VERTICAL TAB", 12: "FORM FEED",
+          13: "CARRIAGE RETURN", 27: "ESCAPE", 127: "DELETE"}
+
+
+def check_text(value: str, field: str, *, multiline: bool | None = None) -> str:
+    """`value` when it holds no control character (tab and line breaks allowed in a MULTILINE field, or with
+    multiline=True); else InvalidText naming the field, the character and where it is."""
+    if value.isprintable():  # the common case: one C-level pass
+        return value
+    allowed = _LINE_BREAKS if (field in MULTILINE if multiline is None else multiline) else frozenset()
+    for position, char in enumerate(value, start=1):
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs") and char not in allowed:
+            code = ord(char)
+            name = _NAMES.get(code, "a surrogate: not text" if category == "Cs" else "a control character")
+            where = "one line: no tab or line break" if code in (9, 10, 13) else "no control characters"
+            raise InvalidText(f"contains U+{code:04X} ({name}) at character {position}; this field takes {where}",
+                              field=field)
+    return value
+
+
+def check_cells(schema: type, data: Any) -> Any:
+    """The rules a text cell meets before its field parses it, the same for a form, a bundle and the CLI: the one
+    text rule (`check_text`) on every text, and a date given as text is YYYY-MM-DD (pydantic also takes
+    '2020-01-05T00:00' and other forms). Every problem is raised at once."""
+    if not isinstance(data, dict):
+        return data
+    problems: list[SkintrackError] = []
+    for name, value in data.items():
+        # a password is a secret, never shown, stored or exported as text: any character may be in it
+        if isinstance(value, str) and not value.isprintable() and name not in SECRETS:
+            try:
+                check_text(value, str(name))
+            except InvalidText as error:
+                problems.append(error)
+    if problems:
+        raise combine(problems)
+    for name in _date_fields(schema):
+        value = data.get(name)
+        if isinstance(value, str) and value.strip() and not ISO_DATE.match(value):
+            problems.append(InvalidDate(f"{value!r} must be a date as YYYY-MM-DD", field=name))
+    if problems:
+        raise combine(problems)
+    return data
+
+
+class Input(SQLModel):
+    """Base of every input schema: `check_cells` runs on the raw input before any field is parsed."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cells(cls, data):
+        return check_cells(cls, data)
+
+
+def printable(text: str) -> str:
+    """`text` with every control character written as its escape (NUL as \\x00, a line break as \\n): for text
+    that is shown or stored as one line, never refused (a bundle's file name in its audit row)."""
+    return "".join(c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) == "Cc" else c
+                   for c in str(text))

@@ -150,7 +150,8 @@ if record is not None:
             changed = patient_form(scope, record)
             if changed is not None:
                 write_and_rerun(update_patient, done=f"Patient {as_text(current)} saved.", labels=PATIENT_LABELS,
-                                scope=scope, identifier=current, data=patient_update(changed, record))
+                                scope=scope, patient_id=current,
+                                expected_version=int(record["version"]), data=patient_update(changed, record))
             st.divider()
             scope = form_scope("patients", "delete", patient=current, record=current, version=version,
                                what="This patient")
@@ -161,7 +162,8 @@ if record is not None:
             if st.button("Delete patient", icon=":material/delete:", key=scope.submit_key, disabled=not sure):
                 write_and_rerun(delete_patient, prefix="Not deleted", labels=DELETE_LABELS, scope=scope,
                                 done=f"Patient {as_text(current)} deleted. An administrator can restore them "
-                                     "under Deleted records.", identifier=current, reason=reason)
+                                     "under Deleted records.", patient_id=current,
+                                expected_version=int(record["version"]), reason=reason)
 
 if may_edit:
     with st.expander("Add a patient", expanded=patients.empty, icon=":material/person_add:", key="patients_add_open"):

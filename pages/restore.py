@@ -17,15 +17,17 @@ LABELS = Labels({"id": "Record to restore", "patient_id": "Record to restore", "
 
 
 def _restore(restore, argument: str, convert=int):
-    """The audited restore of one kind, called as `restore_kind(session=…, actor=…, key=…, reason=…)`."""
-    def restore_kind(*, session, actor, key, reason):
-        return restore(session=session, actor=actor, reason=reason, **{argument: convert(key)})
+    """The audited restore of one kind, called as `restore_kind(session=…, actor=…, key=…, expected_version=…,
+    reason=…)`: the version is the one the list showed, so a record changed since is refused (StaleRecord)."""
+    def restore_kind(*, session, actor, key, expected_version, reason):
+        return restore(session=session, actor=actor, reason=reason, expected_version=expected_version,
+                       **{argument: convert(key)})
     return restore_kind
 
 
 # kind -> (read of the deleted rows, the column that identifies a row, the audited restore)
 KINDS = {
-    "Patients": (load_deleted_patients, "patient_id", _restore(restore_patient, "identifier", str)),
+    "Patients": (load_deleted_patients, "patient_id", _restore(restore_patient, "patient_id", str)),
     "Visits (skin score assessments)": (load_deleted_assessments, "assessment_id",
                                         _restore(restore_assessment, "assessment_id")),
     "Measurements": (load_deleted_measurements, "measurement_id", _restore(restore_measurement, "measurement_id")),
@@ -56,5 +58,7 @@ with st.form(scope.key("form")):
                            placeholder="e.g. deleted by mistake during the visit of 3 March")
     submitted = st.form_submit_button("Restore", type="primary", key=scope.submit_key)
 if submitted:
-    write_and_rerun(restore, scope=scope, prefix="Not restored", labels=LABELS, key=chosen, reason=reason,
+    version = int(deleted.loc[deleted[id_column].astype(str) == chosen, "version"].iloc[0])
+    write_and_rerun(restore, scope=scope, prefix="Not restored", labels=LABELS, key=chosen,
+                    expected_version=version, reason=reason,
                     done=f"Record {chosen} restored ({kind.lower()}); the restore is in the audit trail.")

@@ -27,14 +27,19 @@ from db.treatments import (
     update_medication,
 )
 from models.catalog import (
+    ACTIONS_TAKEN,
+    AE_OUTCOMES,
     CTCAE_GRADES,
     DOSE_UNITS,
     EVENT_KINDS,
     FIXED_FREQUENCIES,
+    ORGAN_EVENT_HELP,
+    RELATEDNESS,
     ROUTES,
     SITE_CODES,
     SITES_BY_CODE,
 )
+from models.ctcae import CTCAE_TERM_NAMES
 from models.errors import MissingValue, SkintrackError
 from ui.dates import DateChecks, date_field, shown
 from ui.forms import form_scope, write_and_rerun
@@ -164,7 +169,8 @@ with medications_tab:
                             write_and_rerun(change_dose, labels=dose_labels, scope=scope,
                                             done=f"{as_text(current['drug'])}: {current['dose']:g} → {new_dose:g} "
                                                  f"{as_text(current['dose_unit'])} from {when.isoformat()}.",
-                                            period_id=chosen, change_date=when, dose=new_dose, reason=why)
+                                            period_id=chosen, expected_version=int(current["version"]),
+                                            change_date=when, dose=new_dose, reason=why)
             stop_labels = Labels({"end_date": "Last day taken", "id": "Ongoing period"}, audit_reason="Reason")
             scope = form_scope("treatments", "stop", patient=patient_id, record=chosen, version=version,
                                what="This period")
@@ -181,7 +187,8 @@ with medications_tab:
                     else:
                         write_and_rerun(stop_medication, labels=stop_labels, scope=scope,
                                         done=f"{as_text(current['drug'])} stopped on {stop_day.isoformat()}.",
-                                        period_id=chosen, end_date=stop_day, reason=stop_why)
+                                        period_id=chosen, expected_version=int(current["version"]),
+                                        end_date=stop_day, reason=stop_why)
     if len(periods):
         with st.expander("Correct or delete a period", icon=":material/edit:", key="fix_open"):
             picker = form_scope("treatments", "any_period", patient=patient_id)
@@ -219,7 +226,8 @@ with medications_tab:
                     else:
                         if dose_confirmed(scope, drug=fix["drug"], dose=fix["dose"], unit=fix["dose_unit"]):
                             write_and_rerun(update_medication, done="Period corrected.", labels=CORRECT_LABELS,
-                                            scope=scope, period_id=target, data=fix, reason=why)
+                                            scope=scope, period_id=target, expected_version=int(row["version"]),
+                                            data=fix, reason=why)
             st.divider()
             scope = form_scope("treatments", "delete_period", patient=patient_id, record=target, version=version,
                                what="This period")
@@ -227,7 +235,7 @@ with medications_tab:
             sure = st.checkbox("Yes, delete this period (an administrator can restore it)", key=scope.key("sure"))
             if st.button("Delete period", key=scope.submit_key, disabled=not sure):
                 write_and_rerun(delete_medication, done="Period deleted.", labels=DELETE_PERIOD_LABELS, scope=scope,
-                                period_id=target, reason=why)
+                                period_id=target, expected_version=int(row["version"]), reason=why)
 
 # --- events --------------------------------------------------------------------------------------------
 with events_tab:
@@ -236,18 +244,22 @@ with events_tab:
                 "gadolinium exposure or adverse events below; they appear on the chart.")
     else:
         table = events.assign(kind_text=events["kind"].map(kind_label), sites_text=events["sites"].map(sites_display))
-        st.dataframe(table[["date", "kind_text", "agent", "dose", "dose_unit", "sites_text", "description", "grade",
-                            "serious", "end_date"]], hide_index=True, key="treatments_events", column_config={
+        st.dataframe(table[["date", "kind_text", "agent", "dose", "dose_unit", "sites_text", "term", "description",
+                            "grade", "serious", "suspected_drug", "relatedness", "action_taken", "outcome",
+                            "end_date"]], hide_index=True, key="treatments_events", column_config={
             "date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"), "kind_text": "Event",
             "agent": "Agent", "dose": st.column_config.NumberColumn("Dose", format="%g"), "dose_unit": "Unit",
-            "sites_text": "Injected sites", "description": "Description / term", "grade": "CTCAE grade",
-            "serious": "Serious", "end_date": st.column_config.DateColumn("Resolved", format="YYYY-MM-DD")})
+            "sites_text": "Injected sites", "term": "Term (CTCAE)", "description": "Description",
+            "grade": "CTCAE grade", "serious": "Serious", "suspected_drug": "Suspected drug",
+            "relatedness": "Relatedness", "action_taken": "Action taken", "outcome": "Outcome",
+            "end_date": st.column_config.DateColumn("Resolved", format="YYYY-MM-DD")})
 
     kinds = list(EVENT_KINDS)
     editing = None
     picker = form_scope("treatments", "choose_event", patient=patient_id)
     if len(events):
-        event_labels = {int(r.event_id): f"{r.date:%Y-%m-%d} {kind_label(r.kind)} {r.agent or r.description}".strip()
+        event_labels = {int(r.event_id): f"{r.date:%Y-%m-%d} {kind_label(r.kind)} "
+                                         f"{r.term or r.agent or r.description}".strip()
                         for r in events.itertuples()}
         editing = st.selectbox("Event to correct or delete", [None, *event_labels], key=picker.key("event"),
                                format_func=lambda i: "— new event —" if i is None else event_labels[i])
@@ -258,11 +270,13 @@ with events_tab:
     st.markdown("**Correct the event**" if editing is not None else "**Record a treatment event**")
     kind = st.selectbox("Event kind", kinds, format_func=EVENT_KINDS.get, key=scope.key("kind"),
                         index=kinds.index(base["kind"]) if base else 0)
-    description_label = {"adverse_event": "Term"}.get(kind, "Description")
+    description_label = {"adverse_event": "Details (free text)"}.get(kind, "Description")
     event_labels_on_form = Labels(
         {"date": "Onset" if kind == "adverse_event" else "Date", "agent": "Agent", "dose": "Dose", "dose_unit": "Unit",
          "sites": "Injected sites", "description": description_label, "grade": "CTCAE grade", "serious": "Serious",
-         "end_date": "Resolved on", "kind": "Event kind", "id": "Event to correct or delete"},
+         "end_date": "Resolved on", "kind": "Event kind", "id": "Event to correct or delete",
+         "term": "Term (CTCAE v5.0)", "suspected_drug": "Suspected drug", "relatedness": "Relatedness",
+         "action_taken": "Action taken", "outcome": "Outcome"},
         audit_reason="Reason for the correction (required)",
         wording={"the injected sites (site codes joined by ';')": "the injected sites: pick each one in the list"})
     with st.form(scope.key("form")):
@@ -289,8 +303,10 @@ with events_tab:
             values["sites"] = ";".join(picked)
         end_text = ""
         if kind == "adverse_event":
-            values["description"] = cols[1].text_input("Term", value=base.get("description", ""),
-                                                       key=scope.key("term"), placeholder="e.g. oedema")
+            terms = list(CTCAE_TERM_NAMES)
+            values["term"] = cols[1].selectbox("Term (CTCAE v5.0)", terms, key=scope.key("term"),
+                                               index=terms.index(base["term"]) if base.get("term") in terms
+                                               else None, placeholder="Type to search the CTCAE terms")
             grades = list(CTCAE_GRADES)
             values["grade"] = cols[2].selectbox("CTCAE grade", grades, key=scope.key("grade"),
                                                 format_func=lambda g: f"{g} {CTCAE_GRADES[g]}",
@@ -298,9 +314,28 @@ with events_tab:
                                                 pd.notna(base.get("grade")) else 0)
             values["serious"] = cols[3].checkbox("Serious", value=bool(base.get("serious")) if base else False,
                                                  key=scope.key("serious"))
+            cols = st.columns([1, 1, 1, 1])
+            drugs = sorted(set(periods["drug"])) if len(periods) else []
+            values["suspected_drug"] = cols[0].selectbox(
+                "Suspected drug", ["", *drugs], key=scope.key("suspected_drug"),
+                index=([""] + drugs).index(base["suspected_drug"]) if base.get("suspected_drug") in drugs else 0,
+                format_func=lambda d: d or "none", help="One of this patient's medications, or none")
+            for column, (field, label, choices) in zip(cols[1:], (
+                    ("relatedness", "Relatedness", RELATEDNESS), ("action_taken", "Action taken", ACTIONS_TAKEN),
+                    ("outcome", "Outcome", AE_OUTCOMES)), strict=True):
+                options = ["", *choices]
+                values[field] = column.selectbox(label, options, key=scope.key(field),
+                                                 index=options.index(base.get(field) or ""),
+                                                 format_func=lambda c: c or "not recorded")
+            cols = st.columns([1, 3])
             end_text = date_field("Resolved on", key=scope.key("end"), value=shown(base.get("end_date")),
+                                  container=cols[0],
                                   help="Leave empty while the event is ongoing (YYYY-MM-DD or DD.MM.YYYY).")
+            values["description"] = cols[1].text_input("Details (free text)", value=base.get("description", ""),
+                                                       key=scope.key("description"))
         elif kind != "steroid_injection":
+            if kind in ORGAN_EVENT_HELP:
+                st.caption(f"{EVENT_KINDS[kind]}: {ORGAN_EVENT_HELP[kind]} (ACR CRISS step 1).")
             values["description"] = st.text_input("Description", value=base.get("description", ""),
                                                   key=scope.key("description"))
         why = ""
@@ -318,7 +353,8 @@ with events_tab:
                                     labels=event_labels_on_form, data=values)
                 else:
                     write_and_rerun(update_event, done="Event corrected.", labels=event_labels_on_form, scope=scope,
-                                    event_id=editing, data=values, reason=why)
+                                    event_id=editing, expected_version=int(base["version"]),
+                                    data=values, reason=why)
     if editing is not None:
         scope = form_scope("treatments", "delete_event", patient=patient_id, record=editing, version=version,
                            what="This event")
@@ -327,4 +363,4 @@ with events_tab:
         if st.button("Delete event", key=scope.submit_key, disabled=not sure):
             write_and_rerun(delete_event, done="Event deleted.", scope=scope,
                             labels=Labels({"id": "Event"}, audit_reason="Reason for deleting (required)"),
-                            event_id=editing, reason=why)
+                            event_id=editing, expected_version=int(base["version"]), reason=why)

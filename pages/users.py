@@ -77,7 +77,7 @@ with edit_tab:
     else:
         chosen = st.selectbox("Account", users["username"].tolist(), key="users_account")
         account = get_user(engine, chosen)
-        scope = form_scope("users", "edit", record=chosen, what="This account")
+        scope = form_scope("users", "edit", record=chosen, version=int(account["version"]), what="This account")
         with st.form(scope.key("form")):
             new_display = st.text_input("Display name", value=account["display_name"], key=scope.key("display_name"))
             new_role = st.selectbox("Role", list(ROLES), index=list(ROLES).index(account["role"]),
@@ -89,7 +89,8 @@ with edit_tab:
         if save:
             write_and_rerun(update_user, prefix="Account not changed", labels=ACCOUNT_LABELS, scope=scope,
                             done=f"Account {as_text(repr(chosen))} saved; the change applies at the account's next "
-                                 "page view.", username=chosen, data={
+                                 "page view.", username=chosen,
+                            expected_version=int(account["version"]), data={
                                 "display_name": new_display, "role": new_role, "active": new_active,
                                 "can_export_identified": new_identified})
 

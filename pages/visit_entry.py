@@ -25,10 +25,10 @@ from analysis.entry_checks import (
 )
 from db.audit import registry_version
 from db.engine import write_session
-from db.measures import correct_measurement, load_measurement_rows, record_measurement
+from db.measures import load_measurement_rows
 from db.patients import get_patient, patient_version
 from db.raters import clinic_raters
-from db.visits import correct_assessment, load_assessment_rows, record_assessment
+from db.visits import VisitMeasure, load_assessment_rows, save_visit
 from models.catalog import MEASURES_BY_CODE, MRSS_MAX, SITE_CODES, SITES_BY_CODE
 from models.errors import ImplausibleValue, MissingValue, SkintrackError, combine
 from ui.dates import DateChecks, date_field, parse_date
@@ -202,8 +202,9 @@ with st.container(border=True):
                  icon=":material/error:")
     if to_save:
         st.caption("Measures to save: " + ", ".join(
-            f"{MEASURES_BY_CODE[m.code].label}{' ' + m.side if m.side else ''} {m.value:g} "
-            f"{MEASURES_BY_CODE[m.code].unit}" for m in to_save))
+            f"{MEASURES_BY_CODE[m.code].label}{' ' + m.side if m.side else ''} "
+            + (f"{m.value:g} {MEASURES_BY_CODE[m.code].unit}" if m.value is not None else "cleared: deleted")
+            for m in to_save))
     cols = st.columns([2, 2]) if existing is not None else [st.container()]
     notes = cols[0].text_input("Notes (optional)", key=keys["notes"])
     reason = ""
@@ -239,25 +240,21 @@ def check_before_saving() -> tuple[date, str | None]:
 if save:
     scores = dict.fromkeys(SITE_CODES) if total_only else grid_scores(keys["sites"])
     total, scored = live_total(scores)
+    versions = dict(zip(saved_measures["measurement_id"], saved_measures["version"], strict=True))
     try:
         day, refusal = check_before_saving()
-        data = {"patient_id": patient_id, "visit_date": day, "rater": rater, "notes": notes}
-        data.update({"total": typed_total} if total_only else scores)
-        saved_id = int(existing["assessment_id"]) if existing is not None else None
         with write_session(engine) as session:  # the assessment and its measures: all saved, or nothing
-            if not refusal:
-                if existing is not None:
-                    correct_assessment(session=session, assessment_id=saved_id, data=data, actor=actor(),
-                                       reason=reason)
-                else:
-                    saved_id = record_assessment(session=session, data=data, actor=actor()).id
-            for item in to_save:
-                values = measurement_data(item.code, item.side, item.value, day)
-                if item.measurement_id is not None:
-                    correct_measurement(session=session, measurement_id=item.measurement_id, data=values,
-                                        actor=actor(), reason=reason or "entered again on the visit screen")
-                else:
-                    record_measurement(session=session, data=values, actor=actor())
+            saved = save_visit(
+                session=session, patient_id=patient_id, visit_date=day, rater=rater, actor=actor(), notes=notes,
+                scores=None if refusal or total_only else scores, total=typed_total if total_only and not refusal
+                else None, reason=reason,
+                assessment_id=int(existing["assessment_id"]) if existing is not None and not refusal else None,
+                expected_version=int(existing["version"]) if existing is not None and not refusal else None,
+                measures=[VisitMeasure(item.code, item.side, item.value, item.measurement_id,
+                                       None if item.measurement_id is None else int(versions[item.measurement_id]))
+                          for item in to_save])
+        saved_id = saved.assessment.assessment_id if saved.assessment is not None else (
+            int(existing["assessment_id"]) if existing is not None else None)
     except SkintrackError as error:
         show_error(error, labels=LABELS)  # what was typed stays on the screen
     else:
@@ -265,7 +262,8 @@ if save:
                 f"mRSS {total}" if scored == len(SITE_CODES) else f"{scored} of 17 sites (incomplete)")
         if refusal:
             what = "measures only"
-        extra = f" and {len(to_save)} measure values" if to_save and not refusal else ""
+        extra = (f" and {len(saved.created) + len(saved.corrected)} measure values" if to_save and not refusal
+                 else "") + (f"; {len(saved.deleted)} cleared measure values deleted" if saved.deleted else "")
         verb = "Corrected" if existing is not None else "Saved"
         flash("success", f"{verb}: {as_text(patient_id)}, {day.isoformat()}, {as_text(rater)} — {what}{extra}. "
                          "Choose the next patient above, or correct this visit below.")

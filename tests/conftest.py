@@ -65,6 +65,9 @@ def pg_schema_url():
     schema = f"t_{worker}_{uuid.uuid4().hex[:8]}"
     admin = make_engine(PG_BASE_URL)
     with admin.begin() as connection:
+        # migration 0004 needs btree_gist; made once in public, so no test schema's DROP ... CASCADE takes it
+        connection.execute(text("SELECT pg_advisory_xact_lock(7424)"))  # two workers creating it at once
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public"))
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = pg_url_for_schema(schema)
     engine = make_engine(url)

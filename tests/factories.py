@@ -31,6 +31,11 @@ def event(**overrides) -> dict:
             **overrides}
 
 
+def adverse_event(**overrides) -> dict:
+    return {"patient_id": "P-001", "date": "2018-05-15", "kind": "adverse_event", "term": "Nausea", "grade": 2,
+            "serious": "no", **overrides}
+
+
 def measurement(**overrides) -> dict:
     return {"patient_id": "P-001", "date": "2018-01-10", "measure": "ftp_distance", "side": "R", "value": 4.0,
             **overrides}

@@ -16,10 +16,10 @@ from db.browser_sessions import (
     resume_browser_session,
     touch_browser_session,
 )
-from db.demo import generate_registry, load_registry
 from db.engine import write_session
 from db.patients import count_patients
 from db.users import create_user, get_user, record_sign_out, sign_in_attempt
+from demo import generate_registry, load_registry
 from models.errors import SkintrackError
 from ui.browser_session import CLEAR_KEY, GRANT_KEY, cookie_token
 from ui.messages import Labels, flash, show_error, show_flash

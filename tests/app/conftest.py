@@ -9,9 +9,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from db.demo import generate_registry, load_registry
 from db.engine import make_engine, write_session
 from db.users import create_user
+from demo import generate_registry, load_registry
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PASSWORD = "correct horse battery"

@@ -115,13 +115,13 @@ def test_role_change_and_deactivation_apply_at_the_next_page_view(with_users, mo
         request.getfixturevalue("navigation_mode")
     at = signed_in_app("coordinator", "pages/account.py")
     with write_session(with_users) as session:
-        update_user(session=session, username="coordinator", actor="admin", data={
+        update_user(session=session, username="coordinator", expected_version=1, actor="admin", data={
             "display_name": "Dr Coordinator", "role": "staff", "active": True, "can_export_identified": True})
     at.run()
     assert at.session_state["user"]["role"] == "staff"
     assert at.session_state["user"]["can_export_identified"] is True
     with write_session(with_users) as session:
-        update_user(session=session, username="coordinator", actor="admin", data={
+        update_user(session=session, username="coordinator", expected_version=2, actor="admin", data={
             "display_name": "Dr Coordinator", "role": "staff", "active": False, "can_export_identified": False})
     at.run()
     assert at.session_state["user"] is None

@@ -73,7 +73,8 @@ def test_admin_cannot_demote_themselves(with_users):
 
 def test_audit_trail_filters_and_shows_before_and_after(with_demo):
     with write_session(with_demo) as session:
-        delete_patient(session=session, identifier="DEMO-0001", actor="physician", reason="duplicate record")
+        delete_patient(session=session, expected_version=1,
+                       patient_id="DEMO-0001", actor="physician", reason="duplicate record")
     sign_in_attempt_failed(with_demo)
     at = signed_in_app("admin", "pages/audit_trail.py")
     assert not at.exception
@@ -109,7 +110,8 @@ def test_audit_trail_with_a_hostile_patient_filter_shows_the_empty_state(with_de
 
 def test_restore_screen_brings_a_patient_back_with_a_reason(with_demo):
     with write_session(with_demo) as session:
-        delete_patient(session=session, identifier="DEMO-0002", actor="staff", reason="entered twice")
+        delete_patient(session=session, expected_version=1,
+                       patient_id="DEMO-0002", actor="staff", reason="entered twice")
     at = signed_in_app("admin", "pages/restore.py")
     assert not at.exception
     assert at.dataframe[0].value["patient_id"].tolist() == ["DEMO-0002"]

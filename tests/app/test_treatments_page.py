@@ -112,7 +112,8 @@ def test_adverse_event_keeps_the_events_tab_open_and_delete_needs_a_reason(with_
     at.run()
     at.selectbox(key=key(at, "event", "kind")).select("adverse_event").run()
     assert at.session_state["tab"] == "Treatment events"  # choosing the kind does not jump back to Medications
-    at.text_input(key=key(at, "event", "term")).input("oedema")
+    at.selectbox(key=key(at, "event", "term")).select("Edema limbs")
+    at.text_input(key=key(at, "event", "description")).input("oedema")
     at.selectbox(key=key(at, "event", "grade")).select(3)
     at.checkbox(key=key(at, "event", "serious")).check()
     at.text_input(key=key(at, "event", "end")).input("2099-01-01")
@@ -124,7 +125,8 @@ def test_adverse_event_keeps_the_events_tab_open_and_delete_needs_a_reason(with_
     assert not at.error, errors(at)
     assert at.session_state["tab"] == "Treatment events"  # recording the event does not jump back either
     event = load_event_rows(with_users, "P-001").iloc[0]
-    assert (event["grade"], bool(event["serious"]), event["description"]) == (3, True, "oedema")
+    assert (event["grade"], bool(event["serious"]), event["term"], event["description"]) == (
+        3, True, "Edema limbs", "oedema")
     event_id = int(event["event_id"])
     at.selectbox(key=key(at, "choose_event", "event")).select(event_id).run()
     at.checkbox(key=key(at, "delete_event", "sure")).check().run()

@@ -59,10 +59,10 @@ def ids(engine):
     """One record of each kind for P-001, created by someone else."""
     with write_session(engine) as session:
         create_patient(session=session, data=factories.patient(), actor="setup")
-        a = record_assessment(session=session, data=factories.assessment(), actor="setup").id
-        m = record_measurement(session=session, data=factories.measurement(), actor="setup").id
-        p = start_medication(session=session, data=factories.medication(), actor="setup").id
-        e = record_event(session=session, data=factories.event(), actor="setup").id
+        a = record_assessment(session=session, data=factories.assessment(), actor="setup").assessment_id
+        m = record_measurement(session=session, data=factories.measurement(), actor="setup").measurement_id
+        p = start_medication(session=session, data=factories.medication(), actor="setup").period_id
+        e = record_event(session=session, data=factories.event(), actor="setup").event_id
         create_user(session=session, actor="setup", data={"username": "bob", "role": "staff",
                                                            "password": "correct horse battery"})
     return {"assessment": a, "measurement": m, "period": p, "event": e}
@@ -71,48 +71,60 @@ def ids(engine):
 WRITES = {
     "create patient": (lambda s, i: create_patient(session=s, data=factories.patient(patient_id="P-002"),
                                                    actor=ACTOR), [("create", "patient")]),
-    "update patient": (lambda s, i: update_patient(session=s, identifier="P-001", actor=ACTOR, reason="typo",
+    "update patient": (lambda s, i: update_patient(session=s, expected_version=1,
+                                                   patient_id="P-001", actor=ACTOR, reason="typo",
                                                    data={k: v for k, v in factories.patient(sex="M").items()
                                                          if k != "patient_id"}),
                        [("update", "patient")]),
-    "delete patient": (lambda s, i: delete_patient(session=s, identifier="P-001", actor=ACTOR, reason="dup"),
+    "delete patient": (lambda s, i: delete_patient(session=s, expected_version=1,
+                                                   patient_id="P-001", actor=ACTOR, reason="dup"),
                        [("delete", "patient")]),
     "record assessment": (lambda s, i: record_assessment(session=s, actor=ACTOR, data=factories.assessment(
         visit_date="2019-01-01")), [("create", "assessment")]),
-    "correct assessment": (lambda s, i: correct_assessment(session=s, assessment_id=i["assessment"], actor=ACTOR,
+    "correct assessment": (lambda s, i: correct_assessment(session=s, expected_version=1,
+                                                           assessment_id=i["assessment"], actor=ACTOR,
                                                            reason="typo", data=factories.assessment(face=0)),
                            [("update", "assessment")]),
-    "delete assessment": (lambda s, i: delete_assessment(session=s, assessment_id=i["assessment"], actor=ACTOR,
+    "delete assessment": (lambda s, i: delete_assessment(session=s, expected_version=1,
+                                                         assessment_id=i["assessment"], actor=ACTOR,
                                                          reason="wrong patient"), [("delete", "assessment")]),
     "record measurement": (lambda s, i: record_measurement(session=s, actor=ACTOR, data=factories.measurement(
         date="2019-01-01")), [("create", "measurement")]),
-    "correct measurement": (lambda s, i: correct_measurement(session=s, measurement_id=i["measurement"],
+    "correct measurement": (lambda s, i: correct_measurement(session=s, expected_version=1,
+                                                             measurement_id=i["measurement"],
                                                              actor=ACTOR, reason="typo",
                                                              data=factories.measurement(value=5.0)),
                             [("update", "measurement")]),
-    "delete measurement": (lambda s, i: delete_measurement(session=s, measurement_id=i["measurement"], actor=ACTOR,
+    "delete measurement": (lambda s, i: delete_measurement(session=s, expected_version=1,
+                                                           measurement_id=i["measurement"], actor=ACTOR,
                                                            reason="x"), [("delete", "measurement")]),
     "start medication": (lambda s, i: start_medication(session=s, actor=ACTOR, data=factories.medication(
         drug="mycophenolate", dose=1000)), [("create", "medication_period")]),
-    "update medication": (lambda s, i: update_medication(session=s, period_id=i["period"], actor=ACTOR,
+    "update medication": (lambda s, i: update_medication(session=s, expected_version=1,
+                                                         period_id=i["period"], actor=ACTOR,
                                                          reason="typo", data=factories.medication(dose=300)),
                           [("update", "medication_period")]),
-    "stop medication": (lambda s, i: stop_medication(session=s, period_id=i["period"], end_date=date(2018, 6, 1),
+    "stop medication": (lambda s, i: stop_medication(session=s, expected_version=1,
+                                                     period_id=i["period"], end_date=date(2018, 6, 1),
                                                      actor=ACTOR), [("update", "medication_period")]),
-    "change dose": (lambda s, i: change_dose(session=s, period_id=i["period"], change_date=date(2018, 6, 1),
+    "change dose": (lambda s, i: change_dose(session=s, expected_version=1,
+                                             period_id=i["period"], change_date=date(2018, 6, 1),
                                              dose=400, actor=ACTOR, reason="no response"),
                     [("update", "medication_period"), ("create", "medication_period")]),
-    "delete medication": (lambda s, i: delete_medication(session=s, period_id=i["period"], actor=ACTOR, reason="x"),
+    "delete medication": (lambda s, i: delete_medication(session=s, expected_version=1,
+                                                         period_id=i["period"], actor=ACTOR, reason="x"),
                           [("delete", "medication_period")]),
     "record event": (lambda s, i: record_event(session=s, actor=ACTOR, data=factories.event(date="2019-01-01")),
                      [("create", "treatment_event")]),
-    "update event": (lambda s, i: update_event(session=s, event_id=i["event"], actor=ACTOR, reason="typo",
+    "update event": (lambda s, i: update_event(session=s, expected_version=1,
+                                               event_id=i["event"], actor=ACTOR, reason="typo",
                                                data=factories.event(dose=20)), [("update", "treatment_event")]),
-    "delete event": (lambda s, i: delete_event(session=s, event_id=i["event"], actor=ACTOR, reason="x"),
+    "delete event": (lambda s, i: delete_event(session=s, expected_version=1,
+                                               event_id=i["event"], actor=ACTOR, reason="x"),
                      [("delete", "treatment_event")]),
     "create user": (lambda s, i: create_user(session=s, actor=ACTOR, data={
         "username": "carol", "role": "physician", "password": "correct horse battery"}), [("create", "app_user")]),
-    "update user": (lambda s, i: update_user(session=s, username="bob", actor=ACTOR, data={
+    "update user": (lambda s, i: update_user(session=s, expected_version=1, username="bob", actor=ACTOR, data={
         "display_name": "Bob", "role": "physician", "active": True, "can_export_identified": False}),
         [("update", "app_user")]),
     "reset password": (lambda s, i: change_password(session=s, username="bob", new_password="another password",
@@ -132,21 +144,30 @@ def test_each_write_leaves_one_audit_row_per_changed_record_with_the_actor(ids, 
 
 
 RESTORES = {
-    "patient": (lambda s, i: delete_patient(session=s, identifier="P-001", actor="x", reason="x"),
+    "patient": (lambda s, i: delete_patient(session=s, expected_version=1, patient_id="P-001", actor="x", reason="x"),
                 load_deleted_patients, "patient_id",
-                lambda s, key: restore_patient(session=s, identifier=key, actor=ACTOR, reason="mistake")),
-    "assessment": (lambda s, i: delete_assessment(session=s, assessment_id=i["assessment"], actor="x", reason="x"),
+                lambda s, key: restore_patient(session=s, expected_version=2,
+                                               patient_id=key, actor=ACTOR, reason="mistake")),
+    "assessment": (lambda s, i: delete_assessment(session=s, expected_version=1,
+                                                  assessment_id=i["assessment"], actor="x", reason="x"),
                    load_deleted_assessments, "assessment_id",
-                   lambda s, key: restore_assessment(session=s, assessment_id=int(key), actor=ACTOR, reason="m")),
-    "measurement": (lambda s, i: delete_measurement(session=s, measurement_id=i["measurement"], actor="x",
+                   lambda s, key: restore_assessment(session=s, expected_version=2,
+                                                     assessment_id=int(key), actor=ACTOR, reason="m")),
+    "measurement": (lambda s, i: delete_measurement(session=s, expected_version=1,
+                                                    measurement_id=i["measurement"], actor="x",
                                                     reason="x"), load_deleted_measurements, "measurement_id",
-                    lambda s, key: restore_measurement(session=s, measurement_id=int(key), actor=ACTOR, reason="m")),
-    "medication_period": (lambda s, i: delete_medication(session=s, period_id=i["period"], actor="x", reason="x"),
+                    lambda s, key: restore_measurement(session=s, expected_version=2,
+                                                       measurement_id=int(key), actor=ACTOR, reason="m")),
+    "medication_period": (lambda s, i: delete_medication(session=s, expected_version=1,
+                                                         period_id=i["period"], actor="x", reason="x"),
                           load_deleted_medications, "period_id",
-                          lambda s, key: restore_medication(session=s, period_id=int(key), actor=ACTOR, reason="m")),
-    "treatment_event": (lambda s, i: delete_event(session=s, event_id=i["event"], actor="x", reason="x"),
+                          lambda s, key: restore_medication(session=s, expected_version=2,
+                                                            period_id=int(key), actor=ACTOR, reason="m")),
+    "treatment_event": (lambda s, i: delete_event(session=s, expected_version=1,
+                                                  event_id=i["event"], actor="x", reason="x"),
                         load_deleted_events, "event_id",
-                        lambda s, key: restore_event(session=s, event_id=int(key), actor=ACTOR, reason="m")),
+                        lambda s, key: restore_event(session=s, expected_version=2,
+                                                     event_id=int(key), actor=ACTOR, reason="m")),
 }
 
 
@@ -170,9 +191,9 @@ def test_restore_needs_a_reason(ids, engine):
     from models.errors import ReasonRequired
 
     with write_session(engine) as session:
-        delete_event(session=session, event_id=ids["event"], actor="x", reason="x")
+        delete_event(session=session, expected_version=1, event_id=ids["event"], actor="x", reason="x")
     with pytest.raises(ReasonRequired), write_session(engine) as session:
-        restore_event(session=session, event_id=ids["event"], actor=ACTOR, reason="  ")
+        restore_event(session=session, expected_version=2, event_id=ids["event"], actor=ACTOR, reason="  ")
     assert len(load_deleted_events(engine)) == 1
 
 

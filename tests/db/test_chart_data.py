@@ -21,7 +21,8 @@ def test_only_that_patients_live_rows(engine):
             record_event(session=session, actor="t", data=factories.event(patient_id=pid))
         gone = record_assessment(session=session, actor="t", data=factories.total_only(patient_id="P-001"))
     with write_session(engine) as session:
-        delete_assessment(session=session, assessment_id=gone.id, actor="t", reason="entered twice")
+        delete_assessment(session=session, expected_version=1,
+                          assessment_id=gone.assessment_id, actor="t", reason="entered twice")
 
     data = load_chart_data(engine, "P-001")
     assert data.exists and data.patient["diagnosis"] == "dcSSc"

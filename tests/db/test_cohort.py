@@ -21,12 +21,12 @@ from analysis import (
 )
 from analysis.cohort import site_changes
 from db.cohort import CohortFilter, cohort_choices, cohort_quality, cohort_site_changes, cohort_summary
-from db.demo import generate_registry, load_registry
 from db.engine import write_session
 from db.measures import load_measurements, record_measurement
 from db.patients import create_patient, delete_patient
 from db.treatments import start_medication
 from db.visits import load_assessments, record_assessment
+from demo import generate_registry, load_registry
 from models.errors import InvalidValue
 from tests import factories
 
@@ -61,7 +61,7 @@ def small(engine):
                      {"patient_id": "B", "dose": 400, "start_date": "2020-01-05"},
                      {"patient_id": "D", "start_date": "2020-01-02"}])
     with write_session(engine) as session:
-        delete_patient(session=session, identifier="D", actor="test", reason="entered twice")
+        delete_patient(session=session, expected_version=1, patient_id="D", actor="test", reason="entered twice")
     return engine
 
 

@@ -9,12 +9,12 @@ import pandas as pd
 
 from analysis.cohort import visit_totals
 from analysis.summary import summarise_patients
-from db.demo import generate_registry, load_registry
 from db.engine import write_session
 from db.overview import load_overview
 from db.patients import create_patient, load_patients
 from db.treatments import start_medication
 from db.visits import delete_assessment, load_assessments, record_assessment
+from demo import generate_registry, load_registry
 from models.catalog import SITE_CODES
 from tests import factories
 
@@ -47,7 +47,8 @@ def test_incomplete_only_and_deleted_visits(engine):
         create_patient(session=session, actor="t", data=factories.patient())
         record_assessment(session=session, actor="t", data={**factories.assessment(), SITE_CODES[0]: None})
         gone = record_assessment(session=session, actor="t", data=factories.assessment(visit_date="2019-01-01"))
-        delete_assessment(session=session, actor="t", assessment_id=gone.id, reason="wrong patient")
+        delete_assessment(session=session, expected_version=1,
+                          actor="t", assessment_id=gone.assessment_id, reason="wrong patient")
     first = load_overview(engine).set_index("patient_id").loc["P-001"]
     assert first["last_visit"] == pd.Timestamp("2018-01-10") and first["n_visits"] == 0
     assert first["latest_mrss"] != first["latest_mrss"] and first["change"] != first["change"]

@@ -115,7 +115,7 @@ def test_sign_in_attempt_commits_the_failure(engine):
 def test_inactive_account_cannot_sign_in_and_the_message_does_not_say_why(engine):
     add(engine)
     with write_session(engine) as session:
-        update_user(session=session, username="alice", actor="admin", data={
+        update_user(session=session, username="alice", expected_version=1, actor="admin", data={
             "display_name": "alice", "role": "staff", "active": False, "can_export_identified": False})
     with pytest.raises(AuthenticationFailed) as error:
         sign_in_attempt(engine, username="alice", password=PASSWORD)
@@ -138,7 +138,7 @@ def test_hostile_usernames_neither_sign_in_nor_break_anything(engine, username):
 def test_update_is_audited_with_before_and_after(engine):
     add(engine, role="coordinator")
     with write_session(engine) as session:
-        update_user(session=session, username="alice", actor="boss", data={
+        update_user(session=session, username="alice", expected_version=1, actor="boss", data={
             "display_name": "Alice", "role": "coordinator", "active": True, "can_export_identified": True})
     row = load_audit(engine, action="update").iloc[0]
     assert row["actor"] == "boss"
@@ -150,13 +150,13 @@ def test_admins_cannot_lock_themselves_out_and_the_last_admin_stays(engine):
     add(engine, "root", role="admin")
     demote = {"display_name": "root", "role": "staff", "active": True, "can_export_identified": False}
     with pytest.raises(NotPermitted, match="your own"), write_session(engine) as session:
-        update_user(session=session, username="root", actor="root", data=demote)
+        update_user(session=session, username="root", expected_version=1, actor="root", data=demote)
     with pytest.raises(NotPermitted, match="last active administrator"), write_session(engine) as session:
-        update_user(session=session, username="root", actor="someone", data={**demote, "role": "admin",
-                                                                             "active": False})
+        update_user(session=session, username="root", expected_version=1, actor="someone",
+                    data={**demote, "role": "admin", "active": False})
     add(engine, "second", role="admin")
     with write_session(engine) as session:
-        update_user(session=session, username="root", actor="second", data=demote)
+        update_user(session=session, username="root", expected_version=1, actor="second", data=demote)
     assert get_user(engine, "root")["role"] == "staff"
 
 

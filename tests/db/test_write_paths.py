@@ -40,6 +40,7 @@ from models.errors import (
     NotFound,
     OverlappingPeriod,
     ReasonRequired,
+    StaleRecord,
     UnknownPatient,
 )
 from tests import factories
@@ -66,8 +67,8 @@ def test_create_patient_writes_one_audit_row(engine):
     assert len(audit) == 1
     row = audit.iloc[0]
     assert (row["actor"], row["action"], row["entity"], row["entity_id"]) == ("tester", "create", "patient",
-                                                                               patient.id)
-    assert json.loads(row["after"])["identifier"] == "P-001"
+                                                                               patient.patient_key)
+    assert json.loads(row["after"])["patient_id"] == "P-001"
     frame = load_patients(engine)
     assert frame["patient_id"].tolist() == ["P-001"] and frame["birth_year"].tolist() == [1968]
 
@@ -119,7 +120,7 @@ def test_duplicate_visit_names_the_existing_assessment_and_writes_nothing(with_p
         first = record_assessment(session=session, data=factories.assessment(), actor="tester")
     with pytest.raises(DuplicateAssessment) as caught, write_session(with_patient) as session:
         record_assessment(session=session, data=factories.assessment(face=0), actor="tester")
-    assert caught.value.existing_id == first.id and caught.value.field == "visit_date"
+    assert caught.value.existing_id == first.assessment_id and caught.value.field == "visit_date"
     assert count(with_patient, Assessment) == 1
     # Another rater on the same day is a second assessment, not a duplicate.
     with write_session(with_patient) as session:
@@ -129,7 +130,7 @@ def test_duplicate_visit_names_the_existing_assessment_and_writes_nothing(with_p
 
 def test_database_refuses_out_of_range_scores_even_outside_the_service(with_patient):
     with pytest.raises(Exception, match="(?i)check"), with_patient.begin() as connection:
-        connection.execute(text("INSERT INTO assessment (patient_id, visit_date, rater, notes, face, incomplete) "
+        connection.execute(text("INSERT INTO assessment (patient_key, visit_date, rater, notes, face, incomplete) "
                                 "VALUES (1, '2018-01-01', 'x', '', 4, true)"))
 
 
@@ -137,11 +138,11 @@ def test_correction_needs_a_reason_and_keeps_old_and_new(with_patient):
     with write_session(with_patient) as session:
         original = record_assessment(session=session, data=factories.assessment(), actor="tester")
     with pytest.raises(ReasonRequired), write_session(with_patient) as session:
-        correct_assessment(session=session, assessment_id=original.id, data=factories.assessment(face=3),
-                           actor="tester", reason=" ")
+        correct_assessment(session=session, assessment_id=original.assessment_id, expected_version=1,
+                           data=factories.assessment(face=3), actor="tester", reason=" ")
     with write_session(with_patient) as session:
-        correct_assessment(session=session, assessment_id=original.id, data=factories.assessment(face=3),
-                           actor="corrector", reason="typo: face was 3")
+        correct_assessment(session=session, assessment_id=original.assessment_id, expected_version=1,
+                           data=factories.assessment(face=3), actor="corrector", reason="typo: face was 3")
     frame = load_assessments(with_patient)
     assert frame.iloc[0]["face"] == 3 and frame.iloc[0]["total"] == 33
     update = load_audit(with_patient, action="update").iloc[0]
@@ -154,7 +155,8 @@ def test_soft_delete_hides_and_restore_brings_back(with_patient):
     with write_session(with_patient) as session:
         row = record_assessment(session=session, data=factories.assessment(), actor="tester")
     with write_session(with_patient) as session:
-        delete_assessment(session=session, assessment_id=row.id, actor="tester", reason="entered twice")
+        delete_assessment(session=session, assessment_id=row.assessment_id, expected_version=1, actor="tester",
+                          reason="entered twice")
     assert load_assessments(with_patient).empty
     assert count(with_patient, Assessment) == 1  # still there, only hidden
     # The key is free again while the row is deleted ...
@@ -162,34 +164,41 @@ def test_soft_delete_hides_and_restore_brings_back(with_patient):
         replacement = record_assessment(session=session, data=factories.assessment(face=0), actor="tester")
     # ... so restoring now would collide, and says so.
     with pytest.raises(DuplicateAssessment), write_session(with_patient) as session:
-        restore_assessment(session=session, assessment_id=row.id, actor="admin", reason="deleted in error")
+        restore_assessment(session=session, assessment_id=row.assessment_id, expected_version=2, actor="admin",
+                           reason="deleted in error")
     with write_session(with_patient) as session:
-        delete_assessment(session=session, assessment_id=replacement.id, actor="tester", reason="wrong")
-        restore_assessment(session=session, assessment_id=row.id, actor="admin", reason="deleted in error")
+        delete_assessment(session=session, assessment_id=replacement.assessment_id, expected_version=1,
+                          actor="tester", reason="wrong")
+        restore_assessment(session=session, assessment_id=row.assessment_id, expected_version=2, actor="admin",
+                           reason="deleted in error")
     assert load_assessments(with_patient).iloc[0]["face"] == 1
     actions = load_audit(with_patient)["action"].tolist()
     assert actions[:4] == ["restore", "delete", "create", "delete"]
+    with pytest.raises(StaleRecord), write_session(with_patient) as session:  # restored already: version 3
+        restore_assessment(session=session, assessment_id=row.assessment_id, expected_version=2, actor="admin",
+                           reason="again")
     with pytest.raises(NotFound), write_session(with_patient) as session:
-        restore_assessment(session=session, assessment_id=row.id, actor="admin", reason="again")
+        restore_assessment(session=session, assessment_id=10 ** 6, expected_version=1, actor="admin",
+                           reason="again")
 
 
 def test_deleted_patient_is_hidden_and_restorable(with_patient):
     with write_session(with_patient) as session:
         record_assessment(session=session, data=factories.assessment(), actor="tester")
-        delete_patient(session=session, identifier="P-001", actor="admin", reason="test record")
+        delete_patient(session=session, patient_id="P-001", expected_version=1, actor="admin", reason="test record")
     assert load_patients(with_patient).empty and load_assessments(with_patient).empty
     with pytest.raises(UnknownPatient), write_session(with_patient) as session:
         record_assessment(session=session, data=factories.assessment(visit_date="2019-01-01"), actor="tester")
     with write_session(with_patient) as session:
-        restore_patient(session=session, identifier="P-001", actor="admin", reason="needed")
+        restore_patient(session=session, patient_id="P-001", expected_version=2, actor="admin", reason="needed")
     assert len(load_assessments(with_patient)) == 1
 
 
 def test_update_patient_is_audited_and_bumps_the_data_version(with_patient):
     version = patient_version(with_patient, "P-001")
     with write_session(with_patient) as session:
-        update_patient(session=session, identifier="P-001", data={**factories.patient(), "diagnosis": "lcSSc"},
-                       actor="tester", reason="reclassified")
+        update_patient(session=session, patient_id="P-001", expected_version=1,
+                       data={**factories.patient(), "diagnosis": "lcSSc"}, actor="tester", reason="reclassified")
     assert load_patients(with_patient).iloc[0]["diagnosis"] == "lcSSc"
     assert patient_version(with_patient, "P-001") > version
     with write_session(with_patient) as session:
@@ -222,19 +231,19 @@ def test_change_dose_makes_two_contiguous_periods(with_patient):
     with write_session(with_patient) as session:
         period = start_medication(session=session, data=factories.medication(), actor="tester")
     with write_session(with_patient) as session:
-        change_dose(session=session, period_id=period.id, change_date=date(2018, 7, 1), dose=400, actor="tester",
-                    reason="partial response")
+        change_dose(session=session, period_id=period.period_id, expected_version=1, change_date=date(2018, 7, 1),
+                    dose=400, actor="tester", reason="partial response")
     rows = load_medication_rows(with_patient, "P-001")
     assert rows["dose"].tolist() == [200, 400]
     assert rows["start_date"].dt.date.tolist() == [date(2018, 1, 20), date(2018, 7, 1)]
     assert rows["end_date"].iloc[0].date() == date(2018, 6, 30) and rows["end_date"].isna().iloc[1]
     assert rows.iloc[1]["reason"] == "partial response"
     with pytest.raises(InvalidDate), write_session(with_patient) as session:
-        change_dose(session=session, period_id=int(rows.iloc[1]["period_id"]), change_date=date(2018, 7, 1),
-                    dose=600, actor="tester", reason="more")
+        change_dose(session=session, period_id=int(rows.iloc[1]["period_id"]), expected_version=1,
+                    change_date=date(2018, 7, 1), dose=600, actor="tester", reason="more")
     with write_session(with_patient) as session:
-        stop_medication(session=session, period_id=int(rows.iloc[1]["period_id"]), end_date=date(2019, 1, 1),
-                        actor="tester", reason="remission")
+        stop_medication(session=session, period_id=int(rows.iloc[1]["period_id"]), expected_version=1,
+                        end_date=date(2019, 1, 1), actor="tester", reason="remission")
     assert load_medications(with_patient)["end_date"].astype(str).tolist() == ["2018-06-30", "2019-01-01"]
 
 

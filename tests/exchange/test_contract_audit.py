@@ -174,7 +174,7 @@ def test_a_deleted_patient_takes_no_rows(example, tmp_path, capsys, monkeypatch)
     """skin_scores.csv `patient_id` "must exist in patients.csv of the bundle or in the database": a deleted patient
     does not count as existing."""
     with write_session(example) as session:
-        delete_patient(session=session, identifier="EX-03", actor="t", reason="test")
+        delete_patient(session=session, expected_version=1, patient_id="EX-03", actor="t", reason="test")
     folder = write_bundle(tmp_path / "b", {"skin_scores.csv": "patient_id,visit_date,total\nEX-03,2020-01-01,4\n"})
     with pytest.raises(BundleRejected) as rejected:
         import_bundle(example, folder, actor="t")
@@ -194,7 +194,7 @@ def test_cli_uses_the_default_sqlite_file_and_migrates_it_first(tmp_path, monkey
     engine = make_engine(f"sqlite:///{default}")
     assert current_revision(engine) == head_revision()
     with engine.connect() as connection:
-        assert connection.execute(select(Patient.identifier).order_by(Patient.identifier)).scalars().all() == [
+        assert connection.execute(select(Patient.patient_id).order_by(Patient.patient_id)).scalars().all() == [
             "EX-01", "EX-02", "EX-03"]
     engine.dispose()
 
@@ -303,7 +303,7 @@ def test_a_leading_quote_before_a_formula_character_is_removed(sqlite_engine, tm
              "measurements.csv": "patient_id,date,measure,value,rater\nQ1,2020-01-01,haq_di,1,'-dr b\n"}
     import_bundle(sqlite_engine, write_bundle(tmp_path / "q", files), actor="t")
     with sqlite_engine.connect() as connection:
-        stored = dict(connection.execute(select(Patient.identifier, Patient.notes)).all())
+        stored = dict(connection.execute(select(Patient.patient_id, Patient.notes)).all())
         raters = (connection.execute(select(Assessment.rater)).scalar_one(),
                   connection.execute(select(Measurement.rater)).scalar_one())
     assert {p: stored[p] for p in ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7")} == {

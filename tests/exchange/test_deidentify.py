@@ -9,7 +9,7 @@ import hashlib
 import hmac
 from datetime import date, timedelta
 
-from db.demo import generate_registry, load_registry
+from demo import generate_registry, load_registry
 from exchange import export_bundle, import_bundle
 from exchange.deid import Deidentifier, date_offset, installation_secret, must_deidentify
 from tests.exchange.conftest import ENDPOINTS_EXAMPLE, EXAMPLE, write_bundle

@@ -18,7 +18,7 @@ from tests.exchange.conftest import EXAMPLE, counts, write_bundle
 def test_import_is_audited_traceable_and_idempotent(engine):
     report = import_bundle(engine, EXAMPLE, actor="alice")
     with engine.connect() as connection:
-        event = connection.execute(select(AuditEvent).where(AuditEvent.id == report.import_id)).one()
+        event = connection.execute(select(AuditEvent).where(AuditEvent.audit_id == report.import_id)).one()
         assert (event.actor, event.action, event.entity) == ("alice", "import", "bundle")
         assert "example_bundle" in event.detail
         ids = {row[0] for row in connection.execute(select(Assessment.import_id))}

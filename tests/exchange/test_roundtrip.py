@@ -9,7 +9,7 @@ import zipfile
 
 import openpyxl
 
-from db.demo import generate_registry, load_registry
+from demo import generate_registry, load_registry
 from exchange import export_bundle, export_bytes, import_bundle
 from exchange.exporter import SHEET_ORDER
 from tests.exchange.conftest import counts

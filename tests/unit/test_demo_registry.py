@@ -3,7 +3,7 @@ registry would refuse a future date, and with it the whole registry)."""
 
 from __future__ import annotations
 
-from db.demo import DEMO_END, generate_registry
+from demo import DEMO_END, generate_registry
 
 TABLES = ("patients", "skin_scores", "measurements", "medications", "events")
 

@@ -19,6 +19,7 @@ from models.errors import (
     ImplausibleValue,
     InvalidDate,
     InvalidScore,
+    InvalidText,
     InvalidValue,
     MissingValue,
     UnknownMeasure,
@@ -97,8 +98,11 @@ def test_patient_rules():
     # "1-64 printable characters" (EXCHANGE.md): any script, a space inside; no control, format or other separator
     for fine in ("Zürich-01", "患者-0007", "ÉTUDE 12/3", "x" * 64):
         assert parse(PatientCreate, factories.patient(patient_id=fine)).patient_id == fine
-    for bad in ("P\u202e10", "P\u00a010", "P\t10", "P\n10", "P\u200b10", "P ", "Zu\u0308rich-01"):
+    for bad in ("P\u202e10", "P\u00a010", "P\u200b10", "P ", "Zu\u0308rich-01"):
         with pytest.raises(InvalidValue, match="1-64 printable characters"):
+            parse(PatientCreate, factories.patient(patient_id=bad))
+    for bad in ("P\t10", "P\n10", "P\x0010"):  # control characters: the one text rule says it first
+        with pytest.raises(InvalidText, match="patient_id: contains U\\+00"):
             parse(PatientCreate, factories.patient(patient_id=bad))
     with pytest.raises(InvalidDate, match="before the birth year"):
         parse(PatientCreate, factories.patient(birth_year=1990, diagnosis_date="1985-01-01"))
@@ -146,11 +150,46 @@ def test_event_rules():
         parse(TreatmentEventCreate, factories.event(kind="adverse_event", sites="", serious="no"))
     with pytest.raises(InvalidValue, match="allowed 1, 2, 3, 4, 5"):
         parse(TreatmentEventCreate, factories.event(kind="adverse_event", sites="", grade=6, serious="no"))
-    ae = parse(TreatmentEventCreate, factories.event(kind="adverse_event", sites="", grade=2, serious="yes"))
-    assert ae.serious is True and ae.grade == 2
+    ae = parse(TreatmentEventCreate, factories.adverse_event(serious="yes"))
+    assert ae.serious is True and ae.grade == 2 and ae.term == "Nausea"
     with pytest.raises(InvalidValue, match="adverse events only"):
         parse(TreatmentEventCreate, factories.event(grade=2))
     assert parse(TreatmentEventCreate, factories.event(sites="fingers_l;hand_r")).sites == "hand_r;fingers_l"
+
+
+def test_adverse_event_fields():
+    """EXCHANGE.md events.csv: the CTCAE term (required for an adverse event a form records), the vocabularies of
+    relatedness, action taken and outcome; all of them for adverse events only."""
+    ae = parse(TreatmentEventCreate, factories.adverse_event(
+        suspected_drug="imatinib", relatedness="probable", action_taken="dose reduced", outcome="recovering"))
+    assert (ae.suspected_drug, ae.relatedness, ae.action_taken, ae.outcome) == (
+        "imatinib", "probable", "dose reduced", "recovering")
+    with pytest.raises(InvalidValue) as caught:
+        parse(TreatmentEventCreate, factories.adverse_event(term=""))
+    assert caught.value.field == "term" and "CTCAE" in caught.value.reason
+    with pytest.raises(InvalidValue, match="not a CTCAE v5.0 term") as caught:
+        parse(TreatmentEventCreate, factories.adverse_event(term="nausea"))  # CTCAE's spelling: "Nausea"
+    for field, bad in (("relatedness", "likely"), ("action_taken", "stopped"), ("outcome", "fine")):
+        with pytest.raises(InvalidValue) as caught:
+            parse(TreatmentEventCreate, factories.adverse_event(**{field: bad}))
+        assert caught.value.field == field and "allowed:" in caught.value.reason
+    with pytest.raises(InvalidValue, match="lower case") as caught:
+        parse(TreatmentEventCreate, factories.adverse_event(suspected_drug="Imatinib"))
+    for field, value in (("term", "Nausea"), ("suspected_drug", "imatinib"), ("relatedness", "possible"),
+                         ("action_taken", "none"), ("outcome", "unknown")):
+        with pytest.raises(InvalidValue, match="adverse events only") as caught:
+            parse(TreatmentEventCreate, factories.event(**{field: value}))
+        assert caught.value.field == field
+
+
+def test_an_adverse_event_of_a_bundle_may_lack_its_term():
+    """Adverse events recorded before terms were coded have none (their free text is the description, which a
+    de-identified bundle leaves out): a bundle's rows are parsed with FROM_A_BUNDLE, which lets them through."""
+    from models.treatment import FROM_A_BUNDLE
+
+    old = parse(TreatmentEventCreate, factories.adverse_event(term="", description=""),
+                context={FROM_A_BUNDLE: True})
+    assert old.term == "" and old.kind == "adverse_event"
 
 
 def test_measurement_rules():
@@ -209,3 +248,24 @@ def test_count_and_yes_no_measures_take_whole_numbers(measure, value, ok):
         with pytest.raises(InvalidValue) as caught:
             parse(MeasurementCreate, data)
         assert caught.value.field == "value"
+
+
+def test_the_one_text_rule():
+    """check_text: control characters refused with the field, the character and where; tab and line breaks only
+    in the paragraphs (notes, description, reason); printable() shows any text on one line."""
+    from models.validation import check_text, printable
+
+    assert check_text("Zürich 01 — ok", "rater") == "Zürich 01 — ok"
+    assert check_text("first line\n\tsecond\r\n", "notes") == "first line\n\tsecond\r\n"
+    for value, field, words in (("a\x00b", "notes", "U+0000 (NUL) at character 2"),
+                                ("dr\ta", "rater", "U+0009 (TAB) at character 3; this field takes one line"),
+                                ("\x1b[2J", "description", "U+001B (ESCAPE) at character 1"),
+                                ("x\x85", "name", "U+0085 (a control character)"),
+                                ("bad\udc80", "notes", "U+DC80 (a surrogate: not text)")):
+        with pytest.raises(InvalidText) as caught:
+            check_text(value, field)
+        assert caught.value.field == field and words in caught.value.reason, caught.value.reason
+    assert printable("a\x00b\nc") == "a\\x00b\\nc"
+    with pytest.raises(InvalidText) as caught:  # every text of the input, all at once
+        parse(PatientCreate, factories.patient(name="A\x00", mrn="\x07", notes="fine\nlines"))
+    assert [p.field for p in caught.value.problems] == ["name", "mrn"]

@@ -23,7 +23,10 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from db.batch import Row, write_batch
+from db.engine import write_session
 from models.catalog import SITE_CODES
+from models.records import ASSESSMENT, EVENT, MEASUREMENT, MEDICATION, PATIENT, reader
 
 # Fixed, so the registry is the same whatever day it is generated (and always in the past).
 DEMO_END = date(2026, 6, 30)
@@ -31,6 +34,10 @@ DEMO_RATERS = ("Dr Alvarez", "Dr Brennan", "Dr Chen", "Dr Dubois", "Dr Eze", "Dr
 
 HANDS = ("hand_r", "hand_l", "fingers_r", "fingers_l")
 LEGS = ("thigh_r", "thigh_l", "leg_r", "leg_l", "foot_r", "foot_l")
+
+
+FILES = (("patients", PATIENT), ("skin_scores", ASSESSMENT), ("measurements", MEASUREMENT),
+         ("medications", MEDICATION), ("events", EVENT))
 
 
 @dataclass
@@ -69,7 +76,8 @@ def _period(pid, drug, dose, start, end=None, reason="", frequency="daily", rout
 
 def _event(pid, day, kind, **values) -> dict:
     row = {"patient_id": pid, "date": _iso(day), "kind": kind, "description": "", "sites": "", "agent": "",
-           "dose": "", "dose_unit": "", "grade": "", "serious": "", "end_date": ""}
+           "dose": "", "dose_unit": "", "grade": "", "serious": "", "end_date": "", "term": "", "suspected_drug": "",
+           "relatedness": "", "action_taken": "", "outcome": ""}
     row.update({k: (_iso(v) if isinstance(v, date) else v) for k, v in values.items()})
     return row
 
@@ -97,8 +105,10 @@ def _story_dcssc(reg: Registry) -> None:
     reg.medications.append(_period(pid, "imatinib", 200, date(2023, 1, 20), date(2023, 6, 30)))
     reg.medications.append(_period(pid, "imatinib", 400, date(2023, 7, 1), None,
                                    reason="dose increased: partial response"))
-    reg.events.append(_event(pid, date(2023, 8, 14), "adverse_event", description="periorbital oedema",
-                             grade=1, serious="no", end_date=date(2023, 9, 20)))
+    reg.events.append(_event(pid, date(2023, 8, 14), "adverse_event", term="Periorbital edema",
+                             description="periorbital oedema", grade=1, serious="no", end_date=date(2023, 9, 20),
+                             suspected_drug="imatinib", relatedness="probable", action_taken="none",
+                             outcome="recovered"))
 
 
 def _story_nsf(reg: Registry) -> None:
@@ -130,8 +140,9 @@ def _story_nsf(reg: Registry) -> None:
         reg.measurements.append(_measure(pid, day, "ftp_distance", ftp, "R", "Dr Chen"))
         reg.measurements.append(_measure(pid, day, "ftp_distance", ftp + 0.5, "L", "Dr Chen"))
         reg.measurements.append(_measure(pid, day, "ankle_dorsiflexion", 8 + (3 - legs) * 5, "R", "Dr Chen"))
-    reg.events.append(_event(pid, start + timedelta(days=300), "adverse_event",
-                             description="injection-site skin atrophy", grade=1, serious="no"))
+    reg.events.append(_event(pid, start + timedelta(days=300), "adverse_event", term="Skin atrophy",
+                             description="injection-site skin atrophy", grade=1, serious="no",
+                             outcome="not recovered"))
 
 
 def _story_lcssc(reg: Registry) -> None:
@@ -223,8 +234,12 @@ def _random_patient(reg: Registry, rng: np.random.Generator, number: int) -> Non
         onset = drug_start + timedelta(days=int(rng.integers(10, 200)))
         if onset < DEMO_END:
             grade = int(rng.integers(1, 4))
-            reg.events.append(_event(pid, onset, "adverse_event", description="nausea" if grade < 3 else "oedema",
-                                     grade=grade, serious="yes" if grade >= 3 else "no"))
+            reg.events.append(_event(pid, onset, "adverse_event", term="Nausea" if grade < 3 else "Edema limbs",
+                                     description="nausea" if grade < 3 else "oedema", grade=grade,
+                                     serious="yes" if grade >= 3 else "no", suspected_drug=drug,
+                                     relatedness="possible" if grade < 3 else "probable",
+                                     action_taken="none" if grade < 3 else "dose reduced",
+                                     outcome="recovered" if grade < 3 else "recovering"))
     if diagnosis in ("NSF", "morphea") and rng.random() < 0.3:
         reg.events.append(_event(pid, days[len(days) // 2], "steroid_injection", sites="hand_r;hand_l",
                                  agent="triamcinolone acetonide", dose=20, dose_unit="mg"))
@@ -245,20 +260,39 @@ def generate_registry(n_patients: int = 60, seed: int = 7) -> Registry:
 
 
 def load_registry(engine, registry: Registry, *, actor: str, progress=None) -> dict[str, int]:
-    """Write `registry` in one transaction (all or nothing) through the importer's bulk path: every row
-    validated by the model layer like a form entry, written with set-based inserts, one `import` audit row.
+    """Write `registry` in one transaction (all or nothing) through the batch write path (db.batch), like an
+    import: every row parsed by the model layer as a bundle row would be, the rules applied, set-based inserts,
+    one `import` audit row.
 
-    `progress(done, total)` is called now and then for a progress bar. Returns the counts written.
-    Raises BundleRejected (a SkintrackError) when a row is refused, e.g. a demo patient that exists.
+    `progress(done, total)` is called now and then for a progress bar. Returns the counts written (a demo record
+    that is there already, the same, is left as it is and not counted). Raises the named error of the first
+    refusal (every refusal in its `.problems`), e.g. for a demo patient that exists with other values; nothing is
+    written then.
     """
-    from exchange.importer import import_records
-    from exchange.spec import BUNDLE_FILES
-
-    tables = {}
-    for spec in BUNDLE_FILES:
-        rows = getattr(registry, spec.name.removesuffix(".csv"))
-        header = list(rows[0]) if rows else list(spec.required)
-        tables[spec.name] = (header, ((line, row) for line, row in enumerate(rows, start=2)))
+    today = date.today()
     total = 2 * sum(registry.counts().values())
-    import_records(engine, tables, actor=actor, bundle_name="demo registry", progress=progress, total=total)
-    return registry.counts()
+    done = 0
+    batch = {}
+    for name, kind in FILES:
+        read = reader(kind, today)
+        rows = []
+        for line, record in enumerate(getattr(registry, name), start=2):
+            rows.append(Row(line, *read(record)))
+            done += 1
+            if progress is not None and done % 5000 == 0:
+                progress(done, total)
+        batch[kind.name] = rows
+    parsed = done
+
+    def written(count: int) -> None:
+        if progress is not None:
+            progress(min(parsed + count, total), total)
+
+    with write_session(engine) as session:
+        result = write_batch(session, batch, actor=actor, merge=True, bundle="demo registry", progress=written,
+                             import_detail=lambda r: "demo registry: " + ", ".join(
+                                 f"{r.created[kind.name]:,} {kind.label}" for _, kind in FILES))
+        result.raise_first()
+    if progress is not None:
+        progress(total, total)
+    return {name: result.created[kind.name] for name, kind in FILES}  # a record there already is not counted

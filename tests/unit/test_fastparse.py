@@ -1,10 +1,10 @@
-"""The importer's fast path for skin_scores.csv and measurements.csv gives exactly what the schemas give.
+"""The fast parse of skin_scores.csv and measurements.csv rows gives exactly what the schemas give.
 
-`exchange.importer` accepts plain rows of the two large files without pydantic (`_fast_assessment`,
-`_fast_measurement`) and sends every other row through the form's schema. These tests hold the fast path to
-that promise on generated rows, plain and tricky alike: whenever it answers, its answer equals the schema's
-(values and their types); whenever the schema refuses a row, the fast path has declined it (so the error
-message is the schema's).
+`models.fastparse` accepts plain rows of the two large files without pydantic (`fast_assessment`,
+`fast_measurement`) and `models.records.reader` sends every other row through the form's schema. These tests hold
+the fast parse to that promise on generated rows, plain and tricky alike: whenever it answers, its answer equals
+the schema's (values and their types); whenever the schema refuses a row, the fast parse has declined it (so the
+error message is the schema's).
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exchange.importer import KINDS, _fast_assessment, _fast_measurement, _readers
 from models.catalog import MEASURES, SITE_CODES
 from models.errors import SkintrackError
+from models.fastparse import fast_assessment, fast_measurement
+from models.records import ASSESSMENT, MEASUREMENT, extract
+from models.treatment import FROM_A_BUNDLE
+from models.validation import parse
 
 TODAY = date.today()
-SKIN, MEASURE = KINDS[0], KINDS[1]
-assert SKIN.spec.name == "skin_scores.csv" and MEASURE.spec.name == "measurements.csv"
+SKIN, MEASURE = ASSESSMENT, MEASUREMENT
 
 DATES = st.sampled_from(["2020-02-29", "2024-01-05", "2015-07-31"]) | st.sampled_from([
     "2019-02-29", "2024-13-01", "2024-1-05", " 2024-01-05", "2024/01/05", "", "yesterday",
@@ -37,7 +39,7 @@ NUMBERS = st.sampled_from(["", "0", "12", "12.5", "-3.25", "1e3", "1,5", ".5", "
 def _slow(kind, record):
     """The schema's answer, or None when the schema refuses the record."""
     try:
-        return _readers(kind, TODAY)[1](record)
+        return extract(kind, parse(kind.schema, record, context={FROM_A_BUNDLE: True}))[:3]
     except SkintrackError:
         return None
 
@@ -90,7 +92,7 @@ def measurement_rows(draw):
 @settings(max_examples=600, deadline=None)
 @given(record=skin_rows())
 def test_fast_skin_scores_agree_with_the_schema(record):
-    fast, slow = _fast_assessment(record, TODAY), _slow(SKIN, record)
+    fast, slow = fast_assessment(record, TODAY), _slow(SKIN, record)
     if fast is not None:
         assert slow is not None, f"fast path accepted a row the schema refuses: {record}"
         _same(fast, slow)
@@ -99,7 +101,7 @@ def test_fast_skin_scores_agree_with_the_schema(record):
 @settings(max_examples=600, deadline=None)
 @given(record=measurement_rows())
 def test_fast_measurements_agree_with_the_schema(record):
-    fast, slow = _fast_measurement(record, TODAY), _slow(MEASURE, record)
+    fast, slow = fast_measurement(record, TODAY), _slow(MEASURE, record)
     if fast is not None:
         assert slow is not None, f"fast path accepted a row the schema refuses: {record}"
         _same(fast, slow)
@@ -119,7 +121,7 @@ def _plain_skin(**cells):
 ])
 def test_the_fast_path_takes_plain_skin_rows(record):
     """The registry's ordinary rows do take the fast path (else the test above proves nothing)."""
-    fast = _fast_assessment(record, TODAY)
+    fast = fast_assessment(record, TODAY)
     assert fast is not None
     _same(fast, _slow(SKIN, record))
 
@@ -130,7 +132,7 @@ def test_the_fast_path_takes_plain_skin_rows(record):
      "unit": "cm", "rater": "dr a"},
 ])
 def test_the_fast_path_takes_plain_measurements(record):
-    fast = _fast_measurement(record, TODAY)
+    fast = fast_measurement(record, TODAY)
     assert fast is not None
     _same(fast, _slow(MEASURE, record))
 
@@ -140,4 +142,4 @@ def test_the_fast_path_takes_plain_measurements(record):
     {"face": "2.0"}, {"patient_id": ""},
 ])
 def test_rows_the_schema_refuses_or_rewrites_leave_the_fast_path(cells):
-    assert _fast_assessment(_plain_skin(**cells), TODAY) is None
+    assert fast_assessment(_plain_skin(**cells), TODAY) is None
