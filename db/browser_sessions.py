@@ -123,7 +123,8 @@ def touch_browser_session(engine: Engine, session_id: int, *, now: datetime | No
     """Mark the session active now (a page run in one of its tabs)."""
     with write_session(engine) as session:
         session.execute(update(BrowserSession).where(
-            BrowserSession.session_id == session_id, BrowserSession.ended_at.is_(None)).values(last_seen_at=now or utcnow()))
+            BrowserSession.session_id == session_id, BrowserSession.ended_at.is_(None)).values(
+            last_seen_at=now or utcnow()))
 
 
 def end_browser_session(engine: Engine, session_id: int, *, reason: str, now: datetime | None = None) -> None:
