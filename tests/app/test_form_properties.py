@@ -112,9 +112,9 @@ def test_random_form_actions_write_only_what_the_user_confirmed_on_the_patient_o
         elif kind == "other_user_stops":
             if model.end[on_screen] is None:
                 with write_session(with_users) as session:
-                    period = int(load_medication_rows(with_users, on_screen).iloc[0]["period_id"])
-                    stop_medication(session=session, period_id=period, end_date=date(2023, 3, 3),
-                                    actor="other", reason="by a colleague")
+                    row = load_medication_rows(with_users, on_screen).iloc[0]
+                    stop_medication(session=session, period_id=int(row["period_id"]), end_date=date(2023, 3, 3),
+                                    expected_version=int(row["version"]), actor="other", reason="by a colleague")
                 model.end[on_screen] = date(2023, 3, 3)
                 stale = True  # the forms on the screen were drawn before this write
         assert not at.exception, (steps, step)

@@ -186,6 +186,7 @@ def test_a_form_submitted_after_another_write_is_refused_and_shows_the_current_v
     at.text_input(key=key(at, "correct", "why")).input("typo")
     with write_session(with_users) as session:  # another user stops the drug meanwhile
         stop_medication(session=session, period_id=only_period(with_users), end_date=date(2024, 5, 1),
+                        expected_version=int(load_medication_rows(with_users, "P-001").iloc[0]["version"]),
                         actor="other", reason="rash")
     at.form_submit_button(key=key(at, "correct", "submit")).click().run()
     assert any("changed since this form was opened" in w.value for w in at.warning)

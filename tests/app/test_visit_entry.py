@@ -120,7 +120,7 @@ def test_a_saved_date_and_rater_open_that_visit_for_correction_with_reason_and_a
     with write_session(with_users) as session:
         create_patient(session=session, actor="t", data=factories.patient())
         saved = record_assessment(session=session, actor="t", data=factories.assessment(
-            visit_date="2024-03-01", rater="Dr Staff")).id
+            visit_date="2024-03-01", rater="Dr Staff")).assessment_id
     at = choose_rater(open_entry(), "Dr Staff")
     at.text_input(key=field(at, "date")).input("2024-03-01").run()
     assert at.session_state[visit_choice(at)] == saved
@@ -182,7 +182,7 @@ def test_correction_loads_the_visit_measures_and_audits_only_what_changed(with_u
     with write_session(with_users) as session:
         create_patient(session=session, actor="t", data=factories.patient())
         saved = record_assessment(session=session, actor="t", data=factories.assessment(
-            visit_date="2024-03-01", rater="Dr Staff")).id
+            visit_date="2024-03-01", rater="Dr Staff")).assessment_id
         for side, value in (("R", 4.0), ("L", 6.0)):
             record_measurement(session=session, actor="t", data=factories.measurement(
                 date="2024-03-01", side=side, value=value, rater="Dr Staff"))
@@ -220,7 +220,7 @@ def test_old_visits_are_reachable_and_historical_totals_can_be_entered(with_user
     with write_session(with_users) as session:
         create_patient(session=session, actor="t", data=factories.patient())
         old = record_assessment(session=session, actor="t", data=factories.assessment(
-            visit_date="2016-11-08", rater="Dr Brennan")).id
+            visit_date="2016-11-08", rater="Dr Brennan")).assessment_id
     at = open_entry()
     assert "2016-11-08 · Dr Brennan · mRSS 31" in at.selectbox(key=visit_choice(at)).options
     at.selectbox(key=visit_choice(at)).select(old).run()
@@ -264,7 +264,7 @@ def test_changing_the_rater_of_a_saved_visit_corrects_that_visit_and_keeps_the_s
     with write_session(with_users) as session:
         create_patient(session=session, actor="t", data=factories.patient())
         saved = record_assessment(session=session, actor="t", data=factories.assessment(
-            visit_date="2024-03-01", rater="Dr A")).id
+            visit_date="2024-03-01", rater="Dr A")).assessment_id
         record_measurement(session=session, actor="t", data=factories.measurement(
             date="2024-03-01", side="R", value=4.0, rater="Dr A"))
     at = open_entry()

@@ -91,7 +91,7 @@ def test_deactivation_and_age_end_the_session(engine):
     assert browser_session_state(engine, opened.session_id).end_reason == f"older than {MAX_HOURS} hours"
     opened, token = signed_in(engine)
     with write_session(engine) as session:
-        update_user(session=session, username="nina", actor="other", data={
+        update_user(session=session, username="nina", actor="other", expected_version=1, data={
             "display_name": "Nina Nurse", "role": "staff", "active": False, "can_export_identified": False})
     assert resume_browser_session(engine, token, idle_seconds=IDLE) is None
     assert browser_session_state(engine, opened.session_id).end_reason == "account deactivated"

@@ -22,6 +22,7 @@ def test_raters_most_recent_first_without_deleted_or_blank(engine):
         record_assessment(session=session, actor="t", data=factories.assessment(
             patient_id="P-002", visit_date="2025-02-02", rater="Dr Deleted Patient"))
     with write_session(engine) as session:
-        delete_assessment(session=session, assessment_id=gone.id, actor="t", reason="wrong")
-        delete_patient(session=session, identifier="P-002", actor="t", reason="duplicate")
+        delete_assessment(session=session, assessment_id=gone.assessment_id, expected_version=1, actor="t",
+                          reason="wrong")
+        delete_patient(session=session, patient_id="P-002", expected_version=1, actor="t", reason="duplicate")
     assert clinic_raters(engine) == ["Dr Recent", "Dr Alpha", "Dr Middle", "Dr Old"]

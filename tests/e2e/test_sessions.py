@@ -11,9 +11,9 @@ import urllib.request
 
 from playwright.sync_api import expect
 
-from db.demo import generate_registry, load_registry
 from db.engine import write_session
 from db.users import create_user
+from demo import generate_registry, load_registry
 from tests.e2e.conftest import (
     SESSION_COOKIE,
     main_text,

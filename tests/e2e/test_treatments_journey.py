@@ -8,10 +8,10 @@ from datetime import date
 
 from playwright.sync_api import expect
 
-from db.demo import generate_registry, load_registry
 from db.engine import write_session
 from db.treatments import load_event_rows, load_medication_rows
 from db.users import create_user
+from demo import generate_registry, load_registry
 from tests.e2e.conftest import keep_screenshot, open_and_sign_in, wait_for_app
 
 PASSWORD = "correct horse battery"

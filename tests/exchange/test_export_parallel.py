@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from db.demo import generate_registry, load_registry
 from db.engine import make_engine
+from demo import generate_registry, load_registry
 from exchange import export_bundle, exporter
 from exchange.exporter import SHEET_ORDER, parallel_workers
 

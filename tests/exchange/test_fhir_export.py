@@ -32,7 +32,7 @@ def fhir_settings(monkeypatch):
 
 def load_demo(engine, size: int = DEMO_SIZE):
     """The demo registry, written through the importer's bulk path (the only place these tests name the demo)."""
-    from db.demo import generate_registry, load_registry
+    from demo import generate_registry, load_registry
 
     registry = generate_registry(size)
     load_registry(engine, registry, actor="fixture")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 
 import cli
-from db.demo import generate_registry
+from demo import generate_registry
 from ui.gate import DEMO_PATIENTS
 
 
