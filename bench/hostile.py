@@ -22,6 +22,7 @@ import argparse
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -95,24 +96,24 @@ def make_case(case: str, workdir: Path, scale: float = 1.0) -> Path:
 
 # --- one measured run ------------------------------------------------------------------------------------
 
-def _watch(process: subprocess.Popen, max_rss_mib: float, timeout: float, verdict: dict) -> None:
-    """Kill `process` if it goes past `max_rss_mib` of resident memory or `timeout` seconds."""
-    status = Path(f"/proc/{process.pid}/status")
+def _watch(pid: int, done: threading.Event, max_rss_mib: float, timeout: float, verdict: dict) -> None:
+    """Kill process `pid` if it goes past `max_rss_mib` of resident memory or `timeout` seconds (until `done`: the
+    parent reaps it with wait4, so this thread never waits on it)."""
+    status = Path(f"/proc/{pid}/status")
     started = time.monotonic()
-    while process.poll() is None:
+    while not done.wait(0.1):
         try:
             rss = next((int(line.split()[1]) / 1024 for line in status.read_text().splitlines()
                         if line.startswith("VmRSS:")), 0.0)
         except OSError:
-            return
+            continue
         if rss > max_rss_mib:
             verdict["killed"] = f"killed at {rss:,.0f} MiB resident (--max-rss {max_rss_mib:,.0f})"
         elif time.monotonic() - started > timeout:
             verdict["killed"] = f"killed after {timeout:,.0f} s (--timeout)"
-        if "killed" in verdict:
-            process.kill()
+        if "killed" in verdict and not done.is_set():
+            os.kill(pid, signal.SIGKILL)  # not reaped yet (a zombie at worst), so the pid is still this child's
             return
-        time.sleep(0.1)
 
 
 def measure(argv: list[str], *, env: dict, cwd: Path, max_rss_mib: float, timeout: float) -> dict:
@@ -122,11 +123,14 @@ def measure(argv: list[str], *, env: dict, cwd: Path, max_rss_mib: float, timeou
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         started = time.perf_counter()
         process = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=cwd)
-        watcher = threading.Thread(target=_watch, args=(process, max_rss_mib, timeout, verdict), daemon=True)
+        done = threading.Event()
+        watcher = threading.Thread(target=_watch, args=(process.pid, done, max_rss_mib, timeout, verdict),
+                                   daemon=True)
         watcher.start()
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+        done.set()
         watcher.join()
     result = {"seconds": round(seconds, 2), "peak_rss_mib": round(usage.ru_maxrss / 1024),
               "exit": process.returncode, **verdict}

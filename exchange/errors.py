@@ -67,7 +67,7 @@ class Problem(str):
 # the values inside a reason, taken out when problems are counted together: quoted text (Python's repr, either
 # quote), then numbers, dates and bytes (3, 12.5, 2021-03-01, 0xff)
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
-_NUMBER = re.compile(r"(?<![\w.])(?:0x[0-9a-fA-F]+|[-+]?\d+(?:[.,:/-]\d+)*)(?![\w])")
+_NUMBER = re.compile(r"(?<![\w.+-])(?:0x[0-9a-fA-F]+|[-+]?\d+(?:[.,:/-]\d+)*)(?!\w)")
 
 
 def general_reason(reason: str) -> str:

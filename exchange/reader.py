@@ -295,7 +295,7 @@ class _Capped(io.RawIOBase):
         count = self._stream.readinto(view[:max(self._left + 1, 1)]) or 0
         self._left -= count
         if self._left < 0:
-            raise TooLarge("the file holds more bytes than its declared size (it changed while being read?)")
+            raise TooLarge("it holds more bytes than when the bundle was opened; did it change meanwhile?")
         return count
 
     def close(self) -> None:
