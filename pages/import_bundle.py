@@ -33,8 +33,8 @@ if not uploads:
 
 try:
     limits = Limits.from_environment()
-except SkintrackError as error:
-    show_error(error, prefix="The import limits are misconfigured")
+except SkintrackError as error:  # a setting of the server, named as the administrator wrote it
+    st.error(f"The import limits are misconfigured: `{error.field}` {error.reason}", icon=":material/error:")
     st.stop()
 too_large = oversize({f.name: f.size for f in uploads}, limits)
 if too_large:
