@@ -132,8 +132,8 @@ def measure(argv: list[str], *, env: dict, cwd: Path, max_rss_mib: float, timeou
         process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
         done.set()
         watcher.join()
-    result = {"seconds": round(seconds, 2), "peak_rss_mib": round(usage.ru_maxrss / 1024),
-              "exit": process.returncode, **verdict}
+    result = {"seconds": round(seconds, 2), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+              "peak_rss_mib": round(usage.ru_maxrss / 1024), "exit": process.returncode, **verdict}
     for stream, path in (("stdout", out_path), ("stderr", err_path)):
         lines = 0
         head: list[str] = []
@@ -243,12 +243,15 @@ def main(argv: list[str] | None = None) -> int:
                 results["cases"][case][path] = result
                 report = result["stderr_lines"] if path == "cli" else max(result["stdout_lines"] - 2, 0)
                 result["report_lines"] = report
-                print(f"  {path:6} peak {result['peak_rss_mib']:>6,} MiB  {result['seconds']:>7.2f} s  "
-                      f"exit {result['exit']}  report {report:,} lines  {result.get('killed', '')}", flush=True)
+                print(f"  {path:6} peak {result['peak_rss_mib']:>6,} MiB  {result['seconds']:>7.2f} s "
+                      f"({result['cpu_seconds']:.2f} s CPU)  exit {result['exit']}  report {report:,} lines  "
+                      f"{result.get('killed', '')}", flush=True)
                 head = result["stderr_head"] if path == "cli" else result["stdout_head"][1:]
                 for line in head[:2]:
                     print(f"         {line[:150]}")
         results["load_after"] = os.getloadavg()
+        print(f"load average {results['load_before'][0]:.1f} before, {results['load_after'][0]:.1f} after "
+              f"({os.cpu_count()} cores)")
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
     return 0

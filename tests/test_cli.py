@@ -44,6 +44,7 @@ def test_demo_then_backup_on_sqlite(tmp_path, monkeypatch, capsys):
         assert connection.execute("SELECT count(*) FROM audit_event WHERE action = 'backup'").fetchone()[0] == 0
 
 
+@pytest.mark.slow  # pg_dump, a process of its own
 def test_demo_then_backup_on_postgresql(pg_url, tmp_path, monkeypatch, capsys):
     code, _, err = run(monkeypatch, capsys, "demo", "--patients", "5", url=pg_url)
     assert code == 0, err
@@ -80,6 +81,7 @@ def test_a_long_login_name_fits_the_audit_trail(monkeypatch):
     assert actor.startswith("cli:firstname.") and len(actor) == cli.ACTOR_MAX
 
 
+@pytest.mark.slow
 def test_a_real_process_imports_the_example_bundle(tmp_path):
     """The one smoke test in a process of its own: `python cli.py import` as a user runs it (the entry point, the
     exit status, the report on standard output and the progress kept off a non-terminal standard error)."""
