@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -35,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MIB = 1024 * 1024
 HEADER = b"patient_id,date,measure,side,value,unit,rater\n"
 CASES = ("bomb", "rows", "header")
-PATHS = ("cli", "screen")
+PATHS = ("cli", "screen", "server")
 
 
 # --- the files -------------------------------------------------------------------------------------------
@@ -202,6 +203,116 @@ def screen_child(bundle: Path) -> int:
     return 0
 
 
+# --- the Import screen in a real server, driven by a real browser ------------------------------------------------
+
+_PREPARE = """
+from db.engine import make_engine, upgrade_database, write_session
+from db.users import create_user
+engine = make_engine()
+upgrade_database(engine)
+with write_session(engine) as session:
+    create_user(session=session, actor="bench", data={"username": "ada", "display_name": "Ada Admin",
+                                                      "role": "admin", "password": "correct horse battery"})
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _wait_for_app(page, timeout: float) -> None:
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    status = """document.querySelector('[data-testid="stStatusWidget"]')"""
+    page.wait_for_function(f"() => !{status} || !{status}.innerText.includes('Running')", timeout=timeout)
+    page.wait_for_timeout(300)
+
+
+def run_server(case: str, bundle: Path, *, repo: Path, workdir: Path, max_rss_mib: float, timeout: float) -> dict:
+    """`streamlit run app.py` of `repo`, an administrator signs in with Chromium, uploads the bundle's files on the
+    Import screen and presses Check: the seconds from the click to the rejection on the screen, and the server's
+    peak RSS (VmHWM) over the whole visit, upload included (its resident size before the upload beside it)."""
+    from playwright.sync_api import sync_playwright
+
+    database = workdir / f"{case}-server.db"
+    database.unlink(missing_ok=True)
+    home = workdir / "server-home"
+    home.mkdir(exist_ok=True)
+    env = {**os.environ, "SKINTRACK_DATABASE_URL": f"sqlite:///{database}", "PYTHONPATH": str(repo),
+           "HOME": str(home), "XDG_CONFIG_HOME": str(home), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    subprocess.run([sys.executable, "-c", _PREPARE], env=env, cwd=repo, check=True, capture_output=True)
+    port = _free_port()
+    log = workdir / f"{case}-server.log"
+    with open(log, "wb") as handle:  # uploads up to 2 GiB: Streamlit's own limit is not what is measured here
+        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(repo / "app.py"),
+                                   "--server.headless", "true", "--server.port", str(port), "--server.address",
+                                   "127.0.0.1", "--server.maxUploadSize", "2048", "--server.fileWatcherType", "none",
+                                   "--browser.gatherUsageStats", "false"], cwd=repo, env=env, stdout=handle,
+                                  stderr=subprocess.STDOUT)
+    verdict: dict = {}
+    done = threading.Event()
+    threading.Thread(target=_watch, args=(server.pid, done, max_rss_mib, timeout, verdict), daemon=True).start()
+    result: dict = {}
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.read().strip() == b"ok":
+                        break
+            except OSError:
+                time.sleep(0.3)
+        files = [bundle] if bundle.is_file() else sorted(p for p in bundle.iterdir() if p.is_file())
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                                 args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            wait = timeout * 1000
+            page.goto(url)
+            _wait_for_app(page, wait)
+            page.get_by_label("Username").fill("ada")
+            page.get_by_label("Password", exact=True).fill("correct horse battery")
+            page.get_by_role("button", name="Sign in").click()
+            _wait_for_app(page, wait)
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name="Import").click()
+            _wait_for_app(page, wait)
+            result["rss_before_upload_mib"] = round(_status_kib(server.pid, "VmRSS") / 1024)
+            page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([str(p) for p in files])
+            _wait_for_app(page, wait)
+            started = time.perf_counter()
+            page.get_by_role("button", name="Check the bundle (nothing is written)").click()
+            page.get_by_text("the bundle was rejected").first.wait_for(timeout=wait)
+            _wait_for_app(page, wait)
+            result["seconds"] = round(time.perf_counter() - started, 2)
+            shown = page.get_by_test_id("stAlert").first.inner_text().splitlines()
+            result["stdout_head"] = [line.strip()[:300] for line in shown if "rejected" in line]
+            texts = page.get_by_test_id("stText").all_inner_texts()
+            result["summary"] = [line for text in texts for line in text.splitlines()][:5]
+            browser.close()
+    except Exception as error:  # noqa: BLE001 - a killed or failing server is a result, reported as such
+        result["error"] = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+    finally:
+        result["peak_rss_mib"] = round(_status_kib(server.pid, "VmHWM") / 1024) if server.poll() is None else None
+        done.set()
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    return {**result, **verdict}
+
+
 # --- the whole run -------------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="where the files go (default: a temporary "
                                                                    "folder, removed afterwards)")
     parser.add_argument("--cases", default=",".join(CASES), help="bomb,rows,header (default: all)")
-    parser.add_argument("--paths", default=",".join(PATHS), help="cli,screen (default: both)")
+    parser.add_argument("--paths", default="cli,screen", help="cli,screen,server (default: cli,screen; server: a real "
+                                                              "`streamlit run` and Chromium)")
     parser.add_argument("--scale", type=float, default=1.0, help="size of every file relative to the issue's")
     parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout to run (default: this one)")
     parser.add_argument("--max-rss", type=float, default=4096, help="kill a run above this many MiB (default 4096)")
@@ -238,6 +350,17 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
             results["cases"][case] = {"bytes": size}
             for path in paths:
+                if path == "server":
+                    result = run_server(case, bundle, repo=args.repo.resolve(), workdir=workdir,
+                                        max_rss_mib=args.max_rss, timeout=args.timeout)
+                    results["cases"][case][path] = result
+                    peak = "?" if result.get("peak_rss_mib") is None else f"{result['peak_rss_mib']:,}"
+                    print(f"  {path:6} peak {peak:>6} MiB (before the upload {result.get('rss_before_upload_mib')}"
+                          f" MiB)  {result.get('seconds', '-')} s from the click  "
+                          f"{result.get('killed', '')} {result.get('error', '')}", flush=True)
+                    for line in result.get("stdout_head", []) + result.get("summary", []):
+                        print(f"         {line[:150]}")
+                    continue
                 result = run_case(case, bundle, path, repo=args.repo.resolve(), workdir=workdir,
                                   max_rss_mib=args.max_rss, timeout=args.timeout)
                 results["cases"][case][path] = result
