@@ -7,8 +7,8 @@ Three files, generated in a temporary folder (issue 12):
 - rows:   a 200 MB measurements.csv of invalid rows (every value "not a number");
 - header: a measurements.csv whose header names a million unknown columns.
 
-Each is imported twice, each time in a process of its own so that its peak RSS (the kernel's high-water mark,
-read through wait4) is that import's: by `python cli.py import PATH` (report lines = lines on standard error),
+Each is imported twice, each time in a process of its own so that its peak RSS (VmHWM, the high-water mark of its
+address space) is that import's: by `python cli.py import PATH` (report lines = lines on standard error),
 and by the Import screen's path (`exchange.api.import_bundle` on the uploaded bytes, held as Streamlit holds an
 upload, as the Check button runs it, then the report the screen draws). `--repo` runs another checkout (e.g. the
 code before a change) with this same script. A run is killed at `--max-rss` MiB or `--timeout` seconds and
@@ -117,13 +117,30 @@ def _watch(pid: int, done: threading.Event, max_rss_mib: float, timeout: float, 
             return
 
 
+# Runs a script and, at its exit, writes its VmHWM (the peak RSS of its own address space) to $HOSTILE_HWM. Not
+# ru_maxrss: the kernel carries the parent's RSS at fork into the child's ru_maxrss (a test run of 1.4 GB would
+# make every child look 1.4 GB), while VmHWM starts afresh at exec.
+_PEAK = """
+import atexit, os, runpy, sys
+def _peak():
+    with open("/proc/self/status") as status, open(os.environ["HOSTILE_HWM"], "w") as out:
+        out.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+atexit.register(_peak)
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
 def measure(argv: list[str], *, env: dict, cwd: Path, max_rss_mib: float, timeout: float) -> dict:
-    """Run `argv`, return seconds, peak RSS (MiB), exit status, stdout and stderr line counts and their heads."""
+    """Run the script `argv[1:]` with the interpreter `argv[0]`; return seconds, CPU seconds, peak RSS (MiB, its
+    VmHWM), exit status, stdout and stderr line counts and their heads."""
     out_path, err_path = Path(tempfile.mktemp(suffix=".out")), Path(tempfile.mktemp(suffix=".err"))
+    peak_path = Path(tempfile.mktemp(suffix=".hwm"))
     verdict: dict = {}
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         started = time.perf_counter()
-        process = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=cwd)
+        process = subprocess.Popen([argv[0], "-c", _PEAK, *argv[1:]], stdout=out, stderr=err,
+                                   env={**env, "HOSTILE_HWM": str(peak_path)}, cwd=cwd)
         done = threading.Event()
         watcher = threading.Thread(target=_watch, args=(process.pid, done, max_rss_mib, timeout, verdict),
                                    daemon=True)
@@ -133,8 +150,13 @@ def measure(argv: list[str], *, env: dict, cwd: Path, max_rss_mib: float, timeou
         process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
         done.set()
         watcher.join()
+    if peak_path.exists():
+        peak = round(int(peak_path.read_text()) / 1024)
+        peak_path.unlink()
+    else:  # killed before its exit: the watcher's last reading is in the verdict
+        peak = round(usage.ru_maxrss / 1024)
     result = {"seconds": round(seconds, 2), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-              "peak_rss_mib": round(usage.ru_maxrss / 1024), "exit": process.returncode, **verdict}
+              "peak_rss_mib": peak, "exit": process.returncode, **verdict}
     for stream, path in (("stdout", out_path), ("stderr", err_path)):
         lines = 0
         head: list[str] = []
