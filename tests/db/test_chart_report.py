@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from analysis.patient_header import patient_header
 from analysis.scores import visit_scores
 from charts.patient import patient_timeline, site_heatmap
@@ -14,7 +12,6 @@ from db.chart_data import load_chart_data
 from db.demo import generate_registry, load_registry
 
 
-@pytest.mark.slow
 def test_report_is_a_one_or_two_page_pdf_with_the_treatments_in_date_order(sqlite_engine):
     load_registry(sqlite_engine, generate_registry(3), actor="t")
     data = load_chart_data(sqlite_engine, "DEMO-0002")
