@@ -51,6 +51,7 @@ def cmd_init_db(args) -> int:
 
 def cmd_import(args) -> int:
     from exchange import BundleRejected, import_bundle
+    from exchange.errors import one_line
 
     bundle = Path(args.bundle)
     if not bundle.exists():
@@ -66,9 +67,9 @@ def cmd_import(args) -> int:
     except BundleRejected as rejected:
         if sys.stderr.isatty():
             print(file=sys.stderr)
-        for problem in rejected.problems:
-            print(problem, file=sys.stderr)
-        print(f"{bundle.name}: {rejected.reason}", file=sys.stderr)
+        for line in rejected.problems.lines():  # the first 1,000 problems, then the rest counted
+            print(line, file=sys.stderr)
+        print(f"{one_line(bundle.name)}: {rejected.reason}", file=sys.stderr)
         return EXIT_FAILED
     if sys.stderr.isatty():
         print(file=sys.stderr)

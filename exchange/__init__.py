@@ -5,11 +5,14 @@ from exchange.api import (
     BundleRejected,
     ExportResult,
     ImportReport,
+    Limits,
     Problem,
+    ProblemLog,
     export_bundle,
     export_bytes,
     import_bundle,
+    oversize,
 )
 
-__all__ = ["BundleRejected", "ExportResult", "ImportReport", "Problem", "export_bundle", "export_bytes",
-           "import_bundle"]
+__all__ = ["BundleRejected", "ExportResult", "ImportReport", "Limits", "Problem", "ProblemLog", "export_bundle",
+           "export_bytes", "import_bundle", "oversize"]

@@ -12,7 +12,7 @@ import hashlib  # noqa: E402  (the guard runs first)
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from exchange import BundleRejected, import_bundle  # noqa: E402
+from exchange import BundleRejected, Limits, import_bundle, oversize  # noqa: E402
 from models.errors import SkintrackError  # noqa: E402
 from ui.messages import show_error  # noqa: E402
 from ui.state import actor, flash, get_engine, show_flash  # noqa: E402
@@ -31,27 +31,42 @@ if not uploads:
             "is written until you confirm.", icon=":material/upload_file:")
     st.stop()
 
+try:
+    limits = Limits.from_environment()
+except SkintrackError as error:  # a setting of the server, named as the administrator wrote it
+    st.error(f"The import limits are misconfigured: `{error.field}` {error.reason}", icon=":material/error:")
+    st.stop()
+too_large = oversize({f.name: f.size for f in uploads}, limits)
+if too_large:
+    st.error(f"Not checked: {too_large}.", icon=":material/error:")
+    st.stop()
+
 update = st.checkbox("Update records that exist with different values (each change is audited)",
                      key="import_update")
+# the uploads themselves, read as streams (never copied whole): a zip, or the CSV files by name
 if len(uploads) == 1 and uploads[0].name.lower().endswith(".zip"):
-    source, bundle_name = uploads[0].getvalue(), uploads[0].name
+    source, bundle_name = uploads[0], uploads[0].name
 else:
-    source = {f.name: f.getvalue() for f in uploads}
+    source = {f.name: f for f in uploads}
     bundle_name = ", ".join(sorted(f.name for f in uploads))
-digest = hashlib.sha256(repr((sorted((k, hashlib.sha256(v).hexdigest()) for k, v in (
-    source.items() if isinstance(source, dict) else [("zip", source)])), update)).encode()).hexdigest()
+digest = hashlib.sha256(repr((sorted((f.name, hashlib.file_digest(f, "sha256").hexdigest()) for f in uploads),
+                              update)).encode()).hexdigest()
 
 
 def show_rejection(rejected: BundleRejected) -> None:
     st.error(f"{rejected.reason}. Fix these rows and check again:", icon=":material/error:")
-    table = pd.DataFrame([{"file": p.file, "line": p.line, "column": p.column,
-                           "reason": p.reason.split(": ", 2)[-1]} for p in rejected.problems])
+    table = pd.DataFrame([{"file": p.file, "line": p.line, "column": p.column, "reason": p.detail}
+                          for p in rejected.problems])
     st.dataframe(table, hide_index=True, width="stretch")
+    summary = rejected.problems.summary()  # beyond the first 1,000 problems: counts per file, column and reason
+    if summary:
+        st.text("\n".join(summary))
 
 
 if st.button("Check the bundle (nothing is written)", key="import_check", icon=":material/fact_check:"):
     try:
-        report = import_bundle(engine, source, actor=actor(), update=update, dry_run=True, bundle_name=bundle_name)
+        report = import_bundle(engine, source, actor=actor(), update=update, dry_run=True, bundle_name=bundle_name,
+                               limits=limits)
     except BundleRejected as rejected:
         st.session_state["import_checked"] = None
         show_rejection(rejected)
@@ -71,7 +86,7 @@ if st.session_state.get("import_checked") == digest:
 
         try:
             report = import_bundle(engine, source, actor=actor(), update=update, bundle_name=bundle_name,
-                                   progress=progress)
+                                   progress=progress, limits=limits)
         except BundleRejected as rejected:
             bar.empty()
             show_rejection(rejected)

@@ -11,10 +11,14 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
 from bench.common import FIGURES, NEEDS, missing
+from bench.hostile import main as hostile_main
 from bench.run import main
 
 
+@pytest.mark.slow
 def test_bench_smoke_run_reports_every_figure(tmp_path, capsys):
     out = tmp_path / "bench.json"
     code = main(["--patients", "20", "--runs", "1", "--import-runs", "1", "--samples", "3", "--json", str(out),
@@ -37,3 +41,24 @@ def test_bench_smoke_run_reports_every_figure(tmp_path, capsys):
         assert isinstance(value, int | float) and math.isfinite(value) and value > 0, figure.key
         if figure.holds is not None:
             assert entry["holds"] in ("yes (SQLite only)", "no (SQLite)")
+
+
+@pytest.mark.slow
+def test_hostile_bench_smoke_run_measures_every_case(tmp_path, capsys):
+    """`python -m bench.hostile` at a small scale: a zip bomb and a file of invalid rows are refused (exit 1) by the
+    CLI and by the Import screen's path, each run's peak memory and seconds measured, the report bounded (the
+    header case is the same code path; tests/exchange/test_bounded_input.py holds it at full size)."""
+    out = tmp_path / "hostile.json"
+    assert hostile_main(["--scale", "0.002", "--cases", "bomb,rows", "--workdir", str(tmp_path / "work"),
+                         "--json", str(out)]) == 0
+    results = json.loads(out.read_text())
+    assert set(results["cases"]) == {"bomb", "rows"}
+    for case, figures in results["cases"].items():
+        for path in ("cli", "screen"):
+            run = figures[path]
+            assert run["exit"] == 1 and "killed" not in run, (case, path, run)
+            assert 0 < run["peak_rss_mib"] < 1024 and run["seconds"] > 0
+            assert 1 <= run["report_lines"] <= 1_003, (case, path, run["report_lines"])
+    assert "refused as a likely zip bomb" in results["cases"]["bomb"]["cli"]["stderr_head"][0]
+    assert results["cases"]["rows"]["cli"]["stderr_head"][0] == "measurements.csv:2: value: must be a number"
+    assert "peak" in capsys.readouterr().out

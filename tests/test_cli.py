@@ -1,4 +1,8 @@
-"""The command line: init-db, demo, backup; exit codes 0 / 1 / 2."""
+"""The command line: init-db, demo, backup, import; exit codes 0 / 1 / 2.
+
+Every command runs in-process through `cli.main(argv)` (standard output, standard error and the exit status
+captured), which is what `python cli.py` runs; one smoke test starts a real process to hold the entry point itself.
+"""
 
 from __future__ import annotations
 
@@ -13,47 +17,61 @@ import cli
 from db.engine import head_revision
 
 ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "tests" / "data" / "example_bundle"
 
 
-def run_cli(*args, url: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {"SKINTRACK_DATABASE_URL": url, "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(cwd)}
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True,
-                          env=env, cwd=cwd, input=stdin, timeout=300)
+def run(monkeypatch, capsys, *args, url: str) -> tuple[int, str, str]:
+    """`python cli.py ARGS` in this process against `url`: (exit status, stdout, stderr)."""
+    monkeypatch.setenv("SKINTRACK_DATABASE_URL", url)
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
-def test_demo_then_backup_on_sqlite(tmp_path):
+def test_demo_then_backup_on_sqlite(tmp_path, monkeypatch, capsys):
     url = f"sqlite:///{tmp_path / 'registry.db'}"
-    result = run_cli("demo", "--patients", "8", url=url)
-    assert result.returncode == 0, result.stderr
-    assert "8 patients" in result.stdout
-    again = run_cli("demo", "--patients", "8", url=url)
-    assert again.returncode == 1 and "--force" in again.stderr
+    code, out, err = run(monkeypatch, capsys, "demo", "--patients", "8", url=url)
+    assert code == 0, err
+    assert "8 patients" in out
+    code, _, err = run(monkeypatch, capsys, "demo", "--patients", "8", url=url)
+    assert code == 1 and "--force" in err
     backup = tmp_path / "copy.db"
-    result = run_cli("backup", str(backup), url=url)
-    assert result.returncode == 0, result.stderr
+    code, out, err = run(monkeypatch, capsys, "backup", str(backup), url=url)
+    assert code == 0, err
+    assert str(backup) in out
     with sqlite3.connect(backup) as connection:
         assert connection.execute("SELECT count(*) FROM patient").fetchone()[0] == 8
         assert connection.execute("SELECT count(*) FROM audit_event WHERE action = 'backup'").fetchone()[0] == 0
 
 
-def test_demo_then_backup_on_postgresql(pg_url, tmp_path):
-    result = run_cli("demo", "--patients", "5", url=pg_url)
-    assert result.returncode == 0, result.stderr
+@pytest.mark.slow  # pg_dump, a process of its own
+def test_demo_then_backup_on_postgresql(pg_url, tmp_path, monkeypatch, capsys):
+    code, _, err = run(monkeypatch, capsys, "demo", "--patients", "5", url=pg_url)
+    assert code == 0, err
     out = tmp_path / "registry.dump"
-    result = run_cli("backup", str(out), url=pg_url)
-    assert result.returncode == 0, result.stderr
+    code, _, err = run(monkeypatch, capsys, "backup", str(out), url=pg_url)
+    assert code == 0, err
     assert out.stat().st_size > 1000 and out.read_bytes()[:5] == b"PGDMP"
 
 
-@pytest.mark.parametrize("args", [["bogus"], [], ["demo", "--patients", "0"], ["demo", "--patients", "x"]])
-def test_wrong_usage_exits_2(tmp_path, args):
-    result = run_cli(*args, url=f"sqlite:///{tmp_path / 'x.db'}")
-    assert result.returncode == 2
+@pytest.mark.parametrize("args", [["bogus"], [], ["demo", "--patients", "0"], ["demo", "--patients", "x"],
+                                  ["import"], ["import", "no/such/bundle"]])
+def test_wrong_usage_exits_2(tmp_path, monkeypatch, capsys, args):
+    code, _, err = run(monkeypatch, capsys, *args, url=f"sqlite:///{tmp_path / 'x.db'}")
+    assert code == 2
+    assert err  # the reason (or the usage) on standard error
 
 
-def test_init_db_reports_the_revision(tmp_path):
-    result = run_cli("init-db", url=f"sqlite:///{tmp_path / 'fresh.db'}")
-    assert result.returncode == 0 and f"revision {head_revision()}" in result.stdout
+def test_init_db_reports_the_revision(tmp_path, monkeypatch, capsys):
+    code, out, _ = run(monkeypatch, capsys, "init-db", url=f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert code == 0 and f"revision {head_revision()}" in out
+
+
+def test_a_misconfigured_import_limit_is_a_named_refusal(sqlite_url, monkeypatch, capsys):
+    monkeypatch.setenv("SKINTRACK_IMPORT_MAX_BYTES", "lots")
+    code, out, err = run(monkeypatch, capsys, "import", str(EXAMPLE), "--dry-run", url=sqlite_url)
+    assert (code, out) == (1, "")
+    assert err.startswith("error: SKINTRACK_IMPORT_MAX_BYTES: 'lots' is not a size") and "Traceback" not in err
 
 
 def test_a_long_login_name_fits_the_audit_trail(monkeypatch):
@@ -61,3 +79,16 @@ def test_a_long_login_name_fits_the_audit_trail(monkeypatch):
     monkeypatch.setattr("getpass.getuser", lambda: "firstname.middlename.lastname@radiology-department.example.org")
     actor = cli._cli_actor()
     assert actor.startswith("cli:firstname.") and len(actor) == cli.ACTOR_MAX
+
+
+@pytest.mark.slow
+def test_a_real_process_imports_the_example_bundle(tmp_path):
+    """The one smoke test in a process of its own: `python cli.py import` as a user runs it (the entry point, the
+    exit status, the report on standard output and the progress kept off a non-terminal standard error)."""
+    env = {"SKINTRACK_DATABASE_URL": f"sqlite:///{tmp_path / 'registry.db'}", "PATH": "/usr/bin:/bin:/usr/local/bin",
+           "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, str(ROOT / "cli.py"), "import", str(EXAMPLE)], capture_output=True,
+                            text=True, env=env, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("imported example_bundle (import #1): ")
+    assert result.stderr == ""

@@ -44,6 +44,7 @@ def test_no_patient_chosen_explains_what_to_do(with_users):
     assert "Choose a patient above" in at.info[0].value
 
 
+@pytest.mark.slow
 def test_every_demo_patient_renders(with_demo):
     for patient_id in load_patients(with_demo)["patient_id"]:
         at = chart_for("physician", patient_id)

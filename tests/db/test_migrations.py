@@ -7,6 +7,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -62,6 +63,7 @@ def _migrate_at_once(url: str, processes: int = 3) -> None:
         assert process.returncode == 0, err[-2000:]
 
 
+@pytest.mark.slow
 def test_processes_starting_on_a_new_sqlite_file_at_once_all_migrate_it(tmp_path):
     url = f"sqlite:///{tmp_path / 'new.db'}"
     _migrate_at_once(url)
@@ -71,6 +73,7 @@ def test_processes_starting_on_a_new_sqlite_file_at_once_all_migrate_it(tmp_path
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_processes_starting_on_a_new_postgresql_schema_at_once_all_migrate_it(pg_schema_url):
     schema = f"t_migrate_{uuid.uuid4().hex[:8]}"
     admin = make_engine(PG_BASE_URL)

@@ -35,6 +35,7 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/e2e" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.slow)  # a real server and browser: left out of `-m "not slow"`
 
 
 @pytest.fixture(scope="session")
