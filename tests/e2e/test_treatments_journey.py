@@ -108,8 +108,13 @@ def test_the_events_tab_stays_open_while_an_adverse_event_is_chosen_and_recorded
     page.get_by_role("option", name="Adverse event").click()
     wait_for_app(page)
     expect(page.get_by_role("tab", name="Treatment events")).to_have_attribute("aria-selected", "true")
-    expect(page.get_by_label("Term")).to_be_visible()
-    page.get_by_label("Term").fill("oedema")
+    term = page.get_by_test_id("stSelectbox").filter(has_text="Term (CTCAE v5.0)")
+    expect(term).to_be_visible()
+    term.click()
+    page.keyboard.type("Edema limbs")
+    page.get_by_role("option", name="Edema limbs", exact=True).click()
+    wait_for_app(page)
+    page.get_by_label("Details (free text)").fill("ankles swollen")
     page.get_by_role("textbox", name="Resolved on", exact=True).fill("2099-01-01")
     page.get_by_role("button", name="Record adverse event").click()
     wait_for_app(page)
@@ -123,5 +128,5 @@ def test_the_events_tab_stays_open_while_an_adverse_event_is_chosen_and_recorded
     expect(page.get_by_role("tab", name="Treatment events")).to_have_attribute("aria-selected", "true")
     assert "tab=Treatment+events" in page.url or "tab=Treatment%20events" in page.url
     keep_screenshot(page, "events-tab.png", artifacts)
-    assert load_event_rows(server.engine, "DEMO-0004").query("kind == 'adverse_event'")["description"].tolist() == [
-        "oedema"]
+    recorded = load_event_rows(server.engine, "DEMO-0004").query("kind == 'adverse_event'")
+    assert recorded[["term", "description"]].values.tolist() == [["Edema limbs", "ankles swollen"]]
