@@ -90,7 +90,6 @@ FILES_BY_NAME = {f.name: f for f in BUNDLE_FILES}
 DERIVED_FILES = ("visits.csv", "summary.csv", "windows.csv", "window_values.csv", "response.csv", "activity.csv",
                  "dictionary.csv")
 DICTIONARY_COLUMNS = ("file", "column", "meaning", "unit", "allowed_values")
-IDENTIFYING_COLUMNS = ("name", "mrn", "notes", "description")
 
 DERIVED_KINDS = {
     "visits.csv": {"patient_id": TEXT, "visit_date": DATE, "study_day": INT, "n_raters": INT, "mrss": NUMBER,

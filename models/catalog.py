@@ -78,15 +78,11 @@ RESPONSIVE_SITES = ("hand_r", "hand_l", "forearm_r", "forearm_l", "chest")
 # Measurement noise of the total (Clements 1993, 1995): between observers SD ~4.6-5.4 points,
 # same observer ~2.5. The chart's noise band uses the between-rater figure.
 NOISE_BETWEEN_RATERS = 5.0
-NOISE_SAME_RATER = 2.5
 
 # Responder definitions: improved (EUSTAR, Dobrota et al., Ann Rheum Dis 2016) and progressed
 # (Wu et al., Ann Rheum Dis 2019): a change of more than 5 points and at least 25%.
 RESPONSE_POINTS = 5.0
 RESPONSE_PERCENT = 25.0
-
-# Minimal clinically important difference (Khanna et al., Ann Rheum Dis 2006).
-MCID_RANGE = (3.2, 5.3)
 
 # Anchored baseline: latest visit from this many days before the drug's first start up to it.
 ANCHOR_LOOKBACK_DAYS = 90
@@ -289,8 +285,6 @@ RELATEDNESS: tuple[str, ...] = ("unrelated", "unlikely", "possible", "probable",
 ACTIONS_TAKEN: tuple[str, ...] = ("none", "dose reduced", "interrupted", "withdrawn")
 AE_OUTCOMES: tuple[str, ...] = ("recovered", "recovering", "not recovered", "recovered with sequelae", "fatal",
                                 "unknown")
-COMMON_STEROIDS = ("triamcinolone acetonide", "methylprednisolone acetate")
-GADOLINIUM_AGENTS = ("gadodiamide", "gadopentetate dimeglumine", "gadoversetamide", "gadoterate")
 
 # --- accounts -------------------------------------------------------------------------------------
 
