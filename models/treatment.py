@@ -166,6 +166,7 @@ AE_FIELDS = ("term", "suspected_drug", "relatedness", "action_taken", "outcome")
 # were coded (migration 0004) have none; their free-text term is the description, which a de-identified bundle
 # leaves out. A form records every adverse event with its term, and a correction codes an old one.
 FROM_A_BUNDLE = "from_a_bundle"
+AE_CHOICES = {"relatedness": RELATEDNESS, "action_taken": ACTIONS_TAKEN, "outcome": AE_OUTCOMES}
 
 
 class TreatmentEventCreate(Input, TreatmentEventBase):
@@ -245,20 +246,10 @@ class TreatmentEventCreate(Input, TreatmentEventBase):
                                "medication period names it", field="suspected_drug")
         return value
 
-    @field_validator("relatedness")
+    @field_validator("relatedness", "action_taken", "outcome")
     @classmethod
-    def _relatedness(cls, value):
-        return check_choice(value or None, RELATEDNESS, "relatedness") or ""
-
-    @field_validator("action_taken")
-    @classmethod
-    def _action_taken(cls, value):
-        return check_choice(value or None, ACTIONS_TAKEN, "action_taken") or ""
-
-    @field_validator("outcome")
-    @classmethod
-    def _outcome(cls, value):
-        return check_choice(value or None, AE_OUTCOMES, "outcome") or ""
+    def _ae_choice(cls, value, info):
+        return check_choice(value or None, AE_CHOICES[info.field_name], info.field_name) or ""
 
     @field_validator("grade")
     @classmethod
