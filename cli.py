@@ -12,6 +12,7 @@ from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 ACTOR_MAX = 64
+MONTHS_DEFAULT, RESPONSE_MONTH_DEFAULT = "3,6,12,24", 12
 
 
 def _cli_actor() -> str:
@@ -101,8 +102,10 @@ def cmd_export(args) -> int:
     from models.errors import UnknownPatient
 
     out = Path(args.out)
-    months = _months(args.months)
     patients = _id_list(args.patients)
+    if args.format == "fhir":
+        return _export_fhir(args, out, patients)
+    months = _months(args.months)
     if args.format != "xlsx" and out.exists() and not out.is_dir():
         raise UsageError(f"OUT {args.out!r} is a file; with --format {args.format}, OUT is a folder")
     if args.format == "xlsx" and out.is_dir():
@@ -114,6 +117,28 @@ def cmd_export(args) -> int:
         result = export_bundle(engine, out, fmt=args.format, deidentify=args.deidentify,
                                anchor_drug=args.anchor_drug, months=months, response_month=args.response_month,
                                patients=patients, actor=CLI_ACTOR)
+    except UnknownPatient as error:
+        raise UsageError(f"--patients: {error.reason}") from None
+    print("\n".join(result.lines()))
+    return EXIT_OK
+
+
+def _export_fhir(args, out: Path, patients: list[str] | None) -> int:
+    """`export --format fhir OUT`: the FHIR Bulk Data NDJSON files (one per resource type) into the folder OUT,
+    identified unless --deidentify (as every other format), audited as one export row (docs/FHIR.md)."""
+    from exchange.fhir import export_fhir_bulk
+    from models.errors import UnknownPatient
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"OUT {args.out!r} is a file; with --format fhir, OUT is a folder")
+    ignored = [name for name, given in (("--anchor-drug", args.anchor_drug is not None),
+                                        ("--months", args.months != MONTHS_DEFAULT),
+                                        ("--response-month", args.response_month != RESPONSE_MONTH_DEFAULT)) if given]
+    if ignored:
+        raise UsageError(f"{', '.join(ignored)}: only for the bundle and statistical formats, not --format fhir")
+    engine = _engine()
+    try:
+        result = export_fhir_bulk(engine, out, deidentify=args.deidentify, patients=patients, actor=CLI_ACTOR)
     except UnknownPatient as error:
         raise UsageError(f"--patients: {error.reason}") from None
     print("\n".join(result.lines()))
@@ -216,17 +241,19 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser(
         "export", help="export the registry as a bundle plus derived files (CSV folder or XLSX workbook)",
         description="Export the five bundle files and the derived visits, summary, windows, window_values, response, "
-                    "activity and dictionary (EXCHANGE.md, ENDPOINTS.md).")
+                    "activity and dictionary (EXCHANGE.md, ENDPOINTS.md); or, with --format fhir, the FHIR R4 "
+                    "bulk export as NDJSON files (docs/FHIR.md).")
     export.add_argument("out", metavar="OUT", help="a folder (created if missing) or, with --format xlsx, the "
                                                    "workbook's path")
-    export.add_argument("--format", choices=["csv", "xlsx", "sas", "spss", "stata", "parquet"], default="csv",
-                        help="csv (default), xlsx, or a folder of datasets for sas (.xpt), spss, stata or parquet")
+    export.add_argument("--format", choices=["csv", "xlsx", "sas", "spss", "stata", "parquet", "fhir"], default="csv",
+                        help="csv (default), xlsx, a folder of datasets for sas (.xpt), spss, stata or parquet, or "
+                             "fhir: a folder of FHIR R4 NDJSON files, one per resource type (docs/FHIR.md)")
     export.add_argument("--deidentify", action="store_true",
                         help="pseudonyms, shifted dates, no names/MRNs/notes/descriptions, raters renamed")
     export.add_argument("--anchor-drug", metavar="DRUG", default=None,
                         help="baseline = latest visit up to 90 days before DRUG's first start (name as stored)")
-    export.add_argument("--months", default="3,6,12,24", help="visit windows in months (default 3,6,12,24)")
-    export.add_argument("--response-month", metavar="M", type=int, default=12,
+    export.add_argument("--months", default=MONTHS_DEFAULT, help="visit windows in months (default 3,6,12,24)")
+    export.add_argument("--response-month", metavar="M", type=int, default=RESPONSE_MONTH_DEFAULT,
                         help="follow-up month of response.csv (ACR CRISS, revised CRISS; default 12)")
     export.add_argument("--patients", metavar="ID,...", default=None, help="only these patient_ids")
     export.set_defaults(handler=cmd_export)

@@ -92,3 +92,42 @@ def test_a_real_process_imports_the_example_bundle(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("imported example_bundle (import #1): ")
     assert result.stderr == ""
+
+
+def test_export_format_fhir_writes_ndjson_per_resource_type_audited(sqlite_url, tmp_path, monkeypatch, capsys):
+    """`export --format fhir OUT`: a folder of `<Type>.ndjson` files, each line a resource of that type, the
+    counts printed; identified unless --deidentify (as every format), one export audit row each time."""
+    import json
+
+    code, _, err = run(monkeypatch, capsys, "demo", "--patients", "6", url=sqlite_url)
+    assert code == 0, err
+    out = tmp_path / "fhir"
+    code, printed, err = run(monkeypatch, capsys, "export", str(out), "--format", "fhir", url=sqlite_url)
+    assert code == 0, err
+    files = {path.stem: path.read_text(encoding="utf-8").splitlines() for path in out.glob("*.ndjson")}
+    assert {"CodeSystem", "Patient", "Observation", "MedicationStatement"} <= set(files)
+    for kind, lines in files.items():
+        assert {json.loads(line)["resourceType"] for line in lines} == {kind}
+        assert f"{kind}.ndjson: {len(lines):,} resources" in printed
+    assert len(files["Patient"]) == 6 and "identified, FHIR NDJSON" in printed
+    assert any("name" in json.loads(line) for line in files["Patient"])
+
+    deid = tmp_path / "fhir-deid"
+    code, printed, err = run(monkeypatch, capsys, "export", str(deid), "--format", "fhir", "--deidentify",
+                             "--patients", "DEMO-0001,DEMO-0002", url=sqlite_url)
+    assert code == 0, err
+    patients = [json.loads(line) for line in (deid / "Patient.ndjson").read_text().splitlines()]
+    assert len(patients) == 2 and all("name" not in p and p["id"].startswith("S-") for p in patients)
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as connection:
+        details = [row[0] for row in connection.execute(
+            "SELECT detail FROM audit_event WHERE action = 'export' ORDER BY audit_id")]
+    assert details == [f"identified fhir export of 6 patients to {out}",
+                       f"de-identified fhir export of 2 patients (selected) to {deid}"]
+
+
+@pytest.mark.parametrize("args", [["--months", "6"], ["--anchor-drug", "MMF"], ["--patients", "NOPE-1"]])
+def test_export_format_fhir_refuses_what_it_cannot_honour(sqlite_url, tmp_path, monkeypatch, capsys, args):
+    code, out, err = run(monkeypatch, capsys, "export", str(tmp_path / "f"), "--format", "fhir", *args,
+                         url=sqlite_url)
+    assert (code, out) == (2, "") and err.startswith("usage error: ")
+    assert not (tmp_path / "f").exists()
