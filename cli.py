@@ -210,6 +210,61 @@ def cmd_create_user(args) -> int:
     return EXIT_OK
 
 
+def cmd_token(args) -> int:
+    """`token create|list|revoke`: personal API tokens of an account (README, "The API")."""
+    from db.api_tokens import create_token, load_tokens, revoke_token
+    from db.engine import write_session
+    from db.users import get_user
+
+    engine = _engine()
+    if get_user(engine, args.user) is None:
+        raise UsageError(f"--user {args.user!r}: no such account")
+    if args.token_command == "create":
+        with write_session(engine) as session:
+            created = create_token(session=session, username=args.user, name=args.name, days=args.days,
+                                   actor=CLI_ACTOR)
+        print(created.token)  # alone on standard output, so `TOKEN=$(python cli.py token create ...)` works
+        print(f"token {created.token_id} {created.name!r} of {args.user}, valid until "
+              f"{created.expires_at:%Y-%m-%d %H:%M} UTC: shown once, keep it in a secret store", file=sys.stderr)
+    elif args.token_command == "revoke":
+        with write_session(engine) as session:
+            revoke_token(session=session, username=args.user, token_id=args.id, actor=CLI_ACTOR)
+        print(f"token {args.id} of {args.user} revoked")
+    else:
+        tokens = load_tokens(engine, args.user)
+        for row in tokens.itertuples():
+            used = "never used" if row.last_used_at is None or str(row.last_used_at) == "NaT" else \
+                f"last used {row.last_used_at:%Y-%m-%d %H:%M}"
+            print(f"{row.token_id}\t{row.name}\t{row.status}\texpires {row.expires_at:%Y-%m-%d}\t{used}")
+    return EXIT_OK
+
+
+def _positive_days(value: str) -> int:
+    from db.api_tokens import MAX_DAYS
+
+    try:
+        days = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of days") from None
+    if not 1 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"{days}: give 1 to {MAX_DAYS} days")
+    return days
+
+
+def cmd_serve_api(args) -> int:
+    """`serve-api`: the REST and FHIR API (api/), uvicorn on HOST:PORT, on the configured database."""
+    import uvicorn
+
+    from api.app import create_app
+
+    engine = _engine()
+    print(f"Skintrack API on http://{args.host}:{args.port} (OpenAPI at /docs), database "
+          f"{engine.url.render_as_string(hide_password=True)}", file=sys.stderr)
+    uvicorn.run(create_app(engine), host=args.host, port=args.port, log_level=args.log_level,
+                proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python cli.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -269,6 +324,27 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--identified-export", action="store_true",
                         help="allow this account to export identified data (coordinators and administrators)")
     create.set_defaults(handler=cmd_create_user)
+
+    token = commands.add_parser("token", help="create, list or revoke an account's personal API tokens")
+    token_commands = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
+    token_create = token_commands.add_parser("create", help="a new token, printed once on standard output")
+    token_create.add_argument("--user", required=True, help="the account the token acts as")
+    token_create.add_argument("--name", required=True, help="what uses it, e.g. 'nightly R pull' (1-40 characters)")
+    token_create.add_argument("--days", type=_positive_days, default=90, help="valid for D days (default 90)")
+    token_list = token_commands.add_parser("list", help="the account's tokens: id, name, status, expiry, last use")
+    token_list.add_argument("--user", required=True)
+    token_revoke = token_commands.add_parser("revoke", help="revoke a token (it opens nothing from now on)")
+    token_revoke.add_argument("--user", required=True)
+    token_revoke.add_argument("--id", type=int, required=True, help="the token's number (token list)")
+    token.set_defaults(handler=cmd_token)
+
+    serve = commands.add_parser("serve-api", help="run the REST and FHIR API (README, \"The API\")")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8502, help="port (default 8502)")
+    serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1",
+                       help="proxies whose X-Forwarded-For names the client (rate limits are per client address)")
+    serve.set_defaults(handler=cmd_serve_api)
     return parser
 
 

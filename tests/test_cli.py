@@ -131,3 +131,38 @@ def test_export_format_fhir_refuses_what_it_cannot_honour(sqlite_url, tmp_path, 
                          url=sqlite_url)
     assert (code, out) == (2, "") and err.startswith("usage error: ")
     assert not (tmp_path / "f").exists()
+
+
+def test_token_create_list_revoke(sqlite_url, monkeypatch, capsys):
+    """`token create` prints the token alone on standard output (once; only its hash is stored); `token list` shows
+    it active and `token revoke` ends it; both writes audited with the command line's actor."""
+    from db.api_tokens import TokenRefused, authenticate_token, digest
+    from db.audit import load_audit
+    from db.engine import make_engine
+    from tests.api.conftest import make_user
+
+    engine = make_engine(sqlite_url)
+    make_user(engine, "ana", "coordinator")
+    code, out, err = run(monkeypatch, capsys, "token", "create", "--user", "ana", "--name", "R pull", "--days", "7",
+                         url=sqlite_url)
+    assert code == 0, err
+    token = out.strip()
+    assert token.startswith("skt_") and "'R pull' of ana" in err and "shown once" in err
+    assert authenticate_token(engine, token, address="cli-test").username == "ana"
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as connection:
+        assert connection.execute("SELECT token_hash FROM api_token").fetchall() == [(digest(token),)]
+    code, out, _ = run(monkeypatch, capsys, "token", "list", "--user", "ana", url=sqlite_url)
+    assert code == 0 and out.startswith("1\tR pull\tactive\texpires ") and "last used" in out
+    code, out, _ = run(monkeypatch, capsys, "token", "revoke", "--user", "ana", "--id", "1", url=sqlite_url)
+    assert (code, out) == (0, "token 1 of ana revoked\n")
+    with pytest.raises(TokenRefused, match="revoked"):
+        authenticate_token(engine, token, address="cli-test")
+    assert set(load_audit(engine, entity="api_token", action="create")["actor"]) == {cli.CLI_ACTOR}
+    assert set(load_audit(engine, entity="api_token", action="revoke")["actor"]) == {cli.CLI_ACTOR}
+    for args in (["create", "--user", "nobody", "--name", "x"], ["create", "--user", "ana", "--name", "x",
+                                                                  "--days", "0"]):
+        code, _, err = run(monkeypatch, capsys, "token", *args, url=sqlite_url)
+        assert code == 2 and err
+    code, _, err = run(monkeypatch, capsys, "token", "revoke", "--user", "ana", "--id", "99", url=sqlite_url)
+    assert code == 1 and "no API token 99" in err
+    engine.dispose()
