@@ -19,7 +19,8 @@ from models.treatment import (
 from models.user import User, UserCreate, UserUpdate
 
 __all__ = [
-    "ApiClientFailure", "ApiToken", "Assessment", "AssessmentCreate", "AssessmentUpdate", "AuditEvent", "BrowserSession", "InstallationSetting",
+    "ApiClientFailure", "ApiToken",
+    "Assessment", "AssessmentCreate", "AssessmentUpdate", "AuditEvent", "BrowserSession", "InstallationSetting",
     "Measurement",
     "MeasurementCreate", "MeasurementUpdate", "MedicationPeriod", "MedicationPeriodCreate",
     "MedicationPeriodUpdate", "Patient", "PatientCreate", "PatientUpdate", "TreatmentEvent",

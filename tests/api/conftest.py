@@ -38,3 +38,45 @@ def _no_failures_left(request):
         with write_session(engine) as session:
             session.execute(delete(ApiClientFailure))
     yield
+
+
+class Api:
+    """A TestClient on the API over `engine`, one account and token per role (usernames = roles; the admin may
+    export identified data), and the demo registry of `PATIENTS` patients."""
+
+    def __init__(self, engine, client, tokens: dict[str, str]) -> None:
+        self.engine, self.client, self.tokens = engine, client, tokens
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def get(self, role: str, url: str, **kwargs):
+        return self.client.get(url, headers=self.headers(role), **kwargs)
+
+    def send(self, method: str, role: str, url: str, **kwargs):
+        return self.client.request(method, url, headers=self.headers(role), **kwargs)
+
+
+PATIENTS = 6
+SECRET = "api-test-secret"
+
+
+@pytest.fixture
+def api(engine, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from db.api_tokens import create_token
+    from demo import generate_registry, load_registry
+
+    monkeypatch.setenv("SKINTRACK_SECRET", SECRET)
+    monkeypatch.setenv("SKINTRACK_FHIR_BASE", "https://skintrack.example.org/fhir")
+    tokens = {}
+    for role in ROLES:
+        make_user(engine, role, role, identified=role == "admin")
+        with write_session(engine) as session:
+            tokens[role] = create_token(session=session, username=role, name=f"{role} script", days=30,
+                                        actor=role).token
+    load_registry(engine, generate_registry(PATIENTS), actor="fixture")
+    with TestClient(create_app(engine)) as client:
+        yield Api(engine, client, tokens)
