@@ -104,34 +104,54 @@ def post_import(request: Request, who: Caller,
 # --- exports ------------------------------------------------------------------------------------------------
 
 
-def _export_in_child(url: str, out: str, fmt: str, options: dict, actor: str) -> tuple:
-    """A large export in a fresh process (spawned: no thread of the server's is copied), where export_bundle may
-    fork its worker processes as the CLI's does; returns ("ok",) or the refusal's class, field and reason."""
+def _export_in_child(result, url: str, out: str, fmt: str, options: dict, actor: str, chunk: int | None) -> None:
+    """A large export in a fresh process (spawned: no thread of the server's is copied; not a daemon, so that
+    export_bundle may fork its worker processes as the CLI's does). Sends ("ok",) or the refusal's class, field and
+    reason through the pipe `result`. `chunk`: patients per chunk (tests: several chunks of a small registry)."""
     from db.engine import make_engine
+    from exchange import exporter
 
+    if chunk is not None:
+        exporter.CHUNK = chunk
     engine = make_engine(url)
     try:
         export_bundle(engine, Path(out), fmt=fmt, actor=actor, **options)
-        return ("ok",)
+        result.send(("ok",))
     except SkintrackError as error:
-        return ("refused", type(error).__name__, error.field, error.reason)
+        result.send(("refused", type(error).__name__, error.field, error.reason))
+    except Exception as error:  # noqa: BLE001 - told to the parent, which answers 500 and logs it
+        result.send(("failed", type(error).__name__, "", str(error)[:500]))
     finally:
+        result.close()
         engine.dispose()
 
 
-def run_export(engine, out: Path, fmt: str, options: dict, actor: str, patients: int) -> None:
-    """export_bundle into `out`: in this thread for up to one chunk of patients; beyond, in a spawned process
-    whose export runs its chunks in parallel worker processes, as `python cli.py export` does."""
-    if patients <= CHUNK or engine.url.database in (None, "", ":memory:"):
+def run_export(engine, out: Path, fmt: str, options: dict, actor: str, patients: int, *, spawn_above: int = CHUNK,
+               child_chunk: int | None = None) -> None:
+    """export_bundle into `out`: in this thread for up to `spawn_above` patients (one chunk); beyond, in a spawned
+    process whose export runs its chunks in parallel worker processes, as `python cli.py export` does."""
+    if patients <= spawn_above or engine.url.database in (None, "", ":memory:"):
         export_bundle(engine, out, fmt=fmt, actor=actor, workers=1, **options)
         return
     context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        outcome = pool.apply(_export_in_child, (engine.url.render_as_string(hide_password=False), str(out), fmt,
-                                                options, actor))
-    if outcome[0] != "ok":
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_export_in_child, args=(
+        sender, engine.url.render_as_string(hide_password=False), str(out), fmt, options, actor, child_chunk))
+    process.start()
+    sender.close()
+    try:
+        outcome = receiver.recv()
+    except EOFError:
+        outcome = ("failed", "", "", f"the export process ended with status {process.exitcode}")
+    finally:
+        receiver.close()
+        process.join()
+    if outcome[0] == "refused":
         kind = getattr(model_errors, outcome[1], SkintrackError)
-        raise (kind if issubclass(kind, SkintrackError) else SkintrackError)(outcome[3], field=outcome[2])
+        raise (kind if isinstance(kind, type) and issubclass(kind, SkintrackError) else SkintrackError)(
+            outcome[3], field=outcome[2])
+    if outcome[0] != "ok":
+        raise RuntimeError(f"export failed: {outcome[1]} {outcome[3]}")
 
 
 class _Pipe(io.RawIOBase):

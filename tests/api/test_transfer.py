@@ -129,3 +129,24 @@ def test_fhir_everything_and_bulk_export(api):
     assert api.client.delete(status_url, headers=api.headers("coordinator")).status_code == 202
     assert api.client.get(kinds["Patient"]["url"], headers=api.headers("coordinator")).status_code == 404
     assert "fhir export" in load_audit(api.engine, action="export")["detail"].iloc[0]
+
+
+@pytest.mark.slow  # a spawned process and its forked workers (~5 s)
+def test_a_large_export_runs_in_a_process_of_its_own_with_the_same_files(sqlite_engine, tmp_path):
+    """Beyond one chunk of patients the API's export runs in a spawned process whose export forks the CLI's worker
+    processes; here forced with chunks of 2 patients: the files are those of the export in the server's thread."""
+    from api.transfer import run_export
+    from demo import generate_registry, load_registry
+
+    load_registry(sqlite_engine, generate_registry(5), actor="fixture")
+    options = {"deidentify": True, "anchor_drug": None, "months": [6, 12], "response_month": 12, "patients": None}
+    run_export(sqlite_engine, tmp_path / "thread", "csv", options, "tester", 5)
+    run_export(sqlite_engine, tmp_path / "child", "csv", options, "tester", 5, spawn_above=0, child_chunk=2)
+    files = sorted(path.name for path in (tmp_path / "thread").iterdir())
+    assert files == sorted(path.name for path in (tmp_path / "child").iterdir()) and "windows.csv" in files
+    for name in files:
+        assert (tmp_path / "child" / name).read_bytes() == (tmp_path / "thread" / name).read_bytes(), name
+    assert load_audit(sqlite_engine, action="export")["actor"].tolist() == ["tester", "tester"]
+    with pytest.raises(Exception, match="no live patient"):
+        run_export(sqlite_engine, tmp_path / "bad", "csv", {**options, "patients": ["NOPE"]}, "tester", 5,
+                   spawn_above=0)
