@@ -136,7 +136,7 @@ def start_export(request: Request, who: Caller,
         if unknown or wanted not in (set(FILE_TYPES), set(FILE_TYPES) - {"CodeSystem"}):
             raise InvalidValue(f"only the whole export is offered (leave _type out); not {', '.join(unknown) or _type}",
                                field="_type")
-    selected = None
+    selected = None  # centre scope (issue 16, not built): every patient; a centre's patients would go here
     if patients is not None:
         selected = [p.strip() for p in patients.split(",") if p.strip()]
         live_patient_ids(request.app.state.engine, selected)  # an unknown patient: refused now, not in the job
