@@ -12,6 +12,7 @@ from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 ACTOR_MAX = 64
+MONTHS_DEFAULT, RESPONSE_MONTH_DEFAULT = "3,6,12,24", 12
 
 
 def _cli_actor() -> str:
@@ -101,8 +102,10 @@ def cmd_export(args) -> int:
     from models.errors import UnknownPatient
 
     out = Path(args.out)
-    months = _months(args.months)
     patients = _id_list(args.patients)
+    if args.format == "fhir":
+        return _export_fhir(args, out, patients)
+    months = _months(args.months)
     if args.format != "xlsx" and out.exists() and not out.is_dir():
         raise UsageError(f"OUT {args.out!r} is a file; with --format {args.format}, OUT is a folder")
     if args.format == "xlsx" and out.is_dir():
@@ -114,6 +117,28 @@ def cmd_export(args) -> int:
         result = export_bundle(engine, out, fmt=args.format, deidentify=args.deidentify,
                                anchor_drug=args.anchor_drug, months=months, response_month=args.response_month,
                                patients=patients, actor=CLI_ACTOR)
+    except UnknownPatient as error:
+        raise UsageError(f"--patients: {error.reason}") from None
+    print("\n".join(result.lines()))
+    return EXIT_OK
+
+
+def _export_fhir(args, out: Path, patients: list[str] | None) -> int:
+    """`export --format fhir OUT`: the FHIR Bulk Data NDJSON files (one per resource type) into the folder OUT,
+    identified unless --deidentify (as every other format), audited as one export row (docs/FHIR.md)."""
+    from exchange.fhir import export_fhir_bulk
+    from models.errors import UnknownPatient
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"OUT {args.out!r} is a file; with --format fhir, OUT is a folder")
+    ignored = [name for name, given in (("--anchor-drug", args.anchor_drug is not None),
+                                        ("--months", args.months != MONTHS_DEFAULT),
+                                        ("--response-month", args.response_month != RESPONSE_MONTH_DEFAULT)) if given]
+    if ignored:
+        raise UsageError(f"{', '.join(ignored)}: only for the bundle and statistical formats, not --format fhir")
+    engine = _engine()
+    try:
+        result = export_fhir_bulk(engine, out, deidentify=args.deidentify, patients=patients, actor=CLI_ACTOR)
     except UnknownPatient as error:
         raise UsageError(f"--patients: {error.reason}") from None
     print("\n".join(result.lines()))
@@ -185,6 +210,61 @@ def cmd_create_user(args) -> int:
     return EXIT_OK
 
 
+def cmd_token(args) -> int:
+    """`token create|list|revoke`: personal API tokens of an account (README, "The API")."""
+    from db.api_tokens import create_token, load_tokens, revoke_token
+    from db.engine import write_session
+    from db.users import get_user
+
+    engine = _engine()
+    if get_user(engine, args.user) is None:
+        raise UsageError(f"--user {args.user!r}: no such account")
+    if args.token_command == "create":
+        with write_session(engine) as session:
+            created = create_token(session=session, username=args.user, name=args.name, days=args.days,
+                                   actor=CLI_ACTOR)
+        print(created.token)  # alone on standard output, so `TOKEN=$(python cli.py token create ...)` works
+        print(f"token {created.token_id} {created.name!r} of {args.user}, valid until "
+              f"{created.expires_at:%Y-%m-%d %H:%M} UTC: shown once, keep it in a secret store", file=sys.stderr)
+    elif args.token_command == "revoke":
+        with write_session(engine) as session:
+            revoke_token(session=session, username=args.user, token_id=args.id, actor=CLI_ACTOR)
+        print(f"token {args.id} of {args.user} revoked")
+    else:
+        tokens = load_tokens(engine, args.user)
+        for row in tokens.itertuples():
+            used = "never used" if row.last_used_at is None or str(row.last_used_at) == "NaT" else \
+                f"last used {row.last_used_at:%Y-%m-%d %H:%M}"
+            print(f"{row.token_id}\t{row.name}\t{row.status}\texpires {row.expires_at:%Y-%m-%d}\t{used}")
+    return EXIT_OK
+
+
+def _positive_days(value: str) -> int:
+    from db.api_tokens import MAX_DAYS
+
+    try:
+        days = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of days") from None
+    if not 1 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"{days}: give 1 to {MAX_DAYS} days")
+    return days
+
+
+def cmd_serve_api(args) -> int:
+    """`serve-api`: the REST and FHIR API (api/), uvicorn on HOST:PORT, on the configured database."""
+    import uvicorn
+
+    from api.app import create_app
+
+    engine = _engine()
+    print(f"Skintrack API on http://{args.host}:{args.port} (OpenAPI at /docs), database "
+          f"{engine.url.render_as_string(hide_password=True)}", file=sys.stderr)
+    uvicorn.run(create_app(engine), host=args.host, port=args.port, log_level=args.log_level,
+                proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python cli.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -216,17 +296,19 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser(
         "export", help="export the registry as a bundle plus derived files (CSV folder or XLSX workbook)",
         description="Export the five bundle files and the derived visits, summary, windows, window_values, response, "
-                    "activity and dictionary (EXCHANGE.md, ENDPOINTS.md).")
+                    "activity and dictionary (EXCHANGE.md, ENDPOINTS.md); or, with --format fhir, the FHIR R4 "
+                    "bulk export as NDJSON files (docs/FHIR.md).")
     export.add_argument("out", metavar="OUT", help="a folder (created if missing) or, with --format xlsx, the "
                                                    "workbook's path")
-    export.add_argument("--format", choices=["csv", "xlsx", "sas", "spss", "stata", "parquet"], default="csv",
-                        help="csv (default), xlsx, or a folder of datasets for sas (.xpt), spss, stata or parquet")
+    export.add_argument("--format", choices=["csv", "xlsx", "sas", "spss", "stata", "parquet", "fhir"], default="csv",
+                        help="csv (default), xlsx, a folder of datasets for sas (.xpt), spss, stata or parquet, or "
+                             "fhir: a folder of FHIR R4 NDJSON files, one per resource type (docs/FHIR.md)")
     export.add_argument("--deidentify", action="store_true",
                         help="pseudonyms, shifted dates, no names/MRNs/notes/descriptions, raters renamed")
     export.add_argument("--anchor-drug", metavar="DRUG", default=None,
                         help="baseline = latest visit up to 90 days before DRUG's first start (name as stored)")
-    export.add_argument("--months", default="3,6,12,24", help="visit windows in months (default 3,6,12,24)")
-    export.add_argument("--response-month", metavar="M", type=int, default=12,
+    export.add_argument("--months", default=MONTHS_DEFAULT, help="visit windows in months (default 3,6,12,24)")
+    export.add_argument("--response-month", metavar="M", type=int, default=RESPONSE_MONTH_DEFAULT,
                         help="follow-up month of response.csv (ACR CRISS, revised CRISS; default 12)")
     export.add_argument("--patients", metavar="ID,...", default=None, help="only these patient_ids")
     export.set_defaults(handler=cmd_export)
@@ -242,6 +324,27 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--identified-export", action="store_true",
                         help="allow this account to export identified data (coordinators and administrators)")
     create.set_defaults(handler=cmd_create_user)
+
+    token = commands.add_parser("token", help="create, list or revoke an account's personal API tokens")
+    token_commands = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
+    token_create = token_commands.add_parser("create", help="a new token, printed once on standard output")
+    token_create.add_argument("--user", required=True, help="the account the token acts as")
+    token_create.add_argument("--name", required=True, help="what uses it, e.g. 'nightly R pull' (1-40 characters)")
+    token_create.add_argument("--days", type=_positive_days, default=90, help="valid for D days (default 90)")
+    token_list = token_commands.add_parser("list", help="the account's tokens: id, name, status, expiry, last use")
+    token_list.add_argument("--user", required=True)
+    token_revoke = token_commands.add_parser("revoke", help="revoke a token (it opens nothing from now on)")
+    token_revoke.add_argument("--user", required=True)
+    token_revoke.add_argument("--id", type=int, required=True, help="the token's number (token list)")
+    token.set_defaults(handler=cmd_token)
+
+    serve = commands.add_parser("serve-api", help="run the REST and FHIR API (README, \"The API\")")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8502, help="port (default 8502)")
+    serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1",
+                       help="proxies whose X-Forwarded-For names the client (rate limits are per client address)")
+    serve.set_defaults(handler=cmd_serve_api)
     return parser
 
 

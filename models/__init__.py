@@ -1,6 +1,7 @@
 """Tables, input schemas and the clinical catalogue. Importing this package registers every table
 on SQLModel.metadata (Alembic's target)."""
 
+from models.api_token import ApiClientFailure, ApiToken
 from models.assessment import Assessment, AssessmentCreate, AssessmentUpdate
 from models.audit import AuditEvent
 from models.browser_session import BrowserSession
@@ -18,6 +19,7 @@ from models.treatment import (
 from models.user import User, UserCreate, UserUpdate
 
 __all__ = [
+    "ApiClientFailure", "ApiToken",
     "Assessment", "AssessmentCreate", "AssessmentUpdate", "AuditEvent", "BrowserSession", "InstallationSetting",
     "Measurement",
     "MeasurementCreate", "MeasurementUpdate", "MedicationPeriod", "MedicationPeriodCreate",

@@ -92,3 +92,77 @@ def test_a_real_process_imports_the_example_bundle(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("imported example_bundle (import #1): ")
     assert result.stderr == ""
+
+
+def test_export_format_fhir_writes_ndjson_per_resource_type_audited(sqlite_url, tmp_path, monkeypatch, capsys):
+    """`export --format fhir OUT`: a folder of `<Type>.ndjson` files, each line a resource of that type, the
+    counts printed; identified unless --deidentify (as every format), one export audit row each time."""
+    import json
+
+    code, _, err = run(monkeypatch, capsys, "demo", "--patients", "6", url=sqlite_url)
+    assert code == 0, err
+    out = tmp_path / "fhir"
+    code, printed, err = run(monkeypatch, capsys, "export", str(out), "--format", "fhir", url=sqlite_url)
+    assert code == 0, err
+    files = {path.stem: path.read_text(encoding="utf-8").splitlines() for path in out.glob("*.ndjson")}
+    assert {"CodeSystem", "Patient", "Observation", "MedicationStatement"} <= set(files)
+    for kind, lines in files.items():
+        assert {json.loads(line)["resourceType"] for line in lines} == {kind}
+        assert f"{kind}.ndjson: {len(lines):,} resources" in printed
+    assert len(files["Patient"]) == 6 and "identified, FHIR NDJSON" in printed
+    assert any("name" in json.loads(line) for line in files["Patient"])
+
+    deid = tmp_path / "fhir-deid"
+    code, printed, err = run(monkeypatch, capsys, "export", str(deid), "--format", "fhir", "--deidentify",
+                             "--patients", "DEMO-0001,DEMO-0002", url=sqlite_url)
+    assert code == 0, err
+    patients = [json.loads(line) for line in (deid / "Patient.ndjson").read_text().splitlines()]
+    assert len(patients) == 2 and all("name" not in p and p["id"].startswith("S-") for p in patients)
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as connection:
+        details = [row[0] for row in connection.execute(
+            "SELECT detail FROM audit_event WHERE action = 'export' ORDER BY audit_id")]
+    assert details == [f"identified fhir export of 6 patients to {out}",
+                       f"de-identified fhir export of 2 patients (selected) to {deid}"]
+
+
+@pytest.mark.parametrize("args", [["--months", "6"], ["--anchor-drug", "MMF"], ["--patients", "NOPE-1"]])
+def test_export_format_fhir_refuses_what_it_cannot_honour(sqlite_url, tmp_path, monkeypatch, capsys, args):
+    code, out, err = run(monkeypatch, capsys, "export", str(tmp_path / "f"), "--format", "fhir", *args,
+                         url=sqlite_url)
+    assert (code, out) == (2, "") and err.startswith("usage error: ")
+    assert not (tmp_path / "f").exists()
+
+
+def test_token_create_list_revoke(sqlite_url, monkeypatch, capsys):
+    """`token create` prints the token alone on standard output (once; only its hash is stored); `token list` shows
+    it active and `token revoke` ends it; both writes audited with the command line's actor."""
+    from db.api_tokens import TokenRefused, authenticate_token, digest
+    from db.audit import load_audit
+    from db.engine import make_engine
+    from tests.api.conftest import make_user
+
+    engine = make_engine(sqlite_url)
+    make_user(engine, "ana", "coordinator")
+    code, out, err = run(monkeypatch, capsys, "token", "create", "--user", "ana", "--name", "R pull", "--days", "7",
+                         url=sqlite_url)
+    assert code == 0, err
+    token = out.strip()
+    assert token.startswith("skt_") and "'R pull' of ana" in err and "shown once" in err
+    assert authenticate_token(engine, token, address="cli-test").username == "ana"
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as connection:
+        assert connection.execute("SELECT token_hash FROM api_token").fetchall() == [(digest(token),)]
+    code, out, _ = run(monkeypatch, capsys, "token", "list", "--user", "ana", url=sqlite_url)
+    assert code == 0 and out.startswith("1\tR pull\tactive\texpires ") and "last used" in out
+    code, out, _ = run(monkeypatch, capsys, "token", "revoke", "--user", "ana", "--id", "1", url=sqlite_url)
+    assert (code, out) == (0, "token 1 of ana revoked\n")
+    with pytest.raises(TokenRefused, match="revoked"):
+        authenticate_token(engine, token, address="cli-test")
+    assert set(load_audit(engine, entity="api_token", action="create")["actor"]) == {cli.CLI_ACTOR}
+    assert set(load_audit(engine, entity="api_token", action="revoke")["actor"]) == {cli.CLI_ACTOR}
+    for args in (["create", "--user", "nobody", "--name", "x"], ["create", "--user", "ana", "--name", "x",
+                                                                  "--days", "0"]):
+        code, _, err = run(monkeypatch, capsys, "token", *args, url=sqlite_url)
+        assert code == 2 and err
+    code, _, err = run(monkeypatch, capsys, "token", "revoke", "--user", "ana", "--id", "99", url=sqlite_url)
+    assert code == 1 and "no API token 99" in err
+    engine.dispose()
