@@ -207,3 +207,16 @@ def step1_details(events: pd.DataFrame, row: pd.Series | dict, step1: tuple[str,
                     & (events["date"] <= row["followup_date"])].sort_values("date", kind="stable")
     return [(labels.date_text(day), labels.kind_label(kind), "" if _blank(text) else str(text))
             for day, kind, text in zip(inside["date"], inside["kind"], inside["description"], strict=True)]
+
+
+def reason_words(reason: str, *, month: int | None = None) -> str:
+    """Why a patient's CRISS or activity index is not computable, in words: the `missing` text of response.csv or
+    activity.csv ("baseline", "followup", or items joined by ";"), or a reason already in words."""
+    if reason == "baseline":
+        return "no baseline visit (no visit with an mRSS, or none in the 90 days up to the drug's first start)"
+    if reason == "followup":
+        return f"no visit with an mRSS in the {month}-month window" if month else "no follow-up visit"
+    items = [item for item in str(reason).split(";") if item]
+    if items and all(item in CRISS_ITEM_LABELS or item in ACTIVITY_ITEM_LABELS for item in items):
+        return "missing: " + ", ".join(CRISS_ITEM_LABELS.get(item) or ACTIVITY_ITEM_LABELS[item] for item in items)
+    return str(reason)
