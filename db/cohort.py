@@ -46,12 +46,14 @@ from analysis import (
     site_jumps,
     visit_scores,
 )
+from analysis.activity import EUSTAR_AI_MEASURES, ActivitySummary, activity_frame, summarise_activity
 from analysis.cohort import CohortFrames, site_changes, summarise_cohort
+from analysis.criss import CRISS_MEASURES, DEFAULT_RESPONSE_MONTH, ResponseSummary, response_frame, summarise_response
 from analysis.frames import MEASUREMENT_COLUMNS
 from analysis.windows import DEFAULT_WINDOW_MONTHS
 from db.frames import DATE, DAY_NUMBER, FLOAT, INT, TEXT, read_frame
-from models import Assessment, MedicationPeriod, Patient
-from models.catalog import DIAGNOSES, MEASURES_BY_CODE, SITE_CODES
+from models import Assessment, MedicationPeriod, Patient, TreatmentEvent
+from models.catalog import DIAGNOSES, MEASURES_BY_CODE, ORGAN_EVENT_KINDS, SITE_CODES
 from models.errors import InvalidValue
 from models.measurement import Measurement
 from models.validation import check_text
@@ -421,6 +423,101 @@ def cohort_quality(engine: Engine, result: CohortResult, progress: Progress | No
     step(1.0, "Done")
     return CohortQuality(incomplete=incomplete, rater_changes=changes, site_jumps=jumps, missed_windows=missed,
                          implausible=implausible)
+
+
+# --- composite endpoints (ENDPOINTS.md) -----------------------------------------------------------
+
+NO_BASELINE = "no baseline visit"
+NO_FOLLOW_UP = "no visit in the window"
+
+
+@dataclass
+class ActivityAt:
+    """The EUSTAR activity index of the cohort at one time point (the baseline or the follow-up visit).
+
+    summary: `analysis.activity.summarise_activity` of the rows at that visit (one per patient who has it);
+    not_computable: patient_id, visit_date and the reason (the missing items, or "no baseline visit" / "no visit in
+    the window" for a patient without that visit), sorted by patient_id.
+    """
+
+    summary: ActivitySummary
+    not_computable: pd.DataFrame
+
+    @property
+    def n_patients(self) -> int:
+        return self.summary.n_computable + len(self.not_computable)
+
+
+@dataclass
+class CohortEndpoints:
+    """The cohort's composite endpoints at follow-up month `month`, following its baseline anchor.
+
+    response: `analysis.criss.summarise_response` of `response_frame` (ACR CRISS and revised CRISS);
+    activity: "baseline" and "follow-up" -> ActivityAt.
+    """
+
+    month: int
+    response: ResponseSummary
+    activity: dict[str, ActivityAt]
+
+
+def _activity_at(activity: pd.DataFrame, ids: pd.Series, dates: pd.Series, absent: pd.Series) -> ActivityAt:
+    """`summarise_activity` of the activity rows at one visit per patient (`dates`; NaT: no such visit, for the
+    reason `absent` gives)."""
+    wanted = pd.DataFrame({"patient_id": ids.astype("str").to_numpy(), "visit_date": pd.to_datetime(dates).to_numpy(),
+                           "reason": absent.to_numpy()})
+    have = wanted.dropna(subset=["visit_date"])[["patient_id", "visit_date"]]
+    rows = activity.merge(have, on=["patient_id", "visit_date"], how="inner")
+    summary = summarise_activity(rows)
+    lacking = wanted.loc[wanted["visit_date"].isna()]
+    unknown = summary.not_computable.rename(columns={"missing": "reason"})
+    listed = pd.concat([unknown, lacking], ignore_index=True) if len(lacking) else unknown
+    return ActivityAt(summary=summary,
+                      not_computable=listed.sort_values("patient_id", kind="stable").reset_index(drop=True))
+
+
+def cohort_endpoints(engine: Engine, result: CohortResult, month: int = DEFAULT_RESPONSE_MONTH) -> CohortEndpoints:
+    """ACR CRISS, revised CRISS and the EUSTAR activity index of the cohort (ENDPOINTS.md), computed by the
+    functions that write response.csv and activity.csv: the baseline honours the cohort's anchor drug, the
+    follow-up is the visit windows.csv uses at `month`.
+
+    Reads only the members' measurements of the items these scores use and their organ events (indexed, the
+    member condition pushed into SQL); the visit mRSS are the cohort's own (`result.visits`).
+    """
+    month = int(month)
+    if month <= 0:
+        raise InvalidValue("give a whole number of months greater than 0", field="response_month")
+    ids = pd.Series(result.patient_ids, dtype="str")
+    visits = result.visits[["patient_id", "visit_date", "mrss"]]
+    codes = sorted(set(CRISS_MEASURES) | set(EUSTAR_AI_MEASURES))
+    measurement_statement = (
+        select(Patient.patient_id, Measurement.date, Measurement.measure, Measurement.side, Measurement.value,
+               Measurement.unit, Measurement.rater)
+        .join(Patient, Patient.patient_key == Measurement.patient_key)
+        .where(_members_of(engine, result, Measurement.patient_key), Measurement.deleted_at.is_(None),
+               Measurement.measure.in_(codes))
+    )
+    measurements = read_frame(engine, measurement_statement, {
+        "patient_id": TEXT, "date": DATE, "measure": TEXT, "side": TEXT, "value": FLOAT, "unit": TEXT,
+        "rater": TEXT})[MEASUREMENT_COLUMNS]
+    event_statement = (
+        select(Patient.patient_id, TreatmentEvent.date, TreatmentEvent.kind)
+        .join(Patient, Patient.patient_key == TreatmentEvent.patient_key)
+        .where(_members_of(engine, result, TreatmentEvent.patient_key), TreatmentEvent.deleted_at.is_(None),
+               TreatmentEvent.kind.in_(list(ORGAN_EVENT_KINDS)))
+    )
+    events = read_frame(engine, event_statement, {"patient_id": TEXT, "date": DATE, "kind": TEXT})
+    anchors = (_load_drug_starts(engine, _member_keys(result.cohort), result.cohort.anchor_drug)
+               if result.cohort.anchor_drug else None)
+    response = response_frame(ids, visits, measurements, events, anchors=anchors, month=month)
+    activity = activity_frame(visits, measurements)
+    no_baseline = response["baseline_date"].isna()
+    return CohortEndpoints(month=month, response=summarise_response(response), activity={
+        "baseline": _activity_at(activity, response["patient_id"], response["baseline_date"],
+                                 pd.Series(NO_BASELINE, index=response.index)),
+        "follow-up": _activity_at(activity, response["patient_id"], response["followup_date"],
+                                  no_baseline.map({True: NO_BASELINE, False: NO_FOLLOW_UP})),
+    })
 
 
 # --- the form's choices ---------------------------------------------------------------------------

@@ -5,7 +5,9 @@ text and numbers), so the demo, the tests and the benchmarks all load it through
 paths as real data. The first three patients are hand-written stories (the same at every size):
 
 - DEMO-0001, dcSSc: imatinib 200 mg daily, raised to 400 mg after a partial response; skin improves
-  (a responder by the EUSTAR definition); a two-rater visit; periorbital oedema (CTCAE grade 1).
+  (a responder by the EUSTAR definition); a two-rater visit; periorbital oedema (CTCAE grade 1). The CRISS and
+  EUSTAR activity inputs at baseline, 6 and 12 months: an ACR CRISS improver at 12 months, active disease
+  (EUSTAR-AI 7.75) at baseline and inactive (1.0) a year later.
 - DEMO-0002, NSF: imatinib 400 mg daily; thighs, legs and forearms soften over the first year, but the
   hands and fingers stay at 3 until intralesional triamcinolone is injected into them, after which they
   soften too; finger-to-palm distance follows the hands; gadolinium exposure years earlier.
@@ -13,7 +15,10 @@ paths as real data. The first three patients are hand-written stories (the same 
 
 The rest are drawn from a seeded generator: every diagnosis, visits every 2-6 months for 1-6 years,
 some treated with imatinib, mycophenolate or methotrexate, a few two-rater visits, incomplete and
-total-only assessments, measurements and adverse events.
+total-only assessments, measurements and adverse events. The first drawn dcSSc patient with a year of
+visits (DEMO-0006 at the default seed) then gains an ILD progression (`_story_ild`): the CRISS and activity
+inputs at baseline and at the 12-month window visit, FVC falling from 86 % to 66 % predicted, and an
+`ild_progression` event between them, so CRISS step 1 applies (probability 0, not improved).
 """
 
 from __future__ import annotations
@@ -87,6 +92,17 @@ def _measure(pid, day, measure, value, side="", rater="") -> dict:
             "unit": "", "rater": rater}
 
 
+# DEMO-0001's endpoint inputs by day since the first visit (fvc_pct is recorded at every visit already).
+_DCSSC_ENDPOINT_INPUTS: dict[int, dict[str, float]] = {
+    0: {"patient_global": 7, "physician_global": 6, "haq_di": 1.5, "crp": 1.8, "digital_ulcers": 1,
+        "tendon_friction_rubs": 0, "skin_worsening": 1, "dlco_pct": 62},
+    182: {"patient_global": 5, "physician_global": 4, "haq_di": 1.25, "crp": 0.9, "digital_ulcers": 0,
+          "tendon_friction_rubs": 0, "skin_worsening": 0, "dlco_pct": 63},
+    365: {"patient_global": 3, "physician_global": 2, "haq_di": 0.875, "crp": 0.4, "digital_ulcers": 0,
+          "tendon_friction_rubs": 0, "skin_worsening": 0, "dlco_pct": 64},
+}
+
+
 def _story_dcssc(reg: Registry) -> None:
     pid, start = "DEMO-0001", date(2023, 1, 10)
     reg.patients.append({"patient_id": pid, "diagnosis": "dcSSc", "sex": "F", "birth_year": 1968,
@@ -102,6 +118,12 @@ def _story_dcssc(reg: Registry) -> None:
             reg.skin_scores.append(_scores(pid, day, "Dr Brennan", second))
         reg.measurements.append(_measure(pid, day, "oral_aperture", 30 + offset // 90, rater="Dr Alvarez"))
         reg.measurements.append(_measure(pid, day, "fvc_pct", 74 + offset // 120))
+    # CRISS and EUSTAR activity inputs (ENDPOINTS.md) at baseline, 6 and 12 months: skin, globals and function
+    # improve on imatinib; active disease at baseline (worsening skin, mRSS > 18, an ulcer, CRP > 1, DLCO < 70).
+    for offset, values in _DCSSC_ENDPOINT_INPUTS.items():
+        day = start + timedelta(days=offset)
+        for measure, value in values.items():
+            reg.measurements.append(_measure(pid, day, measure, value, rater="Dr Alvarez"))
     reg.medications.append(_period(pid, "imatinib", 200, date(2023, 1, 20), date(2023, 6, 30)))
     reg.medications.append(_period(pid, "imatinib", 400, date(2023, 7, 1), None,
                                    reason="dose increased: partial response"))
@@ -158,6 +180,49 @@ def _story_lcssc(reg: Registry) -> None:
     reg.skin_scores.append(_scores(pid, date(2020, 11, 20), "Dr Eze", partial))
     reg.medications.append(_period(pid, "methotrexate", 15, date(2019, 6, 1), date(2020, 2, 29),
                                    frequency="weekly", reason="", route="sc"))
+
+
+ILD_FOLLOW_UP_DAYS = 365  # the 12-month window's target day (30.4375 × 12, rounded)
+ILD_WINDOW_DAYS = 90  # ± the window's tolerance after 6 months
+
+
+def _story_ild(reg: Registry) -> None:
+    """The first drawn dcSSc patient with a visit in the 12-month window: an ILD progression between baseline
+    and that visit (ENDPOINTS.md organ event), with the CRISS and activity inputs at both visits. Adds rows only
+    for that patient, so every other patient stays as drawn."""
+    visit_days: dict[str, list[date]] = {}
+    for row in reg.skin_scores:
+        visit_days.setdefault(row["patient_id"], []).append(date.fromisoformat(row["visit_date"]))
+    for patient in reg.patients[3:]:
+        pid = patient["patient_id"]
+        days = sorted(set(visit_days.get(pid, [])))
+        if patient["diagnosis"] != "dcSSc" or not days:
+            continue
+        target = days[0] + timedelta(days=ILD_FOLLOW_UP_DAYS)
+        near = [d for d in days[1:] if abs((d - target).days) <= ILD_WINDOW_DAYS]
+        if near:
+            break
+    else:
+        return
+    baseline = days[0]
+    follow_up = min(near, key=lambda d: (abs((d - target).days), d))
+    onset = follow_up - timedelta(days=max(1, min(45, (follow_up - baseline).days // 3)))
+    taken = {(m["date"], m["measure"]) for m in reg.measurements if m["patient_id"] == pid}
+    inputs = {
+        baseline: {"fvc_pct": 86, "dlco_pct": 71, "patient_global": 5, "physician_global": 4, "haq_di": 1.0,
+                   "crp": 0.6, "digital_ulcers": 0, "tendon_friction_rubs": 0, "skin_worsening": 0},
+        follow_up: {"fvc_pct": 66, "dlco_pct": 52, "patient_global": 7, "physician_global": 7, "haq_di": 1.375,
+                    "crp": 1.4, "digital_ulcers": 0, "tendon_friction_rubs": 1, "skin_worsening": 1},
+    }
+    for day, values in inputs.items():
+        for measure, value in values.items():
+            if (_iso(day), measure) not in taken:
+                reg.measurements.append(_measure(pid, day, measure, value, rater="Dr Fischer"))
+    for day, fvc in ((onset - timedelta(days=14), 70), (onset, 69)):  # the fall, confirmed within a month
+        reg.measurements.append(_measure(pid, day, "fvc_pct", fvc, rater="Dr Fischer"))
+    reg.events.append(_event(pid, onset, "ild_progression",
+                             description="FVC 86 → 69 % predicted (−20 %), confirmed 2 weeks apart; "
+                                         "fibrosis progressing on HRCT"))
 
 
 DIAGNOSIS_WEIGHTS = {"dcSSc": 0.35, "lcSSc": 0.35, "SSc": 0.1, "NSF": 0.05, "morphea": 0.1, "other": 0.05}
@@ -256,6 +321,7 @@ def generate_registry(n_patients: int = 60, seed: int = 7) -> Registry:
     rng = np.random.default_rng(seed)
     for number in range(len(stories) + 1, n_patients + 1):
         _random_patient(reg, rng, number)
+    _story_ild(reg)
     return reg
 
 

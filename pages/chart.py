@@ -6,18 +6,30 @@ from ui.guard import allowed, require
 
 user = require(__file__)
 
-from datetime import datetime  # noqa: E402  (the guard runs first)
+from collections.abc import Callable  # noqa: E402  (the guard runs first)
+from datetime import datetime  # noqa: E402
 from functools import partial  # noqa: E402
 
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
+from analysis.activity import activity_frame  # noqa: E402
 from analysis.baseline import baselines, change_from_baseline  # noqa: E402
+from analysis.criss import DEFAULT_RESPONSE_MONTH, response_frame  # noqa: E402
 from analysis.patient_header import patient_header  # noqa: E402
 from analysis.scores import visit_scores  # noqa: E402
 from analysis.treatment import period_labels  # noqa: E402
 from analysis.what_changed import METHOD as WHAT_CHANGED_METHOD  # noqa: E402
 from analysis.what_changed import sites_that_moved_most, treatment_changes  # noqa: E402
+from analysis.windows import window_target_day, window_tolerance  # noqa: E402
+from charts.endpoints import (  # noqa: E402
+    ACTIVITY_CAPTION,
+    CRISS_METHOD,
+    activity_chart,
+    activity_note,
+    criss_card,
+    step1_details,
+)
 from charts.event_rules import marker_numbers, prepare_annotations  # noqa: E402
 from charts.export import to_png, to_svg  # noqa: E402
 from charts.labels import kind_label, sites_display  # noqa: E402
@@ -39,10 +51,12 @@ from charts.patient import (  # noqa: E402
 )
 from charts.report import CHART_WIDTH, ReportAuthor, patient_report_pdf  # noqa: E402
 from charts.site_charts import pictured_sites  # noqa: E402
+from exchange.exporter import audit_export  # noqa: E402
 from models.catalog import ROLES, SITE_CODES, SITES_BY_CODE  # noqa: E402
 from ui.chart_cache import chart_data  # noqa: E402
+from ui.messages import as_text  # noqa: E402
 from ui.patient_picker import pick_patient  # noqa: E402
-from ui.state import get_engine  # noqa: E402
+from ui.state import actor, get_engine  # noqa: E402
 from ui.vega import show_chart  # noqa: E402
 
 EXPORT_WIDTH = 720  # plot pixels of a downloaded picture
@@ -51,6 +65,9 @@ WINDOWS = {"visits": "Visits", "history": "Whole history", "today": "To today"}
 BADGES = {"improved": ("green", ":material/trending_down:", "Improved"),
           "progressed": ("red", ":material/trending_up:", "Progressed"),
           "stable": ("gray", ":material/trending_flat:", "Stable")}
+CRISS_BADGES = {"improved": ("green", ":material/check_circle:"), "not_improved": ("gray", ":material/remove:"),
+                "step1": ("red", ":material/emergency:"), "not_computable": ("gray", ":material/help:"),
+                "no_followup": ("gray", ":material/help:"), "no_baseline": ("gray", ":material/help:")}
 CATEGORY_HELP = ("Improved: more than 5 points and at least 25 % below baseline; progressed: more than 5 points "
                  "and at least 25 % above (CLINICAL.md).")
 
@@ -65,8 +82,8 @@ if not patient_id:
 
 data = chart_data(patient_id)
 if not data.exists:
-    st.warning(f"No patient {patient_id!r}: they may have been deleted, or the link is wrong. Choose another "
-               "patient above.", icon=":material/person_off:")
+    st.warning(f"No patient {as_text(repr(patient_id))}: they may have been deleted, or the link is wrong. Choose "
+               "another patient above.", icon=":material/person_off:")
     st.stop()
 
 assessments = data.assessments
@@ -77,7 +94,7 @@ changes = treatment_changes(visits, data.medications, data.events)
 
 # --- header ----------------------------------------------------------------------------------------------
 duration = f" · {header.disease_years:g} years since diagnosis" if header.disease_years is not None else ""
-st.markdown(f"**{patient_id}** · {header.diagnosis_label}{duration} · {header.n_visits} scored visits")
+st.markdown(f"**{as_text(patient_id)}** · {header.diagnosis_label}{duration} · {header.n_visits} scored visits")
 with st.container(horizontal=True, vertical_alignment="center", gap="large"):
     st.metric("Baseline mRSS", "–" if header.baseline_mrss is None else f"{header.baseline_mrss:g}", width="content",
               help=f"First visit with an mRSS ({header.baseline_date})" if header.baseline_date else None)
@@ -91,7 +108,7 @@ with st.container(horizontal=True, vertical_alignment="center", gap="large"):
     else:
         st.caption("Change from baseline appears from the second scored visit.")
 if header.rater_warning:
-    st.warning(header.rater_warning, icon=":material/groups:")
+    st.warning(as_text(header.rater_warning), icon=":material/groups:")
 if visits.empty:
     st.info("No scored visit yet for this patient. Enter one under Visit entry; the chart appears here at once.",
             icon=":material/edit_note:")
@@ -117,7 +134,7 @@ window = chart_window(visits=visits, medications=data.medications, events=data.e
                       measurements=data.measurements, window=window_choice, today=pd.Timestamp.today())
 outside = [(label, frame) for label, frame in (("Before", window.before), ("After", window.after)) if len(frame)]
 for label, frame in outside:
-    listed = "; ".join(f"{day:%Y-%m-%d} {kind_label(kind)}" + (f" ({text})" if text else "")
+    listed = "; ".join(f"{day:%Y-%m-%d} {kind_label(kind)}" + (f" ({as_text(text)})" if text else "")
                        for day, kind, text in zip(frame["date"], frame["kind"], frame["description"], strict=True))
     st.caption(f"{label} the charted period: {listed}. Choose *Whole history* to draw it.")
 time_axis, note = make_time_axis(window, axis="days" if anchor_date is not None else "date", anchor_date=anchor_date,
@@ -127,16 +144,34 @@ frames = {"events": data.events, "changes": changes, "time_axis": time_axis}
 moved = sites_that_moved_most(changes, visits, limit=SITES_SHOWN)
 
 
+who = actor()  # bound now: a download is made after this run, in a server thread that knows no session
+
+
+def audited(build: Callable[[], bytes], *, file_name: str, fmt: str, deidentified: bool,
+            what: str) -> Callable[[], bytes]:
+    """`build`, made when the button is clicked, then recorded in the audit trail as an export of this patient's
+    data by the user who drew the button (exchange.exporter.audit_export; it refuses an anonymous one)."""
+    def made() -> bytes:
+        data = build()
+        audit_export(engine, actor=who, fmt=fmt, deidentified=deidentified, patients=1, restricted=True,
+                     target=file_name, options=f", patient chart {what}")
+        return data
+    return made
+
+
 def downloads(build, name: str, key: str) -> None:
-    """PNG and SVG of a chart, built and drawn only when clicked."""
+    """PNG and SVG of a chart, built, drawn and audited only when clicked."""
     stem = f"{patient_id}-{name}"
     with st.container(horizontal=True, gap="small"):
-        st.download_button("PNG", lambda: to_png(build()), file_name=f"{stem}.png", mime="image/png",
-                           key=f"{key}_png", icon=":material/image:", on_click="ignore",
-                           help="Download this chart as a picture")
-        st.download_button("SVG", lambda: to_svg(build()), file_name=f"{stem}.svg", mime="image/svg+xml",
-                           key=f"{key}_svg", icon=":material/draw:", on_click="ignore",
-                           help="Download this chart as a drawing that scales without blur")
+        for label, fmt, mime, icon, convert, tip in (
+                ("PNG", "png", "image/png", ":material/image:", to_png, "Download this chart as a picture"),
+                ("SVG", "svg", "image/svg+xml", ":material/draw:", to_svg,
+                 "Download this chart as a drawing that scales without blur")):
+            file_name = f"{stem}.{fmt}"
+            st.download_button(label, audited(partial(lambda c: c(build()), convert), file_name=file_name, fmt=fmt,
+                                              deidentified=False, what=name),
+                               file_name=file_name, mime=mime, key=f"{key}_{fmt}", icon=icon, on_click="ignore",
+                               help=tip)
 
 
 def timeline_picture(width: int, printed: bool = False) -> dict:
@@ -153,7 +188,7 @@ if changes:
     with summary:
         st.markdown("**What changed after each treatment change**")
         numbers = marker_numbers(prepare_annotations(data.events, time_axis, changes), changes)
-        st.markdown("\n".join(f"- {f'**{number}** · ' if number else ''}{change.sentence}"
+        st.markdown("\n".join(f"- {f'**{number}** · ' if number else ''}{as_text(change.sentence)}"
                                for number, change in zip(numbers, changes, strict=True)))
         if moved:
             show_chart(sites_that_moved(visits, pictured_sites(moved), **frames), key="chart_moved")
@@ -168,6 +203,53 @@ downloads(partial(timeline_picture, EXPORT_WIDTH), "timeline", "dl_timeline")
 if not visits.empty:
     show_chart(site_heatmap(visits, **frames), key="chart_heatmap")
     downloads(partial(heatmap_picture, EXPORT_WIDTH), "sites", "dl_heatmap")
+
+# --- composite endpoints: ACR CRISS and the EUSTAR activity index (ENDPOINTS.md) ----------------------------
+st.subheader("Composite endpoints", anchor=False)
+activity = activity_frame(scored, data.measurements)
+if activity["eustar_ai"].notna().any():
+    show_chart(activity_chart(activity, time_axis=time_axis), key="chart_activity")
+    st.caption(" ".join(part for part in (ACTIVITY_CAPTION, activity_note(activity)) if part))
+else:
+    st.info("The EUSTAR activity index needs, within ±30 days of a visit with an mRSS: skin worsening, active digital "
+            "ulcers, tendon friction rubs, CRP and DLCO. " + (activity_note(activity) if len(activity)
+                                                              else "No visit with an mRSS yet."),
+            icon=":material/monitor_heart:")
+
+with st.container(border=True, key="chart_criss_card"):
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.markdown("**ACR CRISS at**", width="content")
+        month = int(st.number_input("Follow-up (months)", min_value=1, max_value=600, value=DEFAULT_RESPONSE_MONTH,
+                                    step=1, key="chart_criss_month", width=130, label_visibility="collapsed",
+                                    help="Follow-up month: the visit the visit windows use at this month (±45 days "
+                                         "up to 6 months, ±90 after), against the first visit with an mRSS."))
+        st.markdown("**months**", width="content")
+    response = response_frame([patient_id], scored, data.measurements, data.events, month=month)
+    target, tolerance = window_target_day(month), window_tolerance(month)
+    card = criss_card(response.iloc[0], month, window_days=f"{target - tolerance}–{target + tolerance}")
+    with st.container(horizontal=True, gap="large"):
+        with st.container(width=330):
+            color, icon = CRISS_BADGES[card.status]
+            st.badge(card.badge, color=color, icon=icon)
+            st.markdown(f"**{card.headline}**")
+            if card.baseline_date:
+                st.caption(f"Baseline {card.baseline_date} → follow-up {card.followup_date or '–'}")
+            if card.probability != "–":
+                st.metric("CRISS probability", card.probability, width="content",
+                          help="Improved when 0.60 or more; 0 when an organ event decided it (step 1)")
+            if card.revised:
+                st.caption(card.revised)
+        with st.container(width=420):
+            if card.followup_date:
+                st.table(card.items.set_index("Item"))
+            for day, kind, description in step1_details(data.events, response.iloc[0], card.step1):
+                st.warning(f"**Step 1** · {kind} on {day}" + (f": {as_text(description)}" if description else ""),
+                         icon=":material/emergency:")
+            if card.missing:
+                st.markdown("**Missing**\n" + "\n".join(f"- {line}" for line in card.missing))
+                st.caption("Record the missing measures on the Measures tab of Visit entry, on or near those "
+                           "visits.")
+    st.caption(CRISS_METHOD)
 
 trend_tab, measures_tab, visits_tab, treatments_tab = st.tabs(
     ["Site trajectories", "Measures", "Visit table", "Treatments"])
@@ -248,8 +330,10 @@ def report() -> bytes:
         changes=changes, visits=visits, assessments=assessments, medications=data.medications, events=data.events)
 
 
-st.download_button("PDF report for the patient file" if identified else "De-identified PDF report", report,
-                   file_name=f"{patient_id}-report{'' if identified else '-deidentified'}.pdf",
+report_name = f"{patient_id}-report{'' if identified else '-deidentified'}.pdf"
+st.download_button("PDF report for the patient file" if identified else "De-identified PDF report",
+                   audited(report, file_name=report_name, fmt="pdf", deidentified=not identified, what="report"),
+                   file_name=report_name,
                    mime="application/pdf", key="dl_report", icon=":material/picture_as_pdf:", on_click="ignore",
                    type="primary",
                    help="Two to three A4 pages: the timeline, what changed, the site scores, treatments and visits"

@@ -13,10 +13,19 @@ import streamlit as st
 from analysis import DEFAULT_RESPONSE_MONTH
 from analysis.cohort import sample_patients, waterfall_frame
 from analysis.quality import missed_window_counts
+from analysis.stats import round_half_away
 from analysis.windows import window_target_day, window_tolerance
 from charts.cohort import site_response_bars, spaghetti, waterfall
+from charts.endpoints import reason_words
 from db.audit import registry_version
-from db.cohort import CohortFilter, cohort_choices, cohort_quality, cohort_site_changes, cohort_summary
+from db.cohort import (
+    CohortFilter,
+    cohort_choices,
+    cohort_endpoints,
+    cohort_quality,
+    cohort_site_changes,
+    cohort_summary,
+)
 from db.engine import database_url
 from db.patients import count_patients
 from exchange.deid import must_deidentify
@@ -24,7 +33,7 @@ from exchange.exporter import DOWNLOAD_FORMATS, deferred_export
 from models.catalog import DIAGNOSES, MEASURES_BY_CODE, SITES_BY_CODE
 from models.errors import SkintrackError
 from ui.guard import allowed, require
-from ui.messages import show_error
+from ui.messages import as_text, show_error
 from ui.state import actor, get_engine
 from ui.vega import show_chart
 
@@ -72,6 +81,11 @@ def load_quality(_engine, url: str, version: int, cohort: CohortFilter, months: 
 @st.cache_data(ttl=900, max_entries=16, show_spinner="Reading the site scores…")
 def load_site_changes(_engine, url: str, version: int, cohort: CohortFilter, months: tuple[int, ...], month: int):
     return cohort_site_changes(_engine, load_cohort(_engine, url, version, cohort, months), month)
+
+
+@st.cache_data(ttl=900, max_entries=16, show_spinner="Computing CRISS and the activity index…")
+def load_endpoints(_engine, url: str, version: int, cohort: CohortFilter, months: tuple[int, ...], month: int):
+    return cohort_endpoints(_engine, load_cohort(_engine, url, version, cohort, months), month)
 
 
 def number(value, digits: int = 1) -> str:
@@ -130,16 +144,17 @@ MISSED_ORDER = ["patient_id", "month", "baseline_date", "window_start_date", "wi
                 "last_study_day"]
 
 
-def drill_down(name: str, frame: pd.DataFrame, empty: str, help_text: str) -> None:
-    """The rows behind one data-quality count, and a way to open a listed patient's chart: pick the patient
-    (or click a row) and press "Open chart"."""
+def drill_down(name: str, frame: pd.DataFrame, empty: str, help_text: str, labels: dict | None = None) -> None:
+    """The rows behind one count, and a way to open a listed patient's chart: pick the patient (or click a row)
+    and press "Open chart". `labels` overrides COLUMN_LABELS for this table."""
     st.caption(help_text)
     if frame.empty:
         st.success(empty, icon=":material/check_circle:")
         return
     frame = frame.drop(columns=[c for c in HIDDEN_COLUMNS if c in frame.columns])
     config = {column: (st.column_config.DateColumn(label, format="YYYY-MM-DD") if column in DATE_COLUMNS
-                       else label) for column, label in COLUMN_LABELS.items() if column in frame.columns}
+                       else label) for column, label in {**COLUMN_LABELS, **(labels or {})}.items()
+              if column in frame.columns}
     chosen_key, row_key = f"cohort_dq_patient_{name}", f"cohort_dq_row_{name}"
     event = st.dataframe(frame, hide_index=True, width="stretch", height=min(36 * (len(frame) + 1), 320),
                          column_config=config, on_select="rerun", selection_mode="single-row",
@@ -241,32 +256,32 @@ except SkintrackError as error:
     st.stop()
 
 if result.n == 0:
-    st.warning(f"No patient matches this cohort ({cohort.describe()}). Widen it: remove a diagnosis or the drug, "
-               "clear the visit dates or lower the minimum follow-up.", icon=":material/filter_alt_off:")
+    st.warning(f"No patient matches this cohort ({as_text(cohort.describe())}). Widen it: remove a diagnosis or the "
+               "drug, clear the visit dates or lower the minimum follow-up.", icon=":material/filter_alt_off:")
     st.stop()
 
 baseline_row = result.table.iloc[0]
 metrics = st.columns(4)
-metrics[0].metric("Patients in the cohort", f"{result.n:,}", help=cohort.describe())
+metrics[0].metric("Patients in the cohort", f"{result.n:,}", help=as_text(cohort.describe()))
 metrics[1].metric("With a baseline mRSS", f"{result.n_with_baseline:,}",
                   help="Patients without a baseline (no visit with an mRSS, or none in the 90 days before the "
                        "drug's first start) are in the cohort but not in the change figures")
 metrics[2].metric("Baseline mRSS, mean ± SD", f"{number(baseline_row['mean'])} ± {number(baseline_row['sd'])}",
                   help="Points, 0–51; sample SD (n − 1) over the patients with a baseline")
 metrics[3].metric("Baseline mRSS, median", number(baseline_row["median"]), help="Points, 0–51")
-st.caption(f"Cohort: {cohort.describe()}.")
+st.caption(f"Cohort: {as_text(cohort.describe())}.")
 missing_baseline = result.n - result.n_with_baseline
 if cohort.anchor_drug and missing_baseline and result.n_with_baseline:
     st.info(f"{missing_baseline:,} of the {result.n:,} patients have no baseline for day 0 = first start of "
-            f"{cohort.anchor_drug} (they never took it, or had no visit with an mRSS in the 90 days up to its start): "
-            f"they count in n but not in the change figures. Choose “{cohort.anchor_drug}, any dose” as the drug "
-            "exposure to leave them out.", icon=":material/info:")
+            f"{as_text(cohort.anchor_drug)} (they never took it, or had no visit with an mRSS in the 90 days up to its "
+            f"start): they count in n but not in the change figures. Choose “{as_text(cohort.anchor_drug)}, any dose” "
+            "as the drug exposure to leave them out.", icon=":material/info:")
 
 st.subheader("Change from baseline at the visit windows")
 if result.n_with_baseline == 0:
-    st.info(f"None of these patients has a baseline visit (day 0: "
-            f"{'first start of ' + cohort.anchor_drug if cohort.anchor_drug else 'the first visit'}), so there is "
-            "no change to summarise. Choose “First visit with an mRSS” as day 0, or a drug these patients took.",
+    day_zero = f"first start of {as_text(cohort.anchor_drug)}" if cohort.anchor_drug else "the first visit"
+    st.info(f"None of these patients has a baseline visit (day 0: {day_zero}), so there is no change to summarise. "
+            "Choose “First visit with an mRSS” as day 0, or a drug these patients took.",
             icon=":material/info:")
 st.table(table_for_screen(result.table).set_index(""))
 st.caption("Change = visit mRSS − baseline mRSS, in points (CLINICAL.md). Days count from each patient's baseline "
@@ -313,6 +328,75 @@ else:
         st.caption("Largest falls: " + ", ".join(
             f"{SITES_BY_CODE[row.site].display} {number(row.mean_change, 2)}" for row in responsive.itertuples())
             + " (site score points, 0–3). A patient counts for a site when it is scored at both visits.")
+
+st.subheader("Composite endpoints")
+response_month = int(st.number_input(
+    "CRISS follow-up (months)", min_value=1, max_value=600, value=DEFAULT_RESPONSE_MONTH, step=1,
+    key="cohort_export_response_month", width=220,
+    help="The follow-up visit is the one windows.csv uses at this month (±45 days up to 6 months, ±90 after); the "
+         "export's response.csv uses the same month (ENDPOINTS.md)."))
+endpoints = load_endpoints(engine, url, version, cohort, MONTHS, response_month)
+criss, activity = endpoints.response, endpoints.activity
+at_baseline, at_follow_up = activity["baseline"], activity["follow-up"]
+
+
+def median_text(value) -> str:
+    """A median or quartile of the index to 2 decimals, halves away from zero as in the exports."""
+    return number(round_half_away(value, 2), 2)
+
+
+def count_of(count: int, known: int, pct: float) -> str:
+    return "–" if not known else f"{count:,} ({number(pct, 0)}%)"
+
+
+day_zero = f"first start of {as_text(cohort.anchor_drug)}" if cohort.anchor_drug else "first visit with an mRSS"
+st.caption(f"Baseline: {day_zero}; follow-up: the {response_month}-month window visit. The numbers are those of the "
+           "export's response.csv and activity.csv (ENDPOINTS.md); percentages are of the patients computable.")
+cells = st.columns(4)
+cells[0].metric("ACR CRISS improvers", count_of(criss.n_improved, criss.n_computable, criss.pct_improved),
+                help="Probability ≥ 0.60, among the patients whose CRISS is computable (an organ event in between, "
+                     "or all five changes known)")
+cells[1].metric("Median CRISS probability", number(round_half_away(criss.median_probability, 3), 3),
+                help="Of the computable patients (0 for a step-1 organ event)")
+for cell in cells[:2]:
+    cell.caption(f"n computable: {criss.n_computable:,} of {criss.n:,}")
+for cell, (label, at) in zip(cells[2:], (("baseline", at_baseline), (f"month {response_month}", at_follow_up)),
+                             strict=True):
+    cell.metric(f"Active disease at {label}", count_of(at.summary.n_active, at.summary.n_computable,
+                                                        at.summary.pct_active),
+                help="EUSTAR activity index ≥ 2.5, among the patients whose index is known at that visit")
+    cell.caption(f"n computable: {at.summary.n_computable:,} of {at.n_patients:,}")
+left, right = st.columns(2)
+with left:
+    st.markdown("**Revised CRISS responders** (≥ 3 of 5 items improved by X %)")
+    st.table(pd.DataFrame({
+        "Threshold": [f"{x} %" for x in criss.rcriss],
+        "Responders, n (%)": [count_of(yes, known, pct) for known, yes, pct in criss.rcriss.values()],
+        "n computable": [f"{known:,} of {criss.n:,}" for known, _, _ in criss.rcriss.values()],
+    }).set_index("Threshold"))
+with right:
+    st.markdown("**EUSTAR activity index** (0–10; active ≥ 2.5)")
+    st.table(pd.DataFrame({
+        "Visit": ["Baseline", f"Month {response_month}"],
+        "Active, n (%)": [count_of(a.summary.n_active, a.summary.n_computable, a.summary.pct_active)
+                          for a in (at_baseline, at_follow_up)],
+        "Median (IQR)": [f"{median_text(a.summary.median)} ({median_text(a.summary.q1)}–{median_text(a.summary.q3)})"
+                         if a.summary.n_computable else "–" for a in (at_baseline, at_follow_up)],
+        "n computable": [f"{a.summary.n_computable:,} of {a.n_patients:,}" for a in (at_baseline, at_follow_up)],
+    }).set_index("Visit"))
+not_computable = {
+    "criss": ("ACR CRISS", criss.not_computable.assign(
+        reason=[reason_words(r, month=response_month) for r in criss.not_computable["reason"]])),
+    "activity_baseline": ("Activity index at baseline", at_baseline.not_computable.assign(
+        reason=[reason_words(r) for r in at_baseline.not_computable["reason"]])),
+    "activity_follow_up": (f"Activity index at month {response_month}", at_follow_up.not_computable.assign(
+        reason=[reason_words(r) for r in at_follow_up.not_computable["reason"]])),
+}
+for name, (label, frame) in not_computable.items():
+    with st.expander(f"{label}: {len(frame):,} patients not computable, and why"):
+        drill_down(name, frame, "Every patient of this cohort is computable.",
+                   "An item with no value within ±30 days of the visit, or no such visit. Record the missing measures "
+                   "on the Measures tab of Visit entry.", labels={"reason": "Why not computable"})
 
 st.subheader("Data quality")
 run_quality = result.n <= QUALITY_AUTO_LIMIT or st.session_state.get("cohort_quality_for") == cohort
@@ -381,10 +465,8 @@ left, middle, right = st.columns([1.4, 1, 1], vertical_alignment="bottom")
 fmt = left.selectbox("Format", list(DOWNLOAD_FORMATS), key="cohort_export_format",
                      format_func=lambda key: DOWNLOAD_FORMATS[key].label,
                      help="All hold the same files; SAS, SPSS and Stata files carry the dictionary's labels.")
-response_month = middle.number_input("CRISS follow-up (months)", min_value=1, max_value=600,
-                                     value=DEFAULT_RESPONSE_MONTH, step=1, key="cohort_export_response_month",
-                                     help="response.csv compares the baseline with the visit windows.csv uses at this "
-                                          "month (ENDPOINTS.md).")
+middle.markdown(f"CRISS follow-up: **{response_month} months**", help="Chosen under Composite endpoints above: "
+                "response.csv compares the baseline with the visit windows.csv uses at this month (ENDPOINTS.md).")
 wanted = right.toggle("De-identified", value=True, key="cohort_export_deidentify", disabled=not may_identify,
                       help="Pseudonymous ids, shifted dates, no names, notes or free text (EXCHANGE.md)." + (
                           "" if may_identify else " Identified exports need the permission for identified "

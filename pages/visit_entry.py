@@ -38,7 +38,7 @@ from ui.messages import Labels, as_text, flash, show_error, title
 from ui.patient_picker import pick_patient
 from ui.score_grid import SCORE_HELP, grid_scores, score_grid, timed
 from ui.state import actor, database_key, get_engine
-from ui.widgets import keep_values, measure_grid
+from ui.widgets import YES_NO, keep_values, measure_grid
 
 LABELS = Labels({"visit_date": "Visit date", "date": "Visit date", "rater": "Rater", "notes": "Notes (optional)",
                  "total": f"Total mRSS (0–{MRSS_MAX})", "sites": "Skin score (mRSS)", "patient_id": "Patient",
@@ -203,7 +203,9 @@ with st.container(border=True):
     if to_save:
         st.caption("Measures to save: " + ", ".join(
             f"{MEASURES_BY_CODE[m.code].label}{' ' + m.side if m.side else ''} "
-            + (f"{m.value:g} {MEASURES_BY_CODE[m.code].unit}" if m.value is not None else "cleared: deleted")
+            + ("cleared: deleted" if m.value is None else
+                YES_NO.get(int(m.value), f"{m.value:g}").lower() if MEASURES_BY_CODE[m.code].kind == "yes_no" else
+                f"{m.value:g} {MEASURES_BY_CODE[m.code].unit}")
             for m in to_save))
     cols = st.columns([2, 2]) if existing is not None else [st.container()]
     notes = cols[0].text_input("Notes (optional)", key=keys["notes"])

@@ -7,15 +7,14 @@ import streamlit as st
 
 from db.chart_data import ChartData, load_chart_data
 from db.patients import patient_version
-from ui.state import get_engine
+from ui.state import database_key, get_engine
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _cached(database_url: str, patient_id: str, version: int | None) -> ChartData:
+def _cached(database: str, patient_id: str, version: int | None) -> ChartData:
     return load_chart_data(get_engine(), patient_id)
 
 
 def chart_data(patient_id: str) -> ChartData:
     engine = get_engine()
-    return _cached(engine.url.render_as_string(hide_password=True), patient_id,
-                   patient_version(engine, patient_id))
+    return _cached(database_key(engine), patient_id, patient_version(engine, patient_id))

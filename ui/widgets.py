@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import streamlit as st
 
 from analysis.entry_checks import out_of_range
-from models.catalog import MEASURES, SIDES, dose_check
+from models.catalog import MEASURES, SIDES, Measure, dose_check
 from ui.forms import FormScope
 from ui.messages import as_text
 
@@ -43,11 +43,26 @@ def measure_key(code: str, side: str, scope: FormScope | None = None) -> str:
     return scope.key(name) if scope is not None else name
 
 
+YES_NO = {1: "Yes", 0: "No"}
+
+
+def _whole(value):
+    """A saved or typed value of a count or yes/no measure as the int its widget holds (None stays None)."""
+    return None if value is None else int(value) if float(value).is_integer() else value
+
+
+def _value_text(measure: Measure, value: float) -> str:
+    if measure.kind == "yes_no":
+        return YES_NO.get(_whole(value), f"{value:g}").lower()
+    return f"{value:g}"
+
+
 def measure_grid(previous: dict[tuple[str, str], float] | None = None,
                  scope: FormScope | None = None) -> dict[tuple[str, str], float | None]:
     """The catalogue's measures by group: one row each, R and L inputs for sided ones, the unit and plausible
     range beside the name, the previous value (`previous`: {(code, side): value}) beside the inputs and an
-    implausible value flagged at once. Returns {(code, side): value}."""
+    implausible value flagged at once. Yes/no measures (Measure.kind "yes_no") are a Yes / No choice, nothing
+    chosen meaning not recorded, stored as 1 / 0; counts take whole numbers (step 1). Returns {(code, side): value}."""
     previous = previous or {}
     typed: dict[tuple[str, str], float | None] = {}
     groups: dict[str, list] = {}
@@ -58,21 +73,38 @@ def measure_grid(previous: dict[tuple[str, str], float] | None = None,
         for measure in measures:
             sides = SIDES if measure.sided else ("",)
             cols = st.columns([2.2, 1, 1, 2.2], vertical_alignment="bottom")
-            cols[0].markdown(f"{measure.label}  \n:gray[{measure.unit} · plausible {measure.low:g}–"
-                             f"{measure.high:g}]")
+            if measure.kind == "yes_no":
+                cols[0].markdown(f"{measure.label}  \n:gray[yes or no; leave both unselected if not recorded]")
+            else:
+                cols[0].markdown(f"{measure.label}  \n:gray[{measure.unit} · plausible {measure.low:g}–"
+                                 f"{measure.high:g}]")
             for index, side in enumerate(sides):
                 key = measure_key(measure.code, side, scope)
-                cols[1 + index].number_input(
-                    side or f"{measure.label} ({measure.unit})", value=None,
-                    step=None, format="%g", key=key, placeholder=f"{side} {measure.unit}".strip(),
-                    label_visibility="visible" if side else "collapsed")
+                label = side or f"{measure.label} ({measure.unit})"
+                if measure.whole_numbers and st.session_state.get(key) is not None:
+                    st.session_state[key] = _whole(st.session_state[key])  # a saved 1.0 shows as 1
+                if measure.kind == "yes_no":
+                    if st.session_state.get(key) not in (None, *YES_NO):
+                        st.session_state[key] = None  # not a yes/no value: the model would refuse it anyway
+                    cols[1 + index].segmented_control(label, list(YES_NO), format_func=YES_NO.get, key=key,
+                                                      selection_mode="single", label_visibility="collapsed")
+                elif measure.whole_numbers:
+                    cols[1 + index].number_input(label, value=None, step=1, format="%d", key=key,
+                                                 placeholder=f"{side} {measure.unit}".strip(),
+                                                 label_visibility="visible" if side else "collapsed")
+                else:
+                    cols[1 + index].number_input(
+                        label, value=None, step=None, format="%g", key=key,
+                        placeholder=f"{side} {measure.unit}".strip(),
+                        label_visibility="visible" if side else "collapsed")
                 typed[(measure.code, side)] = st.session_state.get(key)
             problems = [out_of_range(measure.code, typed[(measure.code, side)]) for side in sides]
             problems = [p for p in problems if p]
             if problems:
                 cols[3].markdown(f":red[:material/error: outside {measure.low:g}–{measure.high:g} {measure.unit}]")
             elif any((measure.code, side) in previous for side in sides):
-                before = " · ".join(f"{side} {previous[(measure.code, side)]:g}".strip() for side in sides
-                                    if (measure.code, side) in previous)
-                cols[3].markdown(f":gray[last {before} {measure.unit}]")
+                before = " · ".join(f"{side} {_value_text(measure, previous[(measure.code, side)])}".strip()
+                                    for side in sides if (measure.code, side) in previous)
+                unit = "" if measure.kind == "yes_no" else f" {measure.unit}"
+                cols[3].markdown(f":gray[last {before}{unit}]")
     return typed

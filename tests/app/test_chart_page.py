@@ -6,6 +6,7 @@ de-identified for the others."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -28,7 +29,9 @@ def described(at, name: str) -> list[dict]:
 
 
 def texts(at) -> str:
-    return " ".join(m.value for m in at.markdown) + " " + " ".join(c.value for c in at.caption)
+    """The Markdown and captions as the user reads them (user text arrives escaped by ui.messages.as_text)."""
+    written = " ".join(m.value for m in at.markdown) + " " + " ".join(c.value for c in at.caption)
+    return re.sub(r"\\(.)", r"\1", written)
 
 
 def chart_for(role: str, patient_id: str):

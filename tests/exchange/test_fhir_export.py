@@ -17,6 +17,7 @@ from db.audit import load_audit
 from db.engine import make_engine
 from exchange.fhir import bulk, everything_json, export_fhir_bulk, patient_everything, patient_id_of_resource
 from exchange.fhir.mapping import patient_resource_id
+from models.catalog import ORGAN_EVENT_KINDS
 from models.errors import InvalidValue, UnknownPatient
 
 SECRET = "fhir-test-secret"
@@ -71,7 +72,9 @@ def test_bulk_export_of_the_demo_registry_validates_line_by_line(demo, tmp_path)
     assert len(files["Patient"]) == counts["patients"]
     assert len(files["Observation"]) == counts["skin_scores"] + counts["measurements"]
     assert len(files["MedicationStatement"]) == counts["medications"]
-    assert len(files["MedicationAdministration"]) + len(files["AdverseEvent"]) == counts["events"]
+    organ = sum(1 for event in registry.events if event["kind"] in ORGAN_EVENT_KINDS)  # DEMO-0006's ILD progression
+    assert organ == 1 and len(files["Condition"]) == counts["patients"] + organ  # the diagnoses, and organ events
+    assert len(files["MedicationAdministration"]) + len(files["AdverseEvent"]) + organ == counts["events"]
     ids = [json.loads(line)["id"] for line in files["Observation"]]
     assert len(set(ids)) == len(ids)
 
