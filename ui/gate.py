@@ -22,7 +22,7 @@ from db.users import create_user, get_user, record_sign_out, sign_in_attempt
 from demo import generate_registry, load_registry
 from models.errors import SkintrackError
 from ui.browser_session import CLEAR_KEY, GRANT_KEY, cookie_token
-from ui.messages import Labels, flash, show_error, show_flash
+from ui.messages import Labels, as_text, flash, show_error, show_flash
 from ui.state import get_engine, reset_session, touch
 
 IDLE_MINUTES_VARIABLE = "SKINTRACK_SESSION_IDLE_MINUTES"
@@ -157,7 +157,7 @@ def first_run_screen() -> None:
                       progress=lambda done, total: bar.progress(done / total, text=f"Loading the demo registry… "
                                                                 f"{done:,} of {total:,} records"))
     sign_in(user)
-    flash("success", f"Welcome, {user.display_name}. You are signed in as administrator.")
+    flash("success", f"Welcome, {as_text(user.display_name)}. You are signed in as administrator.")
     st.rerun()
 
 
