@@ -65,18 +65,25 @@ def plant(engine, hostile: Hostile, *, actor: str = "admin") -> None:
 
 
 _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+AUTOLINK = re.compile(r"(?i)(https?|ftp)://|www\.|\w@\w")
 
 
 def unsafe(markdown: str) -> bool:
     """Whether a Markdown body would render a link or an image, or autolink an address: with its escaped
-    characters taken out, a `](` or a scheme is left."""
+    characters taken out a `](` or a `<` is left, or the text it shows holds an address GitHub-flavoured Markdown
+    links by itself (`http://…`, `www.…`, even when written `http\\://`)."""
     bare = re.sub(r"\\.", "", markdown)
-    return "](" in bare or "http://" in bare or "https://" in bare or "<http" in bare
+    return "](" in bare or "<" in bare or AUTOLINK.search(_ESCAPED.sub(r"\1", markdown)) is not None
 
 
 def literal(markdown: str) -> str:
-    """The text a Markdown body shows once its escapes are read."""
-    return _ESCAPED.sub(r"\1", markdown)
+    """The text a Markdown body shows once its escapes are read (word joiners are invisible)."""
+    return _ESCAPED.sub(r"\1", markdown).replace("\u2060", "")
+
+
+def shown_as(text: str) -> re.Pattern:
+    """A pattern of `text` as a screen shows it: maybe with invisible word joiners (U+2060) inside."""
+    return re.compile("\u2060?".join(map(re.escape, text)))
 
 
 # Elements whose text is not Markdown (shown as typed): st.text, st.code, tables, JSON.

@@ -53,6 +53,10 @@ def test_unescaped_markdown_is_detected():
     assert unsafe(HOSTILE.image) and unsafe(HOSTILE.link) and unsafe(f"see {HOSTILE.base}/x")
     assert not unsafe(as_text(HOSTILE.image)) and not unsafe(as_text(HOSTILE.link))
     assert literal(as_text(HOSTILE.link)) == HOSTILE.link
+    # GitHub's autolink literals link an address even when its colon is escaped; as_text breaks them invisibly
+    for address in ("see http://127.0.0.1:9/x", "www.example.org", "mail me@example.org"):
+        assert unsafe(address) and not unsafe(as_text(address)) and literal(as_text(address)) == address
+    assert unsafe("http\\://127.0.0.1:9/x")
 
 
 @slow
