@@ -15,12 +15,12 @@ from models.treatment import (
     TreatmentEventCreate,
     TreatmentEventUpdate,
 )
-from models.user import User, UserCreate, UserUpdate
+from models.user import SignInThrottle, User, UserCreate, UserUpdate
 
 __all__ = [
     "Assessment", "AssessmentCreate", "AssessmentUpdate", "AuditEvent", "BrowserSession", "InstallationSetting",
     "Measurement",
     "MeasurementCreate", "MeasurementUpdate", "MedicationPeriod", "MedicationPeriodCreate",
     "MedicationPeriodUpdate", "Patient", "PatientCreate", "PatientUpdate", "TreatmentEvent",
-    "TreatmentEventCreate", "TreatmentEventUpdate", "User", "UserCreate", "UserUpdate",
+    "TreatmentEventCreate", "TreatmentEventUpdate", "SignInThrottle", "User", "UserCreate", "UserUpdate",
 ]

@@ -171,12 +171,21 @@ def sign_in_screen() -> None:
     if not submitted:
         return
     try:
-        user = sign_in_attempt(get_engine(), username=username, password=password)
+        user = sign_in_attempt(get_engine(), username=username, password=password, address=client_address())
     except SkintrackError as error:
         show_error(error, prefix="Not signed in", labels=SIGN_IN_LABELS)
         return
     sign_in(user)
     st.rerun()
+
+
+def client_address() -> str | None:
+    """The browser's address as the server sees it (None when unknown, e.g. on localhost, or behind a proxy that
+    Streamlit sees as the client: README, "Security"), for the sign-in throttle."""
+    try:
+        return st.context.ip_address or None
+    except Exception:  # noqa: BLE001 - no request context (e.g. a bare run): no address
+        return None
 
 
 def refuse(title: str) -> None:
