@@ -120,7 +120,8 @@ def downgrade_database(engine: Engine, revision: str = "base") -> None:
 
 def ensure_schema(engine: Engine) -> None:
     """Upgrade when the database is behind; a no-op (one query) when it is current. The upgrade runs as
-    SKINTRACK_MIGRATION_DATABASE_URL's role (the owner) when it is set, else through `engine`."""
+    SKINTRACK_MIGRATION_DATABASE_URL's role (the owner) when it is set, else through `engine`; on PostgreSQL the
+    owner then grants `engine`'s role its rights again (db/installation.grant_app_role), new tables included."""
     if current_revision(engine) != head_revision():
         owner_url = os.environ.get(MIGRATION_URL_VARIABLE, "").strip()
         if not owner_url:
@@ -129,5 +130,9 @@ def ensure_schema(engine: Engine) -> None:
         owner = make_engine(owner_url)
         try:
             upgrade_database(owner)
+            if owner.dialect.name == "postgresql" and engine.url.username != owner.url.username:
+                from db.installation import grant_app_role  # the tables a migration added, for the app's role
+
+                grant_app_role(owner, engine.url.username)
         finally:
             owner.dispose()

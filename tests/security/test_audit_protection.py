@@ -142,9 +142,12 @@ def test_the_app_role_upgrades_through_the_owners_url(pg_url, monkeypatch):
         with pytest.raises(DBAPIError, match="permission denied"):
             ensure_schema(app)
         monkeypatch.setenv("SKINTRACK_MIGRATION_DATABASE_URL", owner_url)
-        ensure_schema(app)
-        grant_app_role(make_engine(owner_url), role)
+        ensure_schema(app)  # migrated as the owner, then the app role granted its rights
         assert current_revision(app) == head_revision()
+        with write_session(app) as session:
+            create_patient(session=session, actor="alice", data=factories.patient())
+        with pytest.raises(DBAPIError, match="permission denied"), app.begin() as connection:
+            connection.execute(text("DELETE FROM audit_event"))
     finally:
         app.dispose()
         with admin.begin() as connection:
