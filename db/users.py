@@ -136,8 +136,8 @@ def authenticate(*, session: Session, username: str, password: str, address: str
     user = session.exec(select(User).where(User.username == username)).first()
     keys = throttle_keys(username, address)
     counters = _throttle_counters(session, keys, now)
-    waits = [(counter.last_failed_at + timedelta(seconds=sign_in_delay(counter.failures, keys[counter.key])) - now)
-             for counter in counters.values()]
+    waits = [_aware(counter.last_failed_at) + timedelta(seconds=sign_in_delay(counter.failures, keys[counter.key]))
+             - now for counter in counters.values()]
     wait = max(waits, default=timedelta(0))
     where = f" from {address}" if address else ""
     if wait > timedelta(0):
@@ -182,6 +182,10 @@ def _count_failure(session: Session, keys: dict[str, int], counters: dict[str, S
     at once on PostgreSQL both count)."""
     table = SignInThrottle.__table__
     dialect = session.get_bind().dialect.name
+    # counters of other keys forgotten by now go, so that guesses of ever new usernames leave no lasting rows
+    session.execute(delete(SignInThrottle).where(
+        SignInThrottle.last_failed_at < now - timedelta(seconds=FORGET_AFTER_SECONDS),
+        SignInThrottle.key.not_in(list(keys))))
     upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     for key in keys:
         if key in counters:

@@ -34,12 +34,11 @@ if not uploads:
 try:
     limits = Limits.from_environment()
 except SkintrackError as error:  # a setting of the server, named as the administrator wrote it
-    st.error(f"The import limits are misconfigured: {as_text(error.field)} {as_text(error.reason)}",
-             icon=":material/error:")
+    st.error(f"The import limits are misconfigured: `{error.field}` {as_text(error.reason)}", icon=":material/error:")
     st.stop()
 too_large = oversize({f.name: f.size for f in uploads}, limits)
 if too_large:
-    st.error(f"Not checked: {as_text(too_large)}.", icon=":material/error:")
+    st.error(f"Not checked: {too_large}.", icon=":material/error:")
     st.stop()
 
 update = st.checkbox("Update records that exist with different values (each change is audited)",
