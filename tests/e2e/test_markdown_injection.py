@@ -48,13 +48,15 @@ def test_markdown_in_free_text_fetches_nothing(server, page, artifacts):
         plant(server.engine, hostile)
         open_and_sign_in(page, server.url, "admin", PASSWORD)
         link = quote(hostile.patient, safe="")
-        for screen, expected in (("patients", hostile.patient), ("treatments", hostile.link),
-                                 ("audit_trail", hostile.image)):
+        # Patients is the start page ("/"); each screen's own heading proves it is the one drawn
+        for screen, heading, expected in (("", "Patients", hostile.patient), ("treatments", "Treatments", hostile.link),
+                                          ("audit_trail", "Audit trail", hostile.image)):
             page.goto(f"{server.url}/{screen}?patient={link}")
             wait_for_app(page)
+            expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=30_000)
             # shown as typed (tables draw on a canvas: their cells are kept in the page for assistive technology)
             expect(page.get_by_test_id("stMain")).to_contain_text(shown_as(expected), timeout=30_000)
-            keep_screenshot(page, f"{screen}.png", artifacts)
+            keep_screenshot(page, f"{heading.lower().replace(' ', '-')}.png", artifacts)
         page.goto(f"{server.url}/treatments?patient={quote(hostile.link, safe='')}")  # unknown: the warning
         expect(page.get_by_test_id("stMain")).to_contain_text(shown_as(f"No patient '{hostile.link}'"),
                                                             timeout=30_000)
