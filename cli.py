@@ -265,6 +265,23 @@ def cmd_serve_api(args) -> int:
     return EXIT_OK
 
 
+def cmd_grant_app_role(args) -> int:
+    """PostgreSQL: give the app's role its rights (db/installation.grant_app_role), connected as the owner."""
+    import os
+
+    from db.engine import MIGRATION_URL_VARIABLE, ensure_schema, make_engine
+    from db.installation import grant_app_role
+
+    engine = make_engine(os.environ.get(MIGRATION_URL_VARIABLE, "").strip() or None)
+    try:
+        ensure_schema(engine)
+        for statement in grant_app_role(engine, args.role):
+            print(statement)
+    finally:
+        engine.dispose()
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python cli.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -345,6 +362,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--forwarded-allow-ips", default="127.0.0.1",
                        help="proxies whose X-Forwarded-For names the client (rate limits are per client address)")
     serve.set_defaults(handler=cmd_serve_api)
+
+    database = commands.add_parser("db", help="database administration (PostgreSQL roles)")
+    database_commands = database.add_subparsers(dest="db_command", metavar="DB_COMMAND")
+    grant = database_commands.add_parser(
+        "grant-app-role", help="PostgreSQL: let ROLE run the app (no UPDATE/DELETE/TRUNCATE of the audit trail)",
+        description="Run as the owner of the tables (SKINTRACK_MIGRATION_DATABASE_URL, else SKINTRACK_DATABASE_URL): "
+                    "grants ROLE what the app needs, and only SELECT and INSERT on the audit trail.")
+    grant.add_argument("role", metavar="ROLE", help="an existing PostgreSQL role that does not own the tables")
+    grant.set_defaults(handler=cmd_grant_app_role)
     return parser
 
 

@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SQLITE_PATH = ROOT / "data" / "skintrack.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 URL_VARIABLE = "SKINTRACK_DATABASE_URL"
+# PostgreSQL with two roles (README, "Security"): the app connects as SKINTRACK_DATABASE_URL's role, which may not
+# change the schema; migrations run as this URL's role, the owner of the tables.
+MIGRATION_URL_VARIABLE = "SKINTRACK_MIGRATION_DATABASE_URL"
 
 
 def database_url() -> str:
@@ -116,6 +119,20 @@ def downgrade_database(engine: Engine, revision: str = "base") -> None:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Upgrade when the database is behind; a no-op (one query) when it is current."""
+    """Upgrade when the database is behind; a no-op (one query) when it is current. The upgrade runs as
+    SKINTRACK_MIGRATION_DATABASE_URL's role (the owner) when it is set, else through `engine`; on PostgreSQL the
+    owner then grants `engine`'s role its rights again (db/installation.grant_app_role), new tables included."""
     if current_revision(engine) != head_revision():
-        upgrade_database(engine)
+        owner_url = os.environ.get(MIGRATION_URL_VARIABLE, "").strip()
+        if not owner_url:
+            upgrade_database(engine)
+            return
+        owner = make_engine(owner_url)
+        try:
+            upgrade_database(owner)
+            if owner.dialect.name == "postgresql" and engine.url.username != owner.url.username:
+                from db.installation import grant_app_role  # the tables a migration added, for the app's role
+
+                grant_app_role(owner, engine.url.username)
+        finally:
+            owner.dispose()

@@ -11,14 +11,16 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, func, text
+from sqlalchemy import Engine, delete, func, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from db.common import audit, snapshot, stale_record, write_row
 from db.frames import BOOL, INT, TEXT, TIMESTAMP, read_frame
-from models import User, UserCreate, UserUpdate
+from models import SignInThrottle, User, UserCreate, UserUpdate
 from models.errors import AuthenticationFailed, InvalidValue, NotFound, NotPermitted
-from models.user import check_password, sign_in_delay
+from models.user import FORGET_AFTER_SECONDS, check_password, sign_in_delay, throttle_keys
 from models.validation import parse, printable
 
 _hasher = PasswordHasher()
@@ -105,6 +107,7 @@ def change_password(*, session: Session, username: str, new_password: str, actor
     user.password_hash = hash_password(new_password)
     user.failed_sign_ins = 0  # a new password (e.g. an administrator's reset) lifts the sign-in delay
     user.last_failed_at = None
+    session.execute(delete(SignInThrottle).where(SignInThrottle.key.startswith(f"user:{username}@", autoescape=True)))
     session.add(user)
     session.flush()
     audit(session, actor=actor, action="password_change", entity="app_user", entity_id=user.user_id,
@@ -112,54 +115,109 @@ def change_password(*, session: Session, username: str, new_password: str, actor
     return user
 
 
-def authenticate(*, session: Session, username: str, password: str, now: datetime | None = None) -> User:
+def authenticate(*, session: Session, username: str, password: str, address: str | None = None,
+                 now: datetime | None = None) -> User:
     """The active account matching username and password; every attempt is audited.
 
-    After 5 failures for a username, each attempt must wait a doubling delay since the last failure
-    (`models.user.sign_in_delay`); an attempt made too early is refused without checking the password.
-    A failure is flushed (failure count and audit row) before AuthenticationFailed is raised, with a
-    message that never tells which of the two was wrong: the caller commits it (see `sign_in_attempt`).
+    Throttled (`models.user.throttle_keys`) per username *from this client address* and per address: after 5
+    failures of a username from one address (20 from one address, whatever the usernames) each attempt must wait a
+    doubling delay since the last failure, capped at 15 minutes (`models.user.sign_in_delay`); an attempt made too
+    early is refused without checking the password, audited (`sign_in_throttled`) and not counted as a failure.
+    After the delay a correct password opens; a third party's failures from another address never delay the owner
+    of the account. Failures are forgotten after an hour without another one; a success clears its username key.
+    A failure is flushed (counters and audit row) before AuthenticationFailed is raised, with a message that never
+    tells which of the two was wrong, or whether the account exists: the caller commits it (`sign_in_attempt`).
     """
     now = now or datetime.now(UTC)
     # Anything longer than a username can be is cut to the column's size, so the audit row always fits; a control
     # character (a NUL PostgreSQL cannot store) is written escaped. No account has either, so neither signs in.
     username = printable((username or "").strip().lower())[:64]
+    address = printable(address.strip())[:64] if address and address.strip() else None
     user = session.exec(select(User).where(User.username == username)).first()
-    if user is not None and user.last_failed_at is not None:
-        wait = sign_in_delay(user.failed_sign_ins)
-        ready_at = user.last_failed_at + timedelta(seconds=wait)
-        if now < ready_at:
-            seconds = int((ready_at - now).total_seconds()) + 1
-            audit(session, actor=username, action="sign_in_failed", entity="session", entity_id=user.user_id,
-                  detail=f"refused: too many failed attempts, retry in {seconds} s")
-            raise AuthenticationFailed(f"too many failed attempts; try again in {seconds} seconds",
-                                       field="password")
+    keys = throttle_keys(username, address)
+    counters = _throttle_counters(session, keys, now)
+    waits = [_aware(counter.last_failed_at) + timedelta(seconds=sign_in_delay(counter.failures, keys[counter.key]))
+             - now for counter in counters.values()]
+    wait = max(waits, default=timedelta(0))
+    where = f" from {address}" if address else ""
+    if wait > timedelta(0):
+        seconds = int(wait.total_seconds()) + 1
+        audit(session, actor=username or "(no username)", action="sign_in_throttled", entity="session",
+              entity_id=user.user_id if user else None,
+              detail=f"refused{where}: too many failed attempts, retry in {seconds} s")
+        raise AuthenticationFailed(f"too many failed attempts; try again in {seconds} seconds", field="password")
     valid = verify_password(user.password_hash if user else _DUMMY_HASH, password or "")
     if user is None or not valid or not user.active:
         if user is not None:
             user.failed_sign_ins += 1
             user.last_failed_at = now
             session.add(user)
+        _count_failure(session, keys, counters, now)
         audit(session, actor=username or "(no username)", action="sign_in_failed", entity="session",
-              detail="inactive account" if user is not None and valid else "wrong username or password")
+              detail=("inactive account" if user is not None and valid else "wrong username or password") + where)
         raise AuthenticationFailed("wrong username or password, or the account is inactive", field="password")
     user.failed_sign_ins = 0
     user.last_failed_at = None
     user.last_sign_in_at = now
     session.add(user)
-    audit(session, actor=username, action="sign_in", entity="session", entity_id=user.user_id)
+    _clear_throttle(session, [key for key in keys if key.startswith("user:")])
+    audit(session, actor=username, action="sign_in", entity="session", entity_id=user.user_id,
+          detail=f"from {address}" if address else "")
     return user
 
 
-def sign_in_attempt(engine: Engine, *, username: str, password: str) -> User:
+def _throttle_counters(session: Session, keys: dict[str, int], now: datetime) -> dict[str, SignInThrottle]:
+    """The live counters of `keys`, locked until the transaction ends (PostgreSQL: FOR UPDATE; SQLite: the write
+    transaction is BEGIN IMMEDIATE already); counters older than FORGET_AFTER_SECONDS count as none."""
+    statement = select(SignInThrottle).where(SignInThrottle.key.in_(list(keys))).with_for_update()
+    rows = session.exec(statement.execution_options(populate_existing=True)).all()
+    forget = timedelta(seconds=FORGET_AFTER_SECONDS)
+    stale = [row.key for row in rows if now - _aware(row.last_failed_at) > forget]
+    _clear_throttle(session, stale)
+    return {row.key: row for row in rows if row.key not in stale}
+
+
+def _count_failure(session: Session, keys: dict[str, int], counters: dict[str, SignInThrottle], now: datetime) -> None:
+    """One more failure on every key; a key without a live counter starts at one (an upsert: two first failures
+    at once on PostgreSQL both count)."""
+    table = SignInThrottle.__table__
+    dialect = session.get_bind().dialect.name
+    # counters of other keys forgotten by now go, so that guesses of ever new usernames leave no lasting rows
+    session.execute(delete(SignInThrottle).where(
+        SignInThrottle.last_failed_at < now - timedelta(seconds=FORGET_AFTER_SECONDS),
+        SignInThrottle.key.not_in(list(keys))))
+    upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    for key in keys:
+        if key in counters:
+            counters[key].failures += 1
+            counters[key].last_failed_at = now
+            session.add(counters[key])
+            continue
+        statement = upsert(table).values(key=key, failures=1, last_failed_at=now)
+        session.execute(statement.on_conflict_do_update(index_elements=[table.c.key],
+                                                        set_={"failures": table.c.failures + 1, "last_failed_at": now}))
+    session.flush()
+
+
+def _clear_throttle(session: Session, keys: list[str]) -> None:
+    if keys:
+        session.execute(delete(SignInThrottle).where(SignInThrottle.key.in_(keys)))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def sign_in_attempt(engine: Engine, *, username: str, password: str, address: str | None = None) -> User:
     """Authenticate in a transaction that is committed whether or not the attempt succeeds, so that
-    failures count towards the delay and stay in the audit trail. Raises AuthenticationFailed."""
+    failures count towards the delay and stay in the audit trail. `address`: the client's address (the sign-in
+    screen passes st.context.ip_address; the command line none). Raises AuthenticationFailed."""
     from db.engine import write_session
 
     failure: AuthenticationFailed | None = None
     with write_session(engine) as session:
         try:
-            user = authenticate(session=session, username=username, password=password)
+            user = authenticate(session=session, username=username, password=password, address=address)
         except AuthenticationFailed as error:
             session.flush()
             failure = error

@@ -21,25 +21,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Engine, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, func, select
 
-from db.engine import write_session
+from db.installation import INSTALLATION_ACTOR, pseudonym_secret
 from db.treatments import patients_with_events_told_apart_by_description
 from exchange.spec import DATE
 from models import Assessment, Measurement, Patient
 from models.catalog import AGE_CAP
 from models.errors import InvalidValue
-from models.setting import InstallationSetting
 
 SECRET_VARIABLE = "SKINTRACK_SECRET"
-SECRET_SETTING = "pseudonym_secret"
 MAX_SHIFT_DAYS = 180
 
 # Removed, not blanked. patients.csv's birth_year gives way to age_at_baseline.
@@ -66,24 +62,13 @@ def must_deidentify(requested: bool, may_identify: bool) -> bool:
 # --- keys ---------------------------------------------------------------------------------------------
 
 
-def installation_secret(engine: Engine) -> bytes:
-    """The pseudonym key: SKINTRACK_SECRET, else the stored one (generated and stored on first use)."""
+def installation_secret(engine: Engine, *, actor: str = INSTALLATION_ACTOR) -> bytes:
+    """The pseudonym key: SKINTRACK_SECRET, else the stored one (generated, stored and audited on first use, naming
+    `actor`: db/installation.py)."""
     configured = os.environ.get(SECRET_VARIABLE, "")
     if configured:
         return configured.encode("utf-8")
-    table = InstallationSetting.__table__
-    statement = select(table.c.value).where(table.c.key == SECRET_SETTING)
-    with engine.connect() as connection:
-        stored = connection.execute(statement).scalar()
-    if stored is None:
-        try:
-            with write_session(engine) as session:
-                session.execute(insert(table).values(key=SECRET_SETTING, value=secrets.token_hex(32)))
-        except IntegrityError:
-            pass  # another process stored one first: use theirs
-        with engine.connect() as connection:
-            stored = connection.execute(statement).scalar_one()
-    return stored.encode("utf-8")
+    return pseudonym_secret(engine, actor=actor).encode("utf-8")
 
 
 def _digest(secret: bytes, patient_id: str) -> bytes:
@@ -142,9 +127,10 @@ class Deidentifier:
         return [c for c in columns if c not in removed]
 
 
-def prepare(engine: Engine, identifiers: list[str]) -> Deidentifier:
-    """The keys of a de-identified export of `identifiers` (live patients)."""
-    secret = installation_secret(engine)
+def prepare(engine: Engine, identifiers: list[str], *, actor: str = INSTALLATION_ACTOR) -> Deidentifier:
+    """The keys of a de-identified export of `identifiers` (live patients); `actor` is named by the audit row of
+    the pseudonym secret if this export creates it."""
+    secret = installation_secret(engine, actor=actor)
     names = {p: pseudonym(secret, p) for p in identifiers}
     if len(set(names.values())) != len(names):
         raise InvalidValue("two patients share a pseudonym; set another SKINTRACK_SECRET", field="patients")

@@ -16,7 +16,7 @@ from models.treatment import (
     TreatmentEventCreate,
     TreatmentEventUpdate,
 )
-from models.user import User, UserCreate, UserUpdate
+from models.user import SignInThrottle, User, UserCreate, UserUpdate
 
 __all__ = [
     "ApiClientFailure", "ApiToken",
@@ -24,5 +24,5 @@ __all__ = [
     "Measurement",
     "MeasurementCreate", "MeasurementUpdate", "MedicationPeriod", "MedicationPeriodCreate",
     "MedicationPeriodUpdate", "Patient", "PatientCreate", "PatientUpdate", "TreatmentEvent",
-    "TreatmentEventCreate", "TreatmentEventUpdate", "User", "UserCreate", "UserUpdate",
+    "TreatmentEventCreate", "TreatmentEventUpdate", "SignInThrottle", "User", "UserCreate", "UserUpdate",
 ]

@@ -15,7 +15,7 @@ from models.base import utcnow
 
 ACTIONS = (
     "create", "update", "delete", "restore", "import", "export", "backup",
-    "sign_in", "sign_in_failed", "sign_out", "password_change",
+    "sign_in", "sign_in_failed", "sign_in_throttled", "sign_out", "password_change",
 )
 
 

@@ -83,13 +83,36 @@ class User(UserBase, Versioned, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-FREE_ATTEMPTS = 5  # failed sign-ins allowed before a delay applies
+FREE_ATTEMPTS = 5  # failed sign-ins of one username from one address allowed before a delay applies
+FREE_ATTEMPTS_PER_ADDRESS = 20  # failed sign-ins from one address, whatever the usernames, before a delay applies
 MAX_DELAY_SECONDS = 15 * 60
+FORGET_AFTER_SECONDS = 60 * 60  # failures are forgotten after an hour without another failure
 
 
-def sign_in_delay(failed_sign_ins: int) -> float:
-    """Seconds a username must wait after its last failure: none for the first 5 failures, then
-    2, 4, 8 ... seconds, doubling with each further failure, capped at 15 minutes."""
-    if failed_sign_ins < FREE_ATTEMPTS:
+def sign_in_delay(failures: int, free: int = FREE_ATTEMPTS) -> float:
+    """Seconds to wait after the last failure: none for the first `free` failures, then 2, 4, 8 ... seconds,
+    doubling with each further failure, capped at 15 minutes."""
+    if failures < free:
         return 0.0
-    return float(min(MAX_DELAY_SECONDS, 2 ** (failed_sign_ins - FREE_ATTEMPTS + 1)))
+    return float(min(MAX_DELAY_SECONDS, 2 ** min(failures - free + 1, 20)))
+
+
+def throttle_keys(username: str, address: str | None) -> dict[str, int]:
+    """The counters a sign-in attempt is throttled by (key -> failures allowed free): the username *from this
+    address*, so that a third party's failures elsewhere never delay the account's owner; and the address itself,
+    whatever the usernames, so that guessing across many accounts from one place is slowed too. The command line
+    has no address (None): its username key is its own."""
+    keys = {f"user:{username}@{address or '-'}": FREE_ATTEMPTS}
+    if address:
+        keys[f"address:{address}"] = FREE_ATTEMPTS_PER_ADDRESS
+    return keys
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-ins counted per throttle key (`throttle_keys`); a success of the username key removes it."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: str = Field(primary_key=True, max_length=200)
+    failures: int = Field(default=0)
+    last_failed_at: datetime

@@ -40,8 +40,8 @@ if submitted:
 
 st.subheader("API tokens", anchor=False)
 st.caption("A personal token lets a script or another system use the Skintrack API as you, with your role "
-           "(README, \"The API\"). Send it as `Authorization: Bearer <token>`. Only a fingerprint of it is kept: "
-           "it is shown once, right after you create it. Revoke a token you no longer use.")
+           "(README, \"The API\"). Send it in the header `Authorization: Bearer` followed by the token. Only a "
+           "fingerprint of it is kept: it is shown once, right after you create it. Revoke a token you no longer use.")
 TOKEN_LABELS = Labels({"name": "Token name", "days": "Valid for (days)", "token": "Token to revoke"})
 created = st.session_state.pop("api_token_created", None)
 if created is not None:

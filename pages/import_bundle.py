@@ -14,7 +14,7 @@ import streamlit as st  # noqa: E402
 
 from exchange import BundleRejected, Limits, import_bundle, oversize  # noqa: E402
 from models.errors import SkintrackError  # noqa: E402
-from ui.messages import show_error  # noqa: E402
+from ui.messages import as_text, show_error  # noqa: E402
 from ui.state import actor, flash, get_engine, show_flash  # noqa: E402
 
 engine = get_engine()
@@ -34,7 +34,7 @@ if not uploads:
 try:
     limits = Limits.from_environment()
 except SkintrackError as error:  # a setting of the server, named as the administrator wrote it
-    st.error(f"The import limits are misconfigured: `{error.field}` {error.reason}", icon=":material/error:")
+    st.error(f"The import limits are misconfigured: `{error.field}` {as_text(error.reason)}", icon=":material/error:")
     st.stop()
 too_large = oversize({f.name: f.size for f in uploads}, limits)
 if too_large:
@@ -54,7 +54,7 @@ digest = hashlib.sha256(repr((sorted((f.name, hashlib.file_digest(f, "sha256").h
 
 
 def show_rejection(rejected: BundleRejected) -> None:
-    st.error(f"{rejected.reason}. Fix these rows and check again:", icon=":material/error:")
+    st.error(f"{as_text(rejected.reason)}. Fix these rows and check again:", icon=":material/error:")
     table = pd.DataFrame([{"file": p.file, "line": p.line, "column": p.column, "reason": p.detail}
                           for p in rejected.problems])
     st.dataframe(table, hide_index=True, width="stretch")
@@ -74,7 +74,7 @@ if st.button("Check the bundle (nothing is written)", key="import_check", icon="
         show_error(error, prefix="Not checked")
     else:
         st.session_state["import_checked"] = digest
-        st.success("The bundle is valid. " + report.lines()[0], icon=":material/check_circle:")
+        st.success("The bundle is valid. " + as_text(report.lines()[0]), icon=":material/check_circle:")
         st.text("\n".join(report.lines()[1:]))
 
 if st.session_state.get("import_checked") == digest:
@@ -95,7 +95,7 @@ if st.session_state.get("import_checked") == digest:
             show_error(error, prefix="Not imported")
         else:
             st.session_state["import_checked"] = None
-            flash("success", report.lines()[0])
+            flash("success", as_text(report.lines()[0]))
             st.rerun()
 else:
     st.caption("Check the bundle first; the import button appears when the check passes.")

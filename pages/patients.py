@@ -125,7 +125,7 @@ if record is None:  # deleted meanwhile, or a wrong link: no patient is open
     st.session_state["patient_id"] = current = None
 show_patient_in_url(current)
 if record is not None:
-    st.subheader(f"{current} · {DIAGNOSES.get(record['diagnosis'], record['diagnosis'])}", anchor=False)
+    st.subheader(f"{as_text(current)} · {DIAGNOSES.get(record['diagnosis'], record['diagnosis'])}", anchor=False)
     listed = patients[patients["patient_id"] == current]
     if len(listed) and pd.notna(listed.iloc[0]["last_visit"]):
         row = listed.iloc[0]

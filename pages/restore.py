@@ -9,7 +9,7 @@ from db.treatments import load_deleted_events, load_deleted_medications, restore
 from db.visits import load_deleted_assessments, restore_assessment
 from ui.forms import form_scope, write_and_rerun
 from ui.guard import require
-from ui.messages import Labels, title
+from ui.messages import Labels, as_text, title
 from ui.state import get_engine
 
 LABELS = Labels({"id": "Record to restore", "patient_id": "Record to restore", "visit_date": "Record to restore",
@@ -61,4 +61,4 @@ if submitted:
     version = int(deleted.loc[deleted[id_column].astype(str) == chosen, "version"].iloc[0])
     write_and_rerun(restore, scope=scope, prefix="Not restored", labels=LABELS, key=chosen,
                     expected_version=version, reason=reason,
-                    done=f"Record {chosen} restored ({kind.lower()}); the restore is in the audit trail.")
+                    done=f"Record {as_text(chosen)} restored ({kind.lower()}); the restore is in the audit trail.")

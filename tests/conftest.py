@@ -20,6 +20,7 @@ from db.engine import make_engine, upgrade_database
 
 PG_BASE_URL = os.environ.get("SKINTRACK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DATA_TABLES = ("treatment_event", "medication_period", "measurement", "assessment", "patient", "app_user",
+               "sign_in_throttle",
                "audit_event")
 
 

@@ -22,7 +22,7 @@ from db.users import create_user, get_user, record_sign_out, sign_in_attempt
 from demo import generate_registry, load_registry
 from models.errors import SkintrackError
 from ui.browser_session import CLEAR_KEY, GRANT_KEY, cookie_token
-from ui.messages import Labels, flash, show_error, show_flash
+from ui.messages import Labels, as_text, flash, show_error, show_flash
 from ui.state import get_engine, reset_session, touch
 
 IDLE_MINUTES_VARIABLE = "SKINTRACK_SESSION_IDLE_MINUTES"
@@ -157,7 +157,7 @@ def first_run_screen() -> None:
                       progress=lambda done, total: bar.progress(done / total, text=f"Loading the demo registry… "
                                                                 f"{done:,} of {total:,} records"))
     sign_in(user)
-    flash("success", f"Welcome, {user.display_name}. You are signed in as administrator.")
+    flash("success", f"Welcome, {as_text(user.display_name)}. You are signed in as administrator.")
     st.rerun()
 
 
@@ -171,12 +171,21 @@ def sign_in_screen() -> None:
     if not submitted:
         return
     try:
-        user = sign_in_attempt(get_engine(), username=username, password=password)
+        user = sign_in_attempt(get_engine(), username=username, password=password, address=client_address())
     except SkintrackError as error:
         show_error(error, prefix="Not signed in", labels=SIGN_IN_LABELS)
         return
     sign_in(user)
     st.rerun()
+
+
+def client_address() -> str | None:
+    """The browser's address as the server sees it (None when unknown, e.g. on localhost, or behind a proxy that
+    Streamlit sees as the client: README, "Security"), for the sign-in throttle."""
+    try:
+        return st.context.ip_address or None
+    except Exception:  # noqa: BLE001 - no request context (e.g. a bare run): no address
+        return None
 
 
 def refuse(title: str) -> None:

@@ -19,12 +19,19 @@ from models.errors import ReasonRequired, SkintrackError
 # What makes Markdown out of text on one line: emphasis, code, links and images ([ ]), autolinks and raw HTML
 # (< >, and "http:" — the colon), Streamlit's :directives: and :material/icons:, LaTeX ($), tables (|), headings.
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>$:~|#])")
+# GitHub's autolink literals (remark-gfm, in the browser) link `http://…`, `www.…` and `name@host.org` in the text
+# *after* the escapes are read, so `http\:` is linked all the same. An invisible WORD JOINER (U+2060) after the
+# scheme, after `www` and after `@` breaks the pattern; the text reads the same.
+_AUTOLINK_STARTS = re.compile(r"(?i)((?:https?|ftp|mailto)(?=:)|www(?=\.)|(?<=\w)@)")
+WORD_JOINER = "\u2060"
 
 
 def as_text(value: object) -> str:
     """`value` as literal text inside a Markdown message: a rater, a patient id or a reason typed as
-    `![x](http://…)` or `:red[…]` shows those characters and is never rendered as an image, link or directive."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(str(value).split()))
+    `![x](http://…)`, `[Sign in here](http://…)` or `:red[…]` shows those characters and is never rendered as an
+    image, a link (an address in the text is not linked either) or a directive."""
+    text = " ".join(str(value).split())
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", _AUTOLINK_STARTS.sub(r"\1" + WORD_JOINER, text))
 
 
 @dataclass(frozen=True)
