@@ -266,7 +266,7 @@ def get_derived(request: Request, who: Caller, table: Literal[DERIVED],  # type:
     engine = request.app.state.engine
     selected = _patients(patients)
     plan = plan_export(engine, deidentify=deidentify, anchor_drug=anchor_drug, months=_months(months),
-                       response_month=response_month, patients=selected)
+                       response_month=response_month, patients=selected, actor=who.actor)
     sink = _Collect(f"{table}.csv")
     write_export(engine, sink, plan)
     frame = pd.concat(sink.parts, ignore_index=True) if sink.parts else pd.DataFrame(columns=plan.columns.get(

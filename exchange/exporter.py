@@ -137,12 +137,13 @@ def response_month_of(value) -> int:
 
 
 def plan_export(engine: Engine, *, deidentify: bool, anchor_drug: str | None, months, response_month,
-                patients) -> Plan:
-    """Check the options and fix what the chunks need: the patients and their order, the columns, the keys."""
+                patients, actor: str) -> Plan:
+    """Check the options and fix what the chunks need: the patients and their order, the columns, the keys
+    (`actor`: the user an audit row names if this export creates the installation's pseudonym secret)."""
     months = parse_months(months)
     response_month = response_month_of(response_month)
     identifiers = _patient_list(engine, patients)
-    keys = deid.prepare(engine, identifiers) if deidentify else None
+    keys = deid.prepare(engine, identifiers, actor=actor) if deidentify else None
     if keys is not None:
         identifiers = keys.order(identifiers)
     with_age = deidentify or _uses_age(engine)
@@ -335,7 +336,7 @@ def export_bundle(engine: Engine, out, *, fmt: str = "csv", deidentify: bool = F
     started = time.perf_counter()
     out = Path(out)
     plan = plan_export(engine, deidentify=deidentify, anchor_drug=anchor_drug, months=months,
-                       response_month=response_month, patients=patients)
+                       response_month=response_month, patients=patients, actor=actor)
     # Written aside first (beside OUT, not in it: an export killed midway leaves nothing inside a bundle folder)
     # and moved into place at the end: a failed export leaves no half-written files.
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -376,7 +377,7 @@ def export_bytes(engine: Engine, *, fmt: str = "zip", deidentify: bool = False, 
     if fmt not in DOWNLOADS:
         raise InvalidValue(f"{fmt!r} is not a download format; allowed: {', '.join(DOWNLOADS)}", field="format")
     plan = plan_export(engine, deidentify=deidentify, anchor_drug=anchor_drug, months=months,
-                       response_month=response_month, patients=patients)
+                       response_month=response_month, patients=patients, actor=actor)
     if fmt == "xlsx":
         buffer = io.BytesIO()
         sink = _sink(fmt, buffer)

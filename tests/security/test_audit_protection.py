@@ -155,3 +155,18 @@ def test_the_app_role_upgrades_through_the_owners_url(pg_url, monkeypatch):
             connection.execute(text(f"DROP OWNED BY {role}"))
             connection.execute(text(f"DROP ROLE {role}"))
         admin.dispose()
+
+
+def test_a_deidentified_export_that_creates_the_secret_names_its_user(engine, monkeypatch, tmp_path):
+    """The first de-identified export of an installation makes the pseudonym secret: its audit row names the user
+    who exported, not the installation."""
+    from exchange.exporter import export_bundle
+
+    monkeypatch.delenv("SKINTRACK_SECRET", raising=False)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM installation_setting"))
+    with write_session(engine) as session:
+        create_patient(session=session, actor="alice", data=factories.patient())
+    export_bundle(engine, tmp_path / "out", deidentify=True, actor="erin")
+    trail = load_audit(engine, entity="installation_setting")
+    assert list(zip(trail["actor"], trail["action"], strict=True)) == [("erin", "create")]
