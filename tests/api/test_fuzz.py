@@ -26,7 +26,7 @@ from schemathesis.checks import (
 from schemathesis.core.failures import Failure, FailureGroup
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-EXAMPLES = int(os.environ.get("SKINTRACK_FUZZ_EXAMPLES", "6"))  # per operation and role; more for a deeper hunt
+EXAMPLES = int(os.environ.get("SKINTRACK_FUZZ_EXAMPLES", "4"))  # per operation and role; more for a deeper hunt
 
 
 @pytest.fixture
