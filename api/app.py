@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from models.errors import (
     AuthenticationFailed,
@@ -53,6 +54,43 @@ def status_of(error: SkintrackError) -> int:
     return next((code for kind, code in STATUS if isinstance(error, kind)), 422)
 
 
+PROBLEM = {"title": "Problem", "type": "object", "required": ["field", "msg"],
+           "properties": {"field": {"type": "string", "description": "the field it is about (\"\" for the request)"},
+                          "msg": {"type": "string"}, "type": {"type": "string"},
+                          "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}}}}
+ERRORS = {"title": "Errors", "type": "object", "required": ["detail"],
+          "properties": {"detail": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}}}}
+COMMON = {"400": "the body could not be read (not JSON, not UTF-8, not a form)",
+          "401": "no token, or a revoked, expired or unknown one", "403": "the token's role may not",
+          "404": "no such record", "422": "a value refused by the rules; `field` names it",
+          "429": "too many failed tokens from this address: wait `Retry-After` seconds"}
+
+
+def _spec(app: FastAPI) -> dict:
+    """FastAPI's spec, with the errors as the handlers below send them ({"detail": [{"field", "msg"}]}), on every
+    operation (every one checks the token), so that clients and the contract fuzzing see the responses there are."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
+                           tags=app.openapi_tags)
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        schemas.pop("ValidationError", None)
+        schemas.pop("HTTPValidationError", None)
+        schemas["Problem"], schemas["Errors"] = PROBLEM, ERRORS
+        errors = {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}
+        for operations in spec.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for code, description in COMMON.items():
+                    response = responses.setdefault(code, {"description": description})
+                    content = response.setdefault("content", {})
+                    if not content or set(content) == {"application/json"}:
+                        response["content"] = errors
+        app.openapi_schema = spec
+    return app.openapi_schema
+
+
 def create_app(engine: Engine | None = None) -> FastAPI:
     """The API on `engine` (default: the configured database, SKINTRACK_DATABASE_URL)."""
     from api import fhir, records, transfer
@@ -84,6 +122,11 @@ def create_app(engine: Engine | None = None) -> FastAPI:
                            "loc": location})
         return JSONResponse({"detail": detail}, status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = error.detail if isinstance(error.detail, list) else [{"field": "", "msg": str(error.detail)}]
+        return JSONResponse({"detail": detail}, status_code=error.status_code, headers=error.headers)
+
     @app.exception_handler(Exception)
     def _failed(_request: Request, error: Exception) -> JSONResponse:
         log.exception("API request failed", exc_info=error)
@@ -93,4 +136,5 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(records.router)
     app.include_router(transfer.router)
     app.include_router(fhir.router)
+    app.openapi = lambda: _spec(app)
     return app

@@ -45,7 +45,8 @@ def outcome(message: str, code: str = "processing") -> dict:
                     "fullUrl": "https://skintrack.example.org/fhir/Patient/P-0042",
                     "resource": {"resourceType": "Patient", "id": "P-0042", "gender": "female",
                                  "birthDate": "1968"}, "search": {"mode": "match"}}]}}}},
-                       404: {"description": "no live patient with this resource id (OperationOutcome)"}})
+                       404: {"description": "no live patient with this resource id (OperationOutcome)",
+                            "content": {FHIR_JSON: {}}}})
 def everything(request: Request, who: Caller, resource_id: str):
     may_read(who)
     engine = request.app.state.engine
@@ -117,7 +118,8 @@ def _run(engine, job: Job, *, deidentify: bool, patients, actor: str) -> None:
     job.finished = datetime.now(UTC)
 
 
-@router.get("/$export", status_code=202, summary="Start a FHIR bulk export (NDJSON); poll the Content-Location URL",
+@router.get("/$export", status_code=202, response_class=Response,
+            summary="Start a FHIR bulk export (NDJSON); poll the Content-Location URL",
             responses={202: {"description": "accepted: the status URL in Content-Location"},
                        403: {"description": "the role may not export, or identified without the permission"}})
 def start_export(request: Request, who: Caller,
@@ -172,7 +174,8 @@ def export_status(request: Request, who: Caller, job_id: str):
     return JSONResponse(manifest)
 
 
-@router.delete("/$export-status/{job_id}", status_code=202, summary="Cancel a bulk export or delete its files")
+@router.delete("/$export-status/{job_id}", status_code=202, response_class=Response,
+               summary="Cancel a bulk export or delete its files")
 def delete_export(request: Request, who: Caller, job_id: str) -> Response:
     jobs: Jobs = request.app.state.jobs
     job = jobs.get(job_id, who.user_id)
