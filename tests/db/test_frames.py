@@ -1,0 +1,52 @@
+"""db/frames.py: the quick way for short text and date columns gives exactly what `convert` gives."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from db.frames import DATE, TEXT, _small_column, convert
+
+TEXTS = st.lists(st.one_of(st.none(), st.text(max_size=12), st.integers(), st.floats(allow_nan=True)), max_size=20)
+DATES = st.lists(st.one_of(
+    st.none(), st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)),
+    st.dates().map(date.isoformat),
+    st.text(alphabet="0123456789-:T ", min_size=8, max_size=12),  # ISO look-alikes, some not dates at all
+    st.datetimes(min_value=datetime(1900, 1, 1)).map(str)), max_size=20)
+pytestmark = pytest.mark.filterwarnings("ignore:Could not infer format")  # convert() on the look-alikes
+
+
+def _same(values, kind: str) -> None:
+    quick = _small_column(values, kind)
+    slow = convert(pd.Series(values, dtype=object), kind)
+    if quick is None:  # declined: the reader uses convert itself
+        assert kind == DATE
+        return
+    assert quick.dtype == slow.dtype, (values, quick.dtype, slow.dtype)
+    pd.testing.assert_series_equal(quick, slow, check_names=False)
+
+
+@given(TEXTS)
+def test_text_columns_match_convert(values):
+    _same(values, TEXT)
+
+
+@given(DATES)
+def test_date_columns_match_convert(values):
+    _same(values, DATE)
+
+
+def test_hand_picked_cases():
+    _same(["2024-02-29", None, "1900-01-01"], DATE)
+    assert _small_column(["2024-02-30"], DATE) is None  # no such day: convert() makes it NaT
+    assert _small_column([datetime(2024, 1, 1, 10, 30)], DATE) is None  # a moment, not a date
+    _same([date(2024, 1, 1), None], DATE)
+    _same([], DATE)
+    _same([], TEXT)
+    _same(["a", None, float("nan"), 5, ""], TEXT)
+    assert list(_small_column([np.nan, None, "x"], TEXT)) == ["", "", "x"]
