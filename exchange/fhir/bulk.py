@@ -85,11 +85,13 @@ class _Files:
             handle.close()
 
 
-def write_bulk(engine: Engine, folder: Path, *, deidentify: bool, patient_ids: list[str], progress=None) -> dict:
-    """Write the NDJSON files of these (live) patients into `folder`; returns resources per type."""
-    inst = installation(engine)
+def write_bulk(engine: Engine, folder: Path, *, deidentify: bool, patient_ids: list[str], progress=None,
+               actor: str | None = None) -> dict:
+    """Write the NDJSON files of these (live) patients into `folder`; returns resources per type. `actor` is named
+    by the audit row of the installation secret if this export creates it."""
+    inst = installation(engine, actor=actor)
     ctx = Context(inst, deidentified=deidentify)
-    secret = deid.installation_secret(engine) if deidentify else None
+    secret = deid.installation_secret(engine, actor=actor or deid.INSTALLATION_ACTOR) if deidentify else None
     if deidentify:
         names = {p: deid.pseudonym(secret, p) for p in patient_ids}
         if len(set(names.values())) != len(names):
@@ -131,7 +133,8 @@ def export_fhir_bulk(engine: Engine, out_dir, *, deidentify: bool = False, patie
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
-        counts = write_bulk(engine, staging, deidentify=deidentify, patient_ids=patient_ids, progress=progress)
+        counts = write_bulk(engine, staging, deidentify=deidentify, patient_ids=patient_ids, progress=progress,
+                            actor=actor)
         out.mkdir(exist_ok=True)
         for kind in FILE_TYPES:
             target = out / f"{kind}.ndjson"

@@ -152,14 +152,15 @@ def installation_for(base: str | None, secret: bytes | None = None) -> Installat
     return Installation(f"http://skintrack-{key}.invalid/fhir")
 
 
-def installation(engine) -> Installation:
-    """This installation's URIs: SKINTRACK_FHIR_BASE, else the default derived from the installation secret."""
+def installation(engine, *, actor: str | None = None) -> Installation:
+    """This installation's URIs: SKINTRACK_FHIR_BASE, else the default derived from the installation secret
+    (`actor`: the user the secret's audit row names if this call creates it)."""
     base = os.environ.get(BASE_VARIABLE, "")
     if base:
         return installation_for(base)
-    from exchange.deid import installation_secret
+    from exchange.deid import INSTALLATION_ACTOR, installation_secret
 
-    return installation_for(None, installation_secret(engine))
+    return installation_for(None, installation_secret(engine, actor=actor or INSTALLATION_ACTOR))
 
 
 # --- the local CodeSystems -----------------------------------------------------------------------------

@@ -170,3 +170,19 @@ def test_a_deidentified_export_that_creates_the_secret_names_its_user(engine, mo
     export_bundle(engine, tmp_path / "out", deidentify=True, actor="erin")
     trail = load_audit(engine, entity="installation_setting")
     assert list(zip(trail["actor"], trail["action"], strict=True)) == [("erin", "create")]
+
+
+def test_a_fhir_export_that_creates_the_secret_names_its_user(engine, monkeypatch, tmp_path):
+    """The FHIR bulk export (its default FHIR base derives from the secret) names its user in the secret's audit
+    row too."""
+    from exchange.fhir import export_fhir_bulk
+
+    monkeypatch.delenv("SKINTRACK_SECRET", raising=False)
+    monkeypatch.delenv("SKINTRACK_FHIR_BASE", raising=False)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM installation_setting"))
+    with write_session(engine) as session:
+        create_patient(session=session, actor="alice", data=factories.patient())
+    export_fhir_bulk(engine, tmp_path / "fhir", deidentify=True, actor="frank")
+    trail = load_audit(engine, entity="installation_setting")
+    assert list(zip(trail["actor"], trail["action"], strict=True)) == [("frank", "create")]
