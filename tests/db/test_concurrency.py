@@ -88,6 +88,56 @@ def _results(processes: list[subprocess.Popen]) -> list[dict]:
     return out
 
 
+def in_rounds(go_dir: str, writer: int, rounds: int, attempt, refusal) -> dict:
+    """A writer's side of rounds run in lockstep with the other writer: each round, once the test says go,
+    `attempt(n)`. Returns the rounds it landed, those refused with `refusal` (an exception class or a tuple of
+    them) and any other error (reported, never raised)."""
+    landed, refused, other = [], [], []
+    for n in range(rounds):
+        while not (Path(go_dir) / f"go-{n}").exists():
+            time.sleep(0.0005)
+        try:
+            attempt(n)
+            landed.append(n)
+        except refusal:
+            refused.append(n)
+        except Exception as error:  # noqa: BLE001 - reported
+            other.append(repr(error))
+        (Path(go_dir) / f"done-{writer}-{n}").touch()
+    return {"landed": landed, "refused": refused, "other": other}
+
+
+def run_rounds(writer_function: str, db_url: str, rounds: int, go_dir: Path, *, before=None, after=None) -> list:
+    """Two writer processes running `writer_function` (this module's) in lockstep rounds; `before(n)` and
+    `after(n)` run around each round in the test. Their outcomes, none with an unexpected error."""
+    code = (f"import json, sys; from tests.db.test_concurrency import {writer_function}; "
+            f"print(json.dumps({writer_function}(sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))))")
+    writers = _run(code, db_url, str(rounds), str(go_dir), count=2)
+    time.sleep(1.0)
+    try:
+        for n in range(rounds):
+            if before is not None:
+                before(n)
+            release_round(go_dir, n)
+            if after is not None:
+                after(n)
+    except BaseException:
+        for writer in writers:  # a failed round: the writers would wait for the next round's go for ever
+            writer.kill()
+        raise
+    outcomes = _results(writers)
+    assert [o["other"] for o in outcomes] == [[], []]
+    return outcomes
+
+
+def release_round(go_dir: Path, n: int, writers: int = 2) -> None:
+    """The test's side: start round `n` for every writer at once and wait until each has finished it."""
+    (go_dir / f"go-{n}").touch()
+    deadline = time.time() + 60
+    while not all((go_dir / f"done-{w}-{n}").exists() for w in range(writers)) and time.time() < deadline:
+        time.sleep(0.001)
+
+
 def correct_many(url: str, assessment_id: int, count: int, go_file: str, seed: int) -> dict:
     """Open the assessment, change a site or two, save with the version opened; `count` times. The outcomes."""
     import random
@@ -170,23 +220,14 @@ def start_overlapping(url: str, rounds: int, go_dir: str, writer: int) -> dict:
     from models.errors import OverlappingPeriod
 
     engine = make_engine(url)
-    landed, refused, other = [], [], []
-    for n in range(rounds):
-        go = Path(go_dir) / f"go-{n}"
-        while not go.exists():
-            time.sleep(0.0005)
-        try:
-            with write_session(engine) as session:
-                start_medication(session=session, actor=f"writer{writer}", data=factories.medication(
-                    patient_id=f"R-{n}", start_date=f"2020-0{1 + writer}-01", dose=400))
-            landed.append(n)
-        except OverlappingPeriod:
-            refused.append(n)
-        except Exception as error:  # noqa: BLE001 - reported
-            other.append(repr(error))
-        (Path(go_dir) / f"done-{writer}-{n}").touch()
+
+    def attempt(n: int) -> None:
+        with write_session(engine) as session:
+            start_medication(session=session, actor=f"writer{writer}", data=factories.medication(
+                patient_id=f"R-{n}", start_date=f"2020-0{1 + writer}-01", dose=400))
+    outcomes = in_rounds(go_dir, writer, rounds, attempt, OverlappingPeriod)
     engine.dispose()
-    return {"landed": landed, "refused": refused, "other": other}
+    return outcomes
 
 
 @pytest.mark.slow
@@ -197,17 +238,7 @@ def test_two_overlapping_periods_saved_at_once_exactly_one_lands(db_url, tmp_pat
     with write_session(engine) as session:
         for n in range(rounds):
             create_patient(session=session, data=factories.patient(patient_id=f"R-{n}"), actor="setup")
-    code = ("import json, sys; from tests.db.test_concurrency import start_overlapping; "
-            "print(json.dumps(start_overlapping(sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))))")
-    writers = _run(code, db_url, str(rounds), str(tmp_path), count=2)
-    time.sleep(1.0)
-    for n in range(rounds):
-        (tmp_path / f"go-{n}").touch()
-        deadline = time.time() + 60
-        while not all((tmp_path / f"done-{w}-{n}").exists() for w in (0, 1)) and time.time() < deadline:
-            time.sleep(0.001)
-    outcomes = _results(writers)
-    assert [o["other"] for o in outcomes] == [[], []]
+    outcomes = run_rounds("start_overlapping", db_url, rounds, tmp_path)
     for n in range(rounds):
         assert sorted(w for w, o in enumerate(outcomes) if n in o["landed"]) in ([0], [1]), n
         assert len(load_medication_rows(engine, f"R-{n}")) == 1
@@ -220,25 +251,16 @@ def demote_other(url: str, rounds: int, go_dir: str, writer: int) -> dict:
     from models.errors import NotPermitted, StaleRecord
 
     engine = make_engine(url)
-    done, refused, other = [], [], []
-    for n in range(rounds):
-        go = Path(go_dir) / f"go-{n}"
-        while not go.exists():
-            time.sleep(0.0005)
+
+    def attempt(n: int) -> None:
         me, them = f"admin{n}-{writer}", f"admin{n}-{1 - writer}"
-        try:
-            account = get_user(engine, them)
-            with write_session(engine) as session:
-                update_user(session=session, username=them, expected_version=account["version"], actor=me, data={
-                    "display_name": them, "role": "staff", "active": True, "can_export_identified": False})
-            done.append(n)
-        except (NotPermitted, StaleRecord):
-            refused.append(n)
-        except Exception as error:  # noqa: BLE001 - reported
-            other.append(repr(error))
-        (Path(go_dir) / f"done-{writer}-{n}").touch()
+        account = get_user(engine, them)
+        with write_session(engine) as session:
+            update_user(session=session, username=them, expected_version=account["version"], actor=me, data={
+                "display_name": them, "role": "staff", "active": True, "can_export_identified": False})
+    outcomes = in_rounds(go_dir, writer, rounds, attempt, (NotPermitted, StaleRecord))
     engine.dispose()
-    return {"done": done, "refused": refused, "other": other}
+    return outcomes
 
 
 @pytest.mark.slow
@@ -246,24 +268,18 @@ def test_two_administrators_demoting_each_other_leave_one(db_url, tmp_path):
     """Issue 14 finding 2: two administrators demoting each other left no active administrator."""
     rounds = 8
     engine = make_engine(db_url)
-    code = ("import json, sys; from tests.db.test_concurrency import demote_other; "
-            "print(json.dumps(demote_other(sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))))")
-    writers = _run(code, db_url, str(rounds), str(tmp_path), count=2)
-    time.sleep(1.0)
-    for n in range(rounds):
+
+    def before(n: int) -> None:
         with write_session(engine) as session:  # this round's pair are the only active administrators
             session.execute(text("UPDATE app_user SET active = false WHERE role = 'admin'"))
             for w in (0, 1):
                 create_user(session=session, actor="setup", data={
                     "username": f"admin{n}-{w}", "role": "admin", "password": "correct horse battery"})
-        (tmp_path / f"go-{n}").touch()
-        deadline = time.time() + 60
-        while not all((tmp_path / f"done-{w}-{n}").exists() for w in (0, 1)) and time.time() < deadline:
-            time.sleep(0.001)
+
+    def after(n: int) -> None:
         users = load_users(engine)
         assert len(users[(users["role"] == "admin") & users["active"]]) >= 1, n
-    outcomes = _results(writers)
-    assert [o["other"] for o in outcomes] == [[], []]
+    outcomes = run_rounds("demote_other", db_url, rounds, tmp_path, before=before, after=after)
     assert all(n in outcomes[0]["refused"] or n in outcomes[1]["refused"] for n in range(rounds))
     engine.dispose()
 
@@ -273,22 +289,13 @@ def create_same(url: str, rounds: int, go_dir: str, writer: int) -> dict:
     from models.errors import DuplicatePatient
 
     engine = make_engine(url)
-    landed, refused, other = [], [], []
-    for n in range(rounds):
-        go = Path(go_dir) / f"go-{n}"
-        while not go.exists():
-            time.sleep(0.0005)
-        try:
-            with write_session(engine) as session:
-                create_patient(session=session, actor=f"writer{writer}", data=factories.patient(patient_id=f"N-{n}"))
-            landed.append(n)
-        except DuplicatePatient:
-            refused.append(n)
-        except Exception as error:  # noqa: BLE001 - reported
-            other.append(repr(error))
-        (Path(go_dir) / f"done-{writer}-{n}").touch()
+
+    def attempt(n: int) -> None:
+        with write_session(engine) as session:
+            create_patient(session=session, actor=f"writer{writer}", data=factories.patient(patient_id=f"N-{n}"))
+    outcomes = in_rounds(go_dir, writer, rounds, attempt, DuplicatePatient)
     engine.dispose()
-    return {"landed": landed, "refused": refused, "other": other}
+    return outcomes
 
 
 @pytest.mark.slow
@@ -296,17 +303,7 @@ def test_the_same_new_patient_added_twice_at_once_is_one_patient_and_a_named_ref
     """No row to lock yet: the unique index decides, and its refusal is DuplicatePatient, never a traceback."""
     rounds = 10
     engine = make_engine(db_url)
-    code = ("import json, sys; from tests.db.test_concurrency import create_same; "
-            "print(json.dumps(create_same(sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))))")
-    writers = _run(code, db_url, str(rounds), str(tmp_path), count=2)
-    time.sleep(1.0)
-    for n in range(rounds):
-        (tmp_path / f"go-{n}").touch()
-        deadline = time.time() + 60
-        while not all((tmp_path / f"done-{w}-{n}").exists() for w in (0, 1)) and time.time() < deadline:
-            time.sleep(0.001)
-    outcomes = _results(writers)
-    assert [o["other"] for o in outcomes] == [[], []]
+    outcomes = run_rounds("create_same", db_url, rounds, tmp_path)
     assert sorted(outcomes[0]["landed"] + outcomes[1]["landed"]) == list(range(rounds))
     assert len(load_audit(engine, action="create", entity="patient")) == rounds
     engine.dispose()

@@ -157,32 +157,28 @@ def test_the_app_role_upgrades_through_the_owners_url(pg_url, monkeypatch):
         admin.dispose()
 
 
-def test_a_deidentified_export_that_creates_the_secret_names_its_user(engine, monkeypatch, tmp_path):
-    """The first de-identified export of an installation makes the pseudonym secret: its audit row names the user
-    who exported, not the installation."""
+def _bundle_export(engine, out, actor):
     from exchange.exporter import export_bundle
 
-    monkeypatch.delenv("SKINTRACK_SECRET", raising=False)
-    with engine.begin() as connection:
-        connection.execute(text("DELETE FROM installation_setting"))
-    with write_session(engine) as session:
-        create_patient(session=session, actor="alice", data=factories.patient())
-    export_bundle(engine, tmp_path / "out", deidentify=True, actor="erin")
-    trail = load_audit(engine, entity="installation_setting")
-    assert list(zip(trail["actor"], trail["action"], strict=True)) == [("erin", "create")]
+    export_bundle(engine, out, deidentify=True, actor=actor)
 
 
-def test_a_fhir_export_that_creates_the_secret_names_its_user(engine, monkeypatch, tmp_path):
-    """The FHIR bulk export (its default FHIR base derives from the secret) names its user in the secret's audit
-    row too."""
+def _fhir_export(engine, out, actor):
     from exchange.fhir import export_fhir_bulk
 
+    export_fhir_bulk(engine, out, deidentify=True, actor=actor)  # its default FHIR base derives from the secret too
+
+
+@pytest.mark.parametrize("export", [_bundle_export, _fhir_export], ids=["bundle", "fhir"])
+def test_an_export_that_creates_the_secret_names_its_user(engine, monkeypatch, tmp_path, export):
+    """The first de-identified export of an installation makes the pseudonym secret: its audit row names the user
+    who exported, not the installation."""
     monkeypatch.delenv("SKINTRACK_SECRET", raising=False)
     monkeypatch.delenv("SKINTRACK_FHIR_BASE", raising=False)
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM installation_setting"))
     with write_session(engine) as session:
         create_patient(session=session, actor="alice", data=factories.patient())
-    export_fhir_bulk(engine, tmp_path / "fhir", deidentify=True, actor="frank")
+    export(engine, tmp_path / "out", "erin")
     trail = load_audit(engine, entity="installation_setting")
-    assert list(zip(trail["actor"], trail["action"], strict=True)) == [("frank", "create")]
+    assert list(zip(trail["actor"], trail["action"], strict=True)) == [("erin", "create")]
