@@ -28,11 +28,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from db.common import audit, bump_versions, lock_patients, snapshot, stale_record, write_row
+from db.scope import owner_filter, patient_filter, scope_of
+from models.centre import Centre
 from models.errors import (
     DuplicateAssessment,
     DuplicatePatient,
     DuplicateRecord,
     NotFound,
+    NotPermitted,
     OverlappingPeriod,
     SkintrackError,
     StaleRecord,
@@ -50,6 +53,7 @@ from models.rules import (
     unknown_patient_reason,
     unknown_suspected_drugs,
 )
+from models.scope import Scope
 
 CHUNK = 900  # identifiers per IN (...) list: below SQLite's default limit of bound parameters
 INSERT_BATCH = 5000
@@ -107,6 +111,7 @@ class _Patients:
     birth_year: dict[str, int | None] = field(default_factory=dict)
     records: dict[str, tuple] = field(default_factory=dict)  # patient_id -> (key, deleted, values, version)
     new: set[str] = field(default_factory=set)  # created by this batch
+    centre: dict[str, int] = field(default_factory=dict)  # patient_id -> centre_key, existing and new patients
 
 
 def write_batch(session: Session, batch: Mapping[str, Sequence[Row]], *, actor: str, merge: bool = False,
@@ -168,7 +173,7 @@ def _targets(session: Session, kind: Kind, rows: Sequence[Row]) -> dict[int, int
     pk, owner = table.c[kind.pk], table.c.patient_key
     found = {}
     for chunk in _chunks(wanted):
-        found.update(session.execute(select(pk, owner).where(pk.in_(chunk))).all())
+        found.update(session.execute(select(pk, owner).where(pk.in_(chunk), owner_filter(session, owner))).all())
     return found
 
 
@@ -180,15 +185,19 @@ def _lock_and_load_patients(session: Session, rows_of: dict[str, list[Row]]) -> 
         owners.update(_targets(session, kind, rows_of[kind.name]).values())
     keys = set(owners)
     for chunk in _chunks(named):
-        keys.update(k for (k,) in session.execute(select(table.c.patient_key).where(table.c.patient_id.in_(chunk))))
+        keys.update(k for (k,) in session.execute(select(table.c.patient_key).where(table.c.patient_id.in_(chunk),
+                                                                                    patient_filter(session))))
     lock_patients(session, keys)  # then read: what we read stays as it is until this transaction ends
     patients = _Patients()
-    columns = [table.c.patient_id, table.c.patient_key, table.c.deleted_at, table.c.version,
+    columns = [table.c.patient_id, table.c.patient_key, table.c.deleted_at, table.c.version, table.c.centre_key,
                *[table.c[c] for c in PATIENT_VALUES]]
     year_at = PATIENT_VALUES.index("birth_year")
+    # the patients of other centres than the writer's are not there for this batch (a row naming one is refused as
+    # naming no patient); on PostgreSQL the row-level security policies hide them too
     for chunk in _chunks(named):
-        for patient_id, key, deleted_at, version, *values in session.execute(
-                select(*columns).where(table.c.patient_id.in_(chunk))):
+        for patient_id, key, deleted_at, version, centre, *values in session.execute(
+                select(*columns).where(table.c.patient_id.in_(chunk), patient_filter(session))):
+            patients.centre[patient_id] = centre
             deleted = deleted_at is not None
             patients.records[patient_id] = (key, deleted, tuple(values), version)
             if deleted:
@@ -236,6 +245,56 @@ def _load_known(session: Session, kind: Kind, patients: _Patients, patient_keys:
 # --- the rules ---------------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Centres:
+    """The centres a batch's patient rows may name, and the patient ids that exist at centres outside the scope."""
+
+    codes: dict[int, str]  # centre_key -> code, every centre
+    active: set[int]
+    scope: Scope
+    elsewhere: set[str]  # patient ids of patients outside the writer's scope
+
+    @classmethod
+    def load(cls, session: Session, new_ids: list[str]) -> _Centres:
+        table = Centre.__table__
+        rows = session.execute(select(table.c.centre_key, table.c.code, table.c.active)).all()
+        scope = scope_of(session)
+        elsewhere: set[str] = set()
+        if not scope.everything and new_ids:
+            patient = PATIENT.table.__table__
+            for chunk in _chunks(sorted(set(new_ids))):
+                elsewhere.update(session.execute(select(patient.c.patient_id).where(
+                    patient.c.patient_id.in_(chunk), ~patient_filter(session))).scalars())
+        return cls({key: code for key, code, _ in rows}, {key for key, _, active in rows if active}, scope, elsewhere)
+
+    def problem(self, row: Row, patients: _Patients) -> str | None:
+        """Why this patient row may not be written at its centre (None: it may), its centre resolved into
+        `patients.centre` for a new patient."""
+        wanted = row.extra[0] if row.extra else None
+        if row.patient_id in patients.records:  # an existing patient: the centre stays (a transfer moves it)
+            current = patients.centre[row.patient_id]
+            if wanted is not None and wanted != current:
+                return (f"patient {row.patient_id!r} belongs to centre {self.codes.get(current, current)}; a patient "
+                        "moves to another centre only by a transfer")
+            return None
+        if row.patient_id in self.elsewhere:
+            return f"patient {row.patient_id!r} belongs to a centre outside your centres ({self.scope.describe()})"
+        if wanted is None:
+            usable = sorted(k for k in self.active if self.scope.sees(k))
+            if len(self.active) != 1 or len(usable) != 1:
+                choices = ", ".join(self.codes[k] for k in usable) or "none of yours is active"
+                return f"is required: this registry has {len(self.active)} active centres ({choices})"
+            wanted = usable[0]
+        elif wanted not in self.codes:
+            return f"no centre with key {wanted}"
+        elif wanted not in self.active:
+            return f"centre {self.codes[wanted]} is inactive: no new patient can join it"
+        elif not self.scope.sees(wanted):
+            return f"centre {self.codes[wanted]} is outside your centres ({self.scope.describe()})"
+        patients.centre[row.patient_id] = wanted
+        return None
+
+
 def _refuse(result: BatchResult, kind: Kind, rows: Sequence[Row], violations: list[Violation],
             alive: list[int]) -> list[int]:
     """Record the violations (rows indexed into `alive`) and return the rows still standing."""
@@ -253,6 +312,8 @@ def _check_patients(session: Session, rows: list[Row], patients: _Patients, resu
                     update_existing: bool) -> list[Plan | None]:
     plans: list[Plan | None] = [None] * len(rows)
     alive = []
+    centres = _Centres.load(session, [row.patient_id for row in rows if row.target is None
+                                      and row.patient_id not in patients.records])
     for index, row in enumerate(rows):
         record = patients.records.get(row.patient_id)
         if row.target is not None:  # a correction of the patient (update_patient)
@@ -266,6 +327,10 @@ def _check_patients(session: Session, rows: list[Row], patients: _Patients, resu
                       "before importing" if merge else
                       f"patient {row.patient_id!r} exists already (deleted: an administrator can restore it)")
             result.refusals.append(Refusal(PATIENT, row, Violation(index, "patient_id", reason, DuplicatePatient)))
+            continue
+        problem = centres.problem(row, patients)
+        if problem:
+            result.refusals.append(Refusal(PATIENT, row, Violation(index, "centre", problem, NotPermitted)))
             continue
         alive.append(index)
     known = {(pid,): Known(key, values, version) for pid, (key, deleted, values, version) in patients.records.items()
@@ -483,6 +548,9 @@ def _values_of(kind: Kind, row: Row, patients: _Patients, *, new: bool) -> dict[
     values = dict(zip(kind.values, row.values, strict=True))
     if kind is PATIENT:
         values["patient_id"] = row.patient_id
+        if new:
+            values["centre_key"] = patients.centre[row.patient_id]
+        return values  # its centre stays as it is: a transfer moves a patient (db.centres.transfer_patient)
     else:
         values["patient_key"] = patients.keys[row.patient_id]
         values.update(zip(kind.key, row.key, strict=True))
@@ -536,9 +604,11 @@ def _bulk_insert(session: Session, kind: Kind, rows: list[Row], patients: _Patie
         return
     table = kind.table.__table__
     if kind is PATIENT:
-        columns = ("patient_id", *kind.values, "import_id", "data_version")
+        columns = ("patient_id", *kind.values, "centre_key", "import_id", "data_version")
         tail = (import_id, 0)
-        _insert_rows(session, table, columns, [(row.patient_id, *row.values, *tail) for row in rows])
+        centre = patients.centre
+        _insert_rows(session, table, columns, [(row.patient_id, *row.values, centre[row.patient_id], *tail)
+                                               for row in rows])
         return
     columns = ("patient_key", *kind.key, *kind.values, *kind.extra, "import_id")
     tail = (*kind.extra_defaults, import_id)

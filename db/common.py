@@ -119,7 +119,10 @@ def open_row(session: Session, model: type[SQLModel], row_id: int, *, expected_v
     StaleRecord when it changed since (another version, or deleted/restored meanwhile)."""
     pk = model.__table__.primary_key.columns[0]
     owner = Patient.__table__.c.patient_key if model is Patient else model.__table__.c.patient_key
-    key = session.execute(select(owner).where(pk == row_id)).scalar()
+    from db.scope import owner_filter, patient_filter  # noqa: PLC0415 (db.scope imports models, not db.common)
+
+    in_scope = patient_filter(session) if model is Patient else owner_filter(session, owner)
+    key = session.execute(select(owner).where(pk == row_id, in_scope)).scalar()  # another centre's: not found
     if key is None:
         raise NotFound(f"no {model.__tablename__} with id {row_id}", field="id")
     lock_patients(session, [key, *lock_also])

@@ -45,7 +45,12 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    if engine.dialect.name == "postgresql":
+        from db.scope import install_postgresql_scope  # the row-level security's scope, set at every BEGIN
+
+        install_postgresql_scope(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:

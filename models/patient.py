@@ -89,6 +89,8 @@ class PatientFields(Input, PatientBase):
 
 class PatientCreate(PatientFields):
     patient_id: str
+    # the centre's key (db.centres resolves codes); None: the database's only centre, refused when it has several
+    centre_key: int | None = None
 
     @field_validator("patient_id", mode="before")
     @classmethod
@@ -103,7 +105,8 @@ class PatientCreate(PatientFields):
 
 
 class PatientUpdate(PatientFields):
-    """Every field of a patient but its identifier, which is permanent."""
+    """Every field of a patient but its identifier, which is permanent, and its centre, which changes only by a
+    transfer (db.centres.transfer_patient)."""
 
 
 class Patient(PatientBase, Recorded, table=True):
@@ -116,3 +119,5 @@ class Patient(PatientBase, Recorded, table=True):
     patient_id: str = Field(max_length=64, unique=True)
     # Bumped by every write to this patient's data: the key of the per-patient chart caches.
     data_version: int = Field(default=0)
+    # The centre the patient belongs to: what an account's scope (models.scope) is matched against.
+    centre_key: int = Field(foreign_key="centre.centre_key", index=True)

@@ -80,7 +80,7 @@ EVENT = Kind("event", TreatmentEventCreate, TreatmentEventUpdate, TreatmentEvent
 KINDS: tuple[Kind, ...] = (PATIENT, ASSESSMENT, MEASUREMENT, MEDICATION, EVENT)  # the order a batch is applied in
 
 
-def extract(kind: Kind, obj, *, patient_id: str | None = None) -> tuple[str, tuple, tuple, tuple]:
+def extract(kind: Kind, obj, *, patient_id: str | None = None) -> tuple[str, tuple, tuple, tuple | None]:
     """(patient_id, key, values, extra) of a validated schema object, as the table stores them (an assessment's
     total is the stored rater total, `models.rules.stored_total`). `patient_id` for a schema without one (a
     patient's correction, PatientUpdate)."""
@@ -90,8 +90,11 @@ def extract(kind: Kind, obj, *, patient_id: str | None = None) -> tuple[str, tup
         values = (*scores, total, total is None)
     else:
         values = tuple(getattr(obj, c) for c in kind.values)
+    extra = tuple(getattr(obj, c) for c in kind.extra)
+    if kind is PATIENT:  # a new patient's centre (None: the only one); a correction leaves the centre as it is
+        extra = (obj.centre_key,) if isinstance(obj, PatientCreate) else None
     return (patient_id if patient_id is not None else obj.patient_id, tuple(getattr(obj, c) for c in kind.key),
-            values, tuple(getattr(obj, c) for c in kind.extra))
+            values, extra)
 
 
 def reader(kind: Kind, today: date) -> Callable[[dict], tuple[str, tuple, tuple]]:

@@ -23,6 +23,8 @@ class UserBase(SQLModel):
     role: str = Field(max_length=16)
     active: bool = Field(default=True)
     can_export_identified: bool = Field(default=False)
+    # every centre's patients (a registry's coordinator, a global administrator); else those of its user_centre rows
+    all_centres: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
 
 
 def check_password(value: str) -> str:
@@ -65,6 +67,7 @@ class UserUpdate(Input):
     role: str
     active: bool
     can_export_identified: bool
+    all_centres: bool = True
 
     @field_validator("role")
     @classmethod

@@ -32,13 +32,25 @@ def run_migrations_online() -> None:
     if engine.dialect.name == "sqlite":
         engine = engine.execution_options(sqlite_immediate=True)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite's way to alter a table (copy, drop, rename: batch mode) with rows pointing at it: foreign keys
+            # off for the migration (the pragma is a no-op inside a transaction, so it goes to the driver before
+            # BEGIN), every key checked before the commit, back on after.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         context.configure(connection=connection, target_metadata=target_metadata,
                           render_as_batch=connection.dialect.name == "sqlite")
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration would leave rows pointing at nothing: {broken[:5]}")
         connection.commit()
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -149,7 +149,7 @@ def test_postgresql_refuses_overlapping_periods_by_itself(pg_url):
               ":deleted)")
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO patient (patient_key, patient_id, diagnosis, name, mrn, notes, "
-                                "data_version) VALUES (1, 'P-1', 'SSc', '', '', '', 0)"))
+                                "data_version, centre_key) VALUES (1, 'P-1', 'SSc', '', '', '', 0, 1)"))
         connection.execute(text(insert), {"start": "2020-01-01", "end": "2020-06-30", "deleted": None})
         connection.execute(text(insert), {"start": "2020-07-01", "end": None, "deleted": None})
         connection.execute(text(insert), {"start": "2020-03-01", "end": None, "deleted": "2021-01-01"})
