@@ -12,6 +12,7 @@ from analysis.frames import PATIENT_COLUMNS
 from db.batch import save_one
 from db.common import open_row, require_reason, restore_row, soft_delete
 from db.frames import DATE, INT, TEXT, TIMESTAMP, code_point_order, matchable, read_frame
+from db.scope import patient_filter
 from models import Patient, PatientCreate, PatientUpdate
 from models.errors import UnknownPatient
 from models.records import PATIENT
@@ -69,7 +70,7 @@ def load_patients(engine: Engine, identifiers: Iterable[str] | None = None) -> p
     statement = select(
         Patient.patient_id, Patient.diagnosis, Patient.sex, Patient.birth_year, Patient.age_at_baseline,
         Patient.diagnosis_date, Patient.name, Patient.mrn, Patient.notes,
-    ).where(Patient.deleted_at.is_(None)).order_by(code_point_order(Patient.patient_id))
+    ).where(Patient.deleted_at.is_(None), patient_filter(engine)).order_by(code_point_order(Patient.patient_id))
     if identifiers is not None:
         statement = statement.where(Patient.patient_id.in_(matchable(identifiers)))
     frame = read_frame(engine, statement, PATIENT_TYPES)
@@ -111,7 +112,8 @@ def get_patient(engine: Engine, identifier: str) -> dict | None:
     """The live patient's fields as a dict (for forms), or None."""
     with Session(engine) as session:
         patient = session.exec(select(Patient).where(
-            Patient.patient_id.in_(matchable([identifier])), Patient.deleted_at.is_(None))).first()
+            Patient.patient_id.in_(matchable([identifier])), Patient.deleted_at.is_(None),
+            patient_filter(engine))).first()
         if patient is None:
             return None
         return patient.model_dump()

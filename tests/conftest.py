@@ -20,7 +20,7 @@ from db.engine import make_engine, upgrade_database
 
 PG_BASE_URL = os.environ.get("SKINTRACK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DATA_TABLES = ("treatment_event", "medication_period", "measurement", "assessment", "patient", "app_user",
-               "sign_in_throttle",
+               "sign_in_throttle", "user_centre", "centre",
                "audit_event")
 
 
@@ -85,6 +85,9 @@ def empty_pg(engine) -> None:
         connection.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
         connection.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
         connection.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
+        # what migration 0008 leaves in a new database: the one default centre, key 1
+        connection.execute(text("INSERT INTO centre (code, name, country, active, version) "
+                                "VALUES ('MAIN', 'Main centre', '', true, 1)"))
 
 
 @pytest.fixture
