@@ -1,4 +1,9 @@
-"""Reads of the audit trail (writes happen only through db.common.audit, inside each write path)."""
+"""Reads of the audit trail (writes happen only through db.common.audit, inside each write path).
+
+Centres (issue 16): an account limited to some centres sees the audit rows of its centres' patients only; rows of
+no patient (accounts, settings, imports, sign-ins) are for all-centre scopes. Both are conditions of the SQL
+(for all centres the condition is TRUE: the query is today's).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from db.frames import INT, TEXT, matchable, read_frame
+from db.scope import owner_filter, patient_filter, unscoped
 from models import AuditEvent, Patient
 
 AUDIT_TYPES = {"audit_id": INT, "at": TEXT, "actor": TEXT, "action": TEXT, "entity": TEXT, "entity_id": INT,
@@ -22,12 +28,15 @@ BOOKKEEPING = frozenset({"version", "data_version"})
 def load_audit(engine: Engine, *, patient: str | None = None, actor: str | None = None,
                entity: str | None = None, action: str | None = None, since: date | None = None,
                until: date | None = None, limit: int = 500) -> pd.DataFrame:
-    """The newest audit rows matching every filter given, newest first (at most `limit`)."""
+    """The newest audit rows of the engine's scope matching every filter given, newest first (at most `limit`).
+    Another centre's patient given as `patient` answers as a patient without rows."""
     statement = (
         select(AuditEvent.audit_id, AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.entity,
                AuditEvent.entity_id, Patient.patient_id, AuditEvent.reason, AuditEvent.detail,
                AuditEvent.before, AuditEvent.after)
         .join(Patient, Patient.patient_key == AuditEvent.patient_key, isouter=True)
+        # the joined patient's centre: a row of no patient (NULL) is left out unless the scope is every centre
+        .where(patient_filter(engine))
         .order_by(AuditEvent.audit_id.desc()).limit(limit)
     )
     if patient:
@@ -46,15 +55,22 @@ def load_audit(engine: Engine, *, patient: str | None = None, actor: str | None 
 
 
 def registry_version(engine: Engine) -> int:
-    """The id of the newest audit row: moves on with every write, so it keys registry-wide caches."""
-    with Session(engine) as session:
+    """The id of the newest audit row: moves on with every write, so it keys registry-wide caches.
+
+    Read for every centre whatever the engine's scope (a counter, not a patient's data): a transfer of a patient
+    out of an account's centres is a write its caches must see, though the transfer's audit row is not its to
+    read (on PostgreSQL the row-level security policies would hide it from a scoped transaction)."""
+    with Session(unscoped(engine)) as session:
         return session.exec(select(func.coalesce(func.max(AuditEvent.audit_id), 0))).one()
 
 
 def load_audit_choices(engine: Engine) -> dict[str, list[str]]:
-    """The distinct actors, entities and actions present in the trail (for the viewer's filters)."""
+    """The distinct actors, entities and actions present in the engine's scope's trail (for the viewer's filters):
+    an account limited to some centres sees those of its centres' patients' rows only."""
+    in_scope = owner_filter(engine, AuditEvent.patient_key)
     with Session(engine) as session:
-        return {name: [value for value in session.exec(select(column).distinct().order_by(column)).all() if value]
+        return {name: [value for value in session.exec(select(column).where(in_scope).distinct().order_by(column))
+                       .all() if value]
                 for name, column in (("actor", AuditEvent.actor), ("entity", AuditEvent.entity),
                                      ("action", AuditEvent.action))}
 

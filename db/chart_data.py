@@ -15,7 +15,8 @@ from db.visits import load_assessment_rows
 
 @dataclass(frozen=True)
 class ChartData:
-    """One patient's rows: `patient` is None for an unknown (or deleted) patient, and the frames are empty."""
+    """One patient's rows: `patient` is None for an unknown (or deleted, or another centre's) patient, and the
+    frames are empty."""
 
     patient_id: str
     patient: dict | None
@@ -31,7 +32,8 @@ class ChartData:
 
 def load_chart_data(engine: Engine, patient_id: str) -> ChartData:
     """Only this patient's live rows; every query goes through the unique patient identifier and a
-    (patient, date) index, so the cost does not grow with the registry."""
+    (patient, date) index, so the cost does not grow with the registry. Every read is filtered by the engine's
+    scope (db.patients, db.visits, db.measures, db.treatments): another centre's patient answers as no patient."""
     patient = get_patient(engine, patient_id)
     rows = load_assessment_rows(engine, patient_id)
     rows.insert(0, "patient_id", patient_id)

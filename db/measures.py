@@ -12,6 +12,7 @@ from analysis.frames import MEASUREMENT_COLUMNS
 from db.batch import check_restorable, save_one
 from db.common import open_row, require_reason, restore_row, soft_delete
 from db.frames import DATE, FLOAT, INT, TEXT, TIMESTAMP, code_point_order, matchable, read_frame
+from db.scope import patient_filter
 from models import Measurement, MeasurementCreate, MeasurementUpdate, Patient
 from models.records import MEASUREMENT
 from models.validation import parse
@@ -52,12 +53,12 @@ def restore_measurement(*, session: Session, measurement_id: int, expected_versi
 
 
 def load_measurements(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.DataFrame:
-    """Live measurements of live patients as a MEASUREMENT_COLUMNS frame."""
+    """Live measurements of the scope's live patients as a MEASUREMENT_COLUMNS frame."""
     statement = (
         select(Patient.patient_id, Measurement.date, Measurement.measure, Measurement.side, Measurement.value,
                Measurement.unit, Measurement.rater)
         .join(Patient, Patient.patient_key == Measurement.patient_key)
-        .where(Measurement.deleted_at.is_(None), Patient.deleted_at.is_(None))
+        .where(Measurement.deleted_at.is_(None), Patient.deleted_at.is_(None), patient_filter(engine))
         .order_by(code_point_order(Patient.patient_id), Measurement.date, code_point_order(Measurement.measure),
                   code_point_order(Measurement.side), code_point_order(Measurement.rater))
     )
@@ -67,12 +68,13 @@ def load_measurements(engine: Engine, identifiers: Iterable[str] | None = None) 
 
 
 def load_measurement_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
-    """One patient's measurements with their ids and versions (for corrections)."""
+    """One patient's measurements with their ids and versions (for corrections); empty for another centre's."""
     statement = (
         select(Measurement.measurement_id, Measurement.date, Measurement.measure, Measurement.side,
                Measurement.value, Measurement.unit, Measurement.rater, Measurement.version)
         .join(Patient, Patient.patient_key == Measurement.patient_key)
-        .where(Patient.patient_id.in_(matchable([patient_id])), Measurement.deleted_at.is_(None))
+        .where(Patient.patient_id.in_(matchable([patient_id])), Measurement.deleted_at.is_(None),
+               patient_filter(engine))
         .order_by(Measurement.date, Measurement.measure, Measurement.side)
     )
     return read_frame(engine, statement, {"measurement_id": INT, "date": DATE, "measure": TEXT, "side": TEXT,
@@ -80,12 +82,12 @@ def load_measurement_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
 
 
 def load_deleted_measurements(engine: Engine) -> pd.DataFrame:
-    """Soft-deleted measurements (for the administrator's restore screen), newest deletion first."""
+    """The scope's soft-deleted measurements (for the administrator's restore screen), newest deletion first."""
     statement = (
         select(Measurement.measurement_id, Patient.patient_id, Measurement.date, Measurement.measure,
                Measurement.side, Measurement.value, Measurement.unit, Measurement.deleted_at, Measurement.version)
         .join(Patient, Patient.patient_key == Measurement.patient_key)
-        .where(Measurement.deleted_at.is_not(None)).order_by(Measurement.deleted_at.desc())
+        .where(Measurement.deleted_at.is_not(None), patient_filter(engine)).order_by(Measurement.deleted_at.desc())
     )
     return read_frame(engine, statement, {"measurement_id": INT, "patient_id": TEXT, "date": DATE, "measure": TEXT,
                                           "side": TEXT, "value": FLOAT, "unit": TEXT, "deleted_at": TIMESTAMP,

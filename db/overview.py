@@ -17,34 +17,37 @@ from analysis.cohort import visit_totals
 from analysis.summary import summarise_patients
 from db.frames import DATE, FLOAT, INT, TEXT, read_frame
 from db.patients import load_patients
+from db.scope import owner_filter, patient_filter
 from models import Assessment, MedicationPeriod, Patient
 
 OVERVIEW_COLUMNS = ["patient_id", "diagnosis", "name", "mrn", "last_visit", "n_visits", "latest_mrss",
                     "change", "active_treatments"]
 
 
-def _visit_dates():
-    """Per live patient with live assessments: last visit (any), scored visits, first and last scored date."""
+def _visit_dates(engine: Engine):
+    """Per patient of the scope with live assessments: last visit (any), scored visits, first and last scored
+    date."""
     scored_date = case((Assessment.total.is_not(None), Assessment.visit_date))
     return (select(Assessment.patient_key.label("key"),
                    func.max(Assessment.visit_date).label("last_visit"),
                    func.count(func.distinct(scored_date)).label("n_visits"),
                    func.min(scored_date).label("first_scored"),
                    func.max(scored_date).label("last_scored"))
-            .where(Assessment.deleted_at.is_(None))
+            .where(Assessment.deleted_at.is_(None), owner_filter(engine, Assessment.patient_key))
             .group_by(Assessment.patient_key)
             .subquery("visit_dates"))
 
 
 def load_overview(engine: Engine, *, today: date | None = None) -> pd.DataFrame:
-    """OVERVIEW_COLUMNS, one row per live patient ordered by identifier (patients without visits included).
+    """OVERVIEW_COLUMNS, one row per live patient of the engine's scope ordered by identifier (patients without
+    visits included).
 
     change = latest visit mRSS − baseline (CLINICAL.md: the earliest visit with an mRSS); n_visits counts the
     distinct dates with an mRSS; last_visit counts incomplete assessments too; active_treatments lists the
     medication periods running on `today` (default: today) as "drug dose unit", comma-separated."""
     today = today or date.today()
     people = load_patients(engine)
-    dates = _visit_dates()
+    dates = _visit_dates(engine)
     # One scan: each patient's aggregates, beside the rater totals of the first and last scored dates (a
     # patient whose assessments are all incomplete keeps one row, without a total).
     ends = read_frame(engine, select(Patient.patient_id, dates.c.last_visit, dates.c.n_visits,
@@ -54,14 +57,14 @@ def load_overview(engine: Engine, *, today: date | None = None) -> pd.DataFrame:
                                                   Assessment.deleted_at.is_(None), Assessment.total.is_not(None),
                                                   or_(Assessment.visit_date == dates.c.first_scored,
                                                       Assessment.visit_date == dates.c.last_scored)))
-                      .where(Patient.deleted_at.is_(None)),
+                      .where(Patient.deleted_at.is_(None), patient_filter(engine)),
                       {"patient_id": TEXT, "last_visit": DATE, "n_visits": INT, "visit_date": DATE, "total": FLOAT})
     per_patient = ends[["patient_id", "last_visit", "n_visits"]].drop_duplicates("patient_id")
     active = read_frame(engine, select(Patient.patient_id, MedicationPeriod.drug, MedicationPeriod.dose,
                                        MedicationPeriod.dose_unit)
                         .join(Patient, Patient.patient_key == MedicationPeriod.patient_key)
                         .where(MedicationPeriod.deleted_at.is_(None), Patient.deleted_at.is_(None),
-                               MedicationPeriod.start_date <= today,
+                               patient_filter(engine), MedicationPeriod.start_date <= today,
                                or_(MedicationPeriod.end_date.is_(None), MedicationPeriod.end_date >= today))
                         .order_by(Patient.patient_id, MedicationPeriod.drug, MedicationPeriod.start_date),
                         {"patient_id": TEXT, "drug": TEXT, "dose": FLOAT, "dose_unit": TEXT})

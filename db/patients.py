@@ -56,7 +56,9 @@ def restore_patient(*, session: Session, patient_id: str, expected_version: int,
 
 
 def _key(session: Session, patient_id: str) -> int:
-    key = session.exec(select(Patient.patient_key).where(Patient.patient_id.in_(matchable([patient_id])))).first()
+    # another centre's patient is no patient at all: the same UnknownPatient as an identifier never used
+    key = session.exec(select(Patient.patient_key).where(Patient.patient_id.in_(matchable([patient_id])),
+                                                         patient_filter(session))).first()
     if key is None:
         raise UnknownPatient(unknown_patient_reason(patient_id, deleted=False), field="patient_id")
     return key
@@ -66,7 +68,7 @@ def _key(session: Session, patient_id: str) -> int:
 
 
 def load_patients(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.DataFrame:
-    """Live patients as a PATIENT_COLUMNS frame, ordered by identifier."""
+    """The scope's live patients as a PATIENT_COLUMNS frame, ordered by identifier."""
     statement = select(
         Patient.patient_id, Patient.diagnosis, Patient.sex, Patient.birth_year, Patient.age_at_baseline,
         Patient.diagnosis_date, Patient.name, Patient.mrn, Patient.notes,
@@ -78,38 +80,43 @@ def load_patients(engine: Engine, identifiers: Iterable[str] | None = None) -> p
 
 
 def load_deleted_patients(engine: Engine) -> pd.DataFrame:
+    """The scope's soft-deleted patients (for the administrator's restore screen), by identifier."""
     statement = select(Patient.patient_id, Patient.diagnosis, Patient.deleted_at, Patient.version).where(
-        Patient.deleted_at.is_not(None)).order_by(Patient.patient_id)
+        Patient.deleted_at.is_not(None), patient_filter(engine)).order_by(Patient.patient_id)
     return read_frame(engine, statement, {"patient_id": TEXT, "diagnosis": TEXT, "deleted_at": TIMESTAMP,
                                           "version": INT})
 
 
 def patient_version(engine: Engine, identifier: str) -> int | None:
-    """The patient's data version (None when there is no live patient): part of every chart cache key."""
+    """The patient's data version (None when there is no live patient in the scope): part of every chart cache
+    key."""
     with Session(engine) as session:
         return session.exec(select(Patient.data_version).where(
-            Patient.patient_id.in_(matchable([identifier])), Patient.deleted_at.is_(None))).first()
+            Patient.patient_id.in_(matchable([identifier])), Patient.deleted_at.is_(None),
+            patient_filter(engine))).first()
 
 
 def patient_keys(session: Session, identifiers: Iterable[str]) -> dict[str, int]:
-    """identifier -> database key for the live patients among `identifiers`."""
+    """identifier -> database key for the live patients of the session's scope among `identifiers`."""
     wanted = list(dict.fromkeys(identifiers))
     found: dict[str, int] = {}
     for start in range(0, len(wanted), 900):
         chunk = wanted[start:start + 900]
         rows = session.exec(select(Patient.patient_id, Patient.patient_key).where(
-            Patient.patient_id.in_(chunk), Patient.deleted_at.is_(None))).all()
+            Patient.patient_id.in_(chunk), Patient.deleted_at.is_(None), patient_filter(session))).all()
         found.update({identifier: key for identifier, key in rows})
     return found
 
 
 def count_patients(engine: Engine) -> int:
+    """The number of live patients of the engine's scope."""
     with Session(engine) as session:
-        return session.exec(select(func.count()).select_from(Patient).where(Patient.deleted_at.is_(None))).one()
+        return session.exec(select(func.count()).select_from(Patient).where(
+            Patient.deleted_at.is_(None), patient_filter(engine))).one()
 
 
 def get_patient(engine: Engine, identifier: str) -> dict | None:
-    """The live patient's fields as a dict (for forms), or None."""
+    """The live patient's fields as a dict (for forms), or None (also for another centre's patient)."""
     with Session(engine) as session:
         patient = session.exec(select(Patient).where(
             Patient.patient_id.in_(matchable([identifier])), Patient.deleted_at.is_(None),

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
 
+from db.scope import patient_filter
 from models import Assessment, Patient
 
 
 def clinic_raters(engine: Engine) -> list[str]:
-    """Everyone who has scored a live assessment of a live patient, the most recent first (by the latest visit
-    they scored; equal dates by name). Blank raters of imported history are left out."""
+    """Everyone who has scored a live assessment of a live patient of the engine's scope, the most recent first
+    (by the latest visit they scored; equal dates by name). Blank raters of imported history are left out."""
     latest = func.max(Assessment.visit_date)
     statement = (
         select(Assessment.rater, latest)
         .join(Patient, Patient.patient_key == Assessment.patient_key)
-        .where(Assessment.deleted_at.is_(None), Patient.deleted_at.is_(None), Assessment.rater != "")
+        .where(Assessment.deleted_at.is_(None), Patient.deleted_at.is_(None), Assessment.rater != "",
+               patient_filter(engine))
         .group_by(Assessment.rater)
         .order_by(latest.desc(), Assessment.rater)
     )

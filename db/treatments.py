@@ -18,6 +18,7 @@ from analysis.frames import EVENT_COLUMNS, MEDICATION_COLUMNS
 from db.batch import Row, check_restorable, save_one, write_batch
 from db.common import open_row, require_reason, restore_row, soft_delete, stale_record
 from db.frames import DATE, FLOAT, INT, NULLABLE_BOOL, TEXT, TIMESTAMP, code_point_order, matchable, read_frame
+from db.scope import owner_filter, patient_filter
 from models import (
     MedicationPeriod,
     MedicationPeriodCreate,
@@ -104,8 +105,12 @@ def change_dose(*, session: Session, period_id: int, expected_version: int, chan
 
 def _period(session: Session, period_id: int, expected_version: int) -> MedicationPeriod:
     """The period a stop or a dose change starts from, read without a lock to build the new content: StaleRecord
-    already when it is not the version the form was opened on (the batch checks again under the lock)."""
-    row = session.get(MedicationPeriod, period_id)
+    already when it is not the version the form was opened on (the batch checks again under the lock). Another
+    centre's period is no period at all (NotFound, the same words)."""
+    table = MedicationPeriod.__table__
+    visible = session.execute(select(table.c.period_id).where(
+        table.c.period_id == period_id, owner_filter(session, table.c.patient_key))).scalar()
+    row = session.get(MedicationPeriod, period_id) if visible is not None else None
     if row is None:
         raise NotFound(f"no medication period with id {period_id}", field="id")
     if row.version != expected_version or row.deleted_at is not None:
@@ -173,13 +178,13 @@ def restore_event(*, session: Session, event_id: int, expected_version: int, act
 
 
 def load_medications(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.DataFrame:
-    """Live medication periods of live patients as a MEDICATION_COLUMNS frame."""
+    """Live medication periods of the scope's live patients as a MEDICATION_COLUMNS frame."""
     statement = (
         select(Patient.patient_id, MedicationPeriod.drug, MedicationPeriod.dose, MedicationPeriod.dose_unit,
                MedicationPeriod.frequency, MedicationPeriod.route, MedicationPeriod.start_date,
                MedicationPeriod.end_date, MedicationPeriod.reason)
         .join(Patient, Patient.patient_key == MedicationPeriod.patient_key)
-        .where(MedicationPeriod.deleted_at.is_(None), Patient.deleted_at.is_(None))
+        .where(MedicationPeriod.deleted_at.is_(None), Patient.deleted_at.is_(None), patient_filter(engine))
         .order_by(code_point_order(Patient.patient_id), code_point_order(MedicationPeriod.drug),
                   MedicationPeriod.start_date)
     )
@@ -195,7 +200,8 @@ def load_medication_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
                MedicationPeriod.frequency, MedicationPeriod.route, MedicationPeriod.start_date,
                MedicationPeriod.end_date, MedicationPeriod.reason, MedicationPeriod.version)
         .join(Patient, Patient.patient_key == MedicationPeriod.patient_key)
-        .where(Patient.patient_id.in_(matchable([patient_id])), MedicationPeriod.deleted_at.is_(None))
+        .where(Patient.patient_id.in_(matchable([patient_id])), MedicationPeriod.deleted_at.is_(None),
+               patient_filter(engine))
         .order_by(MedicationPeriod.drug, MedicationPeriod.start_date)
     )
     types = {"period_id": INT, **{k: v for k, v in MEDICATION_TYPES.items() if k != "patient_id"}, "version": INT}
@@ -203,11 +209,11 @@ def load_medication_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
 
 
 def load_events(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.DataFrame:
-    """Live treatment events of live patients: EVENT_COLUMNS, then the adverse-event fields."""
+    """Live treatment events of the scope's live patients: EVENT_COLUMNS, then the adverse-event fields."""
     statement = (
         select(Patient.patient_id, *_EVENT_FIELDS)
         .join(Patient, Patient.patient_key == TreatmentEvent.patient_key)
-        .where(TreatmentEvent.deleted_at.is_(None), Patient.deleted_at.is_(None))
+        .where(TreatmentEvent.deleted_at.is_(None), Patient.deleted_at.is_(None), patient_filter(engine))
         .order_by(code_point_order(Patient.patient_id), TreatmentEvent.date, code_point_order(TreatmentEvent.kind),
                   code_point_order(TreatmentEvent.sites), code_point_order(TreatmentEvent.agent),
                   code_point_order(TreatmentEvent.description))
@@ -218,12 +224,12 @@ def load_events(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.
 
 
 def patients_with_events_told_apart_by_description(engine: Engine) -> set[str]:
-    """Live patients with two or more live events that share date, kind, sites and agent, and so differ only
-    by their description (the last column of the events key)."""
+    """The scope's live patients with two or more live events that share date, kind, sites and agent, and so
+    differ only by their description (the last column of the events key)."""
     statement = (
         select(Patient.patient_id)
         .join(TreatmentEvent, TreatmentEvent.patient_key == Patient.patient_key)
-        .where(TreatmentEvent.deleted_at.is_(None), Patient.deleted_at.is_(None))
+        .where(TreatmentEvent.deleted_at.is_(None), Patient.deleted_at.is_(None), patient_filter(engine))
         .group_by(Patient.patient_id, TreatmentEvent.date, TreatmentEvent.kind, TreatmentEvent.sites,
                   TreatmentEvent.agent)
         .having(func.count() > 1)
@@ -237,7 +243,8 @@ def load_event_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
     statement = (
         select(TreatmentEvent.event_id, *_EVENT_FIELDS, TreatmentEvent.version)
         .join(Patient, Patient.patient_key == TreatmentEvent.patient_key)
-        .where(Patient.patient_id.in_(matchable([patient_id])), TreatmentEvent.deleted_at.is_(None))
+        .where(Patient.patient_id.in_(matchable([patient_id])), TreatmentEvent.deleted_at.is_(None),
+               patient_filter(engine))
         .order_by(TreatmentEvent.date, TreatmentEvent.kind)
     )
     types = {"event_id": INT, **{k: v for k, v in EVENT_TYPES.items() if k != "patient_id"}, "version": INT}
@@ -245,13 +252,14 @@ def load_event_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
 
 
 def load_deleted_medications(engine: Engine) -> pd.DataFrame:
-    """Soft-deleted medication periods (for the administrator's restore screen), newest deletion first."""
+    """The scope's soft-deleted medication periods (for the administrator's restore screen), newest deletion first."""
     statement = (
         select(MedicationPeriod.period_id, Patient.patient_id, MedicationPeriod.drug, MedicationPeriod.dose,
                MedicationPeriod.dose_unit, MedicationPeriod.start_date, MedicationPeriod.end_date,
                MedicationPeriod.deleted_at, MedicationPeriod.version)
         .join(Patient, Patient.patient_key == MedicationPeriod.patient_key)
-        .where(MedicationPeriod.deleted_at.is_not(None)).order_by(MedicationPeriod.deleted_at.desc())
+        .where(MedicationPeriod.deleted_at.is_not(None), patient_filter(engine))
+        .order_by(MedicationPeriod.deleted_at.desc())
     )
     return read_frame(engine, statement, {"period_id": INT, "patient_id": TEXT, "drug": TEXT, "dose": FLOAT,
                                           "dose_unit": TEXT, "start_date": DATE, "end_date": DATE,
@@ -259,12 +267,13 @@ def load_deleted_medications(engine: Engine) -> pd.DataFrame:
 
 
 def load_deleted_events(engine: Engine) -> pd.DataFrame:
-    """Soft-deleted treatment events (for the administrator's restore screen), newest deletion first."""
+    """The scope's soft-deleted treatment events (for the administrator's restore screen), newest deletion first."""
     statement = (
         select(TreatmentEvent.event_id, Patient.patient_id, TreatmentEvent.date, TreatmentEvent.kind,
                TreatmentEvent.agent, TreatmentEvent.sites, TreatmentEvent.deleted_at, TreatmentEvent.version)
         .join(Patient, Patient.patient_key == TreatmentEvent.patient_key)
-        .where(TreatmentEvent.deleted_at.is_not(None)).order_by(TreatmentEvent.deleted_at.desc())
+        .where(TreatmentEvent.deleted_at.is_not(None), patient_filter(engine))
+        .order_by(TreatmentEvent.deleted_at.desc())
     )
     return read_frame(engine, statement, {"event_id": INT, "patient_id": TEXT, "date": DATE, "kind": TEXT,
                                           "agent": TEXT, "sites": TEXT, "deleted_at": TIMESTAMP, "version": INT})

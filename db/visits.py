@@ -20,6 +20,7 @@ from db.batch import check_restorable, save_one
 from db.common import open_row, require_reason, restore_row, soft_delete
 from db.frames import BOOL, DATE, FLOAT, INT, TEXT, TIMESTAMP, code_point_order, matchable, read_frame
 from db.measures import correct_measurement, delete_measurement, record_measurement
+from db.scope import patient_filter
 from models import Assessment, AssessmentCreate, AssessmentUpdate, Patient
 from models.catalog import SITE_CODES
 from models.records import ASSESSMENT
@@ -145,18 +146,18 @@ def save_visit(*, session: Session, patient_id: str, visit_date: date, rater: st
 # --- reads ----------------------------------------------------------------------------------------
 
 
-def _assessment_select():
+def _assessment_select(engine: Engine):
     return (
         select(Patient.patient_id, Assessment.visit_date, Assessment.rater,
                *[getattr(Assessment, code) for code in SITE_CODES], Assessment.total, Assessment.incomplete)
         .join(Patient, Patient.patient_key == Assessment.patient_key)
-        .where(Assessment.deleted_at.is_(None), Patient.deleted_at.is_(None))
+        .where(Assessment.deleted_at.is_(None), Patient.deleted_at.is_(None), patient_filter(engine))
     )
 
 
 def load_assessments(engine: Engine, identifiers: Iterable[str] | None = None) -> pd.DataFrame:
-    """Live assessments of live patients (all, or of `identifiers`) as an ASSESSMENT_COLUMNS frame."""
-    statement = _assessment_select().order_by(code_point_order(Patient.patient_id), Assessment.visit_date,
+    """Live assessments of the scope's live patients (all, or of `identifiers`) as an ASSESSMENT_COLUMNS frame."""
+    statement = _assessment_select(engine).order_by(code_point_order(Patient.patient_id), Assessment.visit_date,
                                               code_point_order(Assessment.rater))
     if identifiers is not None:
         statement = statement.where(Patient.patient_id.in_(matchable(identifiers)))
@@ -164,13 +165,15 @@ def load_assessments(engine: Engine, identifiers: Iterable[str] | None = None) -
 
 
 def load_assessment_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
-    """One patient's assessments with their ids, notes and versions (for the visit table and corrections)."""
+    """One patient's assessments with their ids, notes and versions (for the visit table and corrections); empty
+    for another centre's patient."""
     statement = (
         select(Assessment.assessment_id, Assessment.visit_date, Assessment.rater,
                *[getattr(Assessment, code) for code in SITE_CODES], Assessment.total, Assessment.incomplete,
                Assessment.notes, Assessment.version)
         .join(Patient, Patient.patient_key == Assessment.patient_key)
-        .where(Patient.patient_id.in_(matchable([patient_id])), Assessment.deleted_at.is_(None))
+        .where(Patient.patient_id.in_(matchable([patient_id])), Assessment.deleted_at.is_(None),
+               patient_filter(engine))
         .order_by(Assessment.visit_date, Assessment.rater)
     )
     types = {"assessment_id": INT, "visit_date": DATE, "rater": TEXT, **{c: FLOAT for c in SITE_CODES},
@@ -179,11 +182,12 @@ def load_assessment_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
 
 
 def load_deleted_assessments(engine: Engine) -> pd.DataFrame:
+    """The scope's soft-deleted assessments (for the administrator's restore screen), newest deletion first."""
     statement = (
         select(Assessment.assessment_id, Patient.patient_id, Assessment.visit_date, Assessment.rater,
                Assessment.total, Assessment.deleted_at, Assessment.version)
         .join(Patient, Patient.patient_key == Assessment.patient_key)
-        .where(Assessment.deleted_at.is_not(None)).order_by(Assessment.deleted_at.desc())
+        .where(Assessment.deleted_at.is_not(None), patient_filter(engine)).order_by(Assessment.deleted_at.desc())
     )
     return read_frame(engine, statement, {"assessment_id": INT, "patient_id": TEXT, "visit_date": DATE,
                                           "rater": TEXT, "total": FLOAT, "deleted_at": TIMESTAMP, "version": INT})
