@@ -2,7 +2,7 @@
 
 Centres (issue 16): an account limited to some centres sees the audit rows of its centres' patients only; rows of
 no patient (accounts, settings, imports, sign-ins) are for all-centre scopes. Both are conditions of the SQL
-(for all centres the condition is TRUE: the query is today's).
+(for all centres there is no condition: the query is the one of a single clinic).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from db.frames import INT, TEXT, matchable, read_frame
-from db.scope import owner_filter, patient_filter, unscoped
+from db.scope import owner_filter, patient_filter, scope_of, unscoped
 from models import AuditEvent, Patient
 
 AUDIT_TYPES = {"audit_id": INT, "at": TEXT, "actor": TEXT, "action": TEXT, "entity": TEXT, "entity_id": INT,
@@ -35,10 +35,10 @@ def load_audit(engine: Engine, *, patient: str | None = None, actor: str | None 
                AuditEvent.entity_id, Patient.patient_id, AuditEvent.reason, AuditEvent.detail,
                AuditEvent.before, AuditEvent.after)
         .join(Patient, Patient.patient_key == AuditEvent.patient_key, isouter=True)
-        # the joined patient's centre: a row of no patient (NULL) is left out unless the scope is every centre
-        .where(patient_filter(engine))
         .order_by(AuditEvent.audit_id.desc()).limit(limit)
     )
+    if not scope_of(engine).everything:  # the joined patient's centre: a row of no patient (NULL) is left out
+        statement = statement.where(patient_filter(engine))
     if patient:
         statement = statement.where(Patient.patient_id.in_(matchable([patient])))
     if actor:
@@ -67,10 +67,14 @@ def registry_version(engine: Engine) -> int:
 def load_audit_choices(engine: Engine) -> dict[str, list[str]]:
     """The distinct actors, entities and actions present in the engine's scope's trail (for the viewer's filters):
     an account limited to some centres sees those of its centres' patients' rows only."""
-    in_scope = owner_filter(engine, AuditEvent.patient_key)
+    limited = not scope_of(engine).everything  # rows of no patient: NULL IN (...) is not true, so left out
+
+    def distinct(column):
+        statement = select(column).distinct().order_by(column)
+        return statement.where(owner_filter(engine, AuditEvent.patient_key)) if limited else statement
+
     with Session(engine) as session:
-        return {name: [value for value in session.exec(select(column).where(in_scope).distinct().order_by(column))
-                       .all() if value]
+        return {name: [value for value in session.exec(distinct(column)).all() if value]
                 for name, column in (("actor", AuditEvent.actor), ("entity", AuditEvent.entity),
                                      ("action", AuditEvent.action))}
 

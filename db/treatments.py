@@ -107,10 +107,9 @@ def _period(session: Session, period_id: int, expected_version: int) -> Medicati
     """The period a stop or a dose change starts from, read without a lock to build the new content: StaleRecord
     already when it is not the version the form was opened on (the batch checks again under the lock). Another
     centre's period is no period at all (NotFound, the same words)."""
-    table = MedicationPeriod.__table__
-    visible = session.execute(select(table.c.period_id).where(
-        table.c.period_id == period_id, owner_filter(session, table.c.patient_key))).scalar()
-    row = session.get(MedicationPeriod, period_id) if visible is not None else None
+    row = session.exec(select(MedicationPeriod).where(
+        MedicationPeriod.period_id == period_id,
+        owner_filter(session, MedicationPeriod.__table__.c.patient_key))).first()
     if row is None:
         raise NotFound(f"no medication period with id {period_id}", field="id")
     if row.version != expected_version or row.deleted_at is not None:
