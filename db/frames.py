@@ -67,13 +67,20 @@ def _small_column(values, kind: str) -> pd.Series | None:
     reads exactly as `convert` would (then `convert` does it)."""
     if kind == TEXT:
         return pd.Series(["" if v is None or v != v else str(v) for v in values], dtype=str)
-    if all(v is None or (v.__class__ is str and len(v) == 10) or v.__class__ is date for v in values):
+    if all(v is None or v.__class__ is date or _iso_shaped(v) for v in values):
         try:
             days = np.array(values, dtype="datetime64[D]") if values else np.array([], dtype="datetime64[D]")
         except ValueError:
             return None  # not an ISO date: convert() makes it NaT
         return pd.Series(days.astype("datetime64[us]"))
     return None
+
+
+def _iso_shaped(value) -> bool:
+    """YYYY-MM-DD in ASCII digits: the only texts the quick way reads (numpy reads other 10-character texts,
+    "0000000000" or "+020-01-01", as dates where convert() makes NaT)."""
+    return (value.__class__ is str and len(value) == 10 and value[4] == "-" == value[7] and value.isascii()
+            and value[:4].isdigit() and value[5:7].isdigit() and value[8:].isdigit())
 
 
 def _floats(values) -> np.ndarray:

@@ -134,4 +134,4 @@ def test_a_transfer_moves_the_patient_and_is_audited(engine):
     assert list(load_patients(only_b)["patient_id"]) == ["P"] and load_patients(only_a).empty
     with write_session(engine) as session:
         row = session.execute(select(AuditEvent).where(AuditEvent.action == "transfer")).scalar_one()
-    assert row.actor == "admin" and row.reason == "moved to Amsterdam" and '"centre_key": %d' % keys["A"] in row.before
+    assert row.actor == "admin" and row.reason == "moved to Amsterdam" and f'"centre_key": {keys["A"]}' in row.before
