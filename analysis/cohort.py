@@ -8,7 +8,8 @@ What this module adds:
 - the spaghetti plot's frames (mRSS by days since the anchor, and the cohort mean with its 95 % CI
   in bins of MEAN_BIN_MONTHS months, one value per patient and bin);
 - the waterfall's frame (change per patient at a window, with its category);
-- the mean change of each of the 17 sites between baseline and a window visit.
+- the mean change of each of the 17 sites between baseline and a window visit;
+- the summary table of each centre's patients (`summary_by_centre`), for multi-centre cohorts.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ TRAJECTORY_COLUMNS = ["patient_id", "visit_date", "day", "study_day", "mrss"]
 MEAN_CURVE_COLUMNS = ["day", "mean", "ci_low", "ci_high", "n"]
 WATERFALL_COLUMNS = ["patient_id", "baseline", "mrss", "change", "change_pct", "category"]
 SITE_CHANGE_COLUMNS = ["site", "n", "mean_change", "ci_low", "ci_high"]
+CENTRE_TABLE_COLUMNS = ["centre", "patients", *TABLE_COLUMNS]
 
 
 def follow_up_days(months: int) -> int:
@@ -139,6 +141,86 @@ def summary_table(summary: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
     for column in ("mean", "sd", "median", "ci_low", "ci_high", "pct_improved", "pct_progressed"):
         out[column] = out[column].astype("float64")
     return out
+
+
+def _grouped_describe(keys: pd.DataFrame, values) -> pd.DataFrame:
+    """`analysis.stats.describe` of `values` in each group of `keys` (its columns, sorted), in one pass: count
+    (n), mean, std (sample SD, NaN when n < 2), median, ci_low and ci_high (NaN when n < 2). Missing values are
+    dropped."""
+    x = as_float_array(values)
+    frame = keys.assign(_x=x)[~np.isnan(x)]
+    stats = frame.groupby(list(keys.columns), sort=True, observed=True, dropna=True)["_x"].agg(
+        ["count", "mean", "std", "median"])
+    half = confidence_half_width(stats["std"].to_numpy(dtype="float64"), stats["count"].to_numpy(dtype="int64"),
+                                 CONFIDENCE_LEVEL)
+    stats["ci_low"] = stats["mean"] - half
+    stats["ci_high"] = stats["mean"] + half
+    return stats
+
+
+def summary_by_centre(summary: pd.DataFrame, window_visits: pd.DataFrame, centres: pd.Series,
+                      months: Iterable[int] = DEFAULT_WINDOW_MONTHS) -> pd.DataFrame:
+    """The summary table (`summary_table`) of each centre's patients, one block of rows per centre.
+
+    `summary` from `summarise_patients` (one row per member), `window_visits` from `select_window_visits`,
+    `centres` the centre (code) of every member, indexed by patient_id. Every figure of a patient (baseline,
+    window visit, change, category) is the patient's own, so a centre's block equals the `summary_table` of a
+    cohort of that centre's patients alone (a test holds them equal); it is computed for every centre at once
+    (grouped aggregates), so hundreds of centres cost about what one does. Columns CENTRE_TABLE_COLUMNS: the
+    centre, its members (`patients`, also those without a baseline), then TABLE_COLUMNS; centres sorted by code
+    (those with a member), then the baseline row and one row per month of `months`, in their order.
+    """
+    months = list(dict.fromkeys(int(m) for m in months))
+    of_patient = centres.astype("str")
+    of_patient = of_patient[~of_patient.index.duplicated()]
+    member_centre = of_patient.reindex(summary["patient_id"].astype("str").to_numpy())
+    codes = sorted(member_centre.dropna().unique().tolist())
+    patients = member_centre.value_counts().reindex(codes).fillna(0).astype("int64").to_numpy()
+
+    base = _grouped_describe(pd.DataFrame({"centre": member_centre.to_numpy(dtype=object)}),
+                             summary["baseline_mrss"]).reindex(codes)
+    baseline_rows = pd.DataFrame({
+        "centre": codes, "patients": patients, "row": "Baseline mRSS", "month": 0,
+        "n": base["count"].fillna(0).to_numpy(dtype="int64"), "mean": base["mean"].to_numpy(),
+        "sd": base["std"].to_numpy(), "median": base["median"].to_numpy(), "ci_low": base["ci_low"].to_numpy(),
+        "ci_high": base["ci_high"].to_numpy(), "n_improved": pd.NA, "pct_improved": math.nan,
+        "n_progressed": pd.NA, "pct_progressed": math.nan, "_order": 0})
+
+    visits = window_visits.loc[window_visits["month"].isin(months) & window_visits["change"].notna()]
+    keys = pd.DataFrame({"centre": of_patient.reindex(visits["patient_id"].astype("str").to_numpy()).to_numpy(
+        dtype=object), "month": visits["month"].to_numpy(dtype="int64")})
+    grid = pd.MultiIndex.from_product([codes, months], names=["centre", "month"])
+    change = _grouped_describe(keys, visits["change"]).reindex(grid)
+    flags = keys.assign(improved=visits["improved"].fillna(False).to_numpy(dtype=bool),
+                        progressed=visits["progressed"].fillna(False).to_numpy(dtype=bool))
+    flagged = flags.groupby(["centre", "month"], sort=True)[["improved", "progressed"]].sum().reindex(grid)
+    n = change["count"].fillna(0).to_numpy(dtype="int64")
+    n_improved = flagged["improved"].fillna(0).to_numpy(dtype="int64")
+    n_progressed = flagged["progressed"].fillna(0).to_numpy(dtype="int64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct_improved = np.where(n > 0, 100.0 * n_improved / np.maximum(n, 1), math.nan)
+        pct_progressed = np.where(n > 0, 100.0 * n_progressed / np.maximum(n, 1), math.nan)
+    window_rows = pd.DataFrame({
+        "centre": grid.get_level_values("centre").to_numpy(dtype=object),
+        "patients": np.repeat(patients, len(months)), "row": [f"Change at {m} months" for _, m in grid],
+        "month": grid.get_level_values("month").to_numpy(dtype="int64"), "n": n,
+        "mean": change["mean"].to_numpy(), "sd": change["std"].to_numpy(), "median": change["median"].to_numpy(),
+        "ci_low": change["ci_low"].to_numpy(), "ci_high": change["ci_high"].to_numpy(), "n_improved": n_improved,
+        "pct_improved": pct_improved, "n_progressed": n_progressed, "pct_progressed": pct_progressed,
+        "_order": np.tile(np.arange(1, len(months) + 1), len(codes))})
+    out = pd.concat([baseline_rows, window_rows], ignore_index=True) if codes else baseline_rows
+    position = {code: i for i, code in enumerate(codes)}
+    out["_centre"] = out["centre"].map(position)
+    out = out.sort_values(["_centre", "_order"], kind="stable").reset_index(drop=True)
+    out["centre"] = out["centre"].astype("str")
+    out["row"] = out["row"].astype("str")
+    for column in ("patients", "month", "n"):
+        out[column] = out[column].astype("int64")
+    for column in ("n_improved", "n_progressed"):
+        out[column] = out[column].astype("Int64")
+    for column in ("mean", "sd", "median", "ci_low", "ci_high", "pct_improved", "pct_progressed"):
+        out[column] = out[column].astype("float64")
+    return out[CENTRE_TABLE_COLUMNS]
 
 
 def trajectories(visits_with_change: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,9 @@ Definitions:
   study_day > target + tolerance) without any visit inside the window;
 - implausible measurement: an unknown measure code, a missing value, or a value outside the
   catalogue's plausible range.
+
+In a multi-centre registry each table carries the patient's centre and is grouped by it (`by_centre`), so that
+each centre's data manager reads their own queue; `centre_counts` counts each check per centre.
 """
 
 from __future__ import annotations
@@ -245,3 +248,27 @@ def implausible_measurements(measurements: pd.DataFrame) -> pd.DataFrame:
     out["reason"] = pd.Series(reason[rows], index=out.index, dtype="str")
     out = out.sort_values(["patient_id", "date", "measure"], kind="stable")
     return out[IMPLAUSIBLE_COLUMNS].reset_index(drop=True)
+
+
+def by_centre(frame: pd.DataFrame, centres: pd.Series) -> pd.DataFrame:
+    """`frame` (a check's table, with patient_id) with the patient's centre as its first column ("centre"),
+    grouped by centre: sorted by centre code, the check's own order kept within a centre. `centres`: the centre
+    code of each patient, indexed by patient_id (a patient not in it gets an empty code, listed first)."""
+    of_patient = centres.astype("str")
+    of_patient = of_patient[~of_patient.index.duplicated()]
+    codes = of_patient.reindex(frame["patient_id"].astype("str").to_numpy()).fillna("").to_numpy(dtype=object)
+    out = frame.copy()
+    out.insert(0, "centre", pd.Series(codes, index=frame.index, dtype="str"))
+    return out.sort_values("centre", kind="stable").reset_index(drop=True)
+
+
+def centre_counts(tables: dict[str, pd.DataFrame], centres: Iterable[str]) -> pd.DataFrame:
+    """The rows of each check per centre: one row per centre of `centres` (in that order, 0 where a centre has
+    none), one int column per table of `tables` (name -> a `by_centre` table), then "total"."""
+    order = list(dict.fromkeys(str(code) for code in centres))
+    out = pd.DataFrame(index=pd.Index(order, name="centre"))
+    for name, frame in tables.items():
+        counts = frame["centre"].astype("str").value_counts() if len(frame) else pd.Series(dtype="int64")
+        out[name] = counts.reindex(order).fillna(0).astype("int64").to_numpy()
+    out["total"] = out.sum(axis=1).astype("int64") if len(tables) else 0
+    return out

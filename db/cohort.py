@@ -8,6 +8,11 @@ windows.csv. The per-site panel and the data-quality panel read the site columns
 asked (`cohort_site_changes`, `cohort_quality`), the former only for the baseline and window visits
 it needs (an indexed join on pairs passed as one parameter). Figures: bench/cohort_bench.py.
 
+Centres: every read keeps the engine's scope (`db.scope`: the members' subquery carries `patient_filter`, and a
+read by a list of keys `owner_filter`; for an engine of every centre both are TRUE, so nothing is added to the
+SQL), and `CohortFilter.centres` narrows the cohort to some of the scope's centres. The summary comes per centre
+too (`CohortResult.by_centre`) and the data-quality tables carry each patient's centre, grouped by it.
+
 Reads only: nothing here writes.
 """
 
@@ -47,13 +52,16 @@ from analysis import (
     visit_scores,
 )
 from analysis.activity import EUSTAR_AI_MEASURES, ActivitySummary, activity_frame, summarise_activity
-from analysis.cohort import CohortFrames, site_changes, summarise_cohort
+from analysis.cohort import CohortFrames, site_changes, summarise_cohort, summary_by_centre
 from analysis.criss import CRISS_MEASURES, DEFAULT_RESPONSE_MONTH, ResponseSummary, response_frame, summarise_response
 from analysis.frames import MEASUREMENT_COLUMNS
+from analysis.quality import by_centre, centre_counts
 from analysis.windows import DEFAULT_WINDOW_MONTHS
 from db.frames import DATE, DAY_NUMBER, FLOAT, INT, TEXT, read_frame
+from db.scope import owner_filter, patient_filter, scope_of
 from models import Assessment, MedicationPeriod, Patient, TreatmentEvent
 from models.catalog import DIAGNOSES, MEASURES_BY_CODE, ORGAN_EVENT_KINDS, SITE_CODES
+from models.centre import Centre, check_centre_code
 from models.errors import InvalidValue
 from models.measurement import Measurement
 from models.validation import check_text
@@ -65,6 +73,8 @@ Progress = Callable[[float, str], None]
 class CohortFilter:
     """Who is in the cohort, and where day 0 is. Every criterion left at its default selects everyone.
 
+    - centres: the codes of the centres to keep (empty: every centre of the engine's scope); a centre outside
+      the scope is refused as unknown;
     - diagnoses: the diagnosis codes to keep (empty: all);
     - drug: ever exposed to this drug (a medication period of it, any dose), named as stored;
       with `dose` (and `dose_unit`), a period of that drug at exactly that dose;
@@ -82,9 +92,12 @@ class CohortFilter:
     visits_to: date | None = None
     min_follow_up_months: int = 0
     anchor_drug: str | None = None
+    centres: tuple[str, ...] = ()
 
     def check(self) -> CohortFilter:
         """Return self when consistent. Raises InvalidValue naming the field otherwise."""
+        for code in self.centres:
+            check_centre_code(code, "centres")
         for name in ("drug", "dose_unit", "anchor_drug"):
             if getattr(self, name):
                 check_text(getattr(self, name), name)
@@ -105,6 +118,8 @@ class CohortFilter:
     def describe(self) -> str:
         """One line for captions and file names' companions: what this cohort is."""
         parts = [", ".join(self.diagnoses) if self.diagnoses else "all diagnoses"]
+        if self.centres:
+            parts.insert(0, ("centre " if len(self.centres) == 1 else "centres ") + ", ".join(self.centres))
         if self.drug:
             dose = f" at {self.dose:g} {self.dose_unit or ''}".rstrip() if self.dose is not None else ""
             parts.append(f"ever on {self.drug}{dose}")
@@ -118,27 +133,49 @@ class CohortFilter:
 
 @dataclass
 class CohortResult(CohortFrames):
-    """The cohort's frames (`analysis.cohort.CohortFrames`) with the filter and windows that made them."""
+    """The cohort's frames (`analysis.cohort.CohortFrames`) with the filter and windows that made them.
+
+    centres: each member's centre code (patient_id -> code); by_centre: `analysis.cohort.summary_by_centre`, the
+    summary table of each centre's members; centre_keys: the keys of `cohort.centres` (empty: every centre of
+    the scope).
+    """
 
     cohort: CohortFilter = field(default_factory=CohortFilter)
     months: tuple[int, ...] = DEFAULT_WINDOW_MONTHS
     timings: dict[str, float] = field(default_factory=dict)
     patient_keys: pd.Series = field(default_factory=lambda: pd.Series([], dtype="int64"))  # patient_id -> key
+    centres: pd.Series = field(default_factory=lambda: pd.Series([], dtype="str"))  # patient_id -> centre code
+    by_centre: pd.DataFrame = field(default_factory=pd.DataFrame)
+    centre_keys: tuple[int, ...] = ()
+
+    @property
+    def centre_codes(self) -> list[str]:
+        """The codes of the centres with a member, sorted."""
+        return sorted(set(self.centres.astype("str")))
+
+
+QUALITY_CHECKS = ("incomplete", "rater_changes", "site_jumps", "missed_windows", "implausible")
 
 
 @dataclass
 class CohortQuality:
-    """The data-quality panel's drill-down tables (columns documented in `analysis.quality`)."""
+    """The data-quality panel's drill-down tables (columns documented in `analysis.quality`), each with the
+    patient's centre as its first column and grouped by centre (`analysis.quality.by_centre`); `centres`: the
+    cohort's centre codes, sorted."""
 
     incomplete: pd.DataFrame
     rater_changes: pd.DataFrame
     site_jumps: pd.DataFrame
     missed_windows: pd.DataFrame
     implausible: pd.DataFrame
+    centres: tuple[str, ...] = ()
 
     def counts(self) -> dict[str, int]:
-        return {name: len(getattr(self, name)) for name in
-                ("incomplete", "rater_changes", "site_jumps", "missed_windows", "implausible")}
+        return {name: len(getattr(self, name)) for name in QUALITY_CHECKS}
+
+    def by_centre(self) -> pd.DataFrame:
+        """Rows of each check per centre of the cohort (`analysis.quality.centre_counts`), with a total."""
+        return centre_counts({name: getattr(self, name) for name in QUALITY_CHECKS}, self.centres)
 
 
 def read_bulk(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame:
@@ -153,7 +190,7 @@ def read_bulk(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame:
     except Exception:  # noqa: BLE001 - a parameter without a literal form: the ordinary path
         return read_frame(engine, statement, types)
     buffer = io.BytesIO()
-    with engine.connect() as connection:
+    with engine.connect() as connection, connection.begin():  # BEGIN sets the scope for the row-level security
         cursor = connection.connection.driver_connection.cursor()
         with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
             for chunk in copy:
@@ -195,8 +232,39 @@ def _exposed(drug: str, dose: float | None, dose_unit: str | None):
     return exists().where(and_(*conditions))
 
 
-def _member_conditions(cohort: CohortFilter, patients: Iterable[str] | None = None) -> list:
-    conditions = [Patient.deleted_at.is_(None)]
+def _visible_centres(engine: Engine) -> list[tuple[int, str, str]]:
+    """(key, code, name) of every centre of the engine's scope, sorted by code (as Python sorts: the same on
+    both databases)."""
+    table = Centre.__table__
+    scope = scope_of(engine)
+    statement = select(table.c.centre_key, table.c.code, table.c.name)
+    if not scope.everything:
+        statement = statement.where(table.c.centre_key.in_(sorted(scope.centres) or [-1]))
+    with engine.connect() as connection:
+        rows = connection.execute(statement).all()
+    return sorted(((int(key), code, name) for key, code, name in rows), key=lambda row: row[1])
+
+
+def _centre_keys(engine: Engine, codes: Iterable[str], centres: list[tuple[int, str, str]]) -> tuple[int, ...]:
+    """The keys of the centres `codes` among the scope's (`centres`, from `_visible_centres`); InvalidValue (field
+    "centres") naming those that are not (a centre outside the scope is answered as one that does not exist)."""
+    codes = list(dict.fromkeys(codes))
+    if not codes:
+        return ()
+    visible = {code: key for key, code, _ in centres}
+    missing = [code for code in codes if code not in visible]
+    if missing:
+        whose = "the" if scope_of(engine).everything else "your"
+        raise InvalidValue(f"no centre {', '.join(missing)} among {whose} centres ({', '.join(visible) or 'none'})",
+                           field="centres")
+    return tuple(sorted(visible[code] for code in codes))
+
+
+def _member_conditions(engine: Engine, cohort: CohortFilter, centre_keys: tuple[int, ...] = (),
+                       patients: Iterable[str] | None = None) -> list:
+    conditions = [Patient.deleted_at.is_(None), patient_filter(engine)]  # TRUE (left out) for every centre
+    if centre_keys:
+        conditions.append(Patient.centre_key.in_(list(centre_keys)))
     if cohort.diagnoses:
         conditions.append(Patient.diagnosis.in_(list(cohort.diagnoses)))
     if cohort.drug:
@@ -207,16 +275,18 @@ def _member_conditions(cohort: CohortFilter, patients: Iterable[str] | None = No
     return conditions
 
 
-def _member_keys(cohort: CohortFilter, patients: Iterable[str] | None = None):
-    """The database keys of the patients meeting the SQL criteria, as a subquery to join on."""
-    return select(Patient.patient_key).where(*_member_conditions(cohort, patients)).scalar_subquery()
+def _member_keys(engine: Engine, cohort: CohortFilter, centre_keys: tuple[int, ...] = (),
+                 patients: Iterable[str] | None = None):
+    """The database keys of the scope's patients meeting the SQL criteria, as a subquery to join on."""
+    return select(Patient.patient_key).where(
+        *_member_conditions(engine, cohort, centre_keys, patients)).scalar_subquery()
 
 
-def _load_members(engine: Engine, cohort: CohortFilter, patients=None) -> pd.DataFrame:
-    """patient_id, diagnosis and the database key of the members, ordered by identifier."""
-    statement = (select(Patient.patient_id, Patient.diagnosis, Patient.patient_key)
-                 .where(*_member_conditions(cohort, patients)).order_by(Patient.patient_id))
-    return read_frame(engine, statement, {"patient_id": TEXT, "diagnosis": TEXT, "key": INT})
+def _load_members(engine: Engine, cohort: CohortFilter, centre_keys: tuple[int, ...], patients=None) -> pd.DataFrame:
+    """patient_id, diagnosis, the database key and the centre key of the members, ordered by identifier."""
+    statement = (select(Patient.patient_id, Patient.diagnosis, Patient.patient_key, Patient.centre_key)
+                 .where(*_member_conditions(engine, cohort, centre_keys, patients)).order_by(Patient.patient_id))
+    return read_frame(engine, statement, {"patient_id": TEXT, "diagnosis": TEXT, "key": INT, "centre_key": INT})
 
 
 def _load_totals(engine: Engine, members_sql, members: pd.DataFrame) -> pd.DataFrame:
@@ -259,9 +329,11 @@ def cohort_summary(
     *,
     patients: Iterable[str] | None = None,
 ) -> CohortResult:
-    """The cohort's summary table and plot frames. `patients` (identifiers) narrows it further.
+    """The cohort's summary table and plot frames, of the engine's scope's patients, whole and per centre.
+    `patients` (identifiers) narrows it further.
 
-    Raises InvalidValue (naming the field) for an inconsistent filter or an empty list of months.
+    Raises InvalidValue (naming the field) for an inconsistent filter, a centre not among the scope's, or an empty
+    list of months.
     """
     cohort = (cohort or CohortFilter()).check()
     months = tuple(dict.fromkeys(int(m) for m in months))
@@ -278,8 +350,10 @@ def cohort_summary(
         clock = now
 
     step(0.0, "Selecting the cohort…")
-    members_sql = _member_keys(cohort, patients)
-    members = _load_members(engine, cohort, patients)
+    centres = _visible_centres(engine)
+    keys = _centre_keys(engine, cohort.centres, centres)
+    members_sql = _member_keys(engine, cohort, keys, patients)
+    members = _load_members(engine, cohort, keys, patients)
     lap("members")
     step(0.15, "Reading the skin scores…")
     assessments = _load_totals(engine, members_sql, members)
@@ -290,10 +364,25 @@ def cohort_summary(
                               visits_from=cohort.visits_from, visits_to=cohort.visits_to,
                               min_follow_up_months=cohort.min_follow_up_months, months=months)
     lap("analysis")
+    step(0.9, "Summarising each centre…")
+    kept = members["patient_id"].isin(frames.patient_ids).to_numpy()
+    members = members[kept]
+    patient_keys = pd.Series(members["key"].to_numpy(dtype="int64"), index=members["patient_id"].to_numpy())
+    codes = {key: code for key, code, _ in centres}
+    member_centres = pd.Series(members["centre_key"].map(codes).to_numpy(dtype=object), dtype="str",
+                               index=members["patient_id"].to_numpy())
+    if member_centres.nunique() > 1:
+        per_centre = summary_by_centre(frames.summary, frames.window_visits, member_centres, months)
+    else:  # one centre (a single clinic, a one-centre account): its block is the whole table
+        per_centre = frames.table.copy()
+        per_centre.insert(0, "patients", pd.Series(len(member_centres), index=per_centre.index, dtype="int64"))
+        per_centre.insert(0, "centre", pd.Series(member_centres.iloc[0] if len(member_centres) else "",
+                                                 index=per_centre.index, dtype="str"))
+        per_centre = per_centre.iloc[0:0] if member_centres.empty else per_centre
+    lap("by centre")
     step(1.0, "Done")
-    keys = pd.Series(members["key"].to_numpy(dtype="int64"), index=members["patient_id"].to_numpy())
-    keys = keys[keys.index.isin(frames.patient_ids)]
-    return CohortResult(**vars(frames), cohort=cohort, months=months, timings=timings, patient_keys=keys)
+    return CohortResult(**vars(frames), cohort=cohort, months=months, timings=timings, patient_keys=patient_keys,
+                        centres=member_centres, by_centre=per_centre, centre_keys=keys)
 
 
 # --- per-site panel and data quality --------------------------------------------------------------
@@ -312,7 +401,8 @@ def _read_assessments(engine: Engine, result: CohortResult, columns: dict, *cond
                        *[column for column, _ in columns.values()]).where(Assessment.deleted_at.is_(None), *conditions)
     if wanted is not None:
         statement = statement.join(wanted, and_(Assessment.patient_key == wanted.c.k,
-                                                Assessment.visit_date == wanted.c.d))
+                                                Assessment.visit_date == wanted.c.d)
+                                   ).where(owner_filter(engine, Assessment.patient_key))
     else:
         statement = statement.where(_members_of(engine, result, Assessment.patient_key))
     frame = read_frame(engine, statement, {"key": INT, "visit_date": DAY_NUMBER,
@@ -331,17 +421,18 @@ def _has_visit_criteria(cohort: CohortFilter) -> bool:
 def _members_of(engine: Engine, result: CohortResult, column):
     """A condition: `column` (a patient key) belongs to the cohort's members.
 
-    Without visit criteria the SQL criteria are the whole definition (the member subquery); with them,
-    the members' keys go in as one parameter (a JSON text on SQLite, an array on PostgreSQL).
+    Without visit criteria the SQL criteria are the whole definition (the member subquery, in the engine's
+    scope); with them, the members' keys go in as one parameter (a JSON text on SQLite, an array on PostgreSQL),
+    kept to the engine's scope.
     """
     if not _has_visit_criteria(result.cohort):
-        return column.in_(_member_keys(result.cohort))
+        return column.in_(_member_keys(engine, result.cohort, result.centre_keys))
     keys = [int(k) for k in result.patient_keys.to_numpy()]
     if engine.dialect.name == "sqlite":
         listed = text("SELECT value FROM json_each(:keys)").bindparams(keys=json.dumps(keys))
     else:
         listed = text("SELECT unnest(CAST(:keys AS integer[]))").bindparams(bindparam("keys", keys))
-    return column.in_(listed.columns(value=Integer).scalar_subquery())
+    return and_(column.in_(listed.columns(value=Integer).scalar_subquery()), owner_filter(engine, column))
 
 
 def _wanted_pairs(engine: Engine, keys: list[int], days: list[date]):
@@ -386,7 +477,7 @@ def _implausible_sql():
 
 
 def cohort_quality(engine: Engine, result: CohortResult, progress: Progress | None = None) -> CohortQuality:
-    """The data-quality tables of the cohort (definitions in `analysis.quality`).
+    """The data-quality tables of the cohort (definitions in `analysis.quality`), grouped by centre.
 
     Incomplete assessments are read alone (a filtered, small read), rater changes from the raters of the
     assessments with a total, site jumps from every site score of the cohort (the big read), implausible
@@ -421,8 +512,10 @@ def cohort_quality(engine: Engine, result: CohortResult, progress: Progress | No
     measurements = measurements[measurements["patient_id"].isin(ids)]
     implausible = implausible_measurements(measurements)
     step(1.0, "Done")
-    return CohortQuality(incomplete=incomplete, rater_changes=changes, site_jumps=jumps, missed_windows=missed,
-                         implausible=implausible)
+    centres = result.centres
+    return CohortQuality(incomplete=by_centre(incomplete, centres), rater_changes=by_centre(changes, centres),
+                         site_jumps=by_centre(jumps, centres), missed_windows=by_centre(missed, centres),
+                         implausible=by_centre(implausible, centres), centres=tuple(result.centre_codes))
 
 
 # --- composite endpoints (ENDPOINTS.md) -----------------------------------------------------------
@@ -507,7 +600,8 @@ def cohort_endpoints(engine: Engine, result: CohortResult, month: int = DEFAULT_
                TreatmentEvent.kind.in_(list(ORGAN_EVENT_KINDS)))
     )
     events = read_frame(engine, event_statement, {"patient_id": TEXT, "date": DATE, "kind": TEXT})
-    anchors = (_load_drug_starts(engine, _member_keys(result.cohort), result.cohort.anchor_drug)
+    anchors = (_load_drug_starts(engine, _member_keys(engine, result.cohort, result.centre_keys),
+                                 result.cohort.anchor_drug)
                if result.cohort.anchor_drug else None)
     response = response_frame(ids, visits, measurements, events, anchors=anchors, month=month)
     activity = activity_frame(visits, measurements)
@@ -524,20 +618,24 @@ def cohort_endpoints(engine: Engine, result: CohortResult, month: int = DEFAULT_
 
 
 def cohort_choices(engine: Engine) -> dict:
-    """What the cohort form offers: diagnoses present, drugs with their doses, the range of visit dates."""
+    """What the cohort form offers, from the engine's scope's patients: diagnoses present, drugs with their
+    doses, the range of visit dates, and the scope's centres (code -> name, sorted by code; the form shows a
+    centre filter when there are two or more)."""
     with engine.connect() as connection:
         diagnoses = [d for (d,) in connection.execute(
-            select(Patient.diagnosis).where(Patient.deleted_at.is_(None)).distinct().order_by(Patient.diagnosis))]
+            select(Patient.diagnosis).where(Patient.deleted_at.is_(None), patient_filter(engine)).distinct()
+            .order_by(Patient.diagnosis))]
         doses = connection.execute(
             select(MedicationPeriod.drug, MedicationPeriod.dose, MedicationPeriod.dose_unit)
             .join(Patient, Patient.patient_key == MedicationPeriod.patient_key)
-            .where(MedicationPeriod.deleted_at.is_(None), Patient.deleted_at.is_(None)).distinct()
-            .order_by(MedicationPeriod.drug, MedicationPeriod.dose)).all()
+            .where(MedicationPeriod.deleted_at.is_(None), Patient.deleted_at.is_(None), patient_filter(engine))
+            .distinct().order_by(MedicationPeriod.drug, MedicationPeriod.dose)).all()
         first, last = connection.execute(
             select(func.min(Assessment.visit_date), func.max(Assessment.visit_date))
-            .where(Assessment.deleted_at.is_(None), Assessment.total.is_not(None))).one()
+            .where(Assessment.deleted_at.is_(None), Assessment.total.is_not(None),
+                   owner_filter(engine, Assessment.patient_key))).one()
     drugs: dict[str, list[tuple[float, str]]] = {}
     for drug, dose, unit in doses:
         drugs.setdefault(drug, []).append((float(dose), unit))
     return {"diagnoses": [d for d in DIAGNOSES if d in diagnoses], "drugs": drugs, "first_visit": first,
-            "last_visit": last}
+            "last_visit": last, "centres": {code: name for _, code, name in _visible_centres(engine)}}

@@ -1,6 +1,11 @@
 """Cohort (trial coordinators): define a cohort, see change from baseline at visit windows and responders,
 check data quality, and export the cohort's bundle. Numbers come from db.cohort / analysis, charts from
-charts.cohort; this page only lays them out."""
+charts.cohort; this page only lays them out.
+
+Centres: the engine is the signed-in account's (`ui.state.get_engine`), so every read keeps its scope; with two
+or more centres in the scope the form offers a centre filter, the summary gets a by-centre table and the
+data-quality panel a centre's queue. Every cached read is keyed on the scope too.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from charts.cohort import site_response_bars, spaghetti, waterfall
 from charts.endpoints import reason_words
 from db.audit import registry_version
 from db.cohort import (
+    QUALITY_CHECKS,
     CohortFilter,
     cohort_choices,
     cohort_endpoints,
@@ -28,6 +34,7 @@ from db.cohort import (
 )
 from db.engine import database_url
 from db.patients import count_patients
+from db.scope import scope_of
 from exchange.deid import must_deidentify
 from exchange.exporter import DOWNLOAD_FORMATS, deferred_export
 from models.catalog import DIAGNOSES, MEASURES_BY_CODE, SITES_BY_CODE
@@ -46,13 +53,16 @@ CHART_PAGE = "pages/chart.py"
 CHART_AVAILABLE = (Path(__file__).resolve().parents[1] / CHART_PAGE).exists()
 # The form's widgets. Streamlit forgets a widget's value when another screen is shown, so the applied
 # filters are also kept under SAVED_FILTERS and given back when the coordinator returns (e.g. from a chart).
-FILTER_DEFAULTS = {"cohort_diagnoses": [], "cohort_exposure": NO_DRUG, "cohort_anchor": FIRST_VISIT,
-                   "cohort_visits_from": None, "cohort_visits_to": None, "cohort_follow_up": 0}
+FILTER_DEFAULTS = {"cohort_centres": [], "cohort_diagnoses": [], "cohort_exposure": NO_DRUG,
+                   "cohort_anchor": FIRST_VISIT, "cohort_visits_from": None, "cohort_visits_to": None,
+                   "cohort_follow_up": 0}
 SAVED_FILTERS = "cohort_saved_filters"
 
 require(__file__)
 engine = get_engine()
-url = database_url()
+# The cache key of every read: the database, and the scope the engine reads for (two accounts of different
+# centres never share a cached answer).
+url = f"{database_url()}|{scope_of(engine).cache_key}"
 
 
 @st.cache_data(ttl=900, max_entries=8, show_spinner=False)
@@ -118,6 +128,47 @@ def table_for_screen(table: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+WHOLE_COHORT = "Whole cohort"
+ALL_QUEUES = "Every centre"
+SHORT_QUALITY_LABELS = {"incomplete": "Incomplete", "rater_changes": "Rater changes", "site_jumps": "Site jumps",
+                        "missed_windows": "Missed windows", "implausible": "Implausible", "total": "Total"}
+CENTRE_STATISTICS = ("Mean ± SD", "Median", "95% CI of the mean", "Improved, n (%)", "Progressed, n (%)")
+
+
+NBSP = "\u00a0"  # keeps "−1.0 ± 2.3" and "(n = 41)" each on one line of a narrow cell
+
+
+def centre_cell(row, statistic: str) -> str:
+    """One cell of the by-centre table: `statistic` of one summary row (a window, or the baseline) of one centre."""
+    if row.n == 0:
+        return "–"
+    n = f"(n{NBSP}={NBSP}{row.n})"
+    if statistic == "Mean ± SD":
+        return f"{number(row.mean)}{NBSP}±{NBSP}{number(row.sd)} {n}" if not pd.isna(row.sd) else (
+            f"{number(row.mean)} {n}")
+    if statistic == "Median":
+        return f"{number(row.median)} {n}"
+    if statistic == "95% CI of the mean":
+        return f"{number(row.ci_low)}{NBSP}to{NBSP}{number(row.ci_high)}" if not pd.isna(row.ci_low) else f"– {n}"
+    count, pct = (row.n_improved, row.pct_improved) if statistic.startswith("Improved") else (
+        row.n_progressed, row.pct_progressed)
+    return "–" if pd.isna(count) else f"{int(count)}{NBSP}of{NBSP}{row.n} ({number(pct, 0)}%)"
+
+
+def table_by_centre(whole: pd.DataFrame, by_centre: pd.DataFrame, n_patients: int, statistic: str) -> pd.DataFrame:
+    """The summary table per centre, one row per centre (the whole cohort first) and one column per summary row
+    (baseline mRSS, change at each window): centres go down the page, so that tens of centres stay legible."""
+    blocks = [(WHOLE_COHORT, n_patients, whole)] + [
+        (code, int(block["patients"].iloc[0]), block) for code, block in by_centre.groupby("centre", sort=True)]
+    rows = {}
+    for label, patients, block in blocks:
+        cells = {"Patients": f"{patients:,}"}
+        for row in block.itertuples(index=False):
+            cells[row.row] = centre_cell(row, statistic)
+        rows[label] = cells
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("Centre")
+
+
 def site_names(codes: str) -> str:
     return ", ".join(SITES_BY_CODE[code].display for code in codes.split(";") if code in SITES_BY_CODE)
 
@@ -128,7 +179,8 @@ def open_chart(patient_id: str) -> None:
 
 
 COLUMN_LABELS = {
-    "patient_id": "Patient", "visit_date": "Visit date", "rater": "Rater", "n_sites_scored": "Sites scored",
+    "centre": "Centre", "patient_id": "Patient", "visit_date": "Visit date", "rater": "Rater",
+    "n_sites_scored": "Sites scored",
     "missing_sites": "Sites not scored", "from_date": "From visit", "to_date": "To visit",
     "from_raters": "Rater(s) before", "to_raters": "Rater(s) after", "any_shared": "A rater in common",
     "site": "Site", "from_score": "Score before (0–3)", "to_score": "Score after (0–3)",
@@ -195,6 +247,8 @@ for drug, doses in choices["drugs"].items():
     for dose, unit in doses:
         exposures[f"{drug} at {dose:g} {unit}"] = (drug, dose, unit)
 anchors = {FIRST_VISIT: None, **{f"First start of {drug}": drug for drug in choices["drugs"]}}
+centre_names = choices["centres"]  # the scope's centres, code -> name
+many_centres = len(centre_names) > 1
 
 
 def restorable(key: str, value) -> bool:
@@ -205,6 +259,8 @@ def restorable(key: str, value) -> bool:
         return value in anchors
     if key == "cohort_diagnoses":
         return all(code in DIAGNOSES for code in value)
+    if key == "cohort_centres":
+        return all(code in centre_names for code in value)
     if key in ("cohort_visits_from", "cohort_visits_to") and isinstance(value, date):
         first, last = choices["first_visit"], choices["last_visit"]
         return first is not None and first <= value <= last
@@ -219,6 +275,13 @@ for key, default in FILTER_DEFAULTS.items():
 
 with st.form("cohort_form", border=True):
     st.markdown("**Cohort definition**")
+    chosen_centres = []
+    if many_centres:
+        everyone = "All your centres" if not scope_of(engine).everything else "All centres"
+        chosen_centres = st.multiselect(
+            "Centre", list(centre_names), key="cohort_centres", placeholder=everyone,
+            format_func=lambda code: f"{code} — {centre_names[code]}",
+            help=f"Leave empty for every centre you see ({as_text(scope_of(engine).describe())})")
     first, second, third = st.columns(3)
     diagnoses = first.multiselect("Diagnosis", list(DIAGNOSES), key="cohort_diagnoses",
                                   format_func=lambda code: f"{code} — {DIAGNOSES[code]}",
@@ -247,8 +310,9 @@ st.session_state[SAVED_FILTERS] = {key: st.session_state.get(key) for key in FIL
 
 drug, dose, dose_unit = exposures[exposure]
 try:
-    cohort = CohortFilter(diagnoses=tuple(diagnoses), drug=drug, dose=dose, dose_unit=dose_unit,
-                          visits_from=visits_from, visits_to=visits_to, min_follow_up_months=int(follow_up or 0),
+    cohort = CohortFilter(centres=tuple(chosen_centres), diagnoses=tuple(diagnoses), drug=drug, dose=dose,
+                          dose_unit=dose_unit, visits_from=visits_from, visits_to=visits_to,
+                          min_follow_up_months=int(follow_up or 0),
                           anchor_drug=anchors[anchor]).check()
     result = load_cohort(engine, url, version, cohort, MONTHS)
 except SkintrackError as error:
@@ -291,6 +355,15 @@ st.caption("Change = visit mRSS − baseline mRSS, in points (CLINICAL.md). Days
            "mean ± t(0.975, n−1) × SD / √n. Improved: a fall of more than 5 points and at least 25% (EUSTAR, "
            "Dobrota 2016); progressed: a rise of more than 5 points and at least 25% (Wu 2019); percentages of the "
            "n with a visit in the window.")
+cohort_centres = result.centre_codes
+if len(cohort_centres) > 1:
+    st.markdown(f"**By centre** ({len(cohort_centres)} centres)")
+    statistic = st.segmented_control("Statistic per centre", CENTRE_STATISTICS, key="cohort_centre_statistic",
+                                     default=CENTRE_STATISTICS[0]) or CENTRE_STATISTICS[0]
+    st.table(table_by_centre(result.table, result.by_centre, result.n, statistic))
+    st.caption("The same figures computed on each centre's patients alone (n: patients with a baseline, or with a "
+               "visit in the window); the whole cohort first. Centres: " + "; ".join(
+                   f"{code} = {as_text(centre_names.get(code, code))}" for code in cohort_centres) + ".")
 
 st.subheader("Trajectories")
 n_drawn = result.trajectory["patient_id"].nunique()
@@ -408,8 +481,7 @@ if not run_quality:
         run_quality = True
 if run_quality:
     quality = load_quality(engine, url, version, cohort, MONTHS)
-    counts = quality.counts()
-    per_window = missed_window_counts(quality.missed_windows, result.months)
+    tables = {name: getattr(quality, name) for name in QUALITY_CHECKS}  # each with its centre, grouped by it
     labels = {
         "incomplete": ("Incomplete assessments",
                        "Assessments with some but not all 17 sites scored: no rater total, so no mRSS "
@@ -420,41 +492,64 @@ if run_quality:
         "site_jumps": ("Site jumps ≥ 2",
                        "A site's score moving by 2 or more (0–3 scale) between consecutive visits at which it was "
                        "scored."),
-        "missed_windows": ("Missed windows",
-                           "Patient × window pairs: followed beyond a window without a visit with an mRSS in it ("
-                           + ", ".join(f"{m} months: {n:,}" for m, n in per_window.items()) + ")."),
+        "missed_windows": ("Missed windows", ""),  # its help counts the rows shown (below)
         "implausible": ("Implausible measures",
                         "Measurement values outside the catalogue's plausible range (CLINICAL.md, Measures), or "
                         "missing."),
     }
+    if len(quality.centres) > 1:
+        st.markdown("**Rows to check per centre**")
+        per_centre = quality.by_centre().rename(columns=SHORT_QUALITY_LABELS).rename_axis("Centre")
+        st.dataframe(per_centre, key="cohort_dq_by_centre", width="stretch",
+                     height=min(36 * (len(per_centre) + 1) + 2, 440))  # 11 centres before it scrolls
+        queues = [ALL_QUEUES, *quality.centres]
+        if st.session_state.get("cohort_dq_centre") not in queues:  # first run, or that centre left the cohort
+            st.session_state["cohort_dq_centre"] = ALL_QUEUES
+        queue = st.selectbox("Queue of", queues, key="cohort_dq_centre",
+                             format_func=lambda code: code if code == ALL_QUEUES else
+                             f"{code} — {as_text(centre_names.get(code, code))}",
+                             help="A centre's data manager works through the rows of their own centre; every table "
+                                  "below lists the centre of each row, grouped by centre.")
+        if queue != ALL_QUEUES:
+            tables = {name: frame[frame["centre"] == queue].drop(columns="centre").reset_index(drop=True)
+                      for name, frame in tables.items()}
+    else:  # one centre: its column would say the same on every row
+        tables = {name: frame.drop(columns="centre") for name, frame in tables.items()}
+    counts = {name: len(frame) for name, frame in tables.items()}
+    per_window = missed_window_counts(tables["missed_windows"], result.months)
+    labels["missed_windows"] = ("Missed windows", "Patient × window pairs: followed beyond a window without a visit "
+                                "with an mRSS in it (" + ", ".join(f"{m} months: {n:,}" for m, n in per_window.items())
+                                + ").")
     cells = st.columns(5)
     for cell, (name, (label, help_text)) in zip(cells, labels.items(), strict=True):
         cell.metric(label, f"{counts[name]:,}", help=help_text)
     tabs = st.tabs([f"{label} ({counts[name]:,})" for name, (label, _) in labels.items()])
     with tabs[0]:
-        missing = [site_names(codes) for codes in quality.incomplete["missing_sites"]]
-        incomplete = quality.incomplete.assign(missing_sites=missing)
+        missing = [site_names(codes) for codes in tables["incomplete"]["missing_sites"]]
+        incomplete = tables["incomplete"].assign(missing_sites=missing)
         drill_down("incomplete", incomplete, "Every assessment of this cohort has all 17 sites scored.",
                    "Some but not all 17 sites scored: such an assessment has no total and no mRSS.")
     with tabs[1]:
-        drill_down("rater_changes", quality.rater_changes, "The same rater scored every patient at consecutive visits.",
+        drill_down("rater_changes", tables["rater_changes"],
+                   "The same rater scored every patient at consecutive visits.",
                    "The named raters differ between two consecutive visits (between-rater SD ≈ 5 points, so a change "
                    "of rater can look like a response).")
     with tabs[2]:
-        jumps = quality.site_jumps.assign(site=[SITES_BY_CODE[code].display for code in quality.site_jumps["site"]])
+        jumps = tables["site_jumps"].assign(site=[SITES_BY_CODE[code].display for code in tables["site_jumps"]["site"]])
         drill_down("site_jumps", jumps, "No site moved by 2 or more between consecutive visits.",
                    "A site's score moved by 2 or more between consecutive visits at which it was scored: "
                    "worth checking for a typo.")
     with tabs[3]:
-        drill_down("missed_windows", quality.missed_windows[MISSED_ORDER],
+        missed = tables["missed_windows"]
+        drill_down("missed_windows", missed[[c for c in ("centre", *MISSED_ORDER) if c in missed.columns]],
                    "No patient's follow-up went past a window without a visit in it.",
                    "Patients missing each window: " + " · ".join(f"{m} months {n:,}" for m, n in per_window.items())
                    + ". Listed: the patient was followed beyond the window (last visit after it closes) but has no "
                    "visit with an mRSS inside it; the window's dates count from the patient's baseline visit.")
     with tabs[4]:
-        implausible = quality.implausible.assign(measure=[
+        implausible = tables["implausible"].assign(measure=[
             MEASURES_BY_CODE[code].label if code in MEASURES_BY_CODE else code
-            for code in quality.implausible["measure"]])
+            for code in tables["implausible"]["measure"]])
         drill_down("implausible", implausible, "Every measurement lies in its plausible range.",
                    "Measurement values outside the catalogue's plausible range (CLINICAL.md), or missing.")
 

@@ -1,6 +1,7 @@
 """The cohort screen in AppTest: empty database, a one-patient cohort, the demo registry with filters, the
-summary table against the export's windows.csv, the data-quality counts against their drill-down tables and
-the links to the patient chart."""
+summary table against the export's windows.csv, the data-quality counts against their drill-down tables,
+the links to the patient chart, and a registry of three centres (centre filter, by-centre table, each centre's
+data-quality queue, an account of some centres)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from datetime import date
 import pandas as pd
 import pytest
 
+import ui.state
+from db.centres import add_centre, centre_keys, scope_for_user, set_user_centres
 from db.cohort import CohortFilter, cohort_summary
 from db.engine import write_session
 from db.patients import create_patient
+from db.scope import scoped
 from db.visits import record_assessment
 from tests import factories
 from tests.app.conftest import signed_in_app
@@ -53,7 +57,7 @@ def apply(at, **widgets):
     """Set the cohort form's widgets (key suffix -> value) and press Apply."""
     for name, value in widgets.items():
         key = f"cohort_{name}"
-        if name == "diagnoses":
+        if name in ("diagnoses", "centres"):
             at.multiselect(key=key).set_value(value)
         elif name in ("exposure", "anchor"):
             at.selectbox(key=key).set_value(value)
@@ -301,3 +305,103 @@ def test_composite_endpoints_follow_the_anchor_and_the_month(with_demo):
     reasons = dict(zip(criss["patient_id"], criss["reason"], strict=True))
     assert reasons["DEMO-0006"].startswith("no baseline visit")  # never on imatinib
     assert "Baseline: first start of imatinib" in " ".join(c.value for c in at.caption)
+
+
+def three_centres(engine) -> None:
+    """Centres A, B, C (and the empty MAIN): A1 30 -> 22 (improved), A2 20 -> 18; B1 10 -> 17 (progressed) and an
+    incomplete assessment; C1 40 -> 30 (improved) and an incomplete assessment. Visits at day 0 and day 91."""
+    with write_session(engine) as session:
+        for code, name in (("A", "Amsterdam"), ("B", "Bologna"), ("C", "Cluj")):
+            add_centre(session=session, data={"code": code, "name": name}, actor="admin")
+    keys = centre_keys(engine, ["A", "B", "C"])
+    with write_session(engine) as session:
+        for pid, code, first, then in (("A1", "A", 30, 22), ("A2", "A", 20, 18), ("B1", "B", 10, 17),
+                                       ("C1", "C", 40, 30)):
+            create_patient(session=session, actor="test",
+                           data=factories.patient(patient_id=pid, centre_key=keys[code]))
+            for day, value in (("2020-01-01", first), ("2020-04-01", then)):
+                record_assessment(session=session, actor="test", data=factories.total_only(
+                    patient_id=pid, visit_date=day, total=value))
+        for pid in ("B1", "C1"):
+            record_assessment(session=session, actor="test", data=factories.assessment(
+                patient_id=pid, visit_date="2020-02-01", face=None))
+
+
+def quality_by_centre(at) -> pd.DataFrame | None:
+    found = [frame.value for frame in at.dataframe if "Total" in frame.value.columns]
+    return found[0] if found else None
+
+
+def by_centre_table(at) -> pd.DataFrame | None:
+    found = [t.value for t in at.table if "Patients" in t.value.columns]
+    return found[0].map(lambda cell: cell.replace("\u00a0", " ")) if found else None
+
+
+def test_three_centres_filter_table_and_queues(with_users):
+    three_centres(with_users)
+    at = signed_in_app("coordinator", PAGE)  # an account of every centre
+    assert not at.exception, at.exception
+    centres = at.multiselect(key="cohort_centres")
+    assert centres.options == ["A — Amsterdam", "B — Bologna", "C — Cluj", "MAIN — Main centre"]
+    assert metric(at, "Patients in the cohort") == "4"
+    table = by_centre_table(at)
+    assert table.index.tolist() == ["Whole cohort", "A", "B", "C"]
+    assert table["Patients"].tolist() == ["4", "2", "1", "1"]
+    # A: baselines 30 and 20 (SD √50), changes -8 and -2 (SD √18); the whole cohort: 30, 20, 10, 40
+    assert table.loc["A", "Baseline mRSS"] == "25.0 ± 7.1 (n = 2)"
+    assert table.loc["A", "Change at 3 months"] == "−5.0 ± 4.2 (n = 2)"
+    assert table.loc["B", "Change at 3 months"] == "7.0 (n = 1)"
+    assert table.loc["Whole cohort", "Baseline mRSS"] == "25.0 ± 12.9 (n = 4)"
+    assert table.loc["C", "Change at 12 months"] == "–"
+    at.segmented_control(key="cohort_centre_statistic").set_value("Improved, n (%)").run()
+    table = by_centre_table(at)
+    assert table["Change at 3 months"].tolist() == ["2 of 4 (50%)", "1 of 2 (50%)", "0 of 1 (0%)", "1 of 1 (100%)"]
+    assert table.loc["A", "Baseline mRSS"] == "–"
+
+    per_centre = quality_by_centre(at)
+    assert per_centre.index.tolist() == ["A", "B", "C"]
+    assert per_centre["Incomplete"].tolist() == [0, 1, 1] and per_centre["Total"].tolist() == [0, 1, 1]
+    incomplete = at.dataframe(key="cohort_dq_table_incomplete").value
+    assert incomplete[["centre", "patient_id"]].values.tolist() == [["B", "B1"], ["C", "C1"]]
+    at.selectbox(key="cohort_dq_centre").set_value("C").run()
+    assert metric(at, "Incomplete assessments") == "1"
+    incomplete = at.dataframe(key="cohort_dq_table_incomplete").value
+    assert incomplete["patient_id"].tolist() == ["C1"] and "centre" not in incomplete.columns
+
+    apply(at, centres=["B", "C"])
+    assert metric(at, "Patients in the cohort") == "2"
+    assert by_centre_table(at).index.tolist() == ["Whole cohort", "B", "C"]
+    assert at.selectbox(key="cohort_dq_centre").value == "C"  # the data manager's queue stays chosen
+    apply(at, centres=["A", "B"])
+    assert at.selectbox(key="cohort_dq_centre").value == "Every centre"  # C left the cohort
+    assert at.dataframe(key="cohort_dq_table_incomplete").value[["centre", "patient_id"]].values.tolist() == [
+        ["B", "B1"]]
+    apply(at, centres=["B"])
+    assert metric(at, "Patients in the cohort") == "1"
+    assert by_centre_table(at) is None  # one centre: the summary table says it all
+    assert "centre B" in " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(("codes", "patients", "offered"), [(["A"], "2", None), (["A", "B"], "3", ["A", "B"])])
+def test_an_account_of_some_centres_sees_only_them(with_users, monkeypatch, codes, patients, offered):
+    three_centres(with_users)
+    with write_session(with_users) as session:
+        set_user_centres(session=session, username="coordinator", all_centres=False,
+                         centres=dict.fromkeys(codes, False), actor="admin")
+    scope = scope_for_user(with_users, "coordinator")
+    monkeypatch.setattr(ui.state, "get_engine", lambda: scoped(ui.state.engine_for(ui.state.database_url()), scope))
+    at = signed_in_app("coordinator", PAGE)
+    assert not at.exception, at.exception
+    assert metric(at, "Patients in the cohort") == patients
+    frames = {frame.key: frame.value for frame in at.dataframe if frame.key}
+    if offered is None:  # a one-centre account: no centre filter, no by-centre tables
+        assert not [m for m in at.multiselect if m.key == "cohort_centres"]
+        assert by_centre_table(at) is None and quality_by_centre(at) is None
+        assert metric(at, "Incomplete assessments") == "0"  # B1's and C1's are not theirs
+    else:
+        assert [o.split(" — ")[0] for o in at.multiselect(key="cohort_centres").options] == offered
+        assert by_centre_table(at).index.tolist() == ["Whole cohort", *offered]
+        assert quality_by_centre(at)["Incomplete"].to_dict() == {"A": 0, "B": 1}
+        assert frames["cohort_dq_table_incomplete"]["patient_id"].tolist() == ["B1"]
+    listed = [frame for key, frame in frames.items() if key.startswith("cohort_dq_table_")]
+    assert all(set(frame["patient_id"]) <= {"A1", "A2", "B1"} for frame in listed)
