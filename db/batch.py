@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from db.common import audit, bump_versions, lock_patients, snapshot, stale_record, write_row
-from db.scope import owner_filter, patient_filter, scope_of
+from db.scope import every_centre, owner_filter, patient_filter, scope_of
 from models.centre import Centre
 from models.errors import (
     DuplicateAssessment,
@@ -262,9 +262,10 @@ class _Centres:
         elsewhere: set[str] = set()
         if not scope.everything and new_ids:
             patient = PATIENT.table.__table__
-            for chunk in _chunks(sorted(set(new_ids))):
-                elsewhere.update(session.execute(select(patient.c.patient_id).where(
-                    patient.c.patient_id.in_(chunk), ~patient_filter(session))).scalars())
+            with every_centre(session):  # the policies hide them on PostgreSQL; only their ids are read here
+                for chunk in _chunks(sorted(set(new_ids))):
+                    elsewhere.update(session.execute(select(patient.c.patient_id).where(
+                        patient.c.patient_id.in_(chunk), ~patient_filter(session))).scalars())
         return cls({key: code for key, code, _ in rows}, {key for key, _, active in rows if active}, scope, elsewhere)
 
     def problem(self, row: Row, patients: _Patients) -> str | None:
@@ -631,17 +632,25 @@ def _bulk_insert(session: Session, kind: Kind, rows: list[Row], patients: _Patie
 
 def _insert_rows(session: Session, table, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """A set-based insert of `rows` (tuples in the order of `columns`) in the session's transaction: COPY on
-    PostgreSQL, elsewhere one executemany on the driver's cursor, the values converted by the columns' own
-    SQLAlchemy bind processors (what `insert(table)` would do, without its per-row overhead)."""
+    PostgreSQL (an executemany where row-level security binds the role), elsewhere one executemany on the driver's
+    cursor, the values converted by the columns' own SQLAlchemy bind processors (what `insert(table)` would do,
+    without its per-row overhead)."""
     if not rows:
         return
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         driver = connection.connection.driver_connection
-        with driver.cursor() as cursor, cursor.copy(
-                f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        with driver.cursor() as cursor:
+            if cursor.execute("SELECT row_security_active(%s)", (table.name,)).fetchone()[0]:
+                # the centres' policies apply to this role (migration 0008): PostgreSQL refuses COPY FROM, and an
+                # INSERT has each row checked against them
+                marks = ", ".join(["%s"] * len(columns))
+                statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+                cursor.executemany(statement, rows)
+                return
+            with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
         return
     processors = [(i, p) for i, p in enumerate(_bind_processors(table, columns, connection.dialect)) if p]
     if processors:

@@ -153,7 +153,7 @@ def read_bulk(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame:
     except Exception:  # noqa: BLE001 - a parameter without a literal form: the ordinary path
         return read_frame(engine, statement, types)
     buffer = io.BytesIO()
-    with engine.connect() as connection:
+    with engine.begin() as connection:  # BEGIN through SQLAlchemy: the centre scope is set for the policies
         cursor = connection.connection.driver_connection.cursor()
         with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
             for chunk in copy:
