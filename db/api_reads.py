@@ -4,8 +4,8 @@ cursor, filtered by patient and date range; one record by id; and the audit row 
 Only reads (and the read's audit row, through db.common.audit): every write of the API goes through the write
 paths of db/patients.py, db/visits.py, db/measures.py and db/treatments.py.
 
-Centres (issue 16) are not built: every account sees every patient. Where a centre scope would apply, it is a
-filter on Patient in `_statement` (marked below).
+Every read keeps the patients of the engine's centre scope (db.scope.patient_filter): another centre's record is
+not found, as one that does not exist.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from sqlalchemy import Engine, select
 from db.common import audit
 from db.engine import write_session
 from db.frames import matchable
+from db.scope import patient_filter
 from models import Assessment, Measurement, MedicationPeriod, Patient, TreatmentEvent
 from models.catalog import SITE_CODES
+from models.centre import Centre
 from models.treatment import AE_FIELDS
 
 
@@ -46,17 +48,16 @@ EVENTS = Resource("events", TreatmentEvent, "event_id", "date",
 RESOURCES = {r.name: r for r in (PATIENTS, ASSESSMENTS, MEASUREMENTS, MEDICATIONS, EVENTS)}
 
 
-def _statement(resource: Resource):
+def _statement(engine: Engine, resource: Resource):
     model = resource.model
     columns = [getattr(model, name) for name in resource.fields]
-    if model is Patient:
-        statement = select(Patient.patient_key.label("id"), Patient.patient_id, *columns, Patient.version)
-        # centre scope (issue 16, not built): .where(Patient.centre_id.in_(user's centres)) would go here
-        return statement.where(Patient.deleted_at.is_(None))
+    if model is Patient:  # with its centre's code
+        statement = (select(Patient.patient_key.label("id"), Patient.patient_id, Centre.code.label("centre"),
+                            *columns, Patient.version).join(Centre, Centre.centre_key == Patient.centre_key))
+        return statement.where(Patient.deleted_at.is_(None), patient_filter(engine))
     statement = (select(getattr(model, resource.id_column).label("id"), Patient.patient_id, *columns, model.version)
                  .join(Patient, Patient.patient_key == model.patient_key))
-    # centre scope (issue 16, not built): the same filter on Patient
-    return statement.where(model.deleted_at.is_(None), Patient.deleted_at.is_(None))
+    return statement.where(model.deleted_at.is_(None), Patient.deleted_at.is_(None), patient_filter(engine))
 
 
 def read_page(engine: Engine, resource: Resource, *, patient_id: str | None = None, since: date | None = None,
@@ -65,7 +66,7 @@ def read_page(engine: Engine, resource: Resource, *, patient_id: str | None = No
     [since, until] when given (both inclusive); and the id to continue after, None at the end."""
     model = resource.model
     id_column = getattr(model, resource.id_column)
-    statement = _statement(resource)
+    statement = _statement(engine, resource)
     if patient_id is not None:
         statement = statement.where(Patient.patient_id.in_(matchable([patient_id])))
     if resource.date_column is not None:
@@ -87,7 +88,7 @@ def read_page(engine: Engine, resource: Resource, *, patient_id: str | None = No
 def read_one(engine: Engine, resource: Resource, record_id: int | None = None, *,
              patient_id: str | None = None) -> dict | None:
     """One live record by its id (or, for patients, by patient_id), or None."""
-    statement = _statement(resource)
+    statement = _statement(engine, resource)
     if patient_id is not None:
         statement = statement.where(Patient.patient_id.in_(matchable([patient_id])))
     if record_id is not None:
@@ -103,5 +104,5 @@ def audit_read(engine: Engine, *, actor: str, entity: str, detail: str, patient_
         key = None
         if patient_id is not None:
             key = session.execute(select(Patient.patient_key).where(
-                Patient.patient_id.in_(matchable([patient_id])))).scalar()
+                Patient.patient_id.in_(matchable([patient_id])), patient_filter(session))).scalar()
         audit(session, actor=actor, action="api_read", entity=entity, patient_key=key, detail=detail[:2000])

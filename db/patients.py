@@ -56,8 +56,9 @@ def restore_patient(*, session: Session, patient_id: str, expected_version: int,
 
 
 def _key(session: Session, patient_id: str) -> int:
-    key = session.exec(select(Patient.patient_key).where(Patient.patient_id.in_(matchable([patient_id])))).first()
-    if key is None:
+    key = session.exec(select(Patient.patient_key).where(Patient.patient_id.in_(matchable([patient_id])),
+                                                         patient_filter(session))).first()
+    if key is None:  # another centre's patient too: as one that does not exist
         raise UnknownPatient(unknown_patient_reason(patient_id, deleted=False), field="patient_id")
     return key
 
