@@ -632,25 +632,14 @@ def _bulk_insert(session: Session, kind: Kind, rows: list[Row], patients: _Patie
 
 def _insert_rows(session: Session, table, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """A set-based insert of `rows` (tuples in the order of `columns`) in the session's transaction: COPY on
-    PostgreSQL (an executemany where row-level security binds the role), elsewhere one executemany on the driver's
-    cursor, the values converted by the columns' own SQLAlchemy bind processors (what `insert(table)` would do,
-    without its per-row overhead)."""
+    PostgreSQL (`_insert_postgresql`), elsewhere one executemany on the driver's cursor, the values converted by
+    the columns' own SQLAlchemy bind processors (what `insert(table)` would do, without its per-row overhead)."""
     if not rows:
         return
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        driver = connection.connection.driver_connection
-        with driver.cursor() as cursor:
-            if cursor.execute("SELECT row_security_active(%s)", (table.name,)).fetchone()[0]:
-                # the centres' policies apply to this role (migration 0008): PostgreSQL refuses COPY FROM, and an
-                # INSERT has each row checked against them
-                marks = ", ".join(["%s"] * len(columns))
-                statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
-                cursor.executemany(statement, rows)
-                return
-            with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+        with connection.connection.driver_connection.cursor() as cursor:
+            _insert_postgresql(cursor, table.name, columns, rows)
         return
     processors = [(i, p) for i, p in enumerate(_bind_processors(table, columns, connection.dialect)) if p]
     if processors:
@@ -662,6 +651,32 @@ def _insert_rows(session: Session, table, columns: tuple[str, ...], rows: list[t
         cursor.executemany(statement, rows)
     finally:
         cursor.close()
+
+
+def _insert_postgresql(cursor, name: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """COPY the rows in; where the centres' row-level security binds the role (migration 0008), PostgreSQL refuses
+    COPY FROM on the table: the rows are copied into a temporary table of this transaction and moved by one INSERT
+    … SELECT (each row checked against the policies, the keys given in the rows' order), or, for a role that may
+    not create temporary tables, inserted one by one (several times slower)."""
+    names = ", ".join(columns)
+    bound, temporary = cursor.execute("SELECT row_security_active(%s), has_database_privilege(current_database(), "
+                                      "'TEMPORARY')", (name,)).fetchone()
+    if bound and not temporary:
+        marks = ", ".join(["%s"] * len(columns))
+        cursor.executemany(f"INSERT INTO {name} ({names}) VALUES ({marks})", rows)  # noqa: S608 (model's names)
+        return
+    target = f"skintrack_staging_{name}" if bound else name
+    if bound:
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {target} ON COMMIT DROP AS "  # noqa: S608
+                       f"SELECT {names} FROM {name} WITH NO DATA")
+        cursor.execute(f"ALTER TABLE {target} ADD COLUMN IF NOT EXISTS skintrack_order bigserial")
+    with cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    if bound:
+        cursor.execute(f"INSERT INTO {name} ({names}) SELECT {names} FROM {target} "  # noqa: S608
+                       "ORDER BY skintrack_order")
+        cursor.execute(f"TRUNCATE {target}")
 
 
 def _bind_processors(table, columns: tuple[str, ...], dialect) -> list:
