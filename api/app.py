@@ -39,7 +39,10 @@ role may not, 429 after repeated failures (`Retry-After`). Every read of identif
 audited with the account and the token's name.
 
 **Pages**: lists return `{"items": [...], "next_cursor": "..."}`; pass `cursor` to get the next page.
-Centres (multi-site scope) are not built yet: every account sees every patient.
+
+**Centres**: a token acts within its account's centres. Lists, exports, derived tables and FHIR hold only their
+patients; another centre's patient or record answers as one that does not exist (404, or the same 422 of an unknown
+patient_id). An identified export needs the permission for every centre of the account.
 """
 
 STATUS = ((StaleRecord, 409), (DuplicatePatient, 409), (DuplicateAssessment, 409), (DuplicateRecord, 409),

@@ -2,8 +2,13 @@
 of screens and capabilities the app's pages ask through ui.guard).
 
 401 without a valid token (missing, unknown, revoked, expired, inactive account), 429 while the client address
-waits its delay, 403 for a role that may not. Centres (issue 16) are not built: an account that may read, reads
-every patient.
+waits its delay, 403 for a role that may not.
+
+Every request acts within its account's centre scope (issue 16): `caller` reads the scope with the account
+(db.centres.scope_for_user, afresh on every request) and `engine_for(request)` is the engine scoped to it
+(db.scope.scoped), the only engine the endpoints hand to db/ and exchange/. Another centre's patient is then what
+a patient that does not exist is: the same status and body (db/ filters by the scope; on PostgreSQL the centres'
+row-level security policies hold it too, for a role they bind).
 """
 
 from __future__ import annotations
@@ -12,9 +17,13 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
 
 from db.api_tokens import TokenRefused, TokenUser, TooManyFailures, authenticate_token
+from db.centres import centre_codes_by_key, scope_for_user
+from db.scope import scoped
 from models.access import may_open, role_can
+from models.scope import Scope
 
 bearer = HTTPBearer(auto_error=False, description="A personal API token (My account, or `python cli.py token "
                                                   "create`), sent as `Authorization: Bearer skt_...`")
@@ -27,14 +36,28 @@ def client_address(request: Request) -> str:
 def caller(request: Request,
            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> TokenUser:
     token = credentials.credentials if credentials is not None else None
+    engine = request.app.state.engine
     try:
-        return authenticate_token(request.app.state.engine, token, address=client_address(request))
+        who = authenticate_token(engine, token, address=client_address(request))
     except TooManyFailures as refused:
         raise HTTPException(429, detail=[{"field": "authorization", "msg": refused.reason}],
                             headers={"Retry-After": str(refused.retry_after)}) from None
     except TokenRefused as refused:
         raise HTTPException(401, detail=[{"field": "authorization", "msg": refused.reason}],
                             headers={"WWW-Authenticate": 'Bearer realm="skintrack"'}) from None
+    request.state.scope = scope_for_user(engine, who.username)
+    request.state.engine = scoped(engine, request.state.scope)
+    return who
+
+
+def engine_for(request: Request) -> Engine:
+    """The engine of this request's account, scoped to its centres (set by `caller`, which every endpoint
+    depends on)."""
+    return request.state.engine
+
+
+def scope_of_request(request: Request) -> Scope:
+    return request.state.scope
 
 
 Caller = Annotated[TokenUser, Depends(caller)]
@@ -67,12 +90,20 @@ def may_import(who: TokenUser) -> TokenUser:
     return who
 
 
-def may_export(who: TokenUser, *, deidentify: bool) -> TokenUser:
-    """De-identified exports: the "export" capability; identified ones also the account's own permission."""
+def may_export(who: TokenUser, request: Request, *, deidentify: bool) -> TokenUser:
+    """De-identified exports: the "export" capability; identified ones also the account's permission for every
+    centre of its scope (an account of every centre: its own permission; of some centres: each centre's)."""
     if not role_can(who.role, "export"):
         raise forbid(who, "export")
-    if not deidentify and not role_can(who.role, "export_identified",
-                                       can_export_identified=who.can_export_identified):
-        raise HTTPException(403, detail=[{"field": "deidentify", "msg": "this account may export de-identified "
-                                          "data only; ask with deidentify=true"}])
+    if deidentify:
+        return who
+    scope = scope_of_request(request)
+    every = scope.identified is None or (scope.centres is not None and scope.centres <= scope.identified)
+    if not role_can(who.role, "export_identified", can_export_identified=every):
+        only = ""
+        if scope.identified:
+            codes = centre_codes_by_key(request.app.state.engine)
+            only = f" (identified for centre {', '.join(sorted(codes.get(k, str(k)) for k in scope.identified))} only)"
+        raise HTTPException(403, detail=[{"field": "deidentify", "msg": f"this account may export de-identified "
+                                          f"data only{only}; ask with deidentify=true"}])
     return who

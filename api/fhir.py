@@ -23,7 +23,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
-from api.auth import Caller, may_export, may_read
+from api.auth import Caller, engine_for, may_export, may_read
 from db.api_reads import audit_read
 from exchange.fhir import everything_json, export_fhir_bulk, patient_id_of_resource
 from exchange.fhir.bulk import FILE_TYPES, NDJSON_MEDIA_TYPE
@@ -49,7 +49,7 @@ def outcome(message: str, code: str = "processing") -> dict:
                             "content": {FHIR_JSON: {}}}})
 def everything(request: Request, who: Caller, resource_id: str):
     may_read(who)
-    engine = request.app.state.engine
+    engine = engine_for(request)
     patient_id = patient_id_of_resource(engine, resource_id) if len(resource_id) <= 64 else None
     if patient_id is None:
         return JSONResponse(outcome(f"no patient with the resource id {resource_id[:64]!r}", "not-found"),
@@ -131,22 +131,22 @@ def start_export(request: Request, who: Caller,
                                                     description="resource types wanted, comma-separated (all when "
                                                                 "absent); only the full set is supported")] = None,
                  ) -> Response:
-    may_export(who, deidentify=deidentify)
+    may_export(who, request, deidentify=deidentify)
     if _type is not None:
         wanted = {t.strip() for t in _type.split(",") if t.strip()}
         unknown = sorted(wanted - set(FILE_TYPES))
         if unknown or wanted not in (set(FILE_TYPES), set(FILE_TYPES) - {"CodeSystem"}):
             raise InvalidValue(f"only the whole export is offered (leave _type out); not {', '.join(unknown) or _type}",
                                field="_type")
-    selected = None  # centre scope (issue 16, not built): every patient; a centre's patients would go here
+    selected = None  # every patient of the account's centres: the job's engine is scoped to them
     if patients is not None:
         selected = [p.strip() for p in patients.split(",") if p.strip()]
-        live_patient_ids(request.app.state.engine, selected)  # an unknown patient: refused now, not in the job
+        live_patient_ids(engine_for(request), selected)  # an unknown patient: refused now, not in the job
     jobs: Jobs = request.app.state.jobs
     job_id = secrets.token_urlsafe(16)
     job = Job(job_id=job_id, user_id=who.user_id, request=str(request.url), folder=jobs.root / job_id,
               started=datetime.now(UTC))
-    job.thread = threading.Thread(target=_run, args=(request.app.state.engine, job), daemon=True,
+    job.thread = threading.Thread(target=_run, args=(engine_for(request), job), daemon=True,
                                   kwargs={"deidentify": deidentify, "patients": selected, "actor": who.actor})
     jobs.add(job)
     job.thread.start()

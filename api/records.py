@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from api.auth import Caller, may_edit, may_read
+from api.auth import Caller, engine_for, may_edit, may_read
 from db import measures, patients, treatments, visits
 from db.api_reads import (
     ASSESSMENTS,
@@ -28,6 +28,7 @@ from db.api_reads import (
     read_one,
     read_page,
 )
+from db.centres import centre_keys
 from db.engine import write_session
 from models import (
     AssessmentCreate,
@@ -61,7 +62,7 @@ SCORES = dict(zip(SITE_CODES, (1, 2, 1, 1, 1, 2, 2, 2, 2, 3, 3, 0, 0, 1, 1, 0, 0
 KINDS = {
     "patients": Kind(PATIENTS, "patient", PatientCreate, PatientUpdate, patients.create_patient,
                      patients.update_patient, patients.delete_patient, "patient_id",
-                     {"patient_id": "P-0042", "diagnosis": "dcSSc", "sex": "F", "birth_year": 1968,
+                     {"patient_id": "P-0042", "centre": "MAIN", "diagnosis": "dcSSc", "sex": "F", "birth_year": 1968,
                       "diagnosis_date": "2022-06-01", "name": "Ana Example", "mrn": "H-100042", "notes": ""}),
     "assessments": Kind(ASSESSMENTS, "assessment", AssessmentCreate, AssessmentCreate, visits.record_assessment,
                         visits.correct_assessment, visits.delete_assessment, "assessment_id",
@@ -110,6 +111,22 @@ def _body_fields(kind: Kind, body: dict, schema: type, *, with_control: bool) ->
     return {name: value for name, value in body.items() if name not in CONTROL}
 
 
+def _centre(request: Request, kind: Kind, body: dict) -> dict:
+    """A new patient's `centre` (its code, as the app and bundles show it) as the centre_key of the write path.
+    Which centres the account may add patients to is the write path's to say (403 outside the account's)."""
+    if kind.resource is not PATIENTS or "centre" not in body:
+        return body
+    body = dict(body)
+    code = body.pop("centre")
+    if body.get("centre_key") is not None:
+        raise InvalidValue("give the centre's code or its centre_key, not both", field="centre")
+    if code is not None:
+        if not isinstance(code, str):
+            raise InvalidValue("must be a centre's code, e.g. MAIN", field="centre")
+        body["centre_key"] = next(iter(centre_keys(engine_for(request), [code]).values()))
+    return body
+
+
 def _control(body: dict) -> tuple[int, str]:
     version = body.get("expected_version")
     if version is None:
@@ -123,12 +140,12 @@ def _control(body: dict) -> tuple[int, str]:
 
 
 def _audit(request: Request, who, kind: Kind, detail: str, patient_id: str | None = None) -> None:
-    audit_read(request.app.state.engine, actor=who.actor, entity=kind.resource.model.__tablename__,
+    audit_read(engine_for(request), actor=who.actor, entity=kind.resource.model.__tablename__,
                detail=f"API {request.method} {request.url.path}: {detail}", patient_id=patient_id)
 
 
 def _found(request: Request, kind: Kind, record_id) -> dict:
-    engine = request.app.state.engine
+    engine = engine_for(request)
     row = (read_one(engine, kind.resource, patient_id=record_id) if kind.resource is PATIENTS
            else read_one(engine, kind.resource, int(record_id)))
     if row is None:
@@ -157,7 +174,7 @@ def _add_routes(name: str, kind: Kind) -> None:
                      cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
         may_read(who)
-        rows, more = read_page(request.app.state.engine, kind.resource, patient_id=patient_id, since=since,
+        rows, more = read_page(engine_for(request), kind.resource, patient_id=patient_id, since=since,
                                until=until, after=_cursor(cursor), limit=limit)
         filters = ", ".join(f"{k}={v}" for k, v in (("patient_id", patient_id), ("since", since), ("until", until))
                             if v is not None)
@@ -180,8 +197,8 @@ def _add_routes(name: str, kind: Kind) -> None:
                       body: Annotated[dict[str, Any], Body(openapi_examples=example,
                                                            description=f"the fields of a {kind.singular}")]):
         may_edit(who)
-        data = _body_fields(kind, body, kind.create_schema, with_control=False)
-        with write_session(request.app.state.engine) as session:
+        data = _body_fields(kind, _centre(request, kind, body), kind.create_schema, with_control=False)
+        with write_session(engine_for(request)) as session:
             row = kind.create(session=session, data=data, actor=who.actor)
             record_id = row.patient_id if kind.resource is PATIENTS else getattr(row, kind.id_arg)
         created = _found(request, kind, record_id)
@@ -207,7 +224,7 @@ def _add_routes(name: str, kind: Kind) -> None:
                     and "total" not in fields:
                 merged.pop("total", None)  # the stored total of scored sites is derived, not entered
             fields = {**merged, **fields}
-        with write_session(request.app.state.engine) as session:
+        with write_session(engine_for(request)) as session:
             kind.correct(session=session, **{kind.id_arg: record_id}, expected_version=version, data=fields,
                          actor=who.actor, reason=reason)
         return _found(request, kind, record_id)
@@ -232,7 +249,7 @@ def _add_routes(name: str, kind: Kind) -> None:
                       reason: Annotated[str, Query(description="why (kept in the audit trail)")],
                       record_id: RecordId) -> Response:
         may_edit(who)
-        with write_session(request.app.state.engine) as session:
+        with write_session(engine_for(request)) as session:
             kind.delete(session=session, **{kind.id_arg: record_id}, expected_version=expected_version,
                         actor=who.actor, reason=reason)
         return Response(status_code=204)

@@ -20,7 +20,8 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from api.auth import Caller, may_export, may_import
+from api.auth import Caller, engine_for, may_export, may_import
+from db.scope import scope_of, scoped
 from exchange import BundleRejected, import_bundle
 from exchange.errors import one_line
 from exchange.exporter import (
@@ -36,6 +37,7 @@ from exchange.exporter import (
 from exchange.fhir.source import live_patient_ids
 from models import errors as model_errors
 from models.errors import InvalidValue, SkintrackError
+from models.scope import Scope
 
 router = APIRouter(tags=["exchange"])
 
@@ -50,6 +52,17 @@ def _patients(value: str | None) -> list[str] | None:
     if not items:
         raise InvalidValue("give at least one patient_id, e.g. P-001,P-002", field="patients")
     return items
+
+
+def _selected(engine, patients: list[str] | None) -> list[str] | None:
+    """The patients an export holds: those named, each a live patient of the account's centres (UnknownPatient for
+    one that is not, whether it does not exist or belongs to another centre), or every patient of the account's
+    centres (None for an account of every centre: the whole registry)."""
+    if patients is not None:
+        return live_patient_ids(engine, patients)
+    if scope_of(engine).everything:
+        return None
+    return live_patient_ids(engine)
 
 
 def _months(value: str) -> list[int]:
@@ -92,7 +105,7 @@ def post_import(request: Request, who: Caller,
     may_import(who)
     name = bundle.filename or "upload.zip"
     try:
-        report = import_bundle(request.app.state.engine, bundle.file, actor=who.actor, update=update,
+        report = import_bundle(engine_for(request), bundle.file, actor=who.actor, update=update,
                                dry_run=dry_run, bundle_name=name)
     except BundleRejected as rejected:
         summary = f"{one_line(name)}: {rejected.reason}"
@@ -104,16 +117,18 @@ def post_import(request: Request, who: Caller,
 # --- exports ------------------------------------------------------------------------------------------------
 
 
-def _export_in_child(result, url: str, out: str, fmt: str, options: dict, actor: str, chunk: int | None) -> None:
+def _export_in_child(result, url: str, out: str, fmt: str, options: dict, actor: str, chunk: int | None,
+                     scope: Scope) -> None:
     """A large export in a fresh process (spawned: no thread of the server's is copied; not a daemon, so that
-    export_bundle may fork its worker processes as the CLI's does). Sends ("ok",) or the refusal's class, field and
-    reason through the pipe `result`. `chunk`: patients per chunk (tests: several chunks of a small registry)."""
+    export_bundle may fork its worker processes as the CLI's does), within the request's centre `scope`. Sends
+    ("ok",) or the refusal's class, field and reason through the pipe `result`. `chunk`: patients per chunk (tests:
+    several chunks of a small registry)."""
     from db.engine import make_engine
     from exchange import exporter
 
     if chunk is not None:
         exporter.CHUNK = chunk
-    engine = make_engine(url)
+    engine = scoped(make_engine(url), scope)  # a new engine: the request's scope goes with it, or it sees all
     try:
         export_bundle(engine, Path(out), fmt=fmt, actor=actor, **options)
         result.send(("ok",))
@@ -129,14 +144,16 @@ def _export_in_child(result, url: str, out: str, fmt: str, options: dict, actor:
 def run_export(engine, out: Path, fmt: str, options: dict, actor: str, patients: int, *, spawn_above: int = CHUNK,
                child_chunk: int | None = None) -> None:
     """export_bundle into `out`: in this thread for up to `spawn_above` patients (one chunk); beyond, in a spawned
-    process whose export runs its chunks in parallel worker processes, as `python cli.py export` does."""
+    process whose export runs its chunks in parallel worker processes, as `python cli.py export` does. Either way
+    within the centre scope of `engine`."""
     if patients <= spawn_above or engine.url.database in (None, "", ":memory:"):
         export_bundle(engine, out, fmt=fmt, actor=actor, workers=1, **options)
         return
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_export_in_child, args=(
-        sender, engine.url.render_as_string(hide_password=False), str(out), fmt, options, actor, child_chunk))
+        sender, engine.url.render_as_string(hide_password=False), str(out), fmt, options, actor, child_chunk,
+        scope_of(engine)))
     process.start()
     sender.close()
     try:
@@ -203,13 +220,13 @@ def get_export(request: Request, who: Caller,
                                                                  "sas, spss, stata, parquet")] = "zip",
                deidentify: Deidentify = True, anchor_drug: AnchorDrug = None, months: Months = "3,6,12,24",
                response_month: ResponseMonth = 12, patients: Patients = None):
-    may_export(who, deidentify=deidentify)
-    engine = request.app.state.engine
-    # centre scope (issue 16, not built): every account exports every patient; a centre's patients would be the
-    # default `patients` here
+    may_export(who, request, deidentify=deidentify)
+    engine = engine_for(request)
+    # the account's patients only (an unknown or another centre's patient_id: refused before any work)
     options = {"deidentify": deidentify, "anchor_drug": anchor_drug, "months": _months(months),
-               "response_month": response_month_of(response_month), "patients": _patients(patients)}
-    count = len(live_patient_ids(engine, options["patients"]))  # an unknown patient_id: 404 before any work
+               "response_month": response_month_of(response_month),
+               "patients": _selected(engine, _patients(patients))}
+    count = len(live_patient_ids(engine, options["patients"]))
     folder = Path(tempfile.mkdtemp(prefix="skintrack-api-export-"))
     cleanup = BackgroundTask(shutil.rmtree, folder, ignore_errors=True)
     download = DOWNLOAD_FORMATS[format]
@@ -262,9 +279,10 @@ def records_of(frame: pd.DataFrame) -> list[dict]:
 def get_derived(request: Request, who: Caller, table: Literal[DERIVED],  # type: ignore[valid-type]
                 deidentify: Deidentify = True, anchor_drug: AnchorDrug = None, months: Months = "3,6,12,24",
                 response_month: ResponseMonth = 12, patients: Patients = None) -> dict:
-    may_export(who, deidentify=deidentify)
-    engine = request.app.state.engine
-    selected = _patients(patients)
+    may_export(who, request, deidentify=deidentify)
+    engine = engine_for(request)
+    named = _patients(patients)
+    selected = _selected(engine, named)  # the account's patients only
     plan = plan_export(engine, deidentify=deidentify, anchor_drug=anchor_drug, months=_months(months),
                        response_month=response_month, patients=selected, actor=who.actor)
     sink = _Collect(f"{table}.csv")
@@ -272,5 +290,5 @@ def get_derived(request: Request, who: Caller, table: Literal[DERIVED],  # type:
     frame = pd.concat(sink.parts, ignore_index=True) if sink.parts else pd.DataFrame(columns=plan.columns.get(
         f"{table}.csv", []))
     audit_export(engine, actor=who.actor, fmt=f"{table} (JSON)", deidentified=deidentify,
-                 patients=len(plan.identifiers), restricted=selected is not None, target="API")
+                 patients=len(plan.identifiers), restricted=named is not None, target="API")
     return {"table": table, "rows": records_of(frame)}

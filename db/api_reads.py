@@ -21,6 +21,7 @@ from db.frames import matchable
 from db.scope import patient_filter
 from models import Assessment, Measurement, MedicationPeriod, Patient, TreatmentEvent
 from models.catalog import SITE_CODES
+from models.centre import Centre
 from models.treatment import AE_FIELDS
 
 
@@ -50,8 +51,9 @@ RESOURCES = {r.name: r for r in (PATIENTS, ASSESSMENTS, MEASUREMENTS, MEDICATION
 def _statement(engine: Engine, resource: Resource):
     model = resource.model
     columns = [getattr(model, name) for name in resource.fields]
-    if model is Patient:
-        statement = select(Patient.patient_key.label("id"), Patient.patient_id, *columns, Patient.version)
+    if model is Patient:  # with its centre's code
+        statement = (select(Patient.patient_key.label("id"), Patient.patient_id, Centre.code.label("centre"),
+                            *columns, Patient.version).join(Centre, Centre.centre_key == Patient.centre_key))
         return statement.where(Patient.deleted_at.is_(None), patient_filter(engine))
     statement = (select(getattr(model, resource.id_column).label("id"), Patient.patient_id, *columns, model.version)
                  .join(Patient, Patient.patient_key == model.patient_key))
@@ -104,5 +106,5 @@ def audit_read(engine: Engine, *, actor: str, entity: str, detail: str, patient_
         key = None
         if patient_id is not None:
             key = session.execute(select(Patient.patient_key).where(
-                Patient.patient_id.in_(matchable([patient_id])), patient_filter(engine))).scalar()
+                Patient.patient_id.in_(matchable([patient_id])), patient_filter(session))).scalar()
         audit(session, actor=actor, action="api_read", entity=entity, patient_key=key, detail=detail[:2000])

@@ -1,4 +1,9 @@
-"""Consistent backups while the app runs: SQLite's online backup API, pg_dump for PostgreSQL."""
+"""Consistent backups while the app runs: SQLite's online backup API, pg_dump for PostgreSQL.
+
+A backup holds every centre's patients: only an engine of every centre makes one (the command line; a global
+administrator's page). On PostgreSQL the dump runs with the centres' row-level security on and the scope of every
+centre (`skintrack.centres=*`), so that the app's own role, which the policies bind (migration 0008), dumps every
+row; a superuser, whom they do not bind, dumps the same."""
 
 from __future__ import annotations
 
@@ -15,7 +20,8 @@ from sqlalchemy.engine import make_url
 
 from db.common import audit
 from db.engine import is_sqlite, write_session
-from models.errors import SkintrackError
+from db.scope import scope_of
+from models.errors import NotPermitted, SkintrackError
 
 
 class BackupFailed(SkintrackError):
@@ -23,11 +29,18 @@ class BackupFailed(SkintrackError):
 
 
 PG_DUMP_ADVICE = ("for PostgreSQL, back up with the server's own tool, e.g. "
-                  "`pg_dump --format=custom --file=skintrack.dump \"$DATABASE\"` (restore with pg_restore)")
+                  "`pg_dump --format=custom --file=skintrack.dump \"$DATABASE\"` (restore with pg_restore; as the "
+                  "app's role add --enable-row-security and PGOPTIONS='-c skintrack.centres=*')")
+# pg_dump's session: the centres' policies apply (as they do to the app's role) with the scope of every centre
+ROW_SECURITY_OPTIONS = "-c skintrack.centres=*"
 
 
 def backup_database(engine: Engine, out: Path, *, actor: str) -> Path:
-    """Write a consistent copy of the database to `out` and audit it. Raises BackupFailed."""
+    """Write a consistent copy of the database to `out` and audit it. Raises BackupFailed, or NotPermitted for an
+    engine limited to some centres (a backup holds them all)."""
+    if not scope_of(engine).everything:
+        raise NotPermitted("only an administrator of every centre may back up the database: a backup holds every "
+                           "centre's patients", field="database")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if is_sqlite(engine):
@@ -60,13 +73,14 @@ def pg_dump_invocation(url: str, out: Path, passfile: Path) -> tuple[list[str], 
 
     No secret goes on the command line, which every local user can read (`ps`, /proc/PID/cmdline): the
     connection comes from libpq's PG* environment variables and the password from a password file that
-    only this account can read (PGPASSFILE; libpq ignores one that is group- or world-readable)."""
+    only this account can read (PGPASSFILE; libpq ignores one that is group- or world-readable). The session
+    sees every centre's rows (PGOPTIONS `-c skintrack.centres=*`, after the URL's own options)."""
     parsed = make_url(url)
     env = {"PGDATABASE": parsed.database or "", "PGHOST": parsed.host or "", "PGPORT": str(parsed.port or ""),
            "PGUSER": parsed.username or "", "PGPASSFILE": str(passfile)}
     options = parsed.query.get("options")
-    if options:
-        env["PGOPTIONS"] = unquote(options if isinstance(options, str) else options[0])
+    options = unquote(options if isinstance(options, str) else options[0]) if options else ""
+    env["PGOPTIONS"] = f"{options} {ROW_SECURITY_OPTIONS}".strip()
     env = {name: value for name, value in env.items() if value}
     secret = ""
     if parsed.password:
@@ -74,7 +88,10 @@ def pg_dump_invocation(url: str, out: Path, passfile: Path) -> tuple[list[str], 
             return value.replace("\\", "\\\\").replace(":", "\\:")
         secret = ":".join(field(part) for part in (parsed.host or "*", str(parsed.port or "*"), parsed.database or "*",
                                                    parsed.username or "*", parsed.password)) + "\n"
-    argv = [shutil.which("pg_dump") or "pg_dump", "--format=custom", f"--file={out}", "--no-password"]
+    # --enable-row-security: a role the centres' policies bind may dump the tables (else pg_dump refuses them), and
+    # with PGOPTIONS' scope of every centre its dump holds every row; no change for a superuser
+    argv = [shutil.which("pg_dump") or "pg_dump", "--format=custom", f"--file={out}", "--no-password",
+            "--enable-row-security"]
     return argv, env, secret
 
 

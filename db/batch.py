@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from db.common import audit, bump_versions, lock_patients, snapshot, stale_record, write_row
-from db.scope import owner_filter, patient_filter, scope_of
+from db.scope import every_centre, owner_filter, patient_filter, scope_of
 from models.centre import Centre
 from models.errors import (
     DuplicateAssessment,
@@ -262,9 +262,10 @@ class _Centres:
         elsewhere: set[str] = set()
         if not scope.everything and new_ids:
             patient = PATIENT.table.__table__
-            for chunk in _chunks(sorted(set(new_ids))):
-                elsewhere.update(session.execute(select(patient.c.patient_id).where(
-                    patient.c.patient_id.in_(chunk), ~patient_filter(session))).scalars())
+            with every_centre(session):  # the policies hide them on PostgreSQL; only their ids are read here
+                for chunk in _chunks(sorted(set(new_ids))):
+                    elsewhere.update(session.execute(select(patient.c.patient_id).where(
+                        patient.c.patient_id.in_(chunk), ~patient_filter(session))).scalars())
         return cls({key: code for key, code, _ in rows}, {key for key, _, active in rows if active}, scope, elsewhere)
 
     def problem(self, row: Row, patients: _Patients) -> str | None:
@@ -631,17 +632,14 @@ def _bulk_insert(session: Session, kind: Kind, rows: list[Row], patients: _Patie
 
 def _insert_rows(session: Session, table, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """A set-based insert of `rows` (tuples in the order of `columns`) in the session's transaction: COPY on
-    PostgreSQL, elsewhere one executemany on the driver's cursor, the values converted by the columns' own
-    SQLAlchemy bind processors (what `insert(table)` would do, without its per-row overhead)."""
+    PostgreSQL (`_insert_postgresql`), elsewhere one executemany on the driver's cursor, the values converted by
+    the columns' own SQLAlchemy bind processors (what `insert(table)` would do, without its per-row overhead)."""
     if not rows:
         return
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        driver = connection.connection.driver_connection
-        with driver.cursor() as cursor, cursor.copy(
-                f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        with connection.connection.driver_connection.cursor() as cursor:
+            _insert_postgresql(cursor, table.name, columns, rows)
         return
     processors = [(i, p) for i, p in enumerate(_bind_processors(table, columns, connection.dialect)) if p]
     if processors:
@@ -653,6 +651,32 @@ def _insert_rows(session: Session, table, columns: tuple[str, ...], rows: list[t
         cursor.executemany(statement, rows)
     finally:
         cursor.close()
+
+
+def _insert_postgresql(cursor, name: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """COPY the rows in; where the centres' row-level security binds the role (migration 0008), PostgreSQL refuses
+    COPY FROM on the table: the rows are copied into a temporary table of this transaction and moved by one INSERT
+    … SELECT (each row checked against the policies, the keys given in the rows' order), or, for a role that may
+    not create temporary tables, inserted one by one (several times slower)."""
+    names = ", ".join(columns)
+    bound, temporary = cursor.execute("SELECT row_security_active(%s), has_database_privilege(current_database(), "
+                                      "'TEMPORARY')", (name,)).fetchone()
+    if bound and not temporary:
+        marks = ", ".join(["%s"] * len(columns))
+        cursor.executemany(f"INSERT INTO {name} ({names}) VALUES ({marks})", rows)  # noqa: S608 (model's names)
+        return
+    target = f"skintrack_staging_{name}" if bound else name
+    if bound:
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {target} ON COMMIT DROP AS "  # noqa: S608
+                       f"SELECT {names} FROM {name} WITH NO DATA")
+        cursor.execute(f"ALTER TABLE {target} ADD COLUMN IF NOT EXISTS skintrack_order bigserial")
+    with cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    if bound:
+        cursor.execute(f"INSERT INTO {name} ({names}) SELECT {names} FROM {target} "  # noqa: S608
+                       "ORDER BY skintrack_order")
+        cursor.execute(f"TRUNCATE {target}")
 
 
 def _bind_processors(table, columns: tuple[str, ...], dialect) -> list:

@@ -17,6 +17,7 @@ from models.setting import InstallationSetting
 SECRET_SETTING = "pseudonym_secret"
 INSTALLATION_ACTOR = "skintrack"  # the audit row's actor when the installation acts on its own (no user given)
 AUDIT_TABLE = "audit_event"
+SCOPE_FUNCTION = "skintrack_in_scope(integer)"  # what the centres' policies call (migration 0008)
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -43,10 +44,12 @@ def pseudonym_secret(engine: Engine, *, actor: str = INSTALLATION_ACTOR) -> str:
 
 def grant_app_role(engine: Engine, role: str) -> list[str]:
     """Give the PostgreSQL role `role` what the app needs in the schema of `engine` (which must connect as the
-    owner of the tables, the role that runs the migrations): SELECT, INSERT, UPDATE and DELETE on every table but
-    only SELECT and INSERT on audit_event and SELECT on alembic_version, and the sequences. Returns the statements
-    run. Refused (NotPermitted) for a superuser or a role that owns the tables or is a member of their owner:
-    either could alter the audit table's triggers. Run it again after an upgrade that adds tables."""
+    owner of the tables, the role that runs the migrations): SELECT, INSERT, UPDATE and DELETE on every table
+    (centre and user_centre included) but only SELECT and INSERT on audit_event and SELECT on alembic_version, the
+    sequences, and EXECUTE on the function the centres' row-level security policies call. Returns the statements
+    run. Refused (NotPermitted) for a superuser or a role that owns the tables or is a member of their owner
+    (either could alter the audit table's triggers), and for a BYPASSRLS role (the centres' policies would not
+    apply to it). Run it again after an upgrade that adds tables."""
     if engine.dialect.name != "postgresql":
         raise InvalidValue("only PostgreSQL has roles; a SQLite file is protected by its file permissions",
                            field="database")
@@ -61,9 +64,12 @@ def grant_app_role(engine: Engine, role: str) -> list[str]:
         if found is None:
             raise InvalidValue(f"no role {role!r} (CREATE ROLE {role} LOGIN PASSWORD '…' first), or no "
                                f"{AUDIT_TABLE} table in this schema (run the migrations first)", field="role")
-        if found.rolsuper or found.rolbypassrls or found.owns:
+        if found.rolsuper or found.owns:
             raise NotPermitted(f"{role!r} is a superuser or owns the tables: it could alter the audit trail's "
                                "triggers; the app needs a role of its own", field="role")
+        if found.rolbypassrls:
+            raise NotPermitted(f"{role!r} has BYPASSRLS: the centres' row-level security would not apply to it; "
+                               f"ALTER ROLE {role} NOBYPASSRLS first", field="role")
         schema = '"' + found.schema.replace('"', '""') + '"'
         statements = [
             f"GRANT USAGE ON SCHEMA {schema} TO {role}",
@@ -72,6 +78,10 @@ def grant_app_role(engine: Engine, role: str) -> list[str]:
             f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {schema}.alembic_version FROM {role}",
             f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
         ]
+        if connection.execute(text("SELECT to_regprocedure(:name) IS NOT NULL"),
+                              {"name": f"{schema}.{SCOPE_FUNCTION}"}).scalar_one():
+            # the centres' row-level security policies call it (migration 0008); PUBLIC may have lost EXECUTE
+            statements.append(f"GRANT EXECUTE ON FUNCTION {schema}.{SCOPE_FUNCTION} TO {role}")
         for statement in statements:
             connection.execute(text(statement))
     return statements

@@ -11,6 +11,9 @@ policies: any role but a superuser or a BYPASSRLS role). SQLite, a single clinic
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import Engine, event, false, select, true
 from sqlalchemy.sql import ColumnElement
 
@@ -70,3 +73,19 @@ def install_postgresql_scope(engine: Engine) -> None:
     def _set_scope(connection):
         scope = connection.get_execution_options().get(OPTION, ALL)
         connection.exec_driver_sql("SELECT set_config('skintrack.centres', %s, true)", (scope.setting,))
+
+
+@contextmanager
+def every_centre(session) -> Iterator[None]:
+    """Within the block, the session's PostgreSQL transaction is not limited by the policies (skintrack.centres =
+    '*'); the scope's setting is back after it. Only for a check the application itself limits to what it may tell,
+    e.g. that a patient_id exists at another centre (a new patient may not take it). Nothing on SQLite."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    connection.exec_driver_sql("SELECT set_config('skintrack.centres', '*', true)")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql("SELECT set_config('skintrack.centres', %s, true)", (scope_of(session).setting,))

@@ -22,7 +22,9 @@ def test_no_password_in_pg_dumps_arguments(tmp_path):
     assert not any("s3cret" in value for value in env.values())
     assert "--no-password" in argv  # never prompts, never reads a password from anywhere but the file
     assert env["PGHOST"] == "db.example" and env["PGPORT"] == "6543" and env["PGUSER"] == "skin"
-    assert env["PGDATABASE"] == "reg" and env["PGOPTIONS"] == "-csearch_path=t_1"
+    # the URL's options, then every centre's scope for the row-level security pg_dump runs with
+    assert env["PGDATABASE"] == "reg" and env["PGOPTIONS"] == "-csearch_path=t_1 -c skintrack.centres=*"
+    assert "--enable-row-security" in argv
     assert env["PGPASSFILE"] == str(tmp_path / "pgpass")
     # the password file format escapes ':' and '\'
     assert passfile_text == "db.example:6543:reg:skin:s3cret\\:pa\\\\ss-word\n"
@@ -57,3 +59,16 @@ def test_backup_on_postgresql_with_a_password_in_the_url(pg_url, tmp_path, monke
     assert seen["mode"] == 0o600 and "not-checked-but-secret" in seen["text"]
     listing = real_run(["pg_restore", "--list", str(out)], capture_output=True, text=True, check=True).stdout
     assert "audit_event" in listing
+
+
+def test_an_engine_of_some_centres_makes_no_backup(sqlite_engine, tmp_path):
+    """A backup holds every centre's patients: an administrator limited to some centres may not make one."""
+    import pytest
+
+    from db.scope import scoped
+    from models.errors import NotPermitted
+    from models.scope import Scope
+
+    with pytest.raises(NotPermitted, match="every centre"):
+        backup_database(scoped(sqlite_engine, Scope(frozenset({1}))), tmp_path / "copy.db", actor="tester")
+    assert not (tmp_path / "copy.db").exists()
