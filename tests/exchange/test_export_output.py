@@ -95,7 +95,8 @@ def test_a_workbook_takes_text_with_control_characters(fresh_sqlite, tmp_path):
     # written before the one text rule refused control characters (a database of an older version)
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO patient (patient_id, diagnosis, name, mrn, notes, data_version, "
-                                "centre_key) VALUES ('P1', 'SSc', '', '', :notes, 0, 1)"), {"notes": "line\x0bbreak\x01"})
+                                "centre_key) VALUES ('P1', 'SSc', '', '', :notes, 0, 1)"),
+                           {"notes": "line\x0bbreak\x01"})
     export_bundle(engine, tmp_path / "book.xlsx", fmt="xlsx", actor="t")
     sheet = openpyxl.load_workbook(tmp_path / "book.xlsx", read_only=True)["patients"]
     rows = list(sheet.iter_rows(values_only=True))
