@@ -99,10 +99,12 @@ def _months(value: str) -> list[int]:
 
 def cmd_export(args) -> int:
     from exchange import export_bundle
-    from models.errors import UnknownPatient
+    from models.errors import InvalidValue, UnknownPatient
 
     out = Path(args.out)
     patients = _id_list(args.patients)
+    if args.centre is not None and not args.centre.strip(" ,"):
+        raise UsageError("--centre needs at least one centre code, e.g. --centre AMS,LYON")
     if args.format == "fhir":
         return _export_fhir(args, out, patients)
     months = _months(args.months)
@@ -116,9 +118,13 @@ def cmd_export(args) -> int:
     try:
         result = export_bundle(engine, out, fmt=args.format, deidentify=args.deidentify,
                                anchor_drug=args.anchor_drug, months=months, response_month=args.response_month,
-                               patients=patients, actor=CLI_ACTOR)
+                               patients=patients, centres=args.centre, actor=CLI_ACTOR)
     except UnknownPatient as error:
         raise UsageError(f"--patients: {error.reason}") from None
+    except InvalidValue as error:
+        if error.field != "centre":
+            raise
+        raise UsageError(f"--centre: {error.reason}") from None
     print("\n".join(result.lines()))
     return EXIT_OK
 
@@ -127,7 +133,7 @@ def _export_fhir(args, out: Path, patients: list[str] | None) -> int:
     """`export --format fhir OUT`: the FHIR Bulk Data NDJSON files (one per resource type) into the folder OUT,
     identified unless --deidentify (as every other format), audited as one export row (docs/FHIR.md)."""
     from exchange.fhir import export_fhir_bulk
-    from models.errors import UnknownPatient
+    from models.errors import InvalidValue, UnknownPatient
 
     if out.exists() and not out.is_dir():
         raise UsageError(f"OUT {args.out!r} is a file; with --format fhir, OUT is a folder")
@@ -138,9 +144,14 @@ def _export_fhir(args, out: Path, patients: list[str] | None) -> int:
         raise UsageError(f"{', '.join(ignored)}: only for the bundle and statistical formats, not --format fhir")
     engine = _engine()
     try:
-        result = export_fhir_bulk(engine, out, deidentify=args.deidentify, patients=patients, actor=CLI_ACTOR)
+        result = export_fhir_bulk(engine, out, deidentify=args.deidentify, patients=patients, centres=args.centre,
+                                  actor=CLI_ACTOR)
     except UnknownPatient as error:
         raise UsageError(f"--patients: {error.reason}") from None
+    except InvalidValue as error:
+        if error.field != "centre":
+            raise
+        raise UsageError(f"--centre: {error.reason}") from None
     print("\n".join(result.lines()))
     return EXIT_OK
 
@@ -328,6 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--response-month", metavar="M", type=int, default=RESPONSE_MONTH_DEFAULT,
                         help="follow-up month of response.csv (ACR CRISS, revised CRISS; default 12)")
     export.add_argument("--patients", metavar="ID,...", default=None, help="only these patient_ids")
+    export.add_argument("--centre", metavar="CODE,...", default=None,
+                        help="only the patients of these centres (codes); every file names each patient's centre")
     export.set_defaults(handler=cmd_export)
 
     from models.catalog import ROLES

@@ -6,7 +6,8 @@
 - raters become rater-1, rater-2, ... consistently within the export (`rater_numbers`);
 - every date of a patient, in every file (DATE columns of any file, derived files included), moves by one
   per-patient offset of 1-180 days either way, never 0, from the HMAC (`date_offset`);
-- `birth_year` is replaced by `age_at_baseline` (`age_at_baseline`), 90 for 90 or more.
+- `birth_year` is replaced by `age_at_baseline` (`age_at_baseline`), 90 for 90 or more;
+- the patient's `centre` (a centre's code) is kept: a centre is not a person.
 
 The key is SKINTRACK_SECRET when set; otherwise a random key generated on first use and kept in the
 installation_setting table, so pseudonyms stay the same across exports of one installation.
@@ -29,6 +30,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from db.installation import INSTALLATION_ACTOR, pseudonym_secret
+from db.scope import patient_filter
 from db.treatments import patients_with_events_told_apart_by_description
 from exchange.spec import DATE
 from models import Assessment, Measurement, Patient
@@ -152,7 +154,8 @@ def rater_numbers(engine: Engine, order: list[str]) -> dict[str, str]:
         statement = (
             select(Patient.patient_id, table.rater, func.min(day))
             .join(Patient, Patient.patient_key == table.patient_key)
-            .where(table.deleted_at.is_(None), Patient.deleted_at.is_(None), table.rater != "")
+            .where(table.deleted_at.is_(None), Patient.deleted_at.is_(None), table.rater != "",
+                   patient_filter(engine))
             .group_by(Patient.patient_id, table.rater)
         )
         with engine.connect() as connection:

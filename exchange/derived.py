@@ -30,12 +30,16 @@ assert list(WINDOW_VALUES) == WINDOW_VALUES_COLUMNS
 assert list(RESPONSE) == RESPONSE_COLUMNS
 assert list(ACTIVITY) == ACTIVITY_COLUMNS
 
+# summary.csv, one row per patient: the patient's centre after its patient_id, as in patients.csv, in the export of a
+# registry of several centres (exporter.plan_export; a one-centre registry's summary.csv is the example's, unchanged)
+SUMMARY = {"patient_id": TEXT, "centre": TEXT, **DERIVED_KINDS["summary.csv"]}
+
 # Every file of an export in the order it is written (and of the workbook's sheets): the bundle, then the
 # derived files, the dictionary last. Kinds: column -> TEXT/DATE/INT/NUMBER/YESNO (exchange.spec).
 FILE_KINDS: dict[str, dict[str, str]] = {
     **{spec.name: {column: spec.kinds[column] for column in spec.columns} for spec in BUNDLE_FILES},
     "visits.csv": DERIVED_KINDS["visits.csv"],
-    "summary.csv": DERIVED_KINDS["summary.csv"],
+    "summary.csv": SUMMARY,
     "windows.csv": WINDOWS,
     "window_values.csv": WINDOW_VALUES,
     "response.csv": RESPONSE,

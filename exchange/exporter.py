@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -53,17 +53,19 @@ from db.common import audit
 from db.engine import read_session, write_session
 from db.measures import load_measurements
 from db.patients import load_patients
+from db.scope import patient_filter
 from db.treatments import load_events, load_medications
 from db.visits import load_assessments
 from exchange import deid
 from exchange.cells import csv_rows, protect, protect_cell  # noqa: F401 (protect*: the exchange tests' import)
+from exchange.coverage import export_coverage
 from exchange.derived import FILE_KINDS, FILE_ORDER, dictionary_rows
 from exchange.sinks import XLSX_MAX_ROWS, CsvSink, XlsxSink
 from exchange.spec import BUNDLE_FILES, DICTIONARY_COLUMNS
 from exchange.statformats import STAT_FORMATS, StatSink
 from models import Patient
 from models.catalog import MEASURES_BY_CODE
-from models.errors import InvalidValue, UnknownPatient
+from models.errors import InvalidValue
 
 CHUNK = 2000
 CATALOGUE_UNITS = {code: measure.unit for code, measure in MEASURES_BY_CODE.items()}  # exports write these
@@ -103,32 +105,19 @@ class Plan:
     response_month: int
     columns: dict[str, list[str]]  # file -> the columns written
     keys: deid.Deidentifier | None = None  # de-identified exports only
+    centre_of: dict[str, str] = field(default_factory=dict)  # patient_id -> its centre's code
+    centres: tuple[str, ...] = ()  # the centres the export was limited to (empty: every centre of the scope)
 
 
 # --- planning -----------------------------------------------------------------------------------------
 
 
-def _patient_list(engine: Engine, patients: Iterable[str] | None) -> list[str]:
-    table = Patient.__table__
-    with read_session(engine) as session:
-        statement = select(table.c.patient_id).where(table.c.deleted_at.is_(None)).order_by(table.c.patient_id)
-        every = sorted(row[0] for row in session.execute(statement))  # Python's order: the same on every database
-    if patients is None:
-        return every
-    wanted = list(dict.fromkeys(str(p).strip() for p in patients if str(p).strip()))
-    live = set(every)
-    missing = [p for p in wanted if p not in live]
-    if missing:
-        raise UnknownPatient(f"no live patient {', '.join(map(repr, missing[:10]))}"
-                             + (f" and {len(missing) - 10} more" if len(missing) > 10 else ""), field="patients")
-    return sorted(wanted)
-
-
 def _uses_age(engine: Engine) -> bool:
+    """Whether a patient of the scope has an age_at_baseline (then the identified export writes the column)."""
     table = Patient.__table__
     with read_session(engine) as session:
         return bool(session.execute(select(func.count()).select_from(table).where(
-            table.c.age_at_baseline.is_not(None), table.c.deleted_at.is_(None))).scalar())
+            table.c.age_at_baseline.is_not(None), table.c.deleted_at.is_(None), patient_filter(engine))).scalar())
 
 
 def response_month_of(value) -> int:
@@ -137,22 +126,27 @@ def response_month_of(value) -> int:
 
 
 def plan_export(engine: Engine, *, deidentify: bool, anchor_drug: str | None, months, response_month,
-                patients, actor: str) -> Plan:
+                patients, actor: str, centres=None) -> Plan:
     """Check the options and fix what the chunks need: the patients and their order, the columns, the keys
-    (`actor`: the user an audit row names if this export creates the installation's pseudonym secret)."""
+    (`actor`: the user an audit row names if this export creates the installation's pseudonym secret). The
+    patients are those of the engine's scope, limited to `centres` and `patients` (exchange.coverage, which
+    also refuses an identified export of a centre the account may not export identified)."""
     months = parse_months(months)
     response_month = response_month_of(response_month)
-    identifiers = _patient_list(engine, patients)
+    coverage = export_coverage(engine, patients=patients, centres=centres, deidentify=deidentify)
+    identifiers = coverage.identifiers
     keys = deid.prepare(engine, identifiers, actor=actor) if deidentify else None
     if keys is not None:
         identifiers = keys.order(identifiers)
-    with_age = deidentify or _uses_age(engine)
+    optional = {"age_at_baseline": deidentify or _uses_age(engine),
+                "summary.csv:centre": coverage.multi_centre}  # summary.csv of a one-centre registry as it was
     columns = {}
     for name in FILE_ORDER:
-        wanted = [c for c in FILE_KINDS[name] if c != "age_at_baseline" or with_age]
+        wanted = [c for c in FILE_KINDS[name] if optional.get(c, optional.get(f"{name}:{c}", True))]
         columns[name] = keys.columns(name, wanted) if keys is not None else wanted
     return Plan(identifiers=identifiers, anchor_drug=anchor_drug or None, months=months,
-                response_month=response_month, columns=columns, keys=keys)
+                response_month=response_month, columns=columns, keys=keys, centre_of=coverage.centre_of,
+                centres=coverage.centres)
 
 
 # --- one chunk of patients ----------------------------------------------------------------------------
@@ -162,6 +156,7 @@ def chunk_files(engine: Engine, plan: Plan, identifiers: list[str]) -> tuple[dic
     """The rows of every per-patient file for `identifiers` (a run of the plan's patients), as typed frames ready
     to write, and the window visits windows.csv is computed from."""
     people = load_patients(engine, identifiers)
+    people = people.assign(centre=people["patient_id"].map(plan.centre_of).astype(object))
     assessments = load_assessments(engine, identifiers)
     measurements = load_measurements(engine, identifiers)
     medications = load_medications(engine, identifiers)
@@ -179,7 +174,7 @@ def chunk_files(engine: Engine, plan: Plan, identifiers: list[str]) -> tuple[dic
         "medications.csv": medications,
         "events.csv": events,
         "visits.csv": format_visits_for_export(visit_export_frame(visits, base, medications)),
-        "summary.csv": format_summary_for_export(summary),
+        "summary.csv": _with_centre(format_summary_for_export(summary), plan),
         "window_values.csv": format_window_values_for_export(window_values_frame(window_visits)),
         "response.csv": format_response_for_export(response_frame(
             people, visits, measurements, events, anchors=anchors, month=plan.response_month)),
@@ -190,6 +185,10 @@ def chunk_files(engine: Engine, plan: Plan, identifiers: list[str]) -> tuple[dic
         frames = deid.deidentify(frames, FILE_KINDS, plan.keys, summary.set_index("patient_id")["baseline_date"])
     frames = {name: frame[plan.columns[name]] for name, frame in frames.items()}
     return frames, window_visits[["month", "change", "improved", "progressed"]]
+
+
+def _with_centre(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    return frame.assign(centre=frame["patient_id"].map(plan.centre_of).astype(object))
 
 
 def _ordered(frame: pd.DataFrame, identifiers: list[str], ascending: bool) -> pd.DataFrame:
@@ -289,7 +288,9 @@ def parallel_workers(engine: Engine, fmt: str) -> int:
 
 
 def _audit_export(engine: Engine, *, actor: str, fmt: str, plan: Plan, restricted: bool, target: str) -> None:
-    options = (f"{f', anchored on {plan.anchor_drug}' if plan.anchor_drug else ''}, windows "
+    centres = ",".join(plan.centres)
+    options = (f"{f', centres {centres}' if centres else ''}"
+               f"{f', anchored on {plan.anchor_drug}' if plan.anchor_drug else ''}, windows "
                f"{','.join(map(str, plan.months))}, response month {plan.response_month}")
     audit_export(engine, actor=actor, fmt=fmt, deidentified=plan.keys is not None, patients=len(plan.identifiers),
                  restricted=restricted, target=target, options=options)
@@ -321,22 +322,26 @@ def _notes(sink) -> list[str]:
 
 
 def export_bundle(engine: Engine, out, *, fmt: str = "csv", deidentify: bool = False, anchor_drug: str | None = None,
-                  months=DEFAULT_WINDOW_MONTHS, response_month=DEFAULT_RESPONSE_MONTH, patients=None, actor: str,
-                  progress=None, workers: int | None = None) -> ExportResult:
+                  months=DEFAULT_WINDOW_MONTHS, response_month=DEFAULT_RESPONSE_MONTH, patients=None, centres=None,
+                  actor: str, progress=None, workers: int | None = None) -> ExportResult:
     """Write the export to `out`: a folder (created if missing) of CSV files (fmt="csv") or of datasets
     (fmt="sas", "spss", "stata", "parquet"), or, with fmt="xlsx", a workbook.
 
-    `patients` (patient_ids) limits every file to those patients; `anchor_drug` anchors the baselines;
+    Only the patients of the engine's scope are exported (db.scope). `centres` (centre codes: "A,B" or a list)
+    and `patients` (patient_ids) limit every file to those centres' patients and to those patients; every
+    per-patient file names each patient's centre. `anchor_drug` anchors the baselines;
     `months` sets the visit windows and `response_month` the follow-up of response.csv; `workers` the processes
     of a CSV export (default: `parallel_workers`). Audited as one `export` row. Raises UnknownPatient (a
-    patient_id that is not a live patient) or InvalidValue (months, response month, format).
+    patient_id that is not a live patient of the scope and centres), InvalidValue (months, response month, format,
+    an unknown centre) or NotPermitted (a centre outside the scope; identified, a centre the account may not
+    export identified: see exchange.coverage).
     """
     if fmt not in FORMATS:
         raise InvalidValue(f"{fmt!r} is not an export format; allowed: {', '.join(FORMATS)}", field="format")
     started = time.perf_counter()
     out = Path(out)
     plan = plan_export(engine, deidentify=deidentify, anchor_drug=anchor_drug, months=months,
-                       response_month=response_month, patients=patients, actor=actor)
+                       response_month=response_month, patients=patients, actor=actor, centres=centres)
     # Written aside first (beside OUT, not in it: an export killed midway leaves nothing inside a bundle folder)
     # and moved into place at the end: a failed export leaves no half-written files.
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -370,14 +375,15 @@ def export_bundle(engine: Engine, out, *, fmt: str = "csv", deidentify: bool = F
 
 
 def export_bytes(engine: Engine, *, fmt: str = "zip", deidentify: bool = False, anchor_drug: str | None = None,
-                 months=DEFAULT_WINDOW_MONTHS, response_month=DEFAULT_RESPONSE_MONTH, patients=None, actor: str,
-                 progress=None) -> bytes:
+                 months=DEFAULT_WINDOW_MONTHS, response_month=DEFAULT_RESPONSE_MONTH, patients=None, centres=None,
+                 actor: str, progress=None) -> bytes:
     """The export as bytes for a download: a zip of the CSV files (fmt="zip"), a workbook (fmt="xlsx"), or a zip
-    of the datasets for a statistical package (fmt="sas", "spss", "stata", "parquet")."""
+    of the datasets for a statistical package (fmt="sas", "spss", "stata", "parquet"). The options and refusals
+    are `export_bundle`'s (`centres`: centre codes the export is limited to)."""
     if fmt not in DOWNLOADS:
         raise InvalidValue(f"{fmt!r} is not a download format; allowed: {', '.join(DOWNLOADS)}", field="format")
     plan = plan_export(engine, deidentify=deidentify, anchor_drug=anchor_drug, months=months,
-                       response_month=response_month, patients=patients, actor=actor)
+                       response_month=response_month, patients=patients, actor=actor, centres=centres)
     if fmt == "xlsx":
         buffer = io.BytesIO()
         sink = _sink(fmt, buffer)

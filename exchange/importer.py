@@ -5,6 +5,12 @@ skin_scores.csv and measurements.csv rows, which gives the schema's result witho
 `db.batch.write_batch` like a form's save, with the bundle's semantics (merge: a row equal to its record is
 unchanged, a different one refused unless --update), in ONE transaction, audited as one `import` row that every
 created record points to. What is left here: reading, the `file:line: column: reason` report, the counts.
+
+Centres: patients.csv's `centre` (a centre's code) becomes the patient row's Row.extra; the write path places a new
+patient there (blank: the database's only active centre) and refuses, as `centre` problems, a missing centre when
+there are several, an inactive centre, a centre outside the importing engine's scope, a patient of another centre
+than the bundle names, and a patient outside the scope. An unknown or malformed code is refused here. The other rows
+of a patient refused for its centre are refused with it, named as `centre` problems too.
 """
 
 from __future__ import annotations
@@ -17,12 +23,14 @@ from datetime import date
 from sqlalchemy import Engine
 
 from db.batch import BatchResult, Row, write_batch
+from db.centres import centre_codes_by_key
 from db.engine import read_session, write_session
 from exchange.errors import BundleRejected, Problem
 from exchange.spec import EVENTS, MEASUREMENTS, MEDICATIONS, PATIENTS, SKIN_SCORES, BundleFile
-from models.errors import SkintrackError
+from models.centre import check_centre_code
+from models.errors import InvalidValue, SkintrackError, UnknownPatient
 from models.records import ASSESSMENT, EVENT, MEASUREMENT, MEDICATION, PATIENT, Kind, reader
-from models.validation import printable
+from models.validation import check_text, printable
 
 Progress = Callable[[int, int], None] | None
 
@@ -68,10 +76,43 @@ def _column(spec: BundleFile, field_name: str) -> str:
     return field_name if field_name in spec.kinds else (field_name or "row")
 
 
-def _rows(spec: BundleFile, kind: Kind, records: Iterable, problems, today: date, count: Callable[[], None]
-          ) -> list[Row]:
-    """The records of one file as rows of the batch; a problem per bad record (its every problem)."""
+class _Centres:
+    """The centre column of patients.csv: a centre's code read into its key (a patient row's Row.extra, which the
+    write path checks against the writer's scope), and the patient rows refused for their centre, whose other
+    rows in the bundle are refused as well, for the same reason (`refused`: patient_id -> (line, reason))."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.keys = {code: key for key, code in centre_codes_by_key(engine).items()}
+        self.refused: dict[str, tuple[int, str]] = {}
+
+    def key(self, cell) -> int | None:
+        """The key of the centre a cell names (None for a blank cell); InvalidValue naming "centre" otherwise."""
+        if cell is None or not str(cell).strip():
+            return None
+        code = check_centre_code(check_text(str(cell), "centre"))
+        if code not in self.keys:
+            known = ", ".join(sorted(self.keys)) or "none"
+            raise InvalidValue(f"no centre {code} (centres: {known})", field="centre")
+        return self.keys[code]
+
+    def refuse(self, patient_id: str, line: int, reason: str) -> None:
+        self.refused.setdefault(patient_id, (line, reason))
+
+    def reworded(self, spec: BundleFile, row: Row, violation) -> Problem | None:
+        """A record of a patient whose row was refused for its centre: the problem named as the centre's."""
+        if violation.error is not UnknownPatient or row.patient_id not in self.refused:
+            return None
+        line, reason = self.refused[row.patient_id]
+        return Problem(spec.name, row.line, "centre",
+                       f"patient {row.patient_id!r} is refused on {PATIENTS.name}:{line} ({reason})")
+
+
+def _rows(spec: BundleFile, kind: Kind, records: Iterable, problems, today: date, count: Callable[[], None],
+          centres: _Centres) -> list[Row]:
+    """The records of one file as rows of the batch; a problem per bad record (its every problem). A patient
+    row's centre (a code, blank for the database's only centre) becomes its Row.extra."""
     read = reader(kind, today)
+    patients = kind is PATIENT
     out = []
     for item in records:
         count()
@@ -79,12 +120,24 @@ def _rows(spec: BundleFile, kind: Kind, records: Iterable, problems, today: date
             problems.append(item)
             continue
         line, record = item
+        found: list[SkintrackError] = []
+        extra = None
+        if patients and "centre" in record:
+            record = dict(record)
+            try:
+                centre = centres.key(record.pop("centre"))
+                extra = None if centre is None else (centre,)
+            except SkintrackError as error:
+                found.append(error)
+                centres.refuse(str(record.get("patient_id") or "").strip(), line, error.reason)
         try:
             patient_id, key, values = read(record)
         except SkintrackError as error:
-            problems.extend(Problem(spec.name, line, _column(spec, p.field), p.reason) for p in error.problems)
+            found.extend(error.problems)
+        if found:
+            problems.extend(Problem(spec.name, line, _column(spec, p.field), p.reason) for p in found)
             continue
-        out.append(Row(line, patient_id, key, values))
+        out.append(Row(line, patient_id, key, values, extra))
     return out
 
 
@@ -109,7 +162,8 @@ def import_records(engine: Engine, tables: dict[str, tuple[list[str], Iterable]]
         if progress is not None and counter[0] % 5000 == 0:
             progress(min(counter[0], total), total)
 
-    batch = {kind.name: _rows(spec, kind, tables[spec.name][1], problems, today, count)
+    centres = _Centres(engine)
+    batch = {kind.name: _rows(spec, kind, tables[spec.name][1], problems, today, count, centres)
              for spec, kind in FILES if spec.name in tables}
     parsed = counter[0]
     shown = printable(bundle_name)  # the audit row holds the name: no control character reaches the database
@@ -128,10 +182,14 @@ def import_records(engine: Engine, tables: dict[str, tuple[list[str], Iterable]]
             result = write_batch(session, batch, actor=actor, merge=True, update_existing=update_existing,
                                  bundle=shown, check_only=dry_run or bool(problems), progress=written,
                                  import_detail=detail)
+            for refusal in result.refusals:  # a patient row refused for its centre: its other rows with it
+                if refusal.kind is PATIENT and refusal.violation.field == "centre":
+                    centres.refuse(refusal.row.patient_id, refusal.row.line, refusal.violation.reason)
             for refusal in result.refusals:
                 spec = FILE_OF[refusal.kind.name]
-                problems.append(Problem(spec.name, refusal.row.line, _column(spec, refusal.violation.field),
-                                        refusal.violation.reason))
+                problems.append(centres.reworded(spec, refusal.row, refusal.violation)
+                                or Problem(spec.name, refusal.row.line, _column(spec, refusal.violation.field),
+                                           refusal.violation.reason))
             if problems:
                 raise BundleRejected(_sorted(problems))
     except BundleRejected:

@@ -29,6 +29,7 @@ from models.catalog import (
     SITE_CODES,
     SITES_BY_CODE,
 )
+from models.centre import CENTRE_CODE_RULE
 from models.ctcae import CTCAE_VERSION
 
 TEXT, DATE, INT, NUMBER, YESNO = "text", "date", "int", "number", "yesno"
@@ -45,10 +46,11 @@ class BundleFile:
 
 PATIENTS = BundleFile(
     "patients.csv",
-    ("patient_id", "diagnosis", "sex", "birth_year", "age_at_baseline", "diagnosis_date", "name", "mrn", "notes"),
-    ("patient_id", "diagnosis"),
+    ("patient_id", "centre", "diagnosis", "sex", "birth_year", "age_at_baseline", "diagnosis_date", "name", "mrn",
+     "notes"),
+    ("patient_id", "diagnosis"),  # centre: required by the import when the database has several centres
     ("patient_id",),
-    {"patient_id": TEXT, "diagnosis": TEXT, "sex": TEXT, "birth_year": INT, "age_at_baseline": INT,
+    {"patient_id": TEXT, "centre": TEXT, "diagnosis": TEXT, "sex": TEXT, "birth_year": INT, "age_at_baseline": INT,
      "diagnosis_date": DATE, "name": TEXT, "mrn": TEXT, "notes": TEXT},
 )
 SKIN_SCORES = BundleFile(
@@ -119,6 +121,8 @@ _MEANINGS: dict[tuple[str, str], tuple[str, str, str]] = {
     # (file, column) -> (meaning, unit, allowed values); "*" applies to every file
     ("*", "patient_id"): ("the clinic's or study's identifier (S- pseudonym in de-identified bundles)", "",
                           PATIENT_ID_RULE),
+    ("*", "centre"): ("the code of the centre the patient belongs to (kept in de-identified bundles: a centre is "
+                      "not a person)", "", CENTRE_CODE_RULE),
     ("patients.csv", "diagnosis"): ("diagnosis", "", _codes(DIAGNOSES)),
     ("patients.csv", "sex"): ("sex", "", _codes(SEXES)),
     ("patients.csv", "birth_year"): ("year of birth", "year", "four digits, not in the future"),

@@ -19,11 +19,12 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from exchange import deid
+from exchange.coverage import export_coverage
 from exchange.exporter import audit_export
 from exchange.fhir.codes import installation, local_code_systems
 from exchange.fhir.deidentify import Raters, deidentify_frames
 from exchange.fhir.mapping import RESOURCE_TYPES, Context, resource_dicts
-from exchange.fhir.source import live_patient_ids, load_frames
+from exchange.fhir.source import load_frames
 from models.errors import InvalidValue
 
 CHUNK = 1000
@@ -86,9 +87,10 @@ class _Files:
 
 
 def write_bulk(engine: Engine, folder: Path, *, deidentify: bool, patient_ids: list[str], progress=None,
-               actor: str | None = None) -> dict:
+               actor: str | None = None, centre_of: dict[str, str] | None = None) -> dict:
     """Write the NDJSON files of these (live) patients into `folder`; returns resources per type. `actor` is named
-    by the audit row of the installation secret if this export creates it."""
+    by the audit row of the installation secret if this export creates it; `centre_of` (patient_id -> centre code,
+    from exchange.coverage) saves reading the centres chunk by chunk."""
     inst = installation(engine, actor=actor)
     ctx = Context(inst, deidentified=deidentify)
     secret = deid.installation_secret(engine, actor=actor or deid.INSTALLATION_ACTOR) if deidentify else None
@@ -103,7 +105,7 @@ def write_bulk(engine: Engine, folder: Path, *, deidentify: bool, patient_ids: l
         for system in local_code_systems(inst):
             files.write(system)
         for start in range(0, len(patient_ids), CHUNK):
-            frames = load_frames(engine, patient_ids[start:start + CHUNK])
+            frames = load_frames(engine, patient_ids[start:start + CHUNK], centre_of)
             if deidentify:
                 frames = deidentify_frames(frames, secret=secret, raters=raters)
             for resource in resource_dicts(frames, ctx):
@@ -115,26 +117,29 @@ def write_bulk(engine: Engine, folder: Path, *, deidentify: bool, patient_ids: l
     return {kind: files.counts[kind] for kind in FILE_TYPES if kind in files.counts}
 
 
-def export_fhir_bulk(engine: Engine, out_dir, *, deidentify: bool = False, patients=None, actor: str,
+def export_fhir_bulk(engine: Engine, out_dir, *, deidentify: bool = False, patients=None, centres=None, actor: str,
                      progress=None) -> FhirExportResult:
-    """Write the FHIR NDJSON bulk export of the live patients (or of `patients`, patient_ids) into the folder
-    `out_dir` (created if missing): `CodeSystem.ndjson` (the installation's local CodeSystems), `Patient.ndjson`,
-    `Condition.ndjson`, `Observation.ndjson`, ... Earlier `<type>.ndjson` files of this export in the folder are
-    replaced or removed. With `deidentify`, the rules of EXCHANGE.md apply. Audited as one `export` row.
+    """Write the FHIR NDJSON bulk export of the live patients of the engine's scope (limited to `centres`, centre
+    codes, and to `patients`, patient_ids) into the folder `out_dir` (created if missing): `CodeSystem.ndjson` (the
+    installation's local CodeSystems), `Patient.ndjson`, `Condition.ndjson`, `Observation.ndjson`, ... Earlier
+    `<type>.ndjson` files of this export in the folder are replaced or removed. With `deidentify`, the rules of
+    EXCHANGE.md apply. Audited as one `export` row.
 
-    Raises UnknownPatient (a patient_id that is not a live patient) or InvalidValue (a pseudonym collision,
-    a malformed SKINTRACK_FHIR_BASE).
+    Raises UnknownPatient (a patient_id that is not a live patient of the scope and centres), InvalidValue (a
+    pseudonym collision, a malformed SKINTRACK_FHIR_BASE, an unknown centre) or NotPermitted (a centre outside the
+    scope; identified, a centre the account may not export identified: exchange.coverage).
     """
     started = time.perf_counter()
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InvalidValue(f"{str(out)!r} is a file; the FHIR export writes a folder", field="out")
-    patient_ids = live_patient_ids(engine, patients)
+    coverage = export_coverage(engine, patients=patients, centres=centres, deidentify=deidentify)
+    patient_ids = coverage.identifiers
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         counts = write_bulk(engine, staging, deidentify=deidentify, patient_ids=patient_ids, progress=progress,
-                            actor=actor)
+                            actor=actor, centre_of=coverage.centre_of)
         out.mkdir(exist_ok=True)
         for kind in FILE_TYPES:
             target = out / f"{kind}.ndjson"
@@ -145,6 +150,7 @@ def export_fhir_bulk(engine: Engine, out_dir, *, deidentify: bool = False, patie
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     audit_export(engine, actor=actor, fmt=FORMAT, deidentified=deidentify, patients=len(patient_ids),
-                 restricted=patients is not None, target=str(out))
+                 restricted=patients is not None, target=str(out),
+                 options=f", centres {','.join(coverage.centres)}" if coverage.centres else "")
     return FhirExportResult(path=out, deidentified=deidentify, counts=counts, patients=len(patient_ids),
                             seconds=time.perf_counter() - started)

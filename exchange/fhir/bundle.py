@@ -31,8 +31,10 @@ def everything_json(engine: Engine, patient_id: str, *, deidentify: bool = False
                     inst: Installation | None = None) -> dict:
     """The $everything Bundle of the live patient `patient_id` as JSON-ready dict (the fast form for an HTTP
     response). With `deidentify`, the EXCHANGE.md rules apply (pseudonym, shifted dates, no identifying text,
-    raters renumbered within this Bundle). Raises UnknownPatient. Not audited: the caller audits the read."""
-    (patient_id,) = live_patient_ids(engine, [patient_id])
+    raters renumbered within this Bundle). Raises UnknownPatient (also for a patient outside the engine's scope);
+    identified, NotPermitted when the patient's centre may not be exported identified. Not audited: the caller
+    audits the read."""
+    (patient_id,) = live_patient_ids(engine, [patient_id], deidentify=deidentify)
     inst = inst or installation(engine)
     frames = load_frames(engine, [patient_id])
     if deidentify:

@@ -188,6 +188,10 @@ def _patient(row: dict, ctx: Context, pid: str) -> dict:
         resource["gender"] = gender
     if not ctx.deidentified and row.get("birth_year") is not None:
         resource["birthDate"] = f"{int(row['birth_year']):04d}"
+    centre = _text(row.get("centre"))
+    if centre:  # the patient's centre, by its code (kept on de-identification: a centre is not a person)
+        resource["managingOrganization"] = {"identifier": {"system": ctx.installation.identifier_system("centre"),
+                                                           "value": centre}}
     return resource
 
 

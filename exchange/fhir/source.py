@@ -1,4 +1,5 @@
-"""What the FHIR output reads: the live patients and their rows, only through the public reads of `db/`."""
+"""What the FHIR output reads: the live patients of the engine's scope and their rows, only through the public reads
+of `db/` and `exchange.coverage` (the patients an export covers)."""
 
 from __future__ import annotations
 
@@ -10,31 +11,27 @@ from db.measures import load_measurements
 from db.patients import load_patients
 from db.treatments import load_events, load_medications
 from db.visits import load_assessments
+from exchange.coverage import export_coverage
 from exchange.fhir.mapping import HASHED_PREFIX, Frames, patient_resource_id
-from models.errors import UnknownPatient
-
-FEW = 500
 
 
-def live_patient_ids(engine: Engine, patients: Iterable[str] | None = None) -> list[str]:
-    """Every live patient's patient_id (code-point order), or those of `patients` after checking each is a live
-    patient. Raises UnknownPatient naming the ones that are not."""
-    if patients is None:
-        return sorted(load_patients(engine)["patient_id"])
-    wanted = list(dict.fromkeys(str(p).strip() for p in patients if str(p).strip()))
-    # a few ids (a $everything, a selection) are looked up by themselves; many, against the whole list
-    live = set(load_patients(engine, wanted if len(wanted) <= FEW else None)["patient_id"])
-    missing = [p for p in wanted if p not in live]
-    if missing:
-        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
-        raise UnknownPatient(f"no live patient {', '.join(map(repr, missing[:10]))}{more}", field="patients")
-    return sorted(wanted)
+def live_patient_ids(engine: Engine, patients: Iterable[str] | None = None, *, centres=None,
+                     deidentify: bool = True) -> list[str]:
+    """Every live patient's patient_id of the engine's scope (code-point order), limited to `centres` (codes) and to
+    `patients` after checking each is a live patient of the scope. Raises UnknownPatient naming the ones that are
+    not; with `deidentify` False, NotPermitted when a centre covered may not be exported identified
+    (exchange.coverage)."""
+    return export_coverage(engine, patients=patients, centres=centres, deidentify=deidentify).identifiers
 
 
-def load_frames(engine: Engine, patient_ids: list[str]) -> Frames:
-    """Every live row of these patients."""
+def load_frames(engine: Engine, patient_ids: list[str], centre_of: dict[str, str] | None = None) -> Frames:
+    """Every live row of these patients, the patients with their centre's code in `centre` (`centre_of`:
+    patient_id -> code, as exchange.coverage gave it; read here when not given)."""
+    patients = load_patients(engine, patient_ids)
+    if centre_of is None:
+        centre_of = export_coverage(engine, patients=patients["patient_id"]).centre_of if len(patients) else {}
     return Frames(
-        patients=load_patients(engine, patient_ids),
+        patients=patients.assign(centre=[centre_of.get(p, "") for p in patients["patient_id"]]),
         assessments=load_assessments(engine, patient_ids),
         measurements=load_measurements(engine, patient_ids),
         medications=load_medications(engine, patient_ids),

@@ -210,7 +210,7 @@ def test_a_record_without_end_is_refused_after_a_megabyte(sqlite_engine):
     finally:
         tracemalloc.stop()
     assert list(error.problems) == [f"patients.csv:2: file: a record is longer than {MAX_RECORD:,} characters; "
-                                    "patients.csv has at most 9 columns of short values (is it a CSV file of the "
+                                    "patients.csv has at most 10 columns of short values (is it a CSV file of the "
                                     "bundle?)"]
     assert peak < 4 * MIB + 16 * MIB  # the upload's own bytes, and a bounded amount beside them
 

@@ -41,7 +41,7 @@ def test_no_identifying_input_survives_and_intervals_are_kept(sqlite_engine, tmp
     for value in identifying:
         assert value not in text, value
     header = (tmp_path / "deid" / "patients.csv").read_text().splitlines()[0].split(",")
-    assert header == ["patient_id", "diagnosis", "sex", "age_at_baseline", "diagnosis_date"]
+    assert header == ["patient_id", "centre", "diagnosis", "sex", "age_at_baseline", "diagnosis_date"]
     assert "description" not in (tmp_path / "deid" / "events.csv").read_text().splitlines()[0]
     raters = {r["rater"] for r in read(tmp_path / "deid" / "skin_scores.csv")}
     assert raters <= {""} | {f"rater-{i}" for i in range(1, 20)} and "rater-1" in raters

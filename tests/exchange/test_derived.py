@@ -174,7 +174,7 @@ def test_empty_database_exports_headers_and_one_window_row_per_month(sqlite_engi
     result = export_bundle(sqlite_engine, tmp_path / "empty", months=(3, 12), actor="t")
     assert result.patients == 0
     assert (tmp_path / "empty" / "patients.csv").read_bytes() == \
-        b"patient_id,diagnosis,sex,birth_year,diagnosis_date,name,mrn,notes\r\n"
+        b"patient_id,centre,diagnosis,sex,birth_year,diagnosis_date,name,mrn,notes\r\n"
     assert (tmp_path / "empty" / "windows.csv").read_text().splitlines()[1:] == ["3,0,,,,,,0,0", "12,0,,,,,,0,0"]
     dictionary = read(tmp_path / "empty" / "dictionary.csv")
     described = {(r["file"], r["column"]) for r in dictionary}

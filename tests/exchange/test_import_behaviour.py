@@ -50,7 +50,7 @@ def test_update_writes_changes_with_an_audit_row_each(sqlite_engine, tmp_path):
     row = trail[trail["entity"] == "assessment"].iloc[0]
     assert json.loads(row["before"])["total"] == 4 and json.loads(row["after"])["total"] == 5
     export_bundle(sqlite_engine, tmp_path / "out", actor="t")
-    assert "EX-03,SSc" in (tmp_path / "out" / "patients.csv").read_text()
+    assert "EX-03,MAIN,SSc" in (tmp_path / "out" / "patients.csv").read_text()
 
 
 def test_dry_run_writes_nothing(sqlite_engine):
