@@ -158,6 +158,27 @@ ALL_EXPORT_KEYS = ("export_s", "raw_dump_s", "export_raw_ratio", "export_peak_mi
 ONE_EXPORT_KEYS = ("export_one_s", "raw_dump_one_s", "export_one_raw_ratio", "export_one_peak_mib")
 
 
+def centre_assessments(url: str, key: int | None) -> int:
+    """Live assessments of the centre's patients (of every patient without `key`), read as the owner: what a
+    one-centre export's skin_scores.csv may hold at most."""
+    from sqlalchemy import func, select
+
+    from db.engine import make_engine
+    from models import Assessment, Patient
+
+    statement = (select(func.count()).select_from(Assessment)
+                 .join(Patient, Patient.patient_key == Assessment.patient_key)
+                 .where(Assessment.deleted_at.is_(None), Patient.deleted_at.is_(None)))
+    if key is not None:
+        statement = statement.where(Patient.centre_key == key)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(statement).scalar_one()
+    finally:
+        engine.dispose()
+
+
 def csv_rows(path: Path) -> int:
     """Data rows of a CSV file (0 when it is not there); a row's text holds no line break in these files."""
     if not path.is_file():
@@ -339,7 +360,8 @@ def measure_backend(backend: Backend, ctx: dict, put) -> None:
                 cpu[what].append(results[what]["cpu_s"])
             loads.append(max(results["export"]["load_average"], results["dump"]["load_average"]))
             sizes.update(export_bytes=folder_bytes(out), dump_bytes=folder_bytes(raw),
-                         patients=csv_rows(out / "patients.csv"))
+                         patients=csv_rows(out / "patients.csv"), skin_scores=csv_rows(out / "skin_scores.csv"),
+                         centre_assessments=centre_assessments(url, one_key if centre else None))
             shutil.rmtree(out, ignore_errors=True)
             shutil.rmtree(raw, ignore_errors=True)
         put(export_key, median(exports), exports, {**sizes, "cpu_s": cpu["export"], "load_average": loads})
@@ -408,12 +430,17 @@ def one_centre_note(results: dict, ctx: dict) -> str:
     expected = one["patients"] + 1  # the bench patient of figure 6 belongs to that centre too
     read = []
     for backend in BACKENDS:
-        for what, figure, key in (("cohort summary", "cohort_summary_one_s", "n"),
-                                  ("export", "export_one_s", "patients")):
-            n = figures[figure]["extra"].get(backend, {}).get(key)
-            if n is not None:
-                flag = "" if n == expected else " (NOT limited to the centre)"
-                read.append(f"{BACKEND_LABELS[backend]} {what} read {n:,} patients{flag}")
+        cohort = figures["cohort_summary_one_s"]["extra"].get(backend, {})
+        if "n" in cohort:
+            flag = "" if cohort["n"] == expected else " (NOT limited to the centre)"
+            read.append(f"{BACKEND_LABELS[backend]} cohort summary of {cohort['n']:,} patients{flag}")
+        export = figures["export_one_s"]["extra"].get(backend, {})
+        if "patients" in export:
+            flag = ("" if export["patients"] == expected and export["skin_scores"] <= export["centre_assessments"]
+                    else " (NOT limited to the centre)")
+            read.append(f"{BACKEND_LABELS[backend]} export of {export['patients']:,} patients and "
+                        f"{export['skin_scores']:,} skin scores (the centre has {export['centre_assessments']:,})"
+                        f"{flag}")
     text = (f"One-centre account: centre {one['code']}, {expected:,} of {results['patients'] + 1:,} patients "
             f"(the largest of {results['centres']} centres)")
     if read:
