@@ -1,4 +1,5 @@
-"""One measured operation in a process of its own: `python -m bench.child <what> ...`, or
+"""One measured operation in a process of its own: `python -m bench.child <what> ...` (import, chart, or export: one
+centre's export where the command line has no `--centre` yet), or
 `python -m bench.child measure -- COMMAND...` to time another program (bench.dump).
 
 Import and the AppTest render run here, so that the peak RSS (the kernel's high-water mark of the process)
@@ -29,6 +30,31 @@ def _import(url: str, bundle: Path) -> dict:
     seconds = time.perf_counter() - start
     engine.dispose()
     return {"seconds": seconds, "rss_before_mib": before, "report": _plain(report)}
+
+
+def _export(url: str, centre: str, out: Path) -> dict:
+    """`python cli.py export OUT` of one centre's patients, as the command line runs it, but with the engine scoped
+    to that centre (for a command line without `--centre`): the same export_bundle call with the CLI's defaults."""
+    import cli
+    from db.centres import centre_keys
+    from db.engine import ensure_schema, make_engine
+    from db.scope import scoped
+    from exchange import export_bundle
+    from models.scope import Scope
+
+    engine = make_engine(url)
+    ensure_schema(engine)
+    keys = centre_keys(engine, [centre])
+    engine = scoped(engine, Scope(frozenset(keys.values()), frozenset(keys.values()), (centre,)))
+    args = cli.build_parser().parse_args(["export", str(out)])
+    start = time.perf_counter()
+    result = export_bundle(engine, out, fmt=args.format, deidentify=args.deidentify, anchor_drug=args.anchor_drug,
+                           months=cli._months(args.months), response_month=args.response_month, patients=None,
+                           actor="bench")
+    seconds = time.perf_counter() - start
+    print("\n".join(result.lines()), file=sys.stderr)
+    engine.dispose()
+    return {"seconds": seconds}
 
 
 def _chart(url: str, patient: str, username: str, runs: int) -> dict:
@@ -81,15 +107,18 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write("\n" + json.dumps(result) + "\n")
         return result["returncode"]
     parser = argparse.ArgumentParser(prog="python -m bench.child")
-    parser.add_argument("what", choices=("import", "chart"))
+    parser.add_argument("what", choices=("import", "chart", "export"))
     parser.add_argument("--url", required=True)
-    parser.add_argument("--path", type=Path, help="bundle folder to import")
+    parser.add_argument("--path", type=Path, help="bundle folder to import, or to export into")
+    parser.add_argument("--centre", default="", help="export: the one centre's code")
     parser.add_argument("--patient", default="")
     parser.add_argument("--username", default="")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
     if args.what == "import":
         result = _import(args.url, args.path)
+    elif args.what == "export":
+        result = _export(args.url, args.centre, args.path)
     else:
         result = _chart(args.url, args.patient, args.username, args.runs)
     from bench.common import peak_rss_mib

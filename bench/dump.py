@@ -47,14 +47,28 @@ def _program(name: str) -> str:
     return found
 
 
-def dump_command(url: str, folder: Path) -> tuple[list[str], dict[str, str], str]:
-    """(argv, extra environment, standard input) of a plain CSV dump of every table of `url` into `folder`."""
+def _where(name: str, centre_key: int | None) -> str:
+    """The condition on a table's rows a one-centre account sees ('' for every row): its patients and their
+    records, the audit rows of no patient or of its patients (db.scope.CLINICAL_TABLES); other tables whole."""
+    from db.scope import CLINICAL_TABLES
+
+    if centre_key is None or name not in CLINICAL_TABLES:
+        return ""
+    if name == "patient":
+        return f" WHERE centre_key = {int(centre_key)}"
+    mine = f"patient_key IN (SELECT patient_key FROM patient WHERE centre_key = {int(centre_key)})"  # noqa: S608 - an int
+    return f" WHERE patient_key IS NULL OR {mine}" if name == "audit_event" else f" WHERE {mine}"
+
+
+def dump_command(url: str, folder: Path, centre_key: int | None = None) -> tuple[list[str], dict[str, str], str]:
+    """(argv, extra environment, standard input) of a plain CSV dump of every table of `url` into `folder`: every
+    row, or with `centre_key` the rows of that centre's patients in the clinical tables (the other tables whole)."""
     folder.mkdir(parents=True, exist_ok=True)
     names = tables(url)
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1]
         script = ".headers on\n.mode csv\n" + "".join(
-            f".once '{folder / name}.csv'\nSELECT * FROM \"{name}\";\n" for name in names)
+            f".once '{folder / name}.csv'\nSELECT * FROM \"{name}\"{_where(name, centre_key)};\n" for name in names)
         return [_program("sqlite3"), "-batch", path], {}, script
     parts = urlsplit(url)
     schema = ""
@@ -62,14 +76,30 @@ def dump_command(url: str, folder: Path) -> tuple[list[str], dict[str, str], str
         if option.startswith("-csearch_path="):
             schema = unquote(option.removeprefix("-csearch_path="))
     libpq = f"postgresql://{parts.netloc}{parts.path}"
-    script = "".join(f"\\copy \"{name}\" TO '{folder / name}.csv' WITH (FORMAT csv, HEADER)\n" for name in names)
+
+    def source(name: str) -> str:  # a whole table as before; a query only where rows are left out
+        where = _where(name, centre_key)
+        # the names come from the database's own catalogue (tables(url)), the condition holds an int
+        return f"(SELECT * FROM \"{name}\"{where})" if where else f'"{name}"'  # noqa: S608
+
+    script = "".join(f"\\copy {source(name)} TO '{folder / name}.csv' WITH (FORMAT csv, HEADER)\n" for name in names)
     environment = {"PGOPTIONS": f"-csearch_path={schema}"} if schema else {}
     return [_program("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", libpq], environment, script
 
 
-def export_command(url: str, out: Path) -> tuple[list[str], dict[str, str], str]:
-    """(argv, extra environment, standard input) of the command line's whole export of `url` to `out`."""
-    return [sys.executable, str(ROOT / "cli.py"), "export", str(out)], {"SKINTRACK_DATABASE_URL": url}, ""
+def export_command(url: str, out: Path, centre: str | None = None) -> tuple[list[str], dict[str, str], str]:
+    """(argv, extra environment, standard input) of the command line's whole export of `url` to `out`; with
+    `centre` (a code) the export of that centre's patients: `--centre CODE` where the command line has it, else the
+    same export through exchange.export_bundle with a scoped engine (`python -m bench.child export`)."""
+    environment = {"SKINTRACK_DATABASE_URL": url}
+    if centre is None:
+        return [sys.executable, str(ROOT / "cli.py"), "export", str(out)], environment, ""
+    from bench.centres import cli_export_takes_centre
+
+    if cli_export_takes_centre():
+        return [sys.executable, str(ROOT / "cli.py"), "export", str(out), "--centre", centre], environment, ""
+    return ([sys.executable, "-m", "bench.child", "export", "--url", url, "--centre", centre, "--path", str(out)],
+            environment, "")
 
 
 def measure(command: tuple[list[str], dict[str, str], str], log: Path) -> dict:

@@ -18,7 +18,15 @@ some treated with imatinib, mycophenolate or methotrexate, a few two-rater visit
 total-only assessments, measurements and adverse events. The first drawn dcSSc patient with a year of
 visits (DEMO-0006 at the default seed) then gains an ILD progression (`_story_ild`): the CRISS and activity
 inputs at baseline and at the 12-month window visit, FVC falling from 86 % to 66 % predicted, and an
-`ild_progression` event between them, so CRISS step 1 applies (probability 0, not improved).
+`ild_progression` event between them, so CRISS step 1 applies (probability 0, not improved). About half of the
+other drawn SSc patients (dcSSc, lcSSc, SSc) then have the CRISS inputs (`_criss_inputs`: FVC % predicted, both
+global assessments and HAQ-DI) at baseline and at the visits nearest to 6, 12 and 24 months, following their skin.
+
+Centres (issue 16): the registry names its centres (`Registry.centres`; `DEMO_CENTRES` by default: three of
+different sizes, each with its own raters) and every patient's centre (the patients' `centre` column, a code);
+`load_registry` creates the centres that do not exist yet. DEMO-0001 belongs to the first centre, DEMO-0002 to the
+second, DEMO-0003 to the third; a drawn patient's centre follows the centres' shares (a golden-ratio sequence, no
+draw) and its CRISS inputs come from a second generator, so every drawn value is the same as before centres existed.
 """
 
 from __future__ import annotations
@@ -27,15 +35,40 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
+from sqlalchemy import func, select
 
 from db.batch import Row, write_batch
+from db.centres import add_centre, update_centre
 from db.engine import write_session
 from models.catalog import SITE_CODES
+from models.centre import DEFAULT_CENTRE_CODE, Centre
+from models.patient import Patient
 from models.records import ASSESSMENT, EVENT, MEASUREMENT, MEDICATION, PATIENT, reader
 
 # Fixed, so the registry is the same whatever day it is generated (and always in the past).
 DEMO_END = date(2026, 6, 30)
-DEMO_RATERS = ("Dr Alvarez", "Dr Brennan", "Dr Chen", "Dr Dubois", "Dr Eze", "Dr Fischer")
+# A drawn patient's rater is the draw (0-5) of the first generator taken modulo its centre's raters (six draws, as
+# before centres, so that every later draw is unchanged).
+RATER_DRAW = 6
+
+
+@dataclass(frozen=True)
+class DemoCentre:
+    """A centre of a generated registry: `share` of the drawn patients, scored by its own `raters`."""
+
+    code: str
+    name: str
+    country: str
+    share: float
+    raters: tuple[str, ...]
+
+
+DEMO_CENTRES: tuple[DemoCentre, ...] = (
+    DemoCentre("LON", "London Demo Hospital", "United Kingdom", 0.55, ("Dr Alvarez", "Dr Brennan", "Dr Fischer")),
+    DemoCentre("LYO", "Lyon Demo Clinic", "France", 0.30, ("Dr Chen", "Dr Gallo")),
+    DemoCentre("GRZ", "Graz Demo Centre", "Austria", 0.15, ("Dr Dubois", "Dr Eze")),
+)
+DEMO_RATERS = tuple(rater for centre in DEMO_CENTRES for rater in centre.raters)
 
 HANDS = ("hand_r", "hand_l", "fingers_r", "fingers_l")
 LEGS = ("thigh_r", "thigh_l", "leg_r", "leg_l", "foot_r", "foot_l")
@@ -49,11 +82,12 @@ FILES = (("patients", PATIENT), ("skin_scores", ASSESSMENT), ("measurements", ME
 class Registry:
     """Bundle-shaped rows: each a dict with the bundle's column names."""
 
-    patients: list[dict] = field(default_factory=list)
+    patients: list[dict] = field(default_factory=list)  # each with its centre's code in "centre"
     skin_scores: list[dict] = field(default_factory=list)
     measurements: list[dict] = field(default_factory=list)
     medications: list[dict] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
+    centres: list[dict] = field(default_factory=list)  # code, name, country: the centres the patients name
 
     def counts(self) -> dict[str, int]:
         return {name: len(getattr(self, name)) for name in
@@ -186,7 +220,7 @@ ILD_FOLLOW_UP_DAYS = 365  # the 12-month window's target day (30.4375 × 12, rou
 ILD_WINDOW_DAYS = 90  # ± the window's tolerance after 6 months
 
 
-def _story_ild(reg: Registry) -> None:
+def _story_ild(reg: Registry) -> str | None:
     """The first drawn dcSSc patient with a visit in the 12-month window: an ILD progression between baseline
     and that visit (ENDPOINTS.md organ event), with the CRISS and activity inputs at both visits. Adds rows only
     for that patient, so every other patient stays as drawn."""
@@ -203,9 +237,10 @@ def _story_ild(reg: Registry) -> None:
         if near:
             break
     else:
-        return
+        return None
     baseline = days[0]
     follow_up = min(near, key=lambda d: (abs((d - target).days), d))
+    rater = next(row["rater"] for row in reg.skin_scores if row["patient_id"] == pid and row["rater"])
     onset = follow_up - timedelta(days=max(1, min(45, (follow_up - baseline).days // 3)))
     taken = {(m["date"], m["measure"]) for m in reg.measurements if m["patient_id"] == pid}
     inputs = {
@@ -217,12 +252,13 @@ def _story_ild(reg: Registry) -> None:
     for day, values in inputs.items():
         for measure, value in values.items():
             if (_iso(day), measure) not in taken:
-                reg.measurements.append(_measure(pid, day, measure, value, rater="Dr Fischer"))
+                reg.measurements.append(_measure(pid, day, measure, value, rater=rater))
     for day, fvc in ((onset - timedelta(days=14), 70), (onset, 69)):  # the fall, confirmed within a month
-        reg.measurements.append(_measure(pid, day, "fvc_pct", fvc, rater="Dr Fischer"))
+        reg.measurements.append(_measure(pid, day, "fvc_pct", fvc, rater=rater))
     reg.events.append(_event(pid, onset, "ild_progression",
                              description="FVC 86 → 69 % predicted (−20 %), confirmed 2 weeks apart; "
                                          "fibrosis progressing on HRCT"))
+    return pid
 
 
 DIAGNOSIS_WEIGHTS = {"dcSSc": 0.35, "lcSSc": 0.35, "SSc": 0.1, "NSF": 0.05, "morphea": 0.1, "other": 0.05}
@@ -239,7 +275,7 @@ DRUG_CHOICES = (("imatinib", 400, "mg", "daily", "oral"), ("mycophenolate mofeti
                 "oral"), ("methotrexate", 15, "mg", "weekly", "sc"), ("", 0, "", "", ""))
 
 
-def _random_patient(reg: Registry, rng: np.random.Generator, number: int) -> None:
+def _random_patient(reg: Registry, rng: np.random.Generator, number: int, centre: DemoCentre) -> None:
     pid = f"DEMO-{number:04d}" if number < 10000 else f"DEMO-{number}"
     diagnoses = list(DIAGNOSIS_WEIGHTS)
     diagnosis = diagnoses[rng.choice(len(diagnoses), p=list(DIAGNOSIS_WEIGHTS.values()))]
@@ -255,7 +291,8 @@ def _random_patient(reg: Registry, rng: np.random.Generator, number: int) -> Non
     diagnosed = first - timedelta(days=int(rng.integers(30, 900)))
     reg.patients.append({"patient_id": pid, "diagnosis": diagnosis, "sex": ("F", "M")[int(rng.random() < 0.25)],
                          "birth_year": birth_year, "diagnosis_date": _iso(diagnosed),
-                         "name": f"Demo Patient {number}", "mrn": f"D-{number + 100000}", "notes": ""})
+                         "name": f"Demo Patient {number}", "mrn": f"D-{number + 100000}", "notes": "",
+                         "centre": centre.code})
     drug, dose, unit, frequency, route = DRUG_CHOICES[int(rng.integers(0, len(DRUG_CHOICES)))]
     drug_start = min(days[0] + timedelta(days=int(rng.integers(3, 40))), DEMO_END)
     if drug:
@@ -272,7 +309,8 @@ def _random_patient(reg: Registry, rng: np.random.Generator, number: int) -> Non
     profile = np.array(PROFILES[diagnosis])
     severity = np.clip(profile * rng.uniform(0.6, 1.3) + rng.normal(0, 0.35, 17), 0, 3)
     effect = rng.uniform(0.15, 0.55) if drug else rng.uniform(-0.15, 0.2)
-    rater = DEMO_RATERS[int(rng.integers(0, len(DEMO_RATERS)))]
+    drawn = int(rng.integers(0, RATER_DRAW))
+    rater = centre.raters[drawn % len(centre.raters)]
     noise = rng.normal(0, 0.3, size=(n_visits, 17))
     for index, day in enumerate(days):
         years = (day - days[0]).days / 365.25
@@ -287,7 +325,7 @@ def _random_patient(reg: Registry, rng: np.random.Generator, number: int) -> Non
             row[SITE_CODES[int(rng.integers(0, 17))]] = ""  # a site not examined
         reg.skin_scores.append(row)
         if roll > 0.97:
-            second = DEMO_RATERS[(DEMO_RATERS.index(rater) + 1) % len(DEMO_RATERS)]
+            second = centre.raters[(drawn + 1) % len(centre.raters)]
             jitter = np.clip(sites + rng.integers(-1, 2, 17), 0, 3)
             reg.skin_scores.append(_scores(pid, day, second, dict(zip(SITE_CODES, jitter.tolist(), strict=True))))
         if index % 2 == 0:
@@ -310,18 +348,93 @@ def _random_patient(reg: Registry, rng: np.random.Generator, number: int) -> Non
                                  agent="triamcinolone acetonide", dose=20, dose_unit="mg"))
 
 
-def generate_registry(n_patients: int = 60, seed: int = 7) -> Registry:
-    """The demo registry of `n_patients` (the three story patients first), the same for the same seed."""
+CRISS_SHARE = 0.5  # of the drawn SSc patients (but the ILD story's): the CRISS inputs recorded
+CRISS_MONTHS = (6, 12, 24)  # follow-up visits with the inputs: the visit nearest to each month's target day
+SSC_DIAGNOSES = ("dcSSc", "lcSSc", "SSc")
+
+
+def _visit_totals(reg: Registry) -> dict[str, dict[date, float]]:
+    """patient id -> visit day -> the first rater's total of that day (a total-only row's total; an incomplete
+    one's sum of the sites scored: only the trend is used)."""
+    totals: dict[str, dict[date, float]] = {}
+    for row in reg.skin_scores:
+        day = date.fromisoformat(row["visit_date"])
+        days = totals.setdefault(row["patient_id"], {})
+        if day not in days:
+            days[day] = float(row["total"]) if row["total"] != "" else float(
+                sum(row[c] for c in SITE_CODES if row[c] != ""))
+    return totals
+
+
+def _criss_inputs(reg: Registry, side: np.random.Generator, skip: set[str]) -> None:
+    """The CRISS inputs (FVC % predicted, patient and physician global, HAQ-DI) for about half of the drawn SSc
+    patients, at the baseline visit and at the visits nearest to 6, 12 and 24 months (the visits the windows
+    choose, ±30 days being the measures' rule): globals and HAQ-DI follow the skin, FVC drifts. A measure the
+    patient has that day already (the drawn HAQ-DI of every other visit) is left as it is."""
+    totals = _visit_totals(reg)
+    taken = {(m["patient_id"], m["date"], m["measure"]) for m in reg.measurements if m["rater"] == ""}
+    for patient in reg.patients[3:]:
+        pid = patient["patient_id"]
+        if patient["diagnosis"] not in SSC_DIAGNOSES or pid in skip or side.random() >= CRISS_SHARE:
+            continue
+        visits = totals.get(pid)
+        if not visits:
+            continue
+        days = sorted(visits)
+        chosen = [days[0]]
+        for month in CRISS_MONTHS:
+            target = days[0] + timedelta(days=round(30.4375 * month))
+            nearest = min(days, key=lambda d, t=target: (abs((d - t).days), d))
+            if abs((nearest - target).days) <= ILD_WINDOW_DAYS and nearest not in chosen:
+                chosen.append(nearest)
+        base_total = max(visits[days[0]], 1.0)
+        patient_global, physician_global = side.uniform(3.0, 8.0), side.uniform(2.5, 7.5)
+        fvc, drift = side.uniform(62.0, 102.0), side.normal(-1.0 if patient["diagnosis"] == "dcSSc" else 0.0, 2.0)
+        for day in chosen:
+            ratio = visits[day] / base_total
+            years = (day - days[0]).days / 365.25
+            values = {
+                "fvc_pct": round(float(np.clip(fvc + drift * years + side.normal(0, 2.0), 30, 140))),
+                "patient_global": round(float(np.clip(patient_global * ratio + side.normal(0, 0.8), 0, 10))),
+                "physician_global": round(float(np.clip(physician_global * ratio + side.normal(0, 0.6), 0, 10))),
+                "haq_di": round(float(np.clip(visits[day] / 17, 0, 3)), 2),
+            }
+            for measure, value in values.items():
+                if (pid, _iso(day), measure) not in taken:
+                    reg.measurements.append(_measure(pid, day, measure, value))
+
+
+GOLDEN = (5 ** 0.5 - 1) / 2
+
+
+def _centre_of(number: int, centres: tuple[DemoCentre, ...]) -> int:
+    """The centre (index) of drawn patient `number`: the golden-ratio sequence spread over the centres' shares, so
+    that every size of registry has centres in proportion to them (no draw: the seeded draws stay as they were)."""
+    shares = np.cumsum([c.share for c in centres])
+    where = (number * GOLDEN) % 1.0 * shares[-1]
+    return min(int(np.searchsorted(shares, where, side="right")), len(centres) - 1)
+
+
+def generate_registry(n_patients: int = 60, seed: int = 7,
+                      centres: tuple[DemoCentre, ...] = DEMO_CENTRES) -> Registry:
+    """The demo registry of `n_patients` (the three story patients first) in `centres`, the same for the same
+    seed. The story patients go to the first three centres (in turn when there are fewer); the drawn patients to
+    the centres in proportion to their shares."""
     if n_patients < 0:
         raise ValueError("n_patients must be 0 or more")
-    reg = Registry()
+    if not centres or any(len(c.raters) < 2 for c in centres):
+        raise ValueError("centres: one or more, each with two raters or more")
+    reg = Registry(centres=[{"code": c.code, "name": c.name, "country": c.country} for c in centres])
     stories = (_story_dcssc, _story_nsf, _story_lcssc)
-    for story in stories[:n_patients]:
+    for index, story in enumerate(stories[:n_patients]):
         story(reg)
+        reg.patients[-1]["centre"] = centres[index % len(centres)].code
     rng = np.random.default_rng(seed)
     for number in range(len(stories) + 1, n_patients + 1):
-        _random_patient(reg, rng, number)
-    _story_ild(reg)
+        _random_patient(reg, rng, number, centres[_centre_of(number, centres)])
+    ild = _story_ild(reg)
+    side = np.random.default_rng([seed, 16])  # the CRISS inputs: the first generator's draws stay as they were
+    _criss_inputs(reg, side, {ild} if ild else set())
     return reg
 
 
@@ -329,6 +442,12 @@ def load_registry(engine, registry: Registry, *, actor: str, progress=None) -> d
     """Write `registry` in one transaction (all or nothing) through the batch write path (db.batch), like an
     import: every row parsed by the model layer as a bundle row would be, the rules applied, set-based inserts,
     one `import` audit row.
+
+    The registry's centres that do not exist yet are created first (db.centres.add_centre, audited), in the same
+    transaction, and each patient is written at its centre (the patient row's extra: its centre's key). A centre
+    that exists already (by code) is used as it is. In a database that held no patient and only the default
+    centre (MAIN, the migration's), that centre is deactivated (audited; an administrator can activate it again),
+    so the demo's centres are the ones a new patient chooses from.
 
     `progress(done, total)` is called now and then for a progress bar. Returns the counts written (a demo record
     that is there already, the same, is left as it is and not counted). Raises the named error of the first
@@ -355,6 +474,10 @@ def load_registry(engine, registry: Registry, *, actor: str, progress=None) -> d
             progress(min(parsed + count, total), total)
 
     with write_session(engine) as session:
+        keys = _ensure_centres(session, registry, actor=actor)
+        if keys:
+            batch[PATIENT.name] = [row._replace(extra=(keys[record["centre"]],)) if record.get("centre") else row
+                                   for row, record in zip(batch[PATIENT.name], registry.patients, strict=True)]
         result = write_batch(session, batch, actor=actor, merge=True, bundle="demo registry", progress=written,
                              import_detail=lambda r: "demo registry: " + ", ".join(
                                  f"{r.created[kind.name]:,} {kind.label}" for _, kind in FILES))
@@ -362,3 +485,25 @@ def load_registry(engine, registry: Registry, *, actor: str, progress=None) -> d
     if progress is not None:
         progress(total, total)
     return {name: result.created[kind.name] for name, kind in FILES}  # a record there already is not counted
+
+
+def _ensure_centres(session, registry: Registry, *, actor: str) -> dict[str, int]:
+    """code -> centre_key of the registry's centres, creating those that do not exist (none: a registry without
+    centres, whose patients go to the database's only centre)."""
+    if not registry.centres:
+        return {}
+    table = Centre.__table__
+    existing = dict(session.execute(select(table.c.code, table.c.centre_key)).all())
+    untouched_default = (set(existing) == {DEFAULT_CENTRE_CODE}
+                         and session.execute(select(func.count()).select_from(Patient)).scalar_one() == 0)
+    keys = {}
+    for centre in registry.centres:
+        code = centre["code"]
+        keys[code] = existing[code] if code in existing else add_centre(session=session, data=centre,
+                                                                         actor=actor).centre_key
+    if untouched_default and DEFAULT_CENTRE_CODE not in keys:
+        default = session.execute(select(Centre).where(Centre.code == DEFAULT_CENTRE_CODE)).scalar_one()
+        if default.active:
+            update_centre(session=session, code=DEFAULT_CENTRE_CODE, expected_version=default.version, active=False,
+                          actor=actor)
+    return keys

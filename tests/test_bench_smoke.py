@@ -1,4 +1,5 @@
-"""Smoke run of the registry benchmark at a tiny size: every figure is present and a number.
+"""Smoke run of the registry benchmark at a tiny size: every figure is present and a number, those of an
+all-centres account and of a one-centre account.
 
 Timings are never asserted (the benchmark reports targets, it does not enforce them). A figure may only
 be a "not measured" note when the module it needs really is missing. SQLite only, to stay well under
@@ -29,6 +30,9 @@ def test_bench_smoke_run_reports_every_figure(tmp_path, capsys):
     assert code == 0, printed
     assert results["patients"] == 20
     assert results["counts"]["patients"] == 20 and results["counts"]["skin_scores"] > 0
+    sizes = results["setup"]["centre_sizes"]  # ten centres of uneven sizes; the one-centre figures of the largest
+    assert len(sizes) == 10 and sum(sizes.values()) == 20 and max(sizes.values()) == sizes["C01"]
+    assert f"One-centre account: centre C01, {sizes['C01'] + 1} of 21 patients" in printed
     for figure in FIGURES:
         entry = results["figures"][figure.key]
         assert figure.label in printed

@@ -67,7 +67,7 @@ def api(engine, monkeypatch):
 
     from api.app import create_app
     from db.api_tokens import create_token
-    from demo import generate_registry, load_registry
+    from demo import DEMO_CENTRES, generate_registry, load_registry
 
     monkeypatch.setenv("SKINTRACK_SECRET", SECRET)
     monkeypatch.setenv("SKINTRACK_FHIR_BASE", "https://skintrack.example.org/fhir")
@@ -77,6 +77,7 @@ def api(engine, monkeypatch):
         with write_session(engine) as session:
             tokens[role] = create_token(session=session, username=role, name=f"{role} script", days=30,
                                         actor=role).token
-    load_registry(engine, generate_registry(PATIENTS), actor="fixture")
+    # one centre (the demo's first): the records the tests write and the example bundle they import name none
+    load_registry(engine, generate_registry(PATIENTS, centres=DEMO_CENTRES[:1]), actor="fixture")
     with TestClient(create_app(engine)) as client:
         yield Api(engine, client, tokens)

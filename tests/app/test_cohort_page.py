@@ -266,30 +266,32 @@ def test_export_is_deidentified_unless_permitted(with_demo):
 
 def test_composite_endpoints_with_n_and_the_patients_not_computable(with_demo):
     """The 12-patient demo: DEMO-0001 a CRISS improver (probability 1.000), DEMO-0006 not improved by an ILD
-    progression (step 1, probability 0); the other ten lack the globals (or a 12-month visit). EUSTAR-AI at
-    baseline 7.75 (DEMO-0001) and 1.5 (DEMO-0006); at 12 months 1.0 and 8.5."""
+    progression (step 1, probability 0), four drawn SSc patients with the CRISS inputs (two of them improvers); the
+    other six lack the globals (or a 12-month visit). EUSTAR-AI at baseline 7.75 (DEMO-0001) and 1.5 (DEMO-0006);
+    at 12 months 1.0 and 8.5."""
     at = signed_in_app("coordinator", PAGE)
     assert not at.exception
-    assert metric(at, "ACR CRISS improvers") == "1 (50%)"
-    assert metric(at, "Median CRISS probability") == "0.500"  # the median of 1.0 and 0
+    assert metric(at, "ACR CRISS improvers") == "3 (50%)"
+    assert metric(at, "Median CRISS probability") == "0.392"
     assert metric(at, "Active disease at baseline") == "1 (50%)"
     assert metric(at, "Active disease at month 12") == "1 (50%)"
-    assert [c.value for c in at.caption if c.value.startswith("n computable")] == ["n computable: 2 of 12"] * 4
+    assert [c.value for c in at.caption if c.value.startswith("n computable")] == [
+        "n computable: 6 of 12", "n computable: 6 of 12", "n computable: 2 of 12", "n computable: 2 of 12"]
     revised = next(t.value for t in at.table if "Responders, n (%)" in t.value.columns)
-    assert revised["Responders, n (%)"].tolist() == ["1 (50%)", "1 (50%)", "1 (50%)", "0 (0%)"]  # DEMO-0001: 2 of 5
-    assert revised["n computable"].tolist() == ["2 of 12"] * 4  # items improve by 60 %: mRSS and physician global
+    assert revised["Responders, n (%)"].tolist() == ["4 (67%)", "4 (67%)", "1 (17%)", "0 (0%)"]
+    assert revised["n computable"].tolist() == ["6 of 12"] * 4  # DEMO-0001: mRSS and physician global by 60 %
     activity = next(t.value for t in at.table if "Median (IQR)" in t.value.columns)
     # (1.5 + 7.75) / 2 = 4.625, quartiles 3.0625 and 6.1875; (1 + 8.5) / 2 = 4.75, quartiles 2.875 and 6.625
     assert activity["Median (IQR)"].tolist() == ["4.63 (3.06–6.19)", "4.75 (2.88–6.63)"]
     criss = at.dataframe(key="cohort_dq_table_criss").value
-    assert len(criss) == 10 and not {"DEMO-0001", "DEMO-0006"} & set(criss["patient_id"])
+    assert len(criss) == 6 and not {"DEMO-0001", "DEMO-0006"} & set(criss["patient_id"])
     reasons = dict(zip(criss["patient_id"], criss["reason"], strict=True))
     assert reasons["DEMO-0002"] == ("missing: FVC, % predicted, Patient global (0–10), Physician global (0–10), "
                                     "HAQ-DI (0–3)")
     assert reasons["DEMO-0003"] == "no visit with an mRSS in the 12-month window"
     later = at.dataframe(key="cohort_dq_table_activity_follow_up").value
     assert dict(zip(later["patient_id"], later["reason"], strict=True))["DEMO-0003"] == "no visit in the window"
-    assert "ACR CRISS: 10 patients not computable, and why" in [e.label for e in at.expander]
+    assert "ACR CRISS: 6 patients not computable, and why" in [e.label for e in at.expander]
 
 
 def test_composite_endpoints_follow_the_anchor_and_the_month(with_demo):
@@ -299,7 +301,7 @@ def test_composite_endpoints_follow_the_anchor_and_the_month(with_demo):
     # at 6 months DEMO-0006's ILD progression lies after the follow-up visit, whose globals are not recorded
     criss = at.dataframe(key="cohort_dq_table_criss").value
     assert "DEMO-0006" in set(criss["patient_id"]) and "DEMO-0001" not in set(criss["patient_id"])
-    assert metric(at, "ACR CRISS improvers") == "1 (100%)"
+    assert metric(at, "ACR CRISS improvers") == "1 (25%)"  # DEMO-0001 and three drawn patients computable
     apply(at, anchor="First start of imatinib")
     criss = at.dataframe(key="cohort_dq_table_criss").value
     reasons = dict(zip(criss["patient_id"], criss["reason"], strict=True))

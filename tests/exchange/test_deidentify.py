@@ -9,7 +9,7 @@ import hashlib
 import hmac
 from datetime import date, timedelta
 
-from demo import generate_registry, load_registry
+from demo import DEMO_CENTRES, generate_registry, load_registry
 from exchange import export_bundle, import_bundle
 from exchange.deid import Deidentifier, date_offset, installation_secret, must_deidentify
 from tests.exchange.conftest import ENDPOINTS_EXAMPLE, EXAMPLE, write_bundle
@@ -26,7 +26,7 @@ def all_text(folder) -> str:
 
 def test_no_identifying_input_survives_and_intervals_are_kept(sqlite_engine, tmp_path, monkeypatch):
     monkeypatch.setenv("SKINTRACK_SECRET", "test-secret")
-    registry = generate_registry(8)
+    registry = generate_registry(8, centres=DEMO_CENTRES[:1])  # one centre: the example bundle names none
     load_registry(sqlite_engine, registry, actor="t")
     import_bundle(sqlite_engine, EXAMPLE, actor="t")
     export_bundle(sqlite_engine, tmp_path / "plain", actor="t")
