@@ -19,6 +19,7 @@ from models.errors import InvalidValue, NotFound, NotPermitted
 from models.scope import ALL, Scope
 from models.validation import parse
 
+CLINICAL_ROLES = frozenset({"staff", "physician"})
 CENTRE_TYPES = {"centre_key": INT, "code": TEXT, "name": TEXT, "country": TEXT, "active": BOOL, "version": INT,
                 "patients": INT}
 
@@ -85,20 +86,25 @@ class _session:  # noqa: N801 - used like a function: with _session(engine_or_se
 
 
 def scope_for_user(bind, username: str) -> Scope:
-    """The scope of an account: every centre (all_centres) or its centres; identified export per centre (an
-    all-centres account: its can_export_identified for every centre). An unknown account sees nothing."""
+    """The scope of an account: every centre (all_centres) or its centres; identified data per centre: staff and
+    physicians see their centres' patients identified; coordinators and administrators only the centres whose
+    identified export they hold (an all-centres account: its can_export_identified for every centre). An unknown
+    account sees nothing."""
     with _session(bind) as session:
-        user = session.execute(select(User.user_id, User.all_centres, User.can_export_identified)
+        user = session.execute(select(User.user_id, User.all_centres, User.can_export_identified, User.role)
                                .where(User.username == username)).first()
         if user is None:
             return Scope(frozenset(), frozenset())
-        user_id, all_centres, identified = user
+        user_id, all_centres, identified, role = user
+        # staff and physicians work with their centres' patients identified (a patient's record, its FHIR Bundle);
+        # they hold no export right (models.access), so this widens no export
+        clinic = role in CLINICAL_ROLES
         if all_centres:
-            return ALL if identified else Scope(None, frozenset())
+            return ALL if identified or clinic else Scope(None, frozenset())
         rows = session.execute(select(UserCentre.centre_key, UserCentre.can_export_identified, Centre.code)
                                .join(Centre, Centre.centre_key == UserCentre.centre_key)
                                .where(UserCentre.user_id == user_id).order_by(Centre.code)).all()
-    return Scope(frozenset(k for k, _, _ in rows), frozenset(k for k, may, _ in rows if may),
+    return Scope(frozenset(k for k, _, _ in rows), frozenset(k for k, may, _ in rows if may or clinic),
                  tuple(code for _, _, code in rows))
 
 

@@ -95,23 +95,28 @@ def test_account_scopes(engine):
     with write_session(engine) as session:
         create_user(session=session, data={"username": "phys", "role": "physician", "password": "x" * 12},
                     actor="admin")
+        create_user(session=session, data={"username": "scoped", "role": "coordinator", "password": "x" * 12},
+                    actor="admin")
         create_user(session=session, data={"username": "coord", "role": "coordinator", "password": "x" * 12,
                                            "can_export_identified": True}, actor="admin")
     assert scope_for_user(engine, "coord") == ALL
     assert scope_for_user(engine, "nobody").centres == frozenset()
     with write_session(engine) as session:
-        set_user_centres(session=session, username="phys", all_centres=False, centres={"A": False, "B": True},
-                         actor="admin")
-    scope = scope_for_user(engine, "phys")
+        for username in ("phys", "scoped"):
+            set_user_centres(session=session, username=username, all_centres=False, centres={"A": False, "B": True},
+                             actor="admin")
+    scope = scope_for_user(engine, "scoped")  # a coordinator: identified only where the account may export so
     assert scope.centres == {keys["A"], keys["B"]} and scope.identified == {keys["B"]} and scope.codes == ("A", "B")
     assert scope.may_identify(keys["B"]) and not scope.may_identify(keys["A"])
+    physician = scope_for_user(engine, "phys")  # a physician sees its centres' patients identified
+    assert physician.centres == physician.identified == {keys["A"], keys["B"]}
     with pytest.raises(InvalidValue), write_session(engine) as session:
         set_user_centres(session=session, username="phys", all_centres=False, centres={}, actor="admin")
     with pytest.raises(NotPermitted), write_session(scoped(engine, scope)) as session:  # only global admins
         set_user_centres(session=session, username="phys", all_centres=True, actor="phys")
     with write_session(engine) as session:
         trail = session.execute(select(AuditEvent.after).where(AuditEvent.entity == "user_centre")).scalars().all()
-    assert len(trail) == 1 and '"B": true' in trail[0]
+    assert len(trail) == 2 and '"B": true' in trail[0]
 
 
 def test_a_transfer_moves_the_patient_and_is_audited(engine):
