@@ -58,8 +58,10 @@ def picker_options(page) -> list[str]:
 
 
 def open_url(page, url: str) -> str:
+    """Open `url` and return the screen's text once its title is drawn."""
     page.goto(url)
     wait_for_app(page)
+    expect(page.get_by_test_id("stMain").get_by_role("heading").first).to_be_visible(timeout=30_000)
     page.wait_for_timeout(500)
     return main_text(page)
 
@@ -84,9 +86,11 @@ def test_a_physician_of_centre_a_cannot_reach_a_centre_b_patient(server, page, a
     for patient_id in ("PB-1", "NOPE-9"):
         text = open_url(page, f"{server.url}/chart?patient={patient_id}")
         expect(page.get_by_text(f"No patient '{patient_id}'")).to_be_visible(timeout=30_000)
-        seen[patient_id] = text.replace(patient_id, "<id>")
-    assert seen["PB-1"] == seen["NOPE-9"]
-    assert "Name of PB-1" not in seen["PB-1"] and "Baseline mRSS" not in seen["PB-1"]
+        expect(page.get_by_text("Choose a patient above")).to_be_visible()  # the chart shows nobody
+        assert "Name of PB-1" not in text and "Baseline mRSS" not in text
+        seen[patient_id] = [alert.replace(patient_id, "<id>")
+                            for alert in page.get_by_test_id("stAlert").all_inner_texts()]
+    assert seen["PB-1"] == seen["NOPE-9"] and len(seen["PB-1"]) == 2  # the picker's warning, the chart's hint
     page.screenshot(path=str(artifacts / "1-physician-url-of-centre-b.png"))
     for screen in ("patients", "visit_entry", "treatments"):
         text = open_url(page, f"{server.url}/{screen}?patient=PB-1")
@@ -104,12 +108,6 @@ def test_a_coordinator_of_centre_a_sees_only_a_s_patients_on_cohort_and_export(s
     registry(server)
     page.set_viewport_size({"width": 1440, "height": 1400})
     open_and_sign_in(page, server.url, "cora", PASSWORD)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Cohort").click()
-    wait_for_app(page)
-    count = page.get_by_test_id("stMetric").filter(has_text="Patients in the cohort").get_by_test_id("stMetricValue")
-    expect(count).to_have_text("1", timeout=30_000)
-    page.screenshot(path=str(artifacts / "1-coordinator-cohort.png"))
-
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Export").click()
     wait_for_app(page)
     page.get_by_role("button", name="Prepare the export").click()
@@ -122,12 +120,18 @@ def test_a_coordinator_of_centre_a_sees_only_a_s_patients_on_cohort_and_export(s
         patients = list(csv.DictReader(io.StringIO(archive.read("patients.csv").decode("utf-8-sig"))))
         everything = " ".join(archive.read(name).decode("utf-8-sig", errors="replace")
                               for name in archive.namelist() if name.endswith(".csv"))
-    assert len(patients) == 1
+    assert len(patients) == 1 and patients[0].get("centre", "AMS") == "AMS"
     assert "PB-" not in everything and "Name of PB" not in everything
 
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Patient chart").click()
     wait_for_app(page)
     assert [text.split(" · ")[0] for text in picker_options(page)] == ["PA-1"]
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Cohort").click()
+    wait_for_app(page)
+    count = page.get_by_test_id("stMetric").filter(has_text="Patients in the cohort").get_by_test_id("stMetricValue")
+    expect(count).to_have_text("1", timeout=30_000)
+    page.screenshot(path=str(artifacts / "1-coordinator-cohort.png"))
 
 
 def test_centres_and_users_screens(server, page, artifacts):
