@@ -26,6 +26,7 @@ from db.cohort import (
     cohort_site_changes,
     cohort_summary,
 )
+from db.engine import database_url
 from db.patients import count_patients
 from exchange.deid import must_deidentify
 from exchange.exporter import DOWNLOAD_FORMATS, deferred_export
@@ -33,7 +34,7 @@ from models.catalog import DIAGNOSES, MEASURES_BY_CODE, SITES_BY_CODE
 from models.errors import SkintrackError
 from ui.guard import allowed, require
 from ui.messages import as_text, show_error
-from ui.state import actor, database_key, get_engine
+from ui.state import actor, get_engine
 from ui.vega import show_chart
 
 MONTHS = (3, 6, 12, 24)
@@ -51,7 +52,7 @@ SAVED_FILTERS = "cohort_saved_filters"
 
 require(__file__)
 engine = get_engine()
-url = database_key(engine)  # the database and the account's centre scope: the caches' key
+url = database_url()
 
 
 @st.cache_data(ttl=900, max_entries=8, show_spinner=False)
