@@ -84,7 +84,7 @@ def main() -> None:
             page = screen_page(screen, hidden=True)
             sections.setdefault("Account", []).append(page)
             registered.append((page, screen))
-    chosen = st.navigation(sections)
+    chosen = st.navigation(sections, expanded=True)  # every screen listed (an administrator has 13)
     screen = next((screen for page, screen in registered if page is chosen), None)
     with st.sidebar:
         scope = current_scope()
