@@ -18,6 +18,7 @@ import streamlit as st
 from db.users import count_users
 from models.access import SCREENS, may_open
 from ui.browser_session import ROUTES, hand_over_cookie
+from ui.centres import show_default_centre_notice
 from ui.gate import (
     expire_idle_session,
     first_run_screen,
@@ -29,7 +30,7 @@ from ui.gate import (
 )
 from ui.guard import leave_legacy_pages_mode
 from ui.messages import as_text
-from ui.state import current_user, get_engine, init_session_state
+from ui.state import current_scope, current_user, get_engine, init_session_state
 
 
 @asynccontextmanager
@@ -83,15 +84,18 @@ def main() -> None:
             page = screen_page(screen, hidden=True)
             sections.setdefault("Account", []).append(page)
             registered.append((page, screen))
-    chosen = st.navigation(sections)
+    chosen = st.navigation(sections, expanded=True)  # every screen listed (an administrator has 13)
     screen = next((screen for page, screen in registered if page is chosen), None)
     with st.sidebar:
-        st.caption(f"Signed in as **{as_text(user['display_name'])}** ({user['role']})")
+        scope = current_scope()
+        centres = "" if scope.everything else f" · {as_text(scope.describe())}"
+        st.caption(f"Signed in as **{as_text(user['display_name'])}** ({user['role']}){centres}")
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
             sign_out(detail="signed out")
             st.rerun()
         hand_over_cookie()
     if screen is not None and may_open(user["role"], screen.path):
+        show_default_centre_notice(user)
         chosen.run()
     else:
         refuse(screen.title if screen is not None else "Not available")

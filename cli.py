@@ -250,6 +250,48 @@ def cmd_token(args) -> int:
     return EXIT_OK
 
 
+def cmd_centre(args) -> int:
+    """`centre add|list|deactivate`: the registry's centres (README, "Centres"); audited as the command line."""
+    from db.centres import add_centre, deactivate_centre, load_centres
+    from db.engine import write_session
+
+    engine = _engine()
+    if args.centre_command == "add":
+        with write_session(engine) as session:
+            centre = add_centre(session=session, data={"code": args.code, "name": args.name,
+                                                       "country": args.country}, actor=CLI_ACTOR)
+            added = f"centre {centre.code} added: {centre.name}" + (f" ({centre.country})" if centre.country else "")
+        print(added)
+    elif args.centre_command == "deactivate":
+        with write_session(engine) as session:
+            code = deactivate_centre(session=session, code=args.code, actor=CLI_ACTOR).code
+        print(f"centre {code} is inactive: no new patient joins it (its patients stay)")
+    else:
+        for row in load_centres(engine, visible_only=False).itertuples():
+            status = "active" if row.active else "inactive"
+            patients = f"{row.patients} patient" + ("" if row.patients == 1 else "s")
+            print(f"{row.code}\t{row.name}\t{row.country}\t{status}\t{patients}")
+    return EXIT_OK
+
+
+def cmd_transfer(args) -> int:
+    """`transfer PATIENT_ID CENTRE --reason R`: move a patient to another centre, audited with the reason."""
+    from db.centres import transfer_patient
+    from db.engine import write_session
+    from db.patients import get_patient
+    from models.errors import NotFound
+
+    engine = _engine()
+    patient = get_patient(engine, args.patient_id)
+    if patient is None:
+        raise NotFound(f"no patient {args.patient_id!r}", field="patient_id")
+    with write_session(engine) as session:
+        transfer_patient(session=session, patient_id=args.patient_id, centre=args.centre,
+                         expected_version=int(patient["version"]), actor=CLI_ACTOR, reason=args.reason)
+    print(f"patient {args.patient_id} transferred to centre {args.centre}")
+    return EXIT_OK
+
+
 def _positive_days(value: str) -> int:
     from db.api_tokens import MAX_DAYS
 
@@ -367,6 +409,26 @@ def build_parser() -> argparse.ArgumentParser:
     token_revoke.add_argument("--user", required=True)
     token_revoke.add_argument("--id", type=int, required=True, help="the token's number (token list)")
     token.set_defaults(handler=cmd_token)
+
+    from models.centre import CENTRE_CODE_RULE
+
+    centre = commands.add_parser("centre", help="add, list or deactivate the registry's centres")
+    centre_commands = centre.add_subparsers(dest="centre_command", metavar="ACTION", required=True)
+    centre_add = centre_commands.add_parser("add", help="a new, active centre")
+    centre_add.add_argument("code", metavar="CODE", help=f"{CENTRE_CODE_RULE}; permanent (exports carry it)")
+    centre_add.add_argument("--name", required=True, help="the centre's name, e.g. 'Amsterdam UMC'")
+    centre_add.add_argument("--country", default="", help="its country, e.g. NL")
+    centre_commands.add_parser("list", help="every centre: code, name, country, status, live patients")
+    centre_deactivate = centre_commands.add_parser(
+        "deactivate", help="no new patient joins the centre; its patients and their data stay")
+    centre_deactivate.add_argument("code", metavar="CODE")
+    centre.set_defaults(handler=cmd_centre)
+
+    transfer = commands.add_parser("transfer", help="move a patient to another centre (audited, with a reason)")
+    transfer.add_argument("patient_id", metavar="PATIENT_ID")
+    transfer.add_argument("centre", metavar="CENTRE", help="the code of the centre the patient moves to")
+    transfer.add_argument("--reason", required=True, help="why the patient moves (kept in the audit trail)")
+    transfer.set_defaults(handler=cmd_transfer)
 
     serve = commands.add_parser("serve-api", help="run the REST and FHIR API (README, \"The API\")")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

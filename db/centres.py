@@ -17,6 +17,7 @@ from models import Patient, User
 from models.centre import Centre, CentreCreate, UserCentre, check_centre_code
 from models.errors import InvalidValue, NotFound, NotPermitted
 from models.scope import ALL, Scope
+from models.setting import InstallationSetting
 from models.validation import parse
 
 CLINICAL_ROLES = frozenset({"staff", "physician"})
@@ -240,3 +241,65 @@ def _global_only(session: Session, what: str) -> None:
     """Centres and accounts' scopes are the business of accounts of every centre (a global administrator)."""
     if not scope_of(session).everything:
         raise NotPermitted(f"only an administrator of every centre may {what}", field="centre")
+
+
+# --- for the screens (issue 16, the ui helper): a patient's centre, the migration's notice --------------------
+
+NOTICE_SETTING = "centres_default_notice"  # migration 0008: existing patients were placed in this centre (its code)
+
+
+def patient_centres(engine: Engine) -> pd.DataFrame:
+    """patient_id and centre (its code) of the scope's live patients, ordered by patient_id: the Patients screen's
+    centre column."""
+    patient, centre = Patient.__table__, Centre.__table__
+    statement = (select(patient.c.patient_id, centre.c.code.label("centre"))
+                 .join(centre, centre.c.centre_key == patient.c.centre_key)
+                 .where(patient.c.deleted_at.is_(None), patient_filter(engine)).order_by(patient.c.patient_id))
+    return read_frame(engine, statement, {"patient_id": TEXT, "centre": TEXT})
+
+
+def default_centre_notice(engine: Engine) -> Centre | None:
+    """The centre migration 0008 placed the existing patients in, while no administrator has dismissed the notice
+    saying so (None otherwise, or when that centre is gone)."""
+    table = InstallationSetting.__table__
+    with Session(engine) as session:
+        code = session.execute(select(table.c.value).where(table.c.key == NOTICE_SETTING)).scalar()
+        if code is None:
+            return None
+        centre = session.execute(select(Centre).where(Centre.code == code)).scalar()
+        if centre is not None:
+            session.expunge(centre)
+        return centre
+
+
+def dismiss_default_centre_notice(*, session: Session, actor: str) -> bool:
+    """An administrator of every centre has read the notice: it is not shown again (audited). False when it was
+    dismissed already (by another administrator meanwhile)."""
+    _global_only(session, "dismiss the notice about the default centre")
+    table = InstallationSetting.__table__
+    code = session.execute(select(table.c.value).where(table.c.key == NOTICE_SETTING)).scalar()
+    if code is None:
+        return False
+    session.execute(delete(table).where(table.c.key == NOTICE_SETTING))
+    audit(session, actor=actor, action="delete", entity="installation_setting",
+          detail=f"{NOTICE_SETTING} dismissed (existing patients were placed in centre {code})")
+    return True
+
+
+def load_account_scopes(engine: Engine) -> pd.DataFrame:
+    """Every account's scope, ordered by username: all_centres, and its centres and those it may export identified
+    as codes separated by ", " (empty for an account of every centre)."""
+    accounts = read_frame(engine, select(User.username, User.all_centres).order_by(User.username),
+                          {"username": TEXT, "all_centres": BOOL})
+    rows = load_user_centres(engine)
+    centres, identified = {}, {}
+    for row in rows.itertuples():
+        centres.setdefault(row.username, []).append(row.code)
+        if row.can_export_identified:
+            identified.setdefault(row.username, []).append(row.code)
+    everywhere = accounts["all_centres"].astype(bool)
+    return accounts.assign(
+        centres=["" if every else ", ".join(centres.get(name, [])) for name, every in
+                 zip(accounts["username"], everywhere, strict=True)],
+        identified=["" if every else ", ".join(identified.get(name, [])) for name, every in
+                    zip(accounts["username"], everywhere, strict=True)])

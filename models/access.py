@@ -31,6 +31,7 @@ SCREENS: tuple[Screen, ...] = (
     Screen("pages/export.py", "Export", ":material/download:", "Trials", frozenset({"coordinator", "admin"})),
     Screen("pages/import_bundle.py", "Import", ":material/upload:", "Administration", frozenset({"admin"})),
     Screen("pages/users.py", "Users", ":material/manage_accounts:", "Administration", frozenset({"admin"})),
+    Screen("pages/centres.py", "Centres", ":material/domain:", "Administration", frozenset({"admin"})),
     Screen("pages/audit_trail.py", "Audit trail", ":material/history:", "Administration", frozenset({"admin"})),
     Screen("pages/backup.py", "Backup", ":material/backup:", "Administration", frozenset({"admin"})),
     Screen("pages/restore.py", "Deleted records", ":material/restore_from_trash:", "Administration",

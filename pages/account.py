@@ -1,8 +1,9 @@
-"""My account: who I am, my role, changing my own password, and my personal API tokens."""
+"""My account: who I am, my role and centres, changing my own password, and my personal API tokens."""
 
 import streamlit as st
 
 from db.api_tokens import DEFAULT_DAYS, MAX_DAYS, create_token, load_tokens, revoke_token
+from db.centres import centre_codes_by_key
 from db.engine import write_session
 from db.users import change_password
 from models.api_token import TOKEN_NAME_MAX
@@ -11,7 +12,7 @@ from models.user import MIN_PASSWORD_LENGTH
 from ui.forms import form_scope, start_afresh, write_and_rerun
 from ui.guard import require
 from ui.messages import Labels, as_text, show_error, title
-from ui.state import get_engine
+from ui.state import current_scope, get_engine
 
 NEW_PASSWORD = f"New password (at least {MIN_PASSWORD_LENGTH} characters)"
 LABELS = Labels({"current_password": "Current password", "password": NEW_PASSWORD,
@@ -21,6 +22,18 @@ user = require(__file__)
 title("My account")
 st.write(f"**{as_text(user['display_name'])}** — username `{user['username']}`, role **{user['role']}**"
          + (", may export identified data" if user.get("can_export_identified") else ""))
+scope = current_scope()
+if scope.everything:
+    st.write("Centres: **all centres** — you see every centre's patients.")
+elif not scope.centres:
+    st.warning("Your account has no centre, so it sees no patient. Ask an administrator to give it its centres.",
+               icon=":material/domain_disabled:")
+else:
+    names = centre_codes_by_key(get_engine())
+    identified = sorted(names.get(key, str(key)) for key in scope.identified or ())
+    st.write(f"Centres: **{as_text(', '.join(scope.codes))}** — you see these centres' patients only"
+             + (f"; identified exports of {as_text(', '.join(identified))}" if identified and
+                user.get("can_export_identified") else "") + ".")
 
 st.subheader("Change my password", anchor=False)
 scope = form_scope("account", "password", record=user["username"])

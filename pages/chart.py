@@ -51,6 +51,8 @@ from charts.patient import (  # noqa: E402
 )
 from charts.report import CHART_WIDTH, ReportAuthor, patient_report_pdf  # noqa: E402
 from charts.site_charts import pictured_sites  # noqa: E402
+from db.centres import centre_codes_by_key  # noqa: E402
+from db.patients import get_patient  # noqa: E402
 from exchange.exporter import audit_export  # noqa: E402
 from models.catalog import ROLES, SITE_CODES, SITES_BY_CODE  # noqa: E402
 from ui.chart_cache import chart_data  # noqa: E402
@@ -94,7 +96,11 @@ changes = treatment_changes(visits, data.medications, data.events)
 
 # --- header ----------------------------------------------------------------------------------------------
 duration = f" · {header.disease_years:g} years since diagnosis" if header.disease_years is not None else ""
-st.markdown(f"**{as_text(patient_id)}** · {header.diagnosis_label}{duration} · {header.n_visits} scored visits")
+centre_codes = centre_codes_by_key(engine)  # a registry of several centres names the patient's
+held = get_patient(engine, patient_id) if len(centre_codes) > 1 else None
+centre = f" · centre {as_text(centre_codes.get(held['centre_key'], ''))}" if held else ""
+st.markdown(f"**{as_text(patient_id)}**{centre} · {header.diagnosis_label}{duration} · {header.n_visits} scored "
+            "visits")
 with st.container(horizontal=True, vertical_alignment="center", gap="large"):
     st.metric("Baseline mRSS", "–" if header.baseline_mrss is None else f"{header.baseline_mrss:g}", width="content",
               help=f"First visit with an mRSS ({header.baseline_date})" if header.baseline_date else None)

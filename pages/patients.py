@@ -1,15 +1,17 @@
 """Patients (PRODUCT.md screen 2): the searchable, sortable list of the clinic's patients with their last visit,
-latest mRSS, change since baseline and active treatments; add, edit and delete a patient; open a patient's visit
-entry, treatments or chart."""
+latest mRSS, change since baseline and active treatments (and their centre, in a registry of several); add, edit,
+delete and transfer a patient to another centre; open a patient's visit entry, treatments or chart."""
 
 import pandas as pd
 import streamlit as st
 
 from db.audit import registry_version
+from db.centres import patient_centres, transfer_patient
 from db.overview import load_overview
 from db.patients import create_patient, delete_patient, get_patient, patient_version, update_patient
 from models.catalog import DIAGNOSES
 from models.errors import SkintrackError
+from ui.centres import centre_label, registry_centres
 from ui.dates import DateChecks, date_field
 from ui.forms import FormScope, form_scope, write_and_rerun
 from ui.guard import allowed, require
@@ -21,13 +23,18 @@ from ui.state import database_key, get_engine
 PATIENT_LABELS = Labels({"patient_id": "Patient ID", "diagnosis": "Diagnosis", "sex": "Sex",
                          "birth_year": "Birth year", "age_at_baseline": "Birth year",
                          "diagnosis_date": "Diagnosis date", "mrn": "Medical record number", "name": "Name",
-                         "notes": "Notes"})
+                         "notes": "Notes", "centre": "Centre", "centre_key": "Centre"})
+TRANSFER_LABELS = Labels({"centre": "New centre", "patient_id": "Patient"}, audit_reason="Reason for the transfer")
 DELETE_LABELS = Labels({"patient_id": "Patient", "id": "Patient"}, audit_reason="Reason for deleting")
 
 
 @st.cache_data(max_entries=4, show_spinner="Loading the patient list…")
-def overview(database: str, version: int) -> pd.DataFrame:
-    return load_overview(get_engine())
+def overview(database: str, version: int, with_centre: bool) -> pd.DataFrame:
+    frame = load_overview(get_engine())
+    if not with_centre:
+        return frame
+    frame = frame.merge(patient_centres(get_engine()), on="patient_id", how="left")
+    return frame[["patient_id", "centre", *[c for c in frame.columns if c not in ("patient_id", "centre")]]]
 
 
 user = require(__file__)
@@ -35,7 +42,12 @@ engine = get_engine()
 may_edit = allowed("edit_clinical")
 title("Patients")
 version_of_registry = registry_version(engine)
-patients = overview(database_key(engine), version_of_registry)
+centres = registry_centres(engine, version_of_registry)
+several = len(centres) > 1  # the registry's centres: the list shows each patient's centre
+codes = dict(zip(centres["centre_key"], centres["code"], strict=True))
+# the centres a new patient of this account can join (active ones of its scope)
+joinable = centres[centres["active"] & centres["mine"]]
+patients = overview(database_key(engine), version_of_registry, several)
 if linked_patient():
     st.session_state["patient_id"] = linked_patient()
 
@@ -46,9 +58,19 @@ def open_screen(patient_id: str, page: str) -> None:
 
 
 def patient_form(scope: FormScope, existing: dict | None) -> dict | None:
-    """The fields of a patient; returns the typed values, dates checked, when the form is submitted."""
+    """The fields of a patient; returns the typed values, dates checked, when the form is submitted. A new patient
+    of an account with several active centres asks for the centre (else it joins the only one)."""
     values = existing or {}
     with st.form(scope.key("form"), border=True):
+        centre_key = None
+        if existing is None and len(joinable) > 1:
+            keys = [int(key) for key in joinable["centre_key"]]
+            labels = {int(row["centre_key"]): centre_label(row) for _, row in joinable.iterrows()}
+            centre_key = st.selectbox("Centre", keys, index=None, format_func=labels.get, key=scope.key("centre"),
+                                      placeholder="Choose…", help="The centre the patient belongs to; only an "
+                                      "audited transfer moves them to another later.")
+        elif existing is None and len(joinable) == 1:
+            centre_key = int(joinable["centre_key"].iloc[0])
         cols = st.columns(3)
         if existing is None:
             patient_id = cols[0].text_input("Patient ID", key=scope.key("patient_id"), max_chars=64,
@@ -82,9 +104,32 @@ def patient_form(scope: FormScope, existing: dict | None) -> dict | None:
     except SkintrackError as error:
         show_error(error, labels=PATIENT_LABELS)
         return None
-    return {"patient_id": (patient_id or "").strip(), "diagnosis": diagnosis or "", "sex": sex or None,
-            "birth_year": int(birth_year) if birth_year is not None else None, "diagnosis_date": diagnosis_date,
-            "mrn": mrn, "name": name, "notes": notes}
+    values = {"patient_id": (patient_id or "").strip(), "diagnosis": diagnosis or "", "sex": sex or None,
+              "birth_year": int(birth_year) if birth_year is not None else None, "diagnosis_date": diagnosis_date,
+              "mrn": mrn, "name": name, "notes": notes}
+    return values if existing is not None else {**values, "centre_key": centre_key}
+
+
+def transfer_form(patient_id: str, record: dict, targets: pd.DataFrame, version: int | None) -> None:
+    """Move the patient to another of the account's active centres: a reason and a confirmation, audited."""
+    here = codes.get(record["centre_key"], "")
+    st.caption(f"{as_text(patient_id)} belongs to centre {as_text(here)}. A transfer moves the patient with all "
+               "their visits, measurements and treatments; the accounts of the new centre see them, those of "
+               f"{as_text(here)} only no longer do. The transfer is kept in the audit trail with its reason.")
+    scope = form_scope("patients", "transfer", patient=patient_id, record=patient_id, version=version,
+                       what="This patient")
+    labels = {row["code"]: centre_label(row) for _, row in targets.iterrows()}
+    target = st.selectbox("New centre", list(labels), index=None, format_func=labels.get, key=scope.key("centre"),
+                          placeholder="Choose…")
+    reason = st.text_input("Reason for the transfer", key=scope.key("reason"),
+                           placeholder="e.g. moved to Lyon, followed up there from March")
+    sure = st.checkbox(f"Yes, move {as_text(patient_id)} to centre {as_text(target)}" if target else
+                       f"Yes, move {as_text(patient_id)} to the centre chosen", key=scope.key("sure"))
+    if st.button("Transfer patient", icon=":material/move_up:", key=scope.submit_key, disabled=not sure):
+        write_and_rerun(transfer_patient, prefix="Not transferred", labels=TRANSFER_LABELS, scope=scope,
+                        done=f"Patient {as_text(patient_id)} transferred to centre {as_text(target)}.",
+                        patient_id=patient_id, centre=target or "", expected_version=int(record["version"]),
+                        reason=reason)
 
 
 if patients.empty:
@@ -108,7 +153,8 @@ else:
         shown, hide_index=True, key=table.key("rows"), on_select="rerun", selection_mode="single-row",
         height=min(38 + 35 * max(len(shown), 1), 460),
         column_config={
-            "patient_id": "Patient ID", "diagnosis": "Diagnosis", "name": "Name", "mrn": "MRN",
+            "patient_id": "Patient ID", "centre": st.column_config.TextColumn("Centre", width="small"),
+            "diagnosis": "Diagnosis", "name": "Name", "mrn": "MRN",
             "last_visit": st.column_config.DateColumn("Last visit", format="YYYY-MM-DD"),
             "n_visits": st.column_config.NumberColumn("Scored visits"),
             "latest_mrss": st.column_config.NumberColumn("Latest mRSS", format="%g"),
@@ -125,7 +171,9 @@ if record is None:  # deleted meanwhile, or a wrong link: no patient is open
     st.session_state["patient_id"] = current = None
 show_patient_in_url(current)
 if record is not None:
-    st.subheader(f"{as_text(current)} · {DIAGNOSES.get(record['diagnosis'], record['diagnosis'])}", anchor=False)
+    centre = f" · centre {as_text(codes.get(record['centre_key'], ''))}" if several else ""
+    st.subheader(f"{as_text(current)} · {DIAGNOSES.get(record['diagnosis'], record['diagnosis'])}{centre}",
+                 anchor=False)
     listed = patients[patients["patient_id"] == current]
     if len(listed) and pd.notna(listed.iloc[0]["last_visit"]):
         row = listed.iloc[0]
@@ -164,8 +212,15 @@ if record is not None:
                                 done=f"Patient {as_text(current)} deleted. An administrator can restore them "
                                      "under Deleted records.", patient_id=current,
                                 expected_version=int(record["version"]), reason=reason)
+        targets = joinable[joinable["centre_key"] != record["centre_key"]]
+        if len(targets):
+            with st.expander("Transfer to another centre", icon=":material/move_up:", key="patients_transfer_open"):
+                transfer_form(current, record, targets, version)
 
-if may_edit:
+if may_edit and joinable.empty:
+    st.caption("None of your centres takes new patients (an inactive centre keeps its patients; no new one joins it). "
+               "Ask an administrator.")
+elif may_edit:
     with st.expander("Add a patient", expanded=patients.empty, icon=":material/person_add:", key="patients_add_open"):
         scope = form_scope("patients", "add", record="new")
         new = patient_form(scope, None)

@@ -166,3 +166,53 @@ def test_token_create_list_revoke(sqlite_url, monkeypatch, capsys):
     code, _, err = run(monkeypatch, capsys, "token", "revoke", "--user", "ana", "--id", "99", url=sqlite_url)
     assert code == 1 and "no API token 99" in err
     engine.dispose()
+
+
+def test_centre_add_list_deactivate_and_transfer(db_url, monkeypatch, capsys):
+    """`centre add|list|deactivate` and `transfer`: audited as the command line; refusals exit 1 naming the field,
+    wrong usage (no --reason, no action) exits 2."""
+    from db.audit import load_audit
+    from db.centres import load_centres
+    from db.engine import make_engine, write_session
+    from db.patients import create_patient, get_patient
+    from tests import factories
+
+    engine = make_engine(db_url)
+    with write_session(engine) as session:
+        create_patient(session=session, data=factories.patient(patient_id="P1"), actor="t")
+    code, out, err = run(monkeypatch, capsys, "centre", "add", "AMS", "--name", "Amsterdam UMC", "--country", "NL",
+                         url=db_url)
+    assert (code, out) == (0, "centre AMS added: Amsterdam UMC (NL)\n"), err
+    code, _, err = run(monkeypatch, capsys, "centre", "add", "AMS", "--name", "again", url=db_url)
+    assert code == 1 and err == "error: code: centre AMS exists already; choose another code\n"
+    code, _, err = run(monkeypatch, capsys, "centre", "add", "a b", "--name", "x", url=db_url)
+    assert code == 1 and "'a b' is not a centre code" in err
+    code, out, _ = run(monkeypatch, capsys, "centre", "list", url=db_url)
+    assert (code, out) == (0, "AMS\tAmsterdam UMC\tNL\tactive\t0 patients\nMAIN\tMain centre\t\tactive\t1 patient\n")
+
+    code, _, err = run(monkeypatch, capsys, "transfer", "P1", "AMS", url=db_url)
+    assert code == 2 and "--reason" in err
+    code, out, err = run(monkeypatch, capsys, "transfer", "P1", "AMS", "--reason", "moved to Amsterdam", url=db_url)
+    assert (code, out) == (0, "patient P1 transferred to centre AMS\n"), err
+    assert get_patient(engine, "P1")["centre_key"] == load_centres(engine).set_index("code").loc["AMS", "centre_key"]
+    transfer = load_audit(engine, action="transfer")
+    assert list(transfer["actor"]) == [cli.CLI_ACTOR] and list(transfer["reason"]) == ["moved to Amsterdam"]
+    for args, message in ((["P1", "AMS"], "belongs to centre AMS already"), (["NOPE", "AMS"], "no patient 'NOPE'"),
+                          (["P1", "XYZ"], "no centre XYZ")):
+        code, _, err = run(monkeypatch, capsys, "transfer", *args, "--reason", "r", url=db_url)
+        assert code == 1 and message in err, err
+    code, _, err = run(monkeypatch, capsys, "transfer", "P1", "MAIN", "--reason", " ", url=db_url)
+    assert code == 1 and "reason" in err.lower()
+
+    code, out, err = run(monkeypatch, capsys, "centre", "deactivate", "AMS", url=db_url)
+    assert code == 0 and out.startswith("centre AMS is inactive"), err
+    code, _, err = run(monkeypatch, capsys, "transfer", "P1", "MAIN", "--reason", "back", url=db_url)
+    assert code == 0, err
+    code, _, err = run(monkeypatch, capsys, "transfer", "P1", "AMS", "--reason", "again", url=db_url)
+    assert code == 1 and "centre AMS is inactive" in err
+    code, _, err = run(monkeypatch, capsys, "centre", "deactivate", "NOPE", url=db_url)
+    assert code == 1 and "no centre NOPE" in err
+    code, _, err = run(monkeypatch, capsys, "centre", url=db_url)
+    assert code == 2
+    assert set(load_audit(engine, entity="centre")["actor"]) == {cli.CLI_ACTOR}
+    engine.dispose()

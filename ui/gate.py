@@ -16,14 +16,16 @@ from db.browser_sessions import (
     resume_browser_session,
     touch_browser_session,
 )
+from db.centres import scope_for_user
 from db.engine import write_session
 from db.patients import count_patients
+from db.scope import scoped
 from db.users import create_user, get_user, record_sign_out, sign_in_attempt
 from demo import generate_registry, load_registry
 from models.errors import SkintrackError
 from ui.browser_session import CLEAR_KEY, GRANT_KEY, cookie_token
 from ui.messages import Labels, as_text, flash, show_error, show_flash
-from ui.state import get_engine, reset_session, touch
+from ui.state import get_engine, installation_engine, refresh_scope, reset_session, touch
 
 IDLE_MINUTES_VARIABLE = "SKINTRACK_SESSION_IDLE_MINUTES"
 DEMO_PATIENTS = 60  # the size `python cli.py demo` loads by default too (tests/unit/test_demo_size.py)
@@ -80,8 +82,9 @@ def sign_out(*, detail: str = "", reason: str = "signed out") -> None:
 
 
 def refresh_signed_in_user() -> None:
-    """Re-read the signed-in account on every run, so that a role change, a withdrawn export permission
-    or a deactivation made by an administrator applies at once, not at the next sign-in."""
+    """Re-read the signed-in account and its centres on every run, so that a role change, a withdrawn export
+    permission, a change of centres or a deactivation made by an administrator applies at once, not at the next
+    sign-in."""
     user = st.session_state.get("user")
     if not user:
         return
@@ -91,6 +94,7 @@ def refresh_signed_in_user() -> None:
         flash("warning", ENDED["account deactivated"])
         return
     st.session_state["user"] = _session_user(account)
+    refresh_scope()
 
 
 def _session_user(account) -> dict:
@@ -151,9 +155,11 @@ def first_run_screen() -> None:
     except SkintrackError as error:
         show_error(error, prefix="Account not created", labels=FIRST_RUN_LABELS)
         return
-    if load_demo and count_patients(engine) == 0:
+    # the demo is loaded as the new administrator (every centre); this run's own engine acts for nobody yet
+    admin = scoped(installation_engine(), scope_for_user(installation_engine(), user.username))
+    if load_demo and count_patients(admin) == 0:
         bar = st.progress(0.0, text="Loading the demo registry…")
-        load_registry(engine, generate_registry(DEMO_PATIENTS), actor=user.username,
+        load_registry(admin, generate_registry(DEMO_PATIENTS), actor=user.username,
                       progress=lambda done, total: bar.progress(done / total, text=f"Loading the demo registry… "
                                                                 f"{done:,} of {total:,} records"))
     sign_in(user)

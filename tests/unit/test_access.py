@@ -15,7 +15,7 @@ EXPECTED = {
     "physician": {"patients", "visit_entry", "treatments", "chart", "account"},
     "coordinator": {"cohort", "export", "chart", "account"},
     "admin": {"patients", "visit_entry", "treatments", "chart", "cohort", "export", "import_bundle", "users",
-              "audit_trail", "backup", "restore", "account"},
+              "centres", "audit_trail", "backup", "restore", "account"},
 }
 
 
