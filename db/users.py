@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from db.common import audit, snapshot, stale_record, write_row
 from db.frames import BOOL, INT, TEXT, TIMESTAMP, read_frame
+from db.scope import scope_of
 from models import SignInThrottle, User, UserCreate, UserUpdate
 from models.errors import AuthenticationFailed, InvalidValue, NotFound, NotPermitted
 from models.user import FORGET_AFTER_SECONDS, check_password, sign_in_delay, throttle_keys
@@ -41,6 +42,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def create_user(*, session: Session, data: UserCreate | dict, actor: str) -> User:
     """Add an account, audited (without the password). Raises InvalidValue for a taken username."""
+    _every_centre_only(session, "add an account")
     data = data if isinstance(data, UserCreate) else parse(UserCreate, data)
     _lock_accounts(session)
     if session.exec(select(User.user_id).where(User.username == data.username)).first() is not None:
@@ -63,6 +65,7 @@ def update_user(*, session: Session, username: str, expected_version: int, data:
     administrators would take away their own administration rights (another administrator must do that).
     Account changes are serialised (an advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite), so two
     administrators demoting each other at once cannot both pass the "another active administrator" check."""
+    _every_centre_only(session, "change an account")
     data = data if isinstance(data, UserUpdate) else parse(UserUpdate, data)
     _lock_accounts(session)
     user = _get(session, username)
@@ -89,6 +92,13 @@ def update_user(*, session: Session, username: str, expected_version: int, data:
     return user
 
 
+def _every_centre_only(session: Session, what: str) -> None:
+    """Accounts are the installation's, not a centre's: an administrator limited to some centres could otherwise
+    make an account of every centre, or take over one by resetting its password."""
+    if not scope_of(session).everything:
+        raise NotPermitted(f"only an administrator of every centre may {what}", field="username")
+
+
 ACCOUNTS_LOCK = 0x536B5573  # "SkUs": the advisory lock every account change takes on PostgreSQL
 
 
@@ -100,6 +110,8 @@ def _lock_accounts(session: Session) -> None:
 def change_password(*, session: Session, username: str, new_password: str, actor: str,
                     current_password: str | None = None) -> User:
     """Set a new password. Users changing their own pass `current_password`; an admin resetting doesn't."""
+    if current_password is None:
+        _every_centre_only(session, "reset a password")
     user = _get(session, username)
     if current_password is not None and not verify_password(user.password_hash, current_password):
         raise AuthenticationFailed("the current password is wrong", field="current_password")

@@ -67,7 +67,7 @@ class UserUpdate(Input):
     role: str
     active: bool
     can_export_identified: bool
-    all_centres: bool = True
+    # an account's centres change only through db.centres.set_user_centres (administrators of every centre)
 
     @field_validator("role")
     @classmethod

@@ -185,8 +185,7 @@ with edit_tab:
                                  "page view.", username=chosen,
                             expected_version=int(account["version"]), data={
                                 "display_name": new_display, "role": new_role, "active": new_active,
-                                "can_export_identified": new_identified,
-                                "all_centres": bool(account["all_centres"])})  # centres change below, audited there
+                                "can_export_identified": new_identified})  # centres change below, audited there
 
         if several or not account["all_centres"]:
             st.subheader("Centres of this account", anchor=False)

@@ -198,7 +198,7 @@ def test_an_administrator_of_some_centres_sees_the_centres_locked(with_users):
     assert any("Only an administrator of every centre" in c.value for c in at.caption)
     assert at.button(key=key(at, "users", "centres", "submit")).disabled
     fill_new_account(at, "jsmith", "staff", centres=["AMS"])
-    assert "only an administrator of every centre may change an account's centres" in at.error[0].value
+    assert "only an administrator of every centre may add an account" in at.error[0].value
     assert get_user(with_users, "jsmith") is None
 
 

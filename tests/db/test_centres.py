@@ -140,3 +140,25 @@ def test_a_transfer_moves_the_patient_and_is_audited(engine):
     with write_session(engine) as session:
         row = session.execute(select(AuditEvent).where(AuditEvent.action == "transfer")).scalar_one()
     assert row.actor == "admin" and row.reason == "moved to Amsterdam" and f'"centre_key": {keys["A"]}' in row.before
+
+
+def test_accounts_are_managed_by_administrators_of_every_centre_only(engine):
+    """An administrator of some centres could otherwise add an account of every centre, or take over one by
+    resetting its password; a user's own password change stays theirs."""
+    from db.users import change_password, update_user
+
+    keys = _centres(engine, "A")
+    with write_session(engine) as session:
+        create_user(session=session, data={"username": "boss", "role": "admin", "password": "x" * 12}, actor="t")
+    only_a = scoped(engine, Scope(frozenset({keys["A"]})))
+    for attempt in (
+        lambda s: create_user(session=s, data={"username": "new", "role": "admin", "password": "x" * 12}, actor="a"),
+        lambda s: update_user(session=s, username="boss", expected_version=1, actor="a", data={
+            "display_name": "b", "role": "staff", "active": True, "can_export_identified": False}),
+        lambda s: change_password(session=s, username="boss", new_password="y" * 12, actor="a"),
+    ):
+        with pytest.raises(NotPermitted), write_session(only_a) as session:
+            attempt(session)
+    with write_session(only_a) as session:  # one's own password, with the current one
+        change_password(session=session, username="boss", new_password="y" * 12, actor="boss",
+                        current_password="x" * 12)

@@ -44,16 +44,21 @@ def plant(engine, hostile: Hostile, *, actor: str = "admin") -> None:
     the hostile Markdown; a deleted patient named by the link (deleted for a hostile reason); an account whose
     display name is the image."""
     pid = hostile.patient
+    from db.centres import load_centres
+
+    centres = load_centres(engine)
+    centre = int(centres.loc[centres["active"], "centre_key"].iloc[0])  # the first active one (the demo has three)
     with write_session(engine) as session:
         create_patient(session=session, actor=actor, data=factories.patient(
-            patient_id=pid, name=hostile.link, notes=hostile.image, mrn="000777"))
+            patient_id=pid, name=hostile.link, notes=hostile.image, mrn="000777", centre_key=centre))
         record_assessment(session=session, actor=actor, data=factories.assessment(patient_id=pid, rater=hostile.link))
         period = start_medication(session=session, actor=actor, data=factories.medication(
             patient_id=pid, reason=hostile.image))
         record_event(session=session, actor=actor, data={
             "patient_id": pid, "date": "2018-06-01", "kind": "procedure",
             "description": f"{hostile.image} {hostile.link}"})
-        create_patient(session=session, actor=actor, data=factories.patient(patient_id=hostile.deleted_patient))
+        create_patient(session=session, actor=actor, data=factories.patient(patient_id=hostile.deleted_patient,
+                                                                               centre_key=centre))
         create_user(session=session, actor=actor, data={
             "username": "mallory", "display_name": hostile.image, "role": "staff", "password": PASSWORD})
     with write_session(engine) as session:
