@@ -15,11 +15,23 @@ from exchange.exporter import SHEET_ORDER
 from tests.exchange.conftest import counts
 
 
+def _same_centres(engine) -> None:
+    from db.centres import add_centre
+    from db.engine import write_session
+    from demo import DEMO_CENTRES
+
+    with write_session(engine) as session:
+        for centre in reversed(DEMO_CENTRES):  # created in another order than the source's: keys differ
+            add_centre(session=session, data={"code": centre.code, "name": centre.name, "country": centre.country},
+                       actor="t")
+
+
 def test_demo_round_trip_gives_identical_files(engine, fresh_sqlite, tmp_path):
     source = fresh_sqlite("source")
     load_registry(source, generate_registry(12), actor="fixture")
     first = export_bundle(source, tmp_path / "first", actor="t")
     assert first.patients == 12 and first.rows["skin_scores.csv"] > 100
+    _same_centres(engine)  # the bundle names the demo's centres: the target database has them (other keys)
     report = import_bundle(engine, tmp_path / "first", actor="importer")
     assert report.created["patients.csv"] == 12 and report.created["skin_scores.csv"] == first.rows["skin_scores.csv"]
     export_bundle(engine, tmp_path / "second", actor="t")
@@ -42,6 +54,7 @@ def test_zip_download_imports_and_workbook_has_every_sheet(fresh_sqlite, tmp_pat
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert sorted(archive.namelist()) == sorted(SHEET_ORDER)
     target = fresh_sqlite("target")
+    _same_centres(target)
     assert import_bundle(target, data, actor="t").created["patients.csv"] == 5
     book = openpyxl.load_workbook(io.BytesIO(export_bytes(source, fmt="xlsx", actor="t")), read_only=True)
     assert book.sheetnames == [n.removesuffix(".csv") for n in SHEET_ORDER]
@@ -58,6 +71,7 @@ def test_deidentified_bundle_imports_like_any_other(fresh_sqlite, tmp_path):
     load_registry(source, generate_registry(6), actor="fixture")
     export_bundle(source, tmp_path / "deid", deidentify=True, actor="t")
     pooled = fresh_sqlite("pooled")
+    _same_centres(pooled)
     report = import_bundle(pooled, tmp_path / "deid", actor="t")
     assert report.created["patients.csv"] == 6
     export_bundle(pooled, tmp_path / "again", actor="t")
