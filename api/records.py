@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from api.auth import Caller, engine_for, may_edit, may_read
+from api.auth import Caller, engine_for, may_edit, may_read, scope_of_request
 from db import measures, patients, treatments, visits
 from db.api_reads import (
     ASSESSMENTS,
@@ -28,7 +28,7 @@ from db.api_reads import (
     read_one,
     read_page,
 )
-from db.centres import centre_keys
+from db.centres import centre_codes_by_key, centre_keys
 from db.engine import write_session
 from models import (
     AssessmentCreate,
@@ -144,6 +144,22 @@ def _audit(request: Request, who, kind: Kind, detail: str, patient_id: str | Non
                detail=f"API {request.method} {request.url.path}: {detail}", patient_id=patient_id)
 
 
+IDENTIFYING = ("name", "mrn", "notes")  # a patient's fields that name or may name the person
+
+
+def _shield(request: Request, who, kind: Kind, rows: list[dict]) -> list[dict]:
+    """Issue 16: a coordinator reads the patients of a centre whose identified export it does not hold without their
+    identifying fields (blank); staff, physicians and administrators read their centres' patients as they are."""
+    scope = scope_of_request(request)
+    if kind.resource is not PATIENTS or who.role != "coordinator" or scope.identified is None:
+        return rows
+    keys = {code: key for key, code in centre_codes_by_key(engine_for(request)).items()}
+    for row in rows:
+        if not scope.may_identify(keys.get(row.get("centre"))):
+            row.update(dict.fromkeys(IDENTIFYING, ""))
+    return rows
+
+
 def _found(request: Request, kind: Kind, record_id) -> dict:
     engine = engine_for(request)
     row = (read_one(engine, kind.resource, patient_id=record_id) if kind.resource is PATIENTS
@@ -179,7 +195,7 @@ def _add_routes(name: str, kind: Kind) -> None:
         filters = ", ".join(f"{k}={v}" for k, v in (("patient_id", patient_id), ("since", since), ("until", until))
                             if v is not None)
         _audit(request, who, kind, f"{len(rows)} records{f' ({filters})' if filters else ''}", patient_id)
-        return {"items": rows, "next_cursor": None if more is None else str(more)}
+        return {"items": _shield(request, who, kind, rows), "next_cursor": None if more is None else str(more)}
 
     @router.get(f"/{name}/{path_id}", name=f"read {kind.singular}", responses={200: one, 404: {}},
                 summary=f"Read one {kind.singular} (with its version)")
@@ -187,7 +203,7 @@ def _add_routes(name: str, kind: Kind) -> None:
         may_read(who)
         row = _found(request, kind, record_id)
         _audit(request, who, kind, f"{kind.singular} {record_id}", row["patient_id"])
-        return row
+        return _shield(request, who, kind, [row])[0]
 
     example = {"new": {"summary": f"a new {kind.singular}", "value": kind.example}}
 

@@ -168,3 +168,21 @@ def test_an_export_in_a_process_of_its_own_keeps_the_scope(sqlite_engine, tmp_pa
     run_export(only_a, tmp_path / "child", "csv", options, "tester", 4, spawn_above=0, child_chunk=2)
     rows = (tmp_path / "child" / "patients.csv").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 2 and rows[1].startswith("DEMO-0002,")
+
+
+def test_a_coordinator_reads_identifying_fields_only_where_it_may_export_identified(api, centres):
+    """Issue 16: coordinators de-identified unless they hold the identified-export permission for the centre; the
+    physician of the same centre reads the patient as recorded."""
+    patient = A_PATIENTS[0]
+    recorded = api.get("physician", f"/patients/{patient}").json()
+    assert recorded["name"]  # the demo's patients have names
+    shielded = api.get("coordinator", f"/patients/{patient}").json()
+    assert (shielded["name"], shielded["mrn"], shielded["notes"]) == ("", "", "")
+    assert {k: v for k, v in shielded.items() if k not in ("name", "mrn", "notes")} == \
+        {k: v for k, v in recorded.items() if k not in ("name", "mrn", "notes")}
+    listed = api.get("coordinator", "/patients").json()["items"]
+    assert all(row["name"] == "" for row in listed)
+    with write_session(api.engine) as session:
+        set_user_centres(session=session, username="coordinator", all_centres=False, centres={"A": True},
+                         actor="admin")
+    assert api.get("coordinator", f"/patients/{patient}").json()["name"] == recorded["name"]
