@@ -146,7 +146,7 @@ def first_run_screen() -> None:
     if password != repeat:
         st.error("**Repeat the password**: the two passwords differ; type the same password twice")
         return
-    engine = get_engine()
+    engine = installation_engine()  # nobody is signed in: the installation makes its first account (every centre)
     try:
         with write_session(engine) as session:
             user = create_user(session=session, data={

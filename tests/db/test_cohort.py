@@ -44,9 +44,10 @@ def add(engine, *, patients=(), scores=(), medications=()):
 
 
 def one_centre(frame: pd.DataFrame) -> pd.DataFrame:
-    """A data-quality table of a one-centre database without its centre column (every row of MAIN)."""
-    assert frame.columns[0] == "centre" and set(frame["centre"]) <= {"MAIN"}
-    return frame.drop(columns="centre")
+    """A data-quality table without its centre column, in the plain reads' order (patient, then as listed)."""
+    assert frame.columns[0] == "centre" and set(frame["centre"]) <= {"MAIN", "LON", "LYO", "GRZ"}
+    plain = frame.drop(columns="centre")
+    return plain.sort_values("patient_id", kind="stable").reset_index(drop=True)
 
 
 def total(pid, day, value, rater="dr a"):
