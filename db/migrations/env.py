@@ -38,19 +38,22 @@ def run_migrations_online() -> None:
             # off for the migration (the pragma is a no-op inside a transaction, so it goes to the driver before
             # BEGIN), every key checked before the commit, back on after.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=connection.dialect.name == "sqlite")
-        with context.begin_transaction():
-            context.run_migrations()
-            if sqlite:
-                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                if broken:
-                    raise RuntimeError(f"the migration would leave rows pointing at nothing: {broken[:5]}")
-        connection.commit()
-        if sqlite:
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+        try:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            context.configure(connection=connection, target_metadata=target_metadata,
+                              render_as_batch=connection.dialect.name == "sqlite")
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration would leave rows pointing at nothing: {broken[:5]}")
+            connection.commit()
+        finally:
+            if sqlite:  # on again whatever happened: the connection goes back to the app's pool
+                connection.rollback()  # nothing after a commit; ends a failed migration's transaction first
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -184,3 +184,14 @@ def test_upgrade_to_0004_stops_on_overlapping_periods_and_names_them(pg_url):
     upgrade_database(engine)
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+def test_sqlite_connections_keep_foreign_keys_on_after_a_migration(sqlite_url):
+    """Migrations run with SQLite's foreign keys off (batch mode recreates tables others point at); the pooled
+    connection the app reuses afterwards has them on again."""
+    engine = make_engine(sqlite_url)
+    downgrade_database(engine, "0007_audit_protection")
+    upgrade_database(engine)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
