@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy import text
@@ -116,3 +117,33 @@ def sqlite_engine(sqlite_url):
     engine = make_engine(sqlite_url)
     yield engine
     engine.dispose()
+
+
+# --- a role the row-level security and the audit protection bind (not a superuser) ---------------------------
+
+
+def as_role(url: str, role: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}"))
+
+
+@pytest.fixture
+def app_role(pg_url, monkeypatch):
+    """A fresh login role with the app's grants on the test schema; dropped afterwards."""
+    role = f"skintrack_app_{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("SKINTRACK_DATABASE_URL", pg_url)
+    monkeypatch.delenv("SKINTRACK_MIGRATION_DATABASE_URL", raising=False)
+    owner = make_engine(pg_url)
+    with owner.begin() as connection:
+        connection.execute(text(f"CREATE ROLE {role} LOGIN"))
+    import cli
+
+    return_code = cli.main(["db", "grant-app-role", role])  # as the owner: SKINTRACK_DATABASE_URL is pg_url
+    assert return_code == cli.EXIT_OK
+    engine = make_engine(as_role(pg_url, role))
+    yield role, engine, owner
+    engine.dispose()
+    with owner.begin() as connection:
+        connection.execute(text(f"DROP OWNED BY {role}"))
+        connection.execute(text(f"DROP ROLE {role}"))
+    owner.dispose()

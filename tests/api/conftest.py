@@ -3,6 +3,7 @@ table emptied (PostgreSQL keeps one schema per session, and the conftest's empty
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from unittest.mock import patch
 
@@ -55,6 +56,20 @@ class Api:
 
     def send(self, method: str, role: str, url: str, **kwargs):
         return self.client.request(method, url, headers=self.headers(role), **kwargs)
+
+    def bulk_export(self, role: str, url: str = "/fhir/$export", *, polls: int = 400):
+        """Start a FHIR bulk export as `role` and poll its status URL until it is done: (status URL, the final
+        response). Every answer before that is 202 with an X-Progress header."""
+        started = self.get(role, url)
+        assert started.status_code == 202, started.text
+        status_url = started.headers["Content-Location"]
+        for _ in range(polls):
+            status = self.client.get(status_url, headers=self.headers(role))
+            if status.status_code != 202:
+                return status_url, status
+            assert "X-Progress" in status.headers
+            time.sleep(0.05)
+        raise AssertionError(f"the export at {status_url} was not done after {polls} polls")
 
 
 PATIENTS = 6

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import zipfile
 from pathlib import Path
 
@@ -108,15 +107,8 @@ def test_fhir_everything_and_bulk_export(api):
     assert load_audit(api.engine, action="api_read", patient="DEMO-0001")["detail"].str.contains(
         "everything").any()
 
-    started = api.get("coordinator", "/fhir/$export")
-    assert started.status_code == 202
-    status_url = started.headers["Content-Location"]
-    for _ in range(200):
-        status = api.client.get(status_url, headers=api.headers("coordinator"))
-        if status.status_code == 200:
-            break
-        assert status.status_code == 202 and "X-Progress" in status.headers
-        time.sleep(0.05)
+    status_url, status = api.bulk_export("coordinator", polls=200)
+    assert status.status_code == 200
     manifest = status.json()
     assert manifest["requiresAccessToken"] and manifest["error"] == []
     kinds = {item["type"]: item for item in manifest["output"]}

@@ -50,6 +50,14 @@ def one_centre(frame: pd.DataFrame) -> pd.DataFrame:
     return plain.sort_values("patient_id", kind="stable").reset_index(drop=True)
 
 
+def same_quality(quality, assessments: pd.DataFrame) -> None:
+    """The cohort's assessment checks equal the plain checks of these assessments."""
+    for got, expected in ((quality.incomplete, incomplete_assessments(assessments)),
+                          (quality.rater_changes, rater_changes(assessments)),
+                          (quality.site_jumps, site_jumps(assessments))):
+        pd.testing.assert_frame_equal(one_centre(got), expected, check_dtype=False)
+
+
 def total(pid, day, value, rater="dr a"):
     return {"patient_id": pid, "visit_date": day, "rater": rater, "total": value}
 
@@ -181,12 +189,7 @@ def test_quality_and_sites_equal_the_plain_reads(demo):
     result = cohort_summary(demo)
     quality = cohort_quality(demo, result)
     assessments = load_assessments(demo)
-    pd.testing.assert_frame_equal(one_centre(quality.incomplete), incomplete_assessments(assessments),
-                                  check_dtype=False)
-    pd.testing.assert_frame_equal(one_centre(quality.rater_changes), rater_changes(assessments),
-                                  check_dtype=False)
-    pd.testing.assert_frame_equal(one_centre(quality.site_jumps), site_jumps(assessments),
-                                  check_dtype=False)
+    same_quality(quality, assessments)
     pd.testing.assert_frame_equal(one_centre(quality.implausible), implausible_measurements(load_measurements(demo)),
                                   check_dtype=False)
     counts = quality.counts()
@@ -279,12 +282,7 @@ def test_quality_with_visit_criteria_lists_the_members(demo):
     assert 1 <= result.n < 12
     quality = cohort_quality(demo, result)
     assessments = load_assessments(demo, result.patient_ids)
-    pd.testing.assert_frame_equal(one_centre(quality.site_jumps), site_jumps(assessments),
-                                  check_dtype=False)
-    pd.testing.assert_frame_equal(one_centre(quality.rater_changes), rater_changes(assessments),
-                                  check_dtype=False)
-    pd.testing.assert_frame_equal(one_centre(quality.incomplete), incomplete_assessments(assessments),
-                                  check_dtype=False)
+    same_quality(quality, assessments)
     for month in (12, 24):
         expected = site_changes(visit_scores(assessments), result.window_visits, month)
         pd.testing.assert_frame_equal(cohort_site_changes(demo, result, month), expected)

@@ -5,16 +5,13 @@ and on PostgreSQL the bulk read (COPY) under the row-level security of a non-sup
 from __future__ import annotations
 
 import math
-import uuid
 from datetime import date
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import select, text
 
-import cli
 from analysis.cohort import summarise_cohort, summary_by_centre, summary_table
 from analysis.windows import summarise_windows
 from db.centres import add_centre, centre_keys
@@ -27,7 +24,7 @@ from db.cohort import (
     cohort_summary,
     read_bulk,
 )
-from db.engine import make_engine, write_session
+from db.engine import write_session
 from db.frames import INT
 from db.patients import create_patient
 from db.scope import scoped
@@ -227,31 +224,10 @@ def test_quality_grouped_by_centre(centres):
     assert only_c.by_centre().index.tolist() == ["C"] and only_c.counts()["missed_windows"] == 2
 
 
-@pytest.fixture
-def reader(pg_url, monkeypatch):
-    """A login role with the app's grants (`cli db grant-app-role`), subject to the row-level security (not a
-    superuser); dropped afterwards."""
-    role = f"skintrack_cohort_{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv("SKINTRACK_DATABASE_URL", pg_url)
-    monkeypatch.delenv("SKINTRACK_MIGRATION_DATABASE_URL", raising=False)
-    owner = make_engine(pg_url)
-    with owner.begin() as connection:
-        connection.execute(text(f"CREATE ROLE {role} LOGIN"))
-    assert cli.main(["db", "grant-app-role", role]) == cli.EXIT_OK
-    parts = urlsplit(pg_url)
-    engine = make_engine(urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}")))
-    yield owner, engine
-    engine.dispose()
-    with owner.begin() as connection:
-        connection.execute(text(f"DROP OWNED BY {role}"))
-        connection.execute(text(f"DROP ROLE {role}"))
-    owner.dispose()
-
-
-def test_the_bulk_read_runs_under_the_scopes_row_level_security(reader):
+def test_the_bulk_read_runs_under_the_scopes_row_level_security(app_role):
     """read_bulk's COPY goes around SQLAlchemy's execute: it must still BEGIN through the engine, which sets the
     scope the policies read (without it the policies see no scope and return nothing)."""
-    owner, engine = reader
+    _, engine, owner = app_role  # a login role with the app's grants, subject to the policies
     with write_session(owner) as session:
         for code in ("A", "B"):
             add_centre(session=session, data={"code": code, "name": code}, actor="admin")

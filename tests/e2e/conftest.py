@@ -140,6 +140,12 @@ def wait_for_app(page, timeout: float = 30_000) -> None:
     page.wait_for_timeout(300)
 
 
+def open_screen(page, name: str) -> None:
+    """Open a screen by its link in the sidebar and wait for its run to finish."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
+    wait_for_app(page)
+
+
 def open_and_sign_in(page, url: str, username: str, password: str) -> None:
     """Open the app at `url` and sign in through the form, as a user would; returns once the browser holds its
     session cookie (a reload from then on stays signed in)."""

@@ -10,15 +10,14 @@ from db.engine import write_session
 from db.patients import create_patient
 from db.users import create_user, get_user
 from db.visits import load_assessment_rows
-from tests.e2e.conftest import wait_for_app, wait_for_session_cookie
+from tests.e2e.conftest import open_screen, wait_for_app, wait_for_session_cookie
 
 PASSWORD = "correct horse battery"
 REFUSAL = "Your role does not give access to this screen"
 
 
 def nav(page, name):
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
-    wait_for_app(page)
+    open_screen(page, name)
 
 
 def sign_in(page, username, password):

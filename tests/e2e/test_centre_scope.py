@@ -16,7 +16,7 @@ from db.patients import create_patient
 from db.users import create_user
 from db.visits import record_assessment
 from tests import factories
-from tests.e2e.conftest import SHOTS_DIR, main_text, open_and_sign_in, wait_for_app
+from tests.e2e.conftest import SHOTS_DIR, main_text, open_and_sign_in, open_screen, wait_for_app
 
 PASSWORD = "correct horse battery"
 REFUSAL = "Your role does not give access to this screen"
@@ -73,8 +73,7 @@ def test_a_physician_of_centre_a_cannot_reach_a_centre_b_patient(server, page, a
     expect(page.get_by_text("Signed in as Dr Pat Physician (physician) · AMS")).to_be_visible(timeout=30_000)
 
     # the picker offers A's patient only; typing B's id finds nothing
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Patient chart").click()
-    wait_for_app(page)
+    open_screen(page, "Patient chart")
     assert [text.split(" · ")[0] for text in picker_options(page)] == ["PA-1"]
     page.get_by_role("combobox", name="Patient").fill("PB-1")
     page.wait_for_timeout(300)
@@ -108,8 +107,7 @@ def test_a_coordinator_of_centre_a_sees_only_a_s_patients_on_cohort_and_export(s
     registry(server)
     page.set_viewport_size({"width": 1440, "height": 1400})
     open_and_sign_in(page, server.url, "cora", PASSWORD)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Export").click()
-    wait_for_app(page)
+    open_screen(page, "Export")
     page.get_by_role("button", name="Prepare the export").click()
     wait_for_app(page)
     with page.expect_download(timeout=60_000) as download:
@@ -123,12 +121,10 @@ def test_a_coordinator_of_centre_a_sees_only_a_s_patients_on_cohort_and_export(s
     assert len(patients) == 1 and patients[0].get("centre", "AMS") == "AMS"
     assert "PB-" not in everything and "Name of PB" not in everything
 
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Patient chart").click()
-    wait_for_app(page)
+    open_screen(page, "Patient chart")
     assert [text.split(" · ")[0] for text in picker_options(page)] == ["PA-1"]
 
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Cohort").click()
-    wait_for_app(page)
+    open_screen(page, "Cohort")
     count = page.get_by_test_id("stMetric").filter(has_text="Patients in the cohort").get_by_test_id("stMetricValue")
     expect(count).to_have_text("1", timeout=30_000)
     page.screenshot(path=str(artifacts / "1-coordinator-cohort.png"))
@@ -139,8 +135,7 @@ def test_centres_and_users_screens(server, page, artifacts):
     registry(server)
     page.set_viewport_size({"width": 1440, "height": 900})
     open_and_sign_in(page, server.url, "root", PASSWORD)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Centres").click()
-    wait_for_app(page)
+    open_screen(page, "Centres")
     expect(page.get_by_role("heading", name="Centres")).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
     page.wait_for_timeout(800)  # the grid draws on a canvas after its frame
@@ -151,8 +146,7 @@ def test_centres_and_users_screens(server, page, artifacts):
     wait_for_app(page)
     page.screenshot(path=str(artifacts / "centres-change.png"))
 
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Users").click()
-    wait_for_app(page)
+    open_screen(page, "Users")
     expect(page.get_by_role("heading", name="Users")).to_be_visible(timeout=30_000)
     page.get_by_role("tab", name="Change an account").click()
     wait_for_app(page)

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from db.engine import write_session
 from db.users import create_user
 from demo import generate_registry, load_registry
-from tests.e2e.conftest import keep_screenshot, open_and_sign_in, wait_for_app
+from tests.e2e.conftest import keep_screenshot, open_and_sign_in, open_screen, wait_for_app
 
 PASSWORD = "correct horse battery"
 PATIENTS = ("DEMO-0001", "DEMO-0002", "DEMO-0038")
@@ -82,8 +82,7 @@ def test_physician_reads_three_charts_on_desktop_and_tablet_and_prints_the_repor
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
         open_and_sign_in(page, server.url, "pat", PASSWORD)
-        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Patient chart").click()
-        wait_for_app(page)
+        open_screen(page, "Patient chart")
         for patient_id in PATIENTS:
             open_patient(page, patient_id)
             expect(page.get_by_test_id("stException")).to_have_count(0)
@@ -116,8 +115,7 @@ def test_physician_reads_three_charts_on_desktop_and_tablet_and_prints_the_repor
     # The PDF report, each page kept as a picture.
     page.set_viewport_size({"width": 1440, "height": 900})
     open_and_sign_in(page, server.url, "pat", PASSWORD)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Patient chart").click()
-    wait_for_app(page)
+    open_screen(page, "Patient chart")
     pdftoppm = shutil.which("pdftoppm")
     assert pdftoppm, "pdftoppm not found: apt-get install -y poppler-utils"
     for patient_id in PATIENTS:

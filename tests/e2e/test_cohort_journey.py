@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from db.engine import write_session
 from db.users import create_user
 from demo import generate_registry, load_registry
-from tests.e2e.conftest import SHOTS_DIR, open_and_sign_in, wait_for_app
+from tests.e2e.conftest import SHOTS_DIR, open_and_sign_in, open_screen, wait_for_app
 
 PASSWORD = "correct horse battery"
 
@@ -30,8 +30,7 @@ def test_coordinator_filters_to_imatinib_and_downloads_a_deidentified_export(ser
     # The app scrolls inside its main block, so a picture of the whole screen needs a viewport that tall.
     page.set_viewport_size({"width": 1440, "height": 3400})
     open_and_sign_in(page, server.url, "casey", PASSWORD)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Cohort").click()
-    wait_for_app(page)
+    open_screen(page, "Cohort")
     expect(page.get_by_text("Cohort definition")).to_be_visible(timeout=30_000)
 
     page.get_by_test_id("stSelectbox").filter(has_text="Drug exposure").click()
@@ -80,7 +79,6 @@ def test_coordinator_filters_to_imatinib_and_downloads_a_deidentified_export(ser
     page.get_by_role("button", name="Open chart").first.click()
     wait_for_app(page)
     expect(page.get_by_role("heading", name="Patient chart")).to_be_visible(timeout=30_000)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Cohort").click()
-    wait_for_app(page)
+    open_screen(page, "Cohort")
     expect(page.get_by_text("ever on imatinib").first).to_be_visible(timeout=30_000)
     assert int(count.inner_text()) == n_patients

@@ -16,7 +16,7 @@ from db.engine import write_session
 from db.users import create_user
 from db.visits import load_assessment_rows
 from models.catalog import SITE_CODES, SITES_BY_CODE
-from tests.e2e.conftest import fragment_timings, keep_screenshot, open_and_sign_in, wait_for_app
+from tests.e2e.conftest import fragment_timings, keep_screenshot, open_and_sign_in, open_screen, wait_for_app
 
 PASSWORD = "correct horse battery"
 SCORES = dict(zip(SITE_CODES, (1, 2, 2, 2, 2, 2, 2, 3, 3, 2, 2, 1, 1, 2, 2, 1, 0), strict=True))  # 30
@@ -62,8 +62,7 @@ def test_new_user_adds_a_patient_and_enters_a_full_visit_from_the_keyboard(serve
                                                             "role": "staff", "password": PASSWORD})
     page.set_viewport_size({"width": 1440, "height": 2000})
     open_and_sign_in(page, server.url, "nina", PASSWORD)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Patients").click()
-    wait_for_app(page)
+    open_screen(page, "Patients")
     expect(page.get_by_text("No patients yet")).to_be_visible(timeout=30_000)
     form = page.get_by_test_id("stForm").first
     form.get_by_role("textbox", name="Patient ID").fill("E2E-001")
@@ -125,7 +124,6 @@ def test_new_user_adds_a_patient_and_enters_a_full_visit_from_the_keyboard(serve
     rows = load_assessment_rows(server.engine, "E2E-001")
     assert len(rows) == 1 and rows.iloc[0]["total"] == 30 and rows.iloc[0]["rater"] == "Nina Nurse"
     assert {code: int(rows.iloc[0][code]) for code in SITE_CODES} == SCORES
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Patients").click()
-    wait_for_app(page)
+    open_screen(page, "Patients")
     expect(page.get_by_text("latest mRSS 30", exact=False)).to_be_visible(timeout=30_000)  # the visit is listed
     expect(page.get_by_test_id("stException")).to_have_count(0)

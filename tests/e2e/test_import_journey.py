@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from db.engine import write_session
 from db.users import create_user
 from models import Assessment, Patient
-from tests.e2e.conftest import open_and_sign_in, wait_for_app
+from tests.e2e.conftest import open_and_sign_in, open_screen, wait_for_app
 
 PASSWORD = "correct horse battery"
 PATIENTS = "patient_id,diagnosis,birth_year\nIMP-1,dcSSc,1970\nIMP-2,NSF,1962\n"
@@ -33,8 +33,7 @@ def test_admin_checks_a_bundle_sees_the_report_then_imports(server, page, artifa
         create_user(session=session, actor="fixture", data={"username": "ada", "display_name": "Ada Admin",
                                                             "role": "admin", "password": PASSWORD})
     open_and_sign_in(page, server.url, "ada", PASSWORD)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Import").click()
-    wait_for_app(page)
+    open_screen(page, "Import")
     expect(page.get_by_text("Import a bundle")).to_be_visible(timeout=30_000)
 
     _upload(page, {"patients.csv": PATIENTS, "skin_scores.csv": BAD_SCORES})
@@ -48,8 +47,7 @@ def test_admin_checks_a_bundle_sees_the_report_then_imports(server, page, artifa
     assert (_count(server.engine, Patient), _count(server.engine, Assessment)) == (0, 0)
 
     open_and_sign_in(page, server.url, "ada", PASSWORD)  # a fresh screen, as after fixing the files elsewhere
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Import").click()
-    wait_for_app(page)
+    open_screen(page, "Import")
     _upload(page, {"patients.csv": PATIENTS, "skin_scores.csv": GOOD_SCORES})
     page.get_by_role("button", name="Check the bundle (nothing is written)").click()
     wait_for_app(page)

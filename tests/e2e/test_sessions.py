@@ -18,6 +18,7 @@ from tests.e2e.conftest import (
     SESSION_COOKIE,
     main_text,
     open_and_sign_in,
+    open_screen,
     session_cookie,
     wait_for_app,
     wait_for_session_cookie,
@@ -72,8 +73,7 @@ def test_reload_and_a_second_tab_keep_the_user_the_screen_and_the_patient(server
     cookie = session_cookie(page)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert SESSION_COOKIE not in page.evaluate("document.cookie")  # no script of the page can read the token
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Visit entry").click()
-    wait_for_app(page)
+    open_screen(page, "Visit entry")
     page.get_by_test_id("stSelectbox").filter(has_text="Patient").first.click()
     page.get_by_role("option", name=PATIENT).click()
     wait_for_app(page)

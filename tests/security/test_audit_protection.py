@@ -8,13 +8,11 @@ TRIGGER, DROP TRIGGER and SET session_replication_role are refused. SQLite: the 
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-import cli
 from db.audit import load_audit
 from db.engine import make_engine, write_session
 from db.installation import INSTALLATION_ACTOR, grant_app_role, pseudonym_secret
@@ -23,6 +21,7 @@ from db.users import create_user, sign_in_attempt
 from exchange.deid import installation_secret
 from models.errors import NotPermitted
 from tests import factories
+from tests.conftest import as_role  # app_role, the fixture, is in tests/conftest.py
 
 PASSWORD = "correct horse battery"
 TAMPERING = [
@@ -36,29 +35,6 @@ TAMPERING = [
 ]
 
 
-def as_role(url: str, role: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}"))
-
-
-@pytest.fixture
-def app_role(pg_url, monkeypatch):
-    """A fresh login role with the app's grants on the test schema; dropped afterwards."""
-    role = f"skintrack_app_{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv("SKINTRACK_DATABASE_URL", pg_url)
-    monkeypatch.delenv("SKINTRACK_MIGRATION_DATABASE_URL", raising=False)
-    owner = make_engine(pg_url)
-    with owner.begin() as connection:
-        connection.execute(text(f"CREATE ROLE {role} LOGIN"))
-    return_code = cli.main(["db", "grant-app-role", role])  # as the owner: SKINTRACK_DATABASE_URL is pg_url
-    assert return_code == cli.EXIT_OK
-    engine = make_engine(as_role(pg_url, role))
-    yield role, engine, owner
-    engine.dispose()
-    with owner.begin() as connection:
-        connection.execute(text(f"DROP OWNED BY {role}"))
-        connection.execute(text(f"DROP ROLE {role}"))
-    owner.dispose()
 
 
 def test_the_app_role_writes_and_audits_but_cannot_tamper_with_the_trail(app_role):

@@ -31,7 +31,7 @@ from db.visits import record_assessment
 from models.errors import NotPermitted, UnknownPatient
 from models.scope import ALL, Scope
 from tests import factories
-from tests.security.test_audit_protection import app_role, as_role  # noqa: F401 (the fixture)
+from tests.conftest import as_role
 
 REFUSED = "row-level security"
 
