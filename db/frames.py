@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,8 @@ def read_frame(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame
             data[name] = pd.Series(_floats(values), dtype="float64")  # NULL -> NaN, as convert() gives
         elif len(values) <= SMALL and kind in (TEXT, DATE) and (quick := _small_column(values, kind)) is not None:
             data[name] = quick
+        elif kind in _REPEATING and len(values) > SMALL and _plain(values, _REPEATING[kind]):
+            data[name] = _by_distinct(values, kind)
         else:
             data[name] = convert(pd.Series(values, dtype=object), kind)
     return pd.DataFrame(data, columns=list(types))
@@ -74,6 +76,23 @@ def _small_column(values, kind: str) -> pd.Series | None:
             return None  # not an ISO date: convert() makes it NaT
         return pd.Series(days.astype("datetime64[us]"))
     return None
+
+
+# Columns of a large read repeat (a chunk's few hundred visit dates, a handful of raters and measures): `convert`
+# parses each distinct value once and the column is built by indexing. Only for values of the plain classes the
+# drivers give, where equal values convert alike (a 1 and a 1.0 hash alike but are different text).
+_REPEATING = {TEXT: (str,), DATE: (str, date), TIMESTAMP: (str, datetime)}
+
+
+def _plain(values, classes: tuple[type, ...]) -> bool:
+    return {v.__class__ for v in values} <= {*classes, type(None)}
+
+
+def _by_distinct(values, kind: str) -> pd.Series:
+    """`convert(values, kind)`, converting each distinct value once (missing values: `convert`'s missing value)."""
+    codes, uniques = pd.factorize(np.array(values, dtype=object), use_na_sentinel=True)
+    converted = convert(pd.Series([*uniques, None], dtype=object), kind)  # code -1 (missing) takes the last
+    return converted.take(codes).reset_index(drop=True)
 
 
 def _iso_shaped(value) -> bool:

@@ -1,4 +1,5 @@
-"""db/frames.py: the quick way for short text and date columns gives exactly what `convert` gives."""
+"""db/frames.py: the quick ways (short text and date columns built directly; long repeating columns converted per
+distinct value) give exactly what `convert` gives."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from db.frames import DATE, TEXT, _small_column, convert
+from db.frames import _REPEATING, DATE, TEXT, TIMESTAMP, _by_distinct, _plain, _small_column, convert
 
 TEXTS = st.lists(st.one_of(st.none(), st.text(max_size=12), st.integers(), st.floats(allow_nan=True)), max_size=20)
 DATES = st.lists(st.one_of(
@@ -50,3 +51,40 @@ def test_hand_picked_cases():
     _same([], TEXT)
     _same(["a", None, float("nan"), 5, ""], TEXT)
     assert list(_small_column([np.nan, None, "x"], TEXT)) == ["", "", "x"]
+
+
+STAMPS = st.lists(st.one_of(st.none(), st.datetimes(min_value=datetime(1900, 1, 1)),
+                            st.datetimes(min_value=datetime(1900, 1, 1)).map(str)), max_size=20)
+
+
+def _same_by_distinct(values, kind: str) -> None:
+    values = values * 3  # repeats, as a large read has them
+    if not _plain(values, _REPEATING[kind]):
+        return  # the reader uses convert itself
+    slow = convert(pd.Series(values, dtype=object), kind)
+    quick = _by_distinct(values, kind)
+    assert quick.dtype == slow.dtype, (values, quick.dtype, slow.dtype)
+    pd.testing.assert_series_equal(quick, slow, check_names=False)
+
+
+@given(TEXTS)
+def test_repeating_text_columns_match_convert(values):
+    _same_by_distinct(values, TEXT)
+
+
+@given(DATES)
+def test_repeating_date_columns_match_convert(values):
+    _same_by_distinct(values, DATE)
+
+
+@given(STAMPS)
+def test_repeating_timestamp_columns_match_convert(values):
+    _same_by_distinct(values, TIMESTAMP)
+
+
+def test_repeating_columns_hand_picked():
+    _same_by_distinct([None, "2024-01-31", "31/01/2024", "2024-01-31"], DATE)  # the first value fixes the format
+    _same_by_distinct(["b", None, "a", "b"], TEXT)
+    _same_by_distinct([], TEXT)
+    assert not _plain(["1", 1], _REPEATING[TEXT])  # 1 and "1": not the plain classes, convert reads them
+    assert not _plain([datetime(2024, 1, 1)], _REPEATING[DATE])  # a moment is no date
