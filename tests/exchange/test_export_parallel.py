@@ -20,6 +20,7 @@ def test_workers_write_the_same_files(db_url, tmp_path, monkeypatch, deidentify)
     try:
         load_registry(engine, generate_registry(10), actor="fixture")
         monkeypatch.setattr(exporter, "CHUNK", 3)  # four chunks, shared by two workers
+        monkeypatch.setattr(exporter, "PARALLEL_CHUNKS", 1)
         one = export_bundle(engine, tmp_path / "one", deidentify=deidentify, actor="t", workers=1)
         progress = []
         two = export_bundle(engine, tmp_path / "two", deidentify=deidentify, actor="t", workers=2,
@@ -30,6 +31,15 @@ def test_workers_write_the_same_files(db_url, tmp_path, monkeypatch, deidentify)
     for name in SHEET_ORDER:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
     assert progress[-1] == (10, 10) and len(progress) == 4
+
+
+def test_chunk_sizes():
+    chunk, most = exporter.CHUNK, exporter.PARALLEL_CHUNKS * exporter.CHUNK
+    assert exporter.chunk_size(20_000, 1) == chunk  # one process (the app's server): small chunks, small memory
+    assert exporter.chunk_size(20_000, 2) == 10_000 == most  # one chunk per worker
+    assert exporter.chunk_size(9_001, 2) == 4_501
+    assert exporter.chunk_size(100, 2) == chunk  # never smaller than one process's
+    assert exporter.chunk_size(200_000, 2) == most  # a worker holds at most PARALLEL_CHUNKS * CHUNK patients
 
 
 def test_workers_only_where_forking_is_safe(sqlite_engine, monkeypatch):
