@@ -50,8 +50,8 @@ def read_frame(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame
             data[name] = pd.Series(_floats(values), dtype="float64")  # NULL -> NaN, as convert() gives
         elif len(values) <= SMALL and kind in (TEXT, DATE) and (quick := _small_column(values, kind)) is not None:
             data[name] = quick
-        elif kind in _REPEATING and len(values) > SMALL and _plain(values, _REPEATING[kind]):
-            data[name] = _by_distinct(values, kind)
+        elif kind in _REPEATING and len(values) > SMALL and (distinct := _by_distinct(values, kind)) is not None:
+            data[name] = distinct
         else:
             data[name] = convert(pd.Series(values, dtype=object), kind)
     return pd.DataFrame(data, columns=list(types))
@@ -79,18 +79,18 @@ def _small_column(values, kind: str) -> pd.Series | None:
 
 
 # Columns of a large read repeat (a chunk's few hundred visit dates, a handful of raters and measures): `convert`
-# parses each distinct value once and the column is built by indexing. Only for values of the plain classes the
-# drivers give, where equal values convert alike (a 1 and a 1.0 hash alike but are different text).
+# parses each distinct value once and the column is built by indexing. Only when every distinct value is of the
+# plain classes the drivers give, where equal values convert alike (a 1 and a 1.0 hash alike but are different
+# text; no value of another class equals a str, a date or a datetime, so checking the distinct ones suffices).
 _REPEATING = {TEXT: (str,), DATE: (str, date), TIMESTAMP: (str, datetime)}
 
 
-def _plain(values, classes: tuple[type, ...]) -> bool:
-    return {v.__class__ for v in values} <= {*classes, type(None)}
-
-
-def _by_distinct(values, kind: str) -> pd.Series:
-    """`convert(values, kind)`, converting each distinct value once (missing values: `convert`'s missing value)."""
+def _by_distinct(values, kind: str) -> pd.Series | None:
+    """`convert(values, kind)`, converting each distinct value once (missing values: `convert`'s missing value);
+    None when a distinct value is not of the kind's plain classes (then `convert` reads the column)."""
     codes, uniques = pd.factorize(np.array(values, dtype=object), use_na_sentinel=True)
+    if not {u.__class__ for u in uniques} <= set(_REPEATING[kind]):
+        return None
     converted = convert(pd.Series([*uniques, None], dtype=object), kind)  # code -1 (missing) takes the last
     return converted.take(codes).reset_index(drop=True)
 
