@@ -98,8 +98,7 @@ def may_export(who: TokenUser, request: Request, *, deidentify: bool) -> TokenUs
     if deidentify:
         return who
     scope = scope_of_request(request)
-    every = scope.identified is None or (scope.centres is not None and scope.centres <= scope.identified)
-    if not role_can(who.role, "export_identified", can_export_identified=every):
+    if not role_can(who.role, "export_identified", can_export_identified=scope.may_identify_every()):
         only = ""
         if scope.identified:
             codes = centre_codes_by_key(request.app.state.engine)

@@ -33,6 +33,13 @@ class Scope:
             return False
         return self.identified is None or centre_key in self.identified
 
+    def may_identify_every(self, centre_keys=None) -> bool:
+        """Whether this scope may export every one of `centre_keys` identified (None: every centre it sees; the
+        role's right aside). An account of every centre: its own permission; of some centres: each one's."""
+        if centre_keys is None:
+            return self.identified is None or (self.centres is not None and self.centres <= self.identified)
+        return all(self.may_identify(key) for key in centre_keys)
+
     @property
     def setting(self) -> str:
         """The value of the PostgreSQL setting `skintrack.centres` the policies read: '*' for every centre, the

@@ -3,7 +3,7 @@ or datasets for SAS, SPSS, Stata or Parquet — plus the derived visits, summary
 response, activity and dictionary (EXCHANGE.md, ENDPOINTS.md). De-identified by default; an identified export only
 for accounts allowed to make one."""
 
-from ui.guard import allowed, require
+from ui.guard import require
 
 user = require(__file__)
 
@@ -17,9 +17,11 @@ from db.treatments import load_medications  # noqa: E402
 from exchange import export_bytes  # noqa: E402
 from exchange.deid import must_deidentify  # noqa: E402
 from exchange.exporter import DOWNLOAD_FORMATS  # noqa: E402
+from models.access import role_can  # noqa: E402
 from models.errors import SkintrackError  # noqa: E402
+from ui.centres import centre_label, registry_centres  # noqa: E402
 from ui.messages import show_error  # noqa: E402
-from ui.state import actor, get_engine  # noqa: E402
+from ui.state import actor, current_scope, get_engine  # noqa: E402
 
 engine = get_engine()
 who = actor()  # the audit row's user, taken while the page runs as them
@@ -34,14 +36,32 @@ if count_patients(engine) == 0:
             "add patients; then come back here to download them.", icon=":material/info:")
     st.stop()
 
-may_identify = allowed("export_identified")
+# Centres: an account of several centres may limit the export to some; an identified export needs the role's
+# right and the account's permission for every centre it covers (exchange.coverage enforces it again).
+scope = current_scope()
+mine = registry_centres(engine).query("mine")
+chosen = []
+if len(mine) > 1:
+    labels = {row.code: centre_label(row._asdict()) for row in mine.itertuples()}
+    chosen = st.multiselect("Centres", list(labels), key="export_centres", format_func=labels.get,
+                            placeholder="All your centres" if not scope.everything else "All centres",
+                            help="Only these centres' patients; empty: every centre you see.")
+keys = {row.code: int(row.centre_key) for row in mine.itertuples()}
+covered = [keys[code] for code in chosen] if chosen else None
+may_identify = role_can(user["role"], "export_identified", can_export_identified=scope.may_identify_every(covered))
+identifiable = sorted(code for code, key in keys.items() if scope.may_identify(key))
 wanted = st.toggle("De-identified", value=True, key="export_deidentify", disabled=not may_identify,
                    help="Pseudonyms instead of patient_ids, dates shifted per patient (intervals exact), no names, "
                         "MRNs, notes, event descriptions or medication reasons, raters renamed, age at baseline "
                         "instead of birth year.")
 # Never trust the widget alone: without the permission the export is de-identified whatever it says.
 deidentify = must_deidentify(wanted, may_identify)
-if not may_identify:
+if not may_identify and identifiable and role_can(user["role"], "export_identified", can_export_identified=True):
+    st.caption(f"Your account may export identified data of centre{'s' if len(identifiable) > 1 else ''} "
+               f"{', '.join(identifiable)} only: choose only "
+               f"{'those centres' if len(identifiable) > 1 else 'that centre'} above to switch de-identification "
+               "off.")
+elif not may_identify:
     st.caption("Your account may export de-identified data only; an administrator can grant identified exports.")
 elif not deidentify:
     st.warning("This export holds names, record numbers and exact dates: keep it encrypted and within the clinic.",
@@ -72,7 +92,7 @@ if st.button("Prepare the export", type="primary", key="export_prepare", icon=":
 
     try:
         data = export_bytes(engine, fmt=fmt, deidentify=deidentify, anchor_drug=anchor_drug, months=months_text,
-                            response_month=response_month, actor=who, progress=progress)
+                            response_month=response_month, centres=chosen or None, actor=who, progress=progress)
     except SkintrackError as error:
         bar.empty()
         show_error(error, prefix="Not exported")
