@@ -18,7 +18,6 @@ Reads only: nothing here writes.
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -57,7 +56,7 @@ from analysis.criss import CRISS_MEASURES, DEFAULT_RESPONSE_MONTH, ResponseSumma
 from analysis.frames import MEASUREMENT_COLUMNS
 from analysis.quality import by_centre, centre_counts
 from analysis.windows import DEFAULT_WINDOW_MONTHS
-from db.frames import DATE, DAY_NUMBER, FLOAT, INT, TEXT, read_frame
+from db.frames import DATE, DAY_NUMBER, FLOAT, INT, TEXT, read_bulk, read_frame
 from db.scope import owner_filter, patient_filter, scope_of
 from models import Assessment, MedicationPeriod, Patient, TreatmentEvent
 from models.catalog import DIAGNOSES, MEASURES_BY_CODE, ORGAN_EVENT_KINDS, SITE_CODES
@@ -176,40 +175,6 @@ class CohortQuality:
     def by_centre(self) -> pd.DataFrame:
         """Rows of each check per centre of the cohort (`analysis.quality.centre_counts`), with a total."""
         return centre_counts({name: getattr(self, name) for name in QUALITY_CHECKS}, self.centres)
-
-
-def read_bulk(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame:
-    """`db.frames.read_frame` for the largest read (hundreds of thousands of rows of numbers): on PostgreSQL the
-    rows travel as one COPY … TO STDOUT in CSV, parsed by pandas' C reader instead of one Python object
-    per value; elsewhere (SQLite, or a statement that cannot be rendered with literal values) `read_frame`.
-    Only for numeric columns (INT, FLOAT, DAY_NUMBER)."""
-    if engine.dialect.name != "postgresql" or any(kind not in (INT, FLOAT, DAY_NUMBER) for kind in types.values()):
-        return read_frame(engine, statement, types)
-    try:
-        sql = str(statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
-    except Exception:  # noqa: BLE001 - a parameter without a literal form: the ordinary path
-        return read_frame(engine, statement, types)
-    buffer = io.BytesIO()
-    with engine.connect() as connection, connection.begin():  # BEGIN sets the scope for the row-level security
-        cursor = connection.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
-            for chunk in copy:
-                buffer.write(chunk)
-        cursor.close()
-    buffer.seek(0)
-    names = list(types)
-    raw = pd.read_csv(buffer, header=None, names=names, dtype="float64") if buffer.getbuffer().nbytes else (
-        pd.DataFrame({name: pd.Series([], dtype="float64") for name in names}))
-    data = {}
-    for name, kind in types.items():
-        if kind == DAY_NUMBER:
-            days = raw[name].to_numpy(dtype="int64")
-            data[name] = pd.Series(days.astype("datetime64[D]").astype("datetime64[us]"))
-        elif kind == INT:
-            data[name] = raw[name].astype("Int64")
-        else:
-            data[name] = raw[name].astype("float64")
-    return pd.DataFrame(data, columns=names)
 
 
 def _day_number(engine: Engine, column):

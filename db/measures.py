@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from analysis.frames import MEASUREMENT_COLUMNS
 from db.batch import check_restorable, save_one
 from db.common import open_row, require_reason, restore_row, soft_delete
-from db.frames import DATE, FLOAT, INT, TEXT, TIMESTAMP, code_point_order, matchable, read_frame
+from db.frames import DATE, FLOAT, INT, TEXT, TIMESTAMP, code_point_order, matchable, read_frame, read_many
 from db.scope import patient_filter
 from models import Measurement, MeasurementCreate, MeasurementUpdate, Patient
 from models.records import MEASUREMENT
@@ -63,8 +63,9 @@ def load_measurements(engine: Engine, identifiers: Iterable[str] | None = None) 
                   code_point_order(Measurement.side), code_point_order(Measurement.rater))
     )
     if identifiers is not None:
-        statement = statement.where(Patient.patient_id.in_(matchable(identifiers)))
-    return read_frame(engine, statement, MEASUREMENT_TYPES)[MEASUREMENT_COLUMNS]
+        identifiers = matchable(identifiers)
+        statement = statement.where(Patient.patient_id.in_(identifiers))
+    return read_many(engine, statement, MEASUREMENT_TYPES, identifiers)[MEASUREMENT_COLUMNS]
 
 
 def load_measurement_rows(engine: Engine, patient_id: str) -> pd.DataFrame:

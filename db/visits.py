@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from analysis.frames import ASSESSMENT_COLUMNS
 from db.batch import check_restorable, save_one
 from db.common import open_row, require_reason, restore_row, soft_delete
-from db.frames import BOOL, DATE, FLOAT, INT, TEXT, TIMESTAMP, code_point_order, matchable, read_frame
+from db.frames import BOOL, DATE, FLOAT, INT, TEXT, TIMESTAMP, code_point_order, matchable, read_frame, read_many
 from db.measures import correct_measurement, delete_measurement, record_measurement
 from db.scope import patient_filter
 from models import Assessment, AssessmentCreate, AssessmentUpdate, Patient
@@ -160,8 +160,9 @@ def load_assessments(engine: Engine, identifiers: Iterable[str] | None = None) -
     statement = _assessment_select(engine).order_by(code_point_order(Patient.patient_id), Assessment.visit_date,
                                               code_point_order(Assessment.rater))
     if identifiers is not None:
-        statement = statement.where(Patient.patient_id.in_(matchable(identifiers)))
-    return read_frame(engine, statement, ASSESSMENT_TYPES)[ASSESSMENT_COLUMNS]
+        identifiers = matchable(identifiers)
+        statement = statement.where(Patient.patient_id.in_(identifiers))
+    return read_many(engine, statement, ASSESSMENT_TYPES, identifiers)[ASSESSMENT_COLUMNS]
 
 
 def load_assessment_rows(engine: Engine, patient_id: str) -> pd.DataFrame:
