@@ -158,3 +158,29 @@ def test_centres_and_users_screens(server, page, artifacts):
     page.get_by_test_id("stRadio").get_by_text("Sees the patients of").scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "users-centres.png"))
     (SHOTS_DIR / "users-centres.png").write_bytes((artifacts / "users-centres.png").read_bytes())
+
+
+def test_an_administrator_exports_one_centre_identified(server, page, artifacts):
+    """The Export screen's centre choice: the administrator of every centre exports Lyon alone, identified."""
+    registry(server)
+    page.set_viewport_size({"width": 1024, "height": 768})
+    open_and_sign_in(page, server.url, "root", PASSWORD)
+    open_screen(page, "Export")
+    page.get_by_test_id("stMultiSelect").filter(has_text="Centres").click()
+    page.get_by_role("option", name="LYO · Hospices Civils de Lyon").click()
+    page.keyboard.press("Escape")
+    wait_for_app(page)
+    page.get_by_test_id("stCheckbox").filter(has_text="De-identified").click()  # a toggle is a checkbox
+    wait_for_app(page)
+    expect(page.get_by_text("This export holds names")).to_be_visible(timeout=10_000)
+    page.screenshot(path=str(artifacts / "export-centres.png"))
+    page.get_by_role("button", name="Prepare the export").click()
+    wait_for_app(page)
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Download skintrack-identified-").click()
+    saved = artifacts / download.value.suggested_filename
+    download.value.save_as(saved)
+    with zipfile.ZipFile(saved) as archive:
+        patients = list(csv.DictReader(io.StringIO(archive.read("patients.csv").decode("utf-8-sig"))))
+    assert sorted((p["patient_id"], p["centre"], p["name"]) for p in patients) == [
+        ("PB-1", "LYO", "Name of PB-1"), ("PB-2", "LYO", "Name of PB-2")]
