@@ -19,7 +19,7 @@ from sqlmodel import Field, SQLModel
 from models.base import LIVE, Recorded
 from models.catalog import MRSS_MAX, SITE_CODES
 from models.errors import InvalidScore, InvalidValue
-from models.validation import Input, blank_to_none, check_not_future, check_score
+from models.validation import Input, blank_to_none, check_not_future, check_score, optional_text
 
 
 class SiteScores(SQLModel):
@@ -86,8 +86,7 @@ class AssessmentCreate(Input, AssessmentBase):
     @field_validator("rater", "notes", mode="before")
     @classmethod
     def _text(cls, value):
-        value = blank_to_none(value)
-        return "" if value is None else str(value).strip()
+        return optional_text(value)
 
     @field_validator("patient_id", mode="before")
     @classmethod

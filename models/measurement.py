@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 from models.base import LIVE, Recorded
 from models.catalog import MEASURE_CODES, MEASURES_BY_CODE, SIDES
 from models.errors import ImplausibleValue, InvalidValue, UnknownMeasure
-from models.validation import Input, blank_to_none, check_not_future
+from models.validation import Input, check_not_future, optional_text, required_text
 
 
 class MeasurementBase(SQLModel):
@@ -30,16 +30,12 @@ class MeasurementCreate(Input, MeasurementBase):
     @field_validator("patient_id", "measure", mode="before")
     @classmethod
     def _required(cls, value, info):
-        value = blank_to_none(value)
-        if value is None:
-            raise InvalidValue("is required", field=info.field_name)
-        return str(value).strip()
+        return required_text(value, info.field_name)
 
     @field_validator("side", "unit", "rater", mode="before")
     @classmethod
     def _text(cls, value):
-        value = blank_to_none(value)
-        return "" if value is None else str(value).strip()
+        return optional_text(value)
 
     @field_validator("measure")
     @classmethod

@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 from models.base import Recorded
 from models.catalog import DIAGNOSES, PATIENT_ID_RULE, SEXES, is_valid_patient_id
 from models.errors import InvalidDate, InvalidValue
-from models.validation import Input, blank_to_none, check_choice, check_not_future
+from models.validation import Input, blank_to_none, check_choice, check_not_future, optional_text
 
 
 class PatientBase(SQLModel):
@@ -35,8 +35,7 @@ class PatientFields(Input, PatientBase):
     @field_validator("name", "mrn", "notes", mode="before")
     @classmethod
     def _text(cls, value):
-        value = blank_to_none(value)
-        return "" if value is None else str(value).strip()
+        return optional_text(value)
 
     @field_validator("diagnosis", mode="before")
     @classmethod

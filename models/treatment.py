@@ -28,7 +28,7 @@ from models.catalog import (
 )
 from models.ctcae import CTCAE_TERM_NAMES, CTCAE_VERSION
 from models.errors import ImplausibleValue, InvalidDate, InvalidValue, UnknownSite
-from models.validation import Input, blank_to_none, check_choice, check_not_future
+from models.validation import Input, blank_to_none, check_choice, check_not_future, optional_text, required_text
 
 # --- medication periods ---------------------------------------------------------------------------
 
@@ -50,16 +50,12 @@ class MedicationPeriodCreate(Input, MedicationPeriodBase):
     @field_validator("patient_id", "drug", "dose_unit", "frequency", mode="before")
     @classmethod
     def _required(cls, value, info):
-        value = blank_to_none(value)
-        if value is None:
-            raise InvalidValue("is required", field=info.field_name)
-        return str(value).strip()
+        return required_text(value, info.field_name)
 
     @field_validator("route", "reason", mode="before")
     @classmethod
     def _text(cls, value):
-        value = blank_to_none(value)
-        return "" if value is None else str(value).strip()
+        return optional_text(value)
 
     @field_validator("end_date", mode="before")
     @classmethod
@@ -175,16 +171,12 @@ class TreatmentEventCreate(Input, TreatmentEventBase):
     @field_validator("patient_id", "kind", mode="before")
     @classmethod
     def _required(cls, value, info):
-        value = blank_to_none(value)
-        if value is None:
-            raise InvalidValue("is required", field=info.field_name)
-        return str(value).strip()
+        return required_text(value, info.field_name)
 
     @field_validator("description", "agent", "dose_unit", *AE_FIELDS, mode="before")
     @classmethod
     def _text(cls, value):
-        value = blank_to_none(value)
-        return "" if value is None else str(value).strip()
+        return optional_text(value)
 
     @field_validator("dose", "grade", "end_date", mode="before")
     @classmethod

@@ -11,7 +11,7 @@ from sqlmodel import Field, SQLModel
 from models.base import Versioned, utcnow
 from models.catalog import ROLES
 from models.errors import InvalidValue
-from models.validation import Input, blank_to_none, check_choice
+from models.validation import Input, blank_to_none, check_choice, optional_text
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
@@ -48,8 +48,7 @@ class UserCreate(Input, UserBase):
     @field_validator("display_name", mode="before")
     @classmethod
     def _display(cls, value):
-        value = blank_to_none(value)
-        return "" if value is None else str(value).strip()
+        return optional_text(value)
 
     @field_validator("role")
     @classmethod

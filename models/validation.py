@@ -89,6 +89,21 @@ def blank_to_none(value: Any) -> Any:
     return value
 
 
+def optional_text(value: Any) -> str:
+    """A text field that may be left blank: '' when not recorded, else the text without surrounding spaces."""
+    value = blank_to_none(value)
+    return "" if value is None else str(value).strip()
+
+
+def required_text(value: Any, field: str) -> str:
+    """A text field that must be filled: the text without surrounding spaces; InvalidValue naming `field` when
+    blank."""
+    value = blank_to_none(value)
+    if value is None:
+        raise InvalidValue("is required", field=field)
+    return str(value).strip()
+
+
 def check_not_future(value: date | None, field: str) -> date | None:
     if value is not None and value > date.today():
         raise InvalidDate(f"{value.isoformat()} is in the future; today is {date.today().isoformat()}",
