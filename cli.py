@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -99,7 +100,6 @@ def _months(value: str) -> list[int]:
 
 def cmd_export(args) -> int:
     from exchange import export_bundle
-    from models.errors import InvalidValue, UnknownPatient
 
     out = Path(args.out)
     patients = _id_list(args.patients)
@@ -115,25 +115,33 @@ def cmd_export(args) -> int:
     if args.response_month < 1:
         raise UsageError(f"--response-month {args.response_month}: give a whole number of months from 1, e.g. 12")
     engine = _engine()
-    try:
+    with _export_options_refused():
         result = export_bundle(engine, out, fmt=args.format, deidentify=args.deidentify,
                                anchor_drug=args.anchor_drug, months=months, response_month=args.response_month,
                                patients=patients, centres=args.centre, actor=CLI_ACTOR)
+    print("\n".join(result.lines()))
+    return EXIT_OK
+
+
+@contextmanager
+def _export_options_refused():
+    """An export's refusal of --patients or --centre is wrong usage (exit 2), told with the option's name."""
+    from models.errors import InvalidValue, UnknownPatient
+
+    try:
+        yield
     except UnknownPatient as error:
         raise UsageError(f"--patients: {error.reason}") from None
     except InvalidValue as error:
         if error.field != "centre":
             raise
         raise UsageError(f"--centre: {error.reason}") from None
-    print("\n".join(result.lines()))
-    return EXIT_OK
 
 
 def _export_fhir(args, out: Path, patients: list[str] | None) -> int:
     """`export --format fhir OUT`: the FHIR Bulk Data NDJSON files (one per resource type) into the folder OUT,
     identified unless --deidentify (as every other format), audited as one export row (docs/FHIR.md)."""
     from exchange.fhir import export_fhir_bulk
-    from models.errors import InvalidValue, UnknownPatient
 
     if out.exists() and not out.is_dir():
         raise UsageError(f"OUT {args.out!r} is a file; with --format fhir, OUT is a folder")
@@ -143,15 +151,9 @@ def _export_fhir(args, out: Path, patients: list[str] | None) -> int:
     if ignored:
         raise UsageError(f"{', '.join(ignored)}: only for the bundle and statistical formats, not --format fhir")
     engine = _engine()
-    try:
+    with _export_options_refused():
         result = export_fhir_bulk(engine, out, deidentify=args.deidentify, patients=patients, centres=args.centre,
                                   actor=CLI_ACTOR)
-    except UnknownPatient as error:
-        raise UsageError(f"--patients: {error.reason}") from None
-    except InvalidValue as error:
-        if error.field != "centre":
-            raise
-        raise UsageError(f"--centre: {error.reason}") from None
     print("\n".join(result.lines()))
     return EXIT_OK
 
