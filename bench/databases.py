@@ -41,14 +41,7 @@ def _check_schema_name(schema: str) -> str:
 
 def fresh_pg_schema(base_url: str, schema: str) -> str:
     """Drop and recreate `schema`, migrate it, and return its URL."""
-    schema = _check_schema_name(schema)
-    admin = make_engine(base_url)
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    finally:
-        admin.dispose()
+    _schema_ddl(base_url, schema, create=True)
     url = pg_schema_url(base_url, schema)
     engine = make_engine(url)
     upgrade_database(engine)
@@ -57,11 +50,18 @@ def fresh_pg_schema(base_url: str, schema: str) -> str:
 
 
 def drop_pg_schema(base_url: str, schema: str) -> None:
+    _schema_ddl(base_url, schema, create=False)
+
+
+def _schema_ddl(base_url: str, schema: str, *, create: bool) -> None:
+    """Drop `schema` (with everything in it) and, with `create`, make it again, empty."""
     schema = _check_schema_name(schema)
     admin = make_engine(base_url)
     try:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            if create:
+                connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     finally:
         admin.dispose()
 
