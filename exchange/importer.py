@@ -22,7 +22,7 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from db.batch import BatchResult, Row, write_batch
+from db.batch import BatchResult, Row, refresh_statistics, write_batch
 from db.centres import centre_codes_by_key
 from db.engine import read_session, write_session
 from exchange.errors import BundleRejected, Problem
@@ -198,6 +198,8 @@ def import_records(engine: Engine, tables: dict[str, tuple[list[str], Iterable]]
         problems.append(Problem(shown, 1, error.field or "row", error.reason))
         raise BundleRejected(_sorted(problems)) from None
 
+    if not dry_run:
+        refresh_statistics(engine, result)
     for name in result.created:
         file = FILE_OF[name].name
         report.created[file] = result.created[name]
