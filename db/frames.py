@@ -76,6 +76,9 @@ def read_bulk(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame:
     with engine.connect() as connection, connection.begin():  # BEGIN sets the scope for the row-level security
         cursor = connection.connection.driver_connection.cursor()
         cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+        # JIT compilation is chosen by cost, and the row-level security policies make these reads look costly: it
+        # took 0.3 s of a 0.6 s read of 10,000 patients' assessments, and saves nothing on an index-driven read
+        cursor.execute("SET LOCAL jit = off")
         with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
             for chunk in copy:
                 buffer.write(chunk)
