@@ -61,7 +61,7 @@ def read_frame(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame
 def read_bulk(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame:
     """`read_frame` for the largest reads (an export's or the cohort's hundreds of thousands of rows): on PostgreSQL
     the rows travel as one COPY … TO STDOUT in CSV, parsed by pandas' C reader instead of one Python object per
-    value, then typed as `convert` types them (tests/db/test_frames.py holds the two equal); elsewhere (SQLite,
+    value, then typed as `convert` types them (tests/db/test_read_bulk.py holds the two equal); elsewhere (SQLite,
     or a statement that cannot be rendered with literal values) `read_frame`.
 
     Text reads as `convert` gives it, NULL and '' alike as ''; dates are written by the server in ISO (DateStyle

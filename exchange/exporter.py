@@ -216,7 +216,7 @@ def chunk_size(patients: int, workers: int) -> int:
     """Patients per chunk: CHUNK in one process (the app's server: its memory stays small); with worker
     processes, an equal share of the patients per worker, up to PARALLEL_CHUNKS times CHUNK. Each chunk pays
     fixed costs (a read per table, every derived file's set-up), which at CHUNK patients were a third of a
-    registry export's time; a worker holds one chunk at a time (about 240 MB at 10,000 patients)."""
+    registry export's time; a worker holds one chunk at a time (a peak of about 450 MiB at 10,000 patients)."""
     if workers <= 1:
         return CHUNK
     return min(max(CHUNK, -(-patients // workers)), PARALLEL_CHUNKS * CHUNK)
