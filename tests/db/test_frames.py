@@ -22,24 +22,24 @@ DATES = st.lists(st.one_of(
 pytestmark = pytest.mark.filterwarnings("ignore:Could not infer format")  # convert() on the look-alikes
 
 
-def _same(values, kind: str) -> None:
-    quick = _small_column(values, kind)
+def _equal_to_convert(quick: pd.Series, values, kind: str) -> None:
     slow = convert(pd.Series(values, dtype=object), kind)
-    if quick is None:  # declined: the reader uses convert itself
-        assert kind == DATE
-        return
     assert quick.dtype == slow.dtype, (values, quick.dtype, slow.dtype)
     pd.testing.assert_series_equal(quick, slow, check_names=False)
 
 
-@given(TEXTS)
-def test_text_columns_match_convert(values):
-    _same(values, TEXT)
+def _same(values, kind: str) -> None:
+    quick = _small_column(values, kind)
+    if quick is None:  # declined: the reader uses convert itself
+        assert kind == DATE
+        return
+    _equal_to_convert(quick, values, kind)
 
 
-@given(DATES)
-def test_date_columns_match_convert(values):
-    _same(values, DATE)
+@pytest.mark.parametrize("kind", [TEXT, DATE])
+@given(data=st.data())
+def test_short_columns_match_convert(kind, data):
+    _same(data.draw(COLUMNS[kind]), kind)
 
 
 def test_hand_picked_cases():
@@ -55,6 +55,7 @@ def test_hand_picked_cases():
 
 STAMPS = st.lists(st.one_of(st.none(), st.datetimes(min_value=datetime(1900, 1, 1)),
                             st.datetimes(min_value=datetime(1900, 1, 1)).map(str)), max_size=20)
+COLUMNS = {TEXT: TEXTS, DATE: DATES, TIMESTAMP: STAMPS}
 
 
 def _same_by_distinct(values, kind: str) -> None:
@@ -63,24 +64,13 @@ def _same_by_distinct(values, kind: str) -> None:
     if quick is None:  # declined: the reader uses convert itself
         assert not {v.__class__ for v in values} <= {*_REPEATING[kind], type(None)}, values
         return
-    slow = convert(pd.Series(values, dtype=object), kind)
-    assert quick.dtype == slow.dtype, (values, quick.dtype, slow.dtype)
-    pd.testing.assert_series_equal(quick, slow, check_names=False)
+    _equal_to_convert(quick, values, kind)
 
 
-@given(TEXTS)
-def test_repeating_text_columns_match_convert(values):
-    _same_by_distinct(values, TEXT)
-
-
-@given(DATES)
-def test_repeating_date_columns_match_convert(values):
-    _same_by_distinct(values, DATE)
-
-
-@given(STAMPS)
-def test_repeating_timestamp_columns_match_convert(values):
-    _same_by_distinct(values, TIMESTAMP)
+@pytest.mark.parametrize("kind", [TEXT, DATE, TIMESTAMP])
+@given(data=st.data())
+def test_repeating_columns_match_convert(kind, data):
+    _same_by_distinct(data.draw(COLUMNS[kind]), kind)
 
 
 def test_repeating_columns_hand_picked():

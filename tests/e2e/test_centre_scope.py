@@ -48,6 +48,19 @@ def registry(server) -> None:
                                  actor="fixture")
 
 
+def exported_files(page, artifacts, download_button: str) -> dict[str, str]:
+    """Prepare the export on the Export screen, download it and return its CSV files' texts by name."""
+    page.get_by_role("button", name="Prepare the export").click()
+    wait_for_app(page)
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name=download_button).click()
+    saved = artifacts / download.value.suggested_filename
+    download.value.save_as(saved)
+    with zipfile.ZipFile(saved) as archive:
+        return {name: archive.read(name).decode("utf-8-sig", errors="replace") for name in archive.namelist()
+                if name.endswith(".csv")}
+
+
 def picker_options(page) -> list[str]:
     page.get_by_test_id("stSelectbox").filter(has_text="Patient").first.click()
     options = page.get_by_role("option")
@@ -108,16 +121,9 @@ def test_a_coordinator_of_centre_a_sees_only_a_s_patients_on_cohort_and_export(s
     page.set_viewport_size({"width": 1440, "height": 1400})
     open_and_sign_in(page, server.url, "cora", PASSWORD)
     open_screen(page, "Export")
-    page.get_by_role("button", name="Prepare the export").click()
-    wait_for_app(page)
-    with page.expect_download(timeout=60_000) as download:
-        page.get_by_role("button", name="Download skintrack-").click()
-    saved = artifacts / download.value.suggested_filename
-    download.value.save_as(saved)
-    with zipfile.ZipFile(saved) as archive:
-        patients = list(csv.DictReader(io.StringIO(archive.read("patients.csv").decode("utf-8-sig"))))
-        everything = " ".join(archive.read(name).decode("utf-8-sig", errors="replace")
-                              for name in archive.namelist() if name.endswith(".csv"))
+    files = exported_files(page, artifacts, "Download skintrack-")
+    patients = list(csv.DictReader(io.StringIO(files["patients.csv"])))
+    everything = " ".join(files.values())
     assert len(patients) == 1 and patients[0].get("centre", "AMS") == "AMS"
     assert "PB-" not in everything and "Name of PB" not in everything
 
@@ -174,13 +180,7 @@ def test_an_administrator_exports_one_centre_identified(server, page, artifacts)
     wait_for_app(page)
     expect(page.get_by_text("This export holds names")).to_be_visible(timeout=10_000)
     page.screenshot(path=str(artifacts / "export-centres.png"))
-    page.get_by_role("button", name="Prepare the export").click()
-    wait_for_app(page)
-    with page.expect_download(timeout=60_000) as download:
-        page.get_by_role("button", name="Download skintrack-identified-").click()
-    saved = artifacts / download.value.suggested_filename
-    download.value.save_as(saved)
-    with zipfile.ZipFile(saved) as archive:
-        patients = list(csv.DictReader(io.StringIO(archive.read("patients.csv").decode("utf-8-sig"))))
+    patients = list(csv.DictReader(io.StringIO(exported_files(page, artifacts, "Download skintrack-identified-")[
+        "patients.csv"])))
     assert sorted((p["patient_id"], p["centre"], p["name"]) for p in patients) == [
         ("PB-1", "LYO", "Name of PB-1"), ("PB-2", "LYO", "Name of PB-2")]
