@@ -219,14 +219,13 @@ def _with_age(people: pd.DataFrame, baseline_dates: pd.Series) -> pd.DataFrame:
 def _offsets(frames: dict[str, pd.DataFrame], kinds: dict[str, dict[str, str]], secret: bytes) -> dict[str, int]:
     """Each patient's date offset; the latest real date of a patient (any file) decides whether a forward
     shift would reach the future."""
-    latest: dict[str, pd.Timestamp] = {}
+    parts = []  # per file: each row's latest date, by patient
     for name, frame in frames.items():
-        if not len(frame) or "patient_id" not in frame:
-            continue
-        for column in (c for c in frame.columns if kinds[name].get(c) == DATE):
-            for pid, day in frame.groupby("patient_id")[column].max().items():
-                if not pd.isna(day) and (pid not in latest or day > latest[pid]):
-                    latest[pid] = day
+        dates = [c for c in frame.columns if kinds[name].get(c) == DATE]
+        if len(frame) and "patient_id" in frame and dates:
+            days = pd.DataFrame({c: pd.to_datetime(frame[c]).to_numpy() for c in dates})
+            parts.append(pd.Series(days.max(axis=1).to_numpy(), index=frame["patient_id"].to_numpy()))
+    latest = pd.concat(parts).groupby(level=0).max().dropna().to_dict() if parts else {}
     return {pid: date_offset(secret, pid, latest[pid].date() if pid in latest else None)
             for pid in frames["patients.csv"]["patient_id"]}
 
