@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import streamlit as st
+from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine, write_session
@@ -16,6 +18,27 @@ from demo import generate_registry, load_registry
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PASSWORD = "correct horse battery"
 ROLES = ("staff", "physician", "coordinator", "admin")
+
+
+def built_database(folder: Path, source: Path, build: Callable[[Engine], None]) -> Path:
+    """A copy of the SQLite file `source` in `folder`, with `build(engine)` run on it once (session fixtures:
+    accounts are slow to hash, so tests get copies of a database built once)."""
+    path = folder / "app.db"
+    shutil.copyfile(source, path)
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        build(engine)
+    finally:
+        engine.dispose()
+    return path
+
+
+def app_database(app_url: str, source: Path) -> Iterator[Engine]:
+    """The app's database as a fresh copy of `source` for one test; yields an engine on it (fixtures: yield from)."""
+    shutil.copyfile(source, app_url.removeprefix("sqlite:///"))
+    engine = make_engine(app_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
@@ -47,21 +70,13 @@ def create_role_users(engine) -> None:
 @pytest.fixture(scope="session")
 def users_database(tmp_path_factory, sqlite_template) -> Path:
     """A migrated SQLite file holding the role accounts, built once; tests get a copy (hashing is slow)."""
-    path = tmp_path_factory.mktemp("users") / "users.db"
-    shutil.copyfile(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    create_role_users(engine)
-    engine.dispose()
-    return path
+    return built_database(tmp_path_factory.mktemp("users"), sqlite_template, create_role_users)
 
 
 @pytest.fixture
 def with_users(app_url, users_database):
     """The app's database with one account per role (a fresh copy for each test)."""
-    shutil.copyfile(users_database, app_url.removeprefix("sqlite:///"))
-    engine = make_engine(app_url)
-    yield engine
-    engine.dispose()
+    yield from app_database(app_url, users_database)
 
 
 @pytest.fixture(scope="session")
@@ -72,21 +87,14 @@ def demo_registry():
 @pytest.fixture(scope="session")
 def demo_database(tmp_path_factory, users_database, demo_registry) -> Path:
     """The role accounts plus the 12-patient demo registry, loaded once; tests get a copy."""
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    shutil.copyfile(users_database, path)
-    engine = make_engine(f"sqlite:///{path}")
-    load_registry(engine, demo_registry, actor="fixture")
-    engine.dispose()
-    return path
+    return built_database(tmp_path_factory.mktemp("demo"), users_database,
+                          lambda engine: load_registry(engine, demo_registry, actor="fixture"))
 
 
 @pytest.fixture
 def with_demo(app_url, demo_database):
     """The app's database with the role accounts and the demo registry (a fresh copy for each test)."""
-    shutil.copyfile(demo_database, app_url.removeprefix("sqlite:///"))
-    engine = make_engine(app_url)
-    yield engine
-    engine.dispose()
+    yield from app_database(app_url, demo_database)
 
 
 def signed_in_app(role: str, page: str | None = None, timeout: float = 30) -> AppTest:

@@ -6,7 +6,6 @@ applies at its next page run."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from unittest import mock
 
@@ -14,11 +13,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from db.centres import add_centre, centre_keys, set_user_centres
-from db.engine import make_engine, write_session
+from db.engine import write_session
 from db.patients import create_patient, delete_patient
 from db.users import create_user, hash_password
 from tests import factories
-from tests.app.conftest import APP, PASSWORD
+from tests.app.conftest import APP, PASSWORD, app_database, built_database
 
 CENTRES = ("A", "B", "C")
 SCOPES = {"one": ("A",), "two": ("A", "B"), "all": None}
@@ -63,20 +62,14 @@ def build_centres(engine, accounts: dict[str, tuple[str, tuple[str, ...] | None]
 
 @pytest.fixture(scope="session")
 def scope_database(tmp_path_factory, sqlite_template) -> Path:
-    path = tmp_path_factory.mktemp("scopes") / "scopes.db"
-    shutil.copyfile(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    build_centres(engine, {f"{role}-{scope}": (role, SCOPES[scope]) for role in PAGES for scope in SCOPES})
-    engine.dispose()
-    return path
+    accounts = {f"{role}-{scope}": (role, SCOPES[scope]) for role in PAGES for scope in SCOPES}
+    return built_database(tmp_path_factory.mktemp("scopes"), sqlite_template,
+                          lambda engine: build_centres(engine, accounts))
 
 
 @pytest.fixture
 def with_scopes(app_url, scope_database):
-    shutil.copyfile(scope_database, app_url.removeprefix("sqlite:///"))
-    engine = make_engine(app_url)
-    yield engine
-    engine.dispose()
+    yield from app_database(app_url, scope_database)
 
 
 def signed_in(username: str, role: str, page: str | None = None, query: dict | None = None) -> AppTest:

@@ -4,40 +4,33 @@ holding that permission for only some of its centres switches de-identification 
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from db.audit import load_audit
 from db.centres import set_user_centres
-from db.engine import make_engine, write_session
+from db.engine import write_session
 from db.users import create_user
-from tests.app.conftest import PASSWORD
+from tests.app.conftest import PASSWORD, app_database, built_database
 from tests.app.test_centre_scope_pages import build_centres, signed_in
 
 
 @pytest.fixture(scope="module")
 def export_centres_database(tmp_path_factory, sqlite_template):
-    path = tmp_path_factory.mktemp("export-centres") / "centres.db"
-    shutil.copyfile(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    build_centres(engine, {"coordinator-one": ("coordinator", ("A",))})
-    with write_session(engine) as session:  # identified for A only; the account-wide flag is irrelevant here
-        create_user(session=session, actor="t", data={"username": "coordinator-ab", "display_name": "AB",
-                                                      "role": "coordinator", "password": PASSWORD,
-                                                      "can_export_identified": False})
-        set_user_centres(session=session, username="coordinator-ab", all_centres=False,
-                         centres={"A": True, "B": False}, actor="t")
-    engine.dispose()
-    return path
+    def build(engine) -> None:
+        build_centres(engine, {"coordinator-one": ("coordinator", ("A",))})
+        with write_session(engine) as session:  # identified for A only; the account-wide flag is irrelevant here
+            create_user(session=session, actor="t", data={"username": "coordinator-ab", "display_name": "AB",
+                                                          "role": "coordinator", "password": PASSWORD,
+                                                          "can_export_identified": False})
+            set_user_centres(session=session, username="coordinator-ab", all_centres=False,
+                             centres={"A": True, "B": False}, actor="t")
+
+    return built_database(tmp_path_factory.mktemp("export-centres"), sqlite_template, build)
 
 
 @pytest.fixture
 def with_centres(app_url, export_centres_database):
-    shutil.copyfile(export_centres_database, app_url.removeprefix("sqlite:///"))
-    engine = make_engine(app_url)
-    yield engine
-    engine.dispose()
+    yield from app_database(app_url, export_centres_database)
 
 
 def latest_export(engine) -> str:

@@ -22,10 +22,9 @@ from db.cohort import (
     cohort_quality,
     cohort_site_changes,
     cohort_summary,
-    read_bulk,
 )
 from db.engine import write_session
-from db.frames import INT
+from db.frames import INT, read_bulk
 from db.patients import create_patient
 from db.scope import scoped
 from db.treatments import start_medication

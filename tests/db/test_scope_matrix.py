@@ -249,32 +249,34 @@ class Read:
     sees: str = LIVE  # which of the scope's patients it must show exactly
 
 
+def whole_and_chosen(name: str, load) -> tuple[Read, Read]:
+    """A bulk read of `db/` twice: for every patient of the scope, and for chosen ids (every patient of the
+    world and one that exists nowhere)."""
+    return (Read(name, lambda e, w: ids(load(e))),
+            Read(f"{name}(identifiers)", lambda e, w: ids(load(e, [*w.centre_of, NOBODY]))))
+
+
 READS = [
     # db/patients.py
-    Read("load_patients", lambda e, w: ids(load_patients(e))),
-    Read("load_patients(identifiers)", lambda e, w: ids(load_patients(e, [*w.centre_of, NOBODY]))),
+    *whole_and_chosen("load_patients", load_patients),
     Read("get_patient", per_patient(get_patient)),
     Read("load_deleted_patients", lambda e, w: ids(load_deleted_patients(e)), DELETED),
     Read("patient_version", per_patient(patient_version)),
     Read("patient_keys (Session)", session_keys),
     Read("count_patients", lambda e, w: count_patients(e)),
     # db/visits.py
-    Read("load_assessments", lambda e, w: ids(load_assessments(e))),
-    Read("load_assessments(identifiers)", lambda e, w: ids(load_assessments(e, [*w.centre_of, NOBODY]))),
+    *whole_and_chosen("load_assessments", load_assessments),
     Read("load_assessment_rows", per_patient(load_assessment_rows)),
     Read("load_deleted_assessments", lambda e, w: ids(load_deleted_assessments(e))),
     # db/measures.py
-    Read("load_measurements", lambda e, w: ids(load_measurements(e))),
-    Read("load_measurements(identifiers)", lambda e, w: ids(load_measurements(e, [*w.centre_of, NOBODY]))),
+    *whole_and_chosen("load_measurements", load_measurements),
     Read("load_measurement_rows", per_patient(load_measurement_rows)),
     Read("load_deleted_measurements", lambda e, w: ids(load_deleted_measurements(e))),
     # db/treatments.py
-    Read("load_medications", lambda e, w: ids(load_medications(e))),
-    Read("load_medications(identifiers)", lambda e, w: ids(load_medications(e, [*w.centre_of, NOBODY]))),
+    *whole_and_chosen("load_medications", load_medications),
     Read("load_medication_rows", per_patient(load_medication_rows)),
     Read("load_deleted_medications", lambda e, w: ids(load_deleted_medications(e))),
-    Read("load_events", lambda e, w: ids(load_events(e))),
-    Read("load_events(identifiers)", lambda e, w: ids(load_events(e, [*w.centre_of, NOBODY]))),
+    *whole_and_chosen("load_events", load_events),
     Read("load_event_rows", per_patient(load_event_rows)),
     Read("load_deleted_events", lambda e, w: ids(load_deleted_events(e))),
     Read("patients_with_events_told_apart_by_description",
