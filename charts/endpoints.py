@@ -8,12 +8,15 @@ activity_frame``; this module only words them and draws them. Nothing is recompu
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
-from charts import labels, palette, vl
-from charts.time_axis import TimeAxis, X, chart_window, make_time_axis
+from analysis.activity import ACTIVE_FROM
+from analysis.what_changed import TreatmentChange
+from charts import event_rules, labels, palette, vl
+from charts.time_axis import TimeAxis, X, chart_window, make_time_axis, y_axis
 from models.catalog import EVENT_KINDS, MRSS_MAX
 
 # The five CRISS items in the card's order (analysis.criss.CRISS_ITEMS), with the words the card uses.
@@ -32,8 +35,9 @@ ACTIVITY_ITEM_LABELS: dict[str, str] = {
     "crp": "CRP",
     "dlco_pct": "DLCO % predicted",
 }
-ACTIVE_FROM = 2.5  # analysis.activity.ACTIVE_FROM, drawn as the line
 AI_MAX = 10.0
+ACTIVE = "active (≥ 2.5)"  # the legend's words for analysis.activity's `active` flag
+INACTIVE = "inactive (< 2.5)"
 CRISS_METHOD = ("ACR CRISS (Khanna 2016): an organ event (renal crisis, ILD progression, LV failure, PAH) after "
                 "baseline and up to the follow-up visit means not improved (step 1); otherwise the probability "
                 "comes from the five changes and ≥ 0.60 is improved. Revised CRISS (Khanna 2021): at least 3 of the "
@@ -145,44 +149,58 @@ def missing_activity_items(missing: str) -> str:
     return ", ".join(ACTIVITY_ITEM_LABELS.get(item, item) for item in missing.split(";") if item)
 
 
-def activity_chart(activity: pd.DataFrame, *, time_axis: TimeAxis | None = None, width: int | None = None,
-                   height: int = 160) -> dict:
+def activity_chart(activity: pd.DataFrame, *, time_axis: TimeAxis | None = None, events: pd.DataFrame | None = None,
+                   changes: Sequence[TreatmentChange] = (), width: int | None = None, height: int = 160) -> dict:
     """The EUSTAR activity index at each visit where it is known (``activity_frame`` rows of one patient), on the
-    chart's time axis, with the 2.5 line of active disease. Visits without an index are not drawn (the caption
-    says which items they lack)."""
+    chart's time axis, with the 2.5 line of active disease and the events and treatment changes as rules (coloured
+    and dashed as on the mRSS panel; the tooltip says what each is).
+
+    The plot lines up with the panels above it: its y axis takes the room every patient panel reserves
+    (``time_axis.y_axis``). Visits without an index are not drawn (the caption says which items they lack) and the
+    line does not join two known indexes across such a visit: it would show a course nobody measured. Active or
+    not is ``activity_frame``'s ``active`` column; nothing is recomputed here."""
     known = activity[activity["eustar_ai"].notna()].copy() if len(activity) else activity.copy()
+    if len(activity):  # a new stretch of line after every visit whose index is unknown
+        ordered = activity.sort_values("visit_date", kind="stable")
+        segment = ordered["eustar_ai"].isna().cumsum()
+        known["segment"] = segment.loc[known.index].astype("int64")
+    else:
+        known["segment"] = pd.Series(dtype="int64")
     if time_axis is None:
-        time_axis, _ = make_time_axis(chart_window(visits=activity))
+        time_axis, _ = make_time_axis(chart_window(visits=activity, events=events))
     time_axis = time_axis.sized(width)
     known = time_axis.add_x(known, "visit_date") if len(known) else known.assign(x=[])
     known["date_text"] = [labels.date_text(d) for d in known["visit_date"]]
     known["index_text"] = [labels.number(round(float(v), 2)) for v in known["eustar_ai"]]
-    known["state"] = ["active (≥ 2.5)" if float(v) >= ACTIVE_FROM - 1e-9 else "inactive (< 2.5)"
-                      for v in known["eustar_ai"]]
+    known["state"] = [ACTIVE if bool(flag) else INACTIVE for flag in known["active"]]
     y_scale = {"domain": [0, AI_MAX], "nice": False}
     x = time_axis.x(X, title=time_axis.short_title)
-    states = ["active (≥ 2.5)", "inactive (< 2.5)"]
-    color = vl.field("state:N", scale={"domain": states, "range": [palette.VERMILLION, palette.BLUE]},
+    color = vl.field("state:N", scale={"domain": [ACTIVE, INACTIVE], "range": [palette.VERMILLION, palette.BLUE]},
                      legend={"title": None, "orient": "top", "direction": "horizontal"})
     tips = [vl.tooltip("date_text:N", "Visit"), vl.tooltip("index_text:N", "EUSTAR-AI"),
             vl.tooltip("state:N", "Disease")]
+    y = vl.field("eustar_ai:Q", scale=y_scale, axis=y_axis("EUSTAR-AI (0–10)", values=[0, 2.5, 5, 7.5, 10],
+                                                                   labelExpr="toString(datum.value)"))
     line = vl.inline(pd.DataFrame({X: [time_axis.low], "x2": [time_axis.high], "y": [ACTIVE_FROM],
                                    "label": ["active disease from 2.5"]}))
-    data = vl.inline(known[[X, "eustar_ai", "date_text", "index_text", "state"]])
+    data = vl.inline(known[[X, "eustar_ai", "date_text", "index_text", "state", "segment"]])
+    marks = event_rules.prepare_annotations(events, time_axis, changes)
     layers = [
+        *event_rules.rule_layers(marks, time_axis),
         vl.view(line, vl.mark("rule", color=palette.VERMILLION, strokeDash=[6, 4], strokeWidth=1.5),
-                {"x": x, "x2": time_axis.x2("x2"), "y": vl.field("y:Q", scale=y_scale),
+                {"x": x, "x2": time_axis.x2("x2"), "y": vl.field("y:Q", scale=y_scale, axis=y["axis"]),
                  "tooltip": [vl.tooltip("label:N", "Line")]}, description="activity_threshold"),
         vl.view(data, vl.mark("line", strokeWidth=1.5, color=palette.GREY),
-                {"x": x, "y": vl.field("eustar_ai:Q", scale=y_scale)}),
+                {"x": x, "y": y, "detail": vl.field("segment:N")}, description="activity_line"),
         vl.view(data, vl.mark("point", filled=True, size=70, opacity=1, stroke=palette.MARKER_STROKE,
                               strokeWidth=0.5),
-                {"x": x, "y": vl.field("eustar_ai:Q", scale=y_scale, title="EUSTAR-AI (0–10)",
-                                       axis={"values": [0, 2.5, 5, 7.5, 10]}),
-                 "color": color, "tooltip": tips}, description="activity_points"),
+                {"x": x, "y": y, "color": color, "tooltip": tips}, description="activity_points"),
     ]
-    return vl.sized(vl.layer(*layers, height=height, title=vl.title(
-        "Disease activity (EUSTAR-AI)", subtitle="dashed: active disease from 2.5", anchor="start", fontSize=13,
+    subtitle = ["dashed: active disease from 2.5"] + (
+        ["vertical lines: events and treatment changes, as on the mRSS panel (hover one)"] if len(marks) else [])
+    # the rules' colours and dashes are the event kinds', the points' colour is active or not: separate scales
+    return vl.sized(vl.layer(*layers, height=height, resolve={"scale": {"color": "independent"}}, title=vl.title(
+        "Disease activity (EUSTAR-AI)", subtitle=subtitle, anchor="start", fontSize=13,
         subtitleColor="#666666")), width)
 
 

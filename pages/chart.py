@@ -214,7 +214,8 @@ if not visits.empty:
 st.subheader("Composite endpoints", anchor=False)
 activity = activity_frame(scored, data.measurements)
 if activity["eustar_ai"].notna().any():
-    show_chart(activity_chart(activity, time_axis=time_axis), key="chart_activity")
+    show_chart(activity_chart(activity, time_axis=time_axis, events=data.events, changes=changes),
+               key="chart_activity")
     st.caption(" ".join(part for part in (ACTIVITY_CAPTION, activity_note(activity)) if part))
 else:
     st.info("The EUSTAR activity index needs, within ±30 days of a visit with an mRSS: skin worsening, active digital "

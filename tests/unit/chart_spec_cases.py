@@ -126,7 +126,8 @@ def time_axis(window: str = "visits", **options):
 
 def all_specs() -> Iterator[tuple[str, dict]]:
     """Every builder's spec, for this patient and for empty frames; on screen (no width) and fixed."""
-    from charts import cohort, patient
+    from analysis.activity import activity_frame
+    from charts import cohort, endpoints, patient
 
     axis = time_axis()
     days = time_axis(axis="days", anchor_date=START, anchor_label="imatinib")
@@ -139,6 +140,8 @@ def all_specs() -> Iterator[tuple[str, dict]]:
         yield f"sites_that_moved/{name}", patient.sites_that_moved(visits(), ["hand_r", "fingers_l"], **args)
         yield f"measure_chart/{name}", patient.measure_chart("wrist_flexion", measurements(), time_axis=ax,
                                                               width=width)
+    yield "activity_chart", endpoints.activity_chart(activity_frame(visits(), measurements()), events=events(),
+                                                     changes=changes(), time_axis=axis)
     yield "patient_timeline", patient.patient_timeline(assessments(), visits(), medications(), events(),
                                                        baseline_mrss=30.0, changes=changes(), time_axis=axis)
     yield "site_trajectories", patient.site_trajectories(visits(), events(), sites=["hand_r", "leg_r"],

@@ -92,3 +92,69 @@ def test_the_activity_chart_draws_known_indexes_and_the_line():
     assert activity_note(activity) == ("Known at 1 of 2 visits with an mRSS. Not computable, an item missing within "
                                        "±30 days: skin worsening (Δ-skin), active digital ulcers, tendon friction "
                                        "rubs, CRP, DLCO % predicted (1 visit).")
+
+
+# --- the activity chart on the patient's shared time axis (review: it did not line up with the panels above) ------
+
+
+def _activity_case():
+    """DEMO-0001's pattern: the index known at the first, third and fifth visits, unknown at the second and fourth
+    (no item within ±30 days), an adverse event and a dose change in between."""
+    from tests.unit import chart_spec_cases as cases
+
+    scored = visits(("2023-01-10", 33), ("2023-04-11", 31), ("2023-07-11", 22), ("2023-10-10", 14),
+                    ("2024-01-10", 12))
+    rows = []
+    for day, worsening, ulcers, crp, dlco in (("2023-01-10", 1, 1, 1.8, 62), ("2023-07-11", 0, 0, 0.9, 63),
+                                               ("2024-01-10", 0, 0, 0.4, 64)):
+        rows += [(day, "skin_worsening", worsening), (day, "digital_ulcers", ulcers),
+                 (day, "tendon_friction_rubs", 0), (day, "crp", crp), (day, "dlco_pct", dlco)]
+    activity = activity_frame(scored, measurements(*rows))
+    events = cases.events_frame(cases.event("2023-08-14", "adverse_event", "periorbital oedema", grade=1))
+    return activity, events, cases
+
+
+def test_the_activity_chart_lines_up_with_the_mrss_panel_above_it():
+    """Drawn in the same column as the mRSS panel, its plot starts at the same pixel, so that a date sits at the
+    same x in both: the x-axis labels fall at the same positions (1024-pixel screen and a wide one)."""
+    from charts.mrss_panel import mrss_panel
+    from charts.time_axis import chart_window, make_time_axis
+
+    activity, events, cases = _activity_case()
+    axis, _ = make_time_axis(chart_window(visits=activity, events=events))
+    panel = mrss_panel(cases.assessments(), cases.visits(), baseline_mrss=30.0, events=events, time_axis=axis)
+    chart = activity_chart(activity, time_axis=axis, events=events)
+    for px in (cases.SCREEN_1024_CHART_PX, 1100):
+        above = [(round(x), lines) for x, _, lines in cases.x_axis_labels(cases.render_svg(panel, container_px=px))]
+        below = [(round(x), lines) for x, _, lines in cases.x_axis_labels(cases.render_svg(chart, container_px=px))]
+        assert below == above
+
+
+def test_the_activity_chart_marks_events_and_does_not_join_points_across_unknown_visits():
+    activity, events, cases = _activity_case()
+    spec = activity_chart(activity, events=events)
+    cases.validate(spec)
+    rules = cases.all_rows(spec, "event_rules")
+    assert [(r["date_text"], r["kind"]) for r in rules] == [("2023-08-14", "adverse_event")]
+    # known at 2023-01-10 (7.75), 2023-07-11 (2.5) and 2024-01-10 (1.0); unknown at the visits between them, so
+    # no stretch of line joins two known indexes: each point is its own segment
+    line = cases.all_rows(spec, "activity_line")
+    assert [(r["date_text"], r["eustar_ai"]) for r in line] == [
+        ("2023-01-10", 7.75), ("2023-07-11", 2.5), ("2024-01-10", 1.0)]
+    assert len({r["segment"] for r in line}) == 3
+    # active or not as analysis.activity decided it (2.5 is active)
+    points = cases.all_rows(spec, "activity_points")
+    assert [r["state"] for r in points] == ["active (≥ 2.5)", "active (≥ 2.5)", "inactive (< 2.5)"]
+
+
+def test_the_activity_axis_labels_the_threshold_as_2_5():
+    """The axis' ticks at 2.5 and 7.5 read "2.5" and "7.5" (Vega's default format rounded them to "3" and "8",
+    beside the dashed 2.5 line)."""
+    import re
+
+    activity, events, cases = _activity_case()
+    svg = cases.render_svg(activity_chart(activity, events=events), container_px=cases.SCREEN_1024_CHART_PX)
+    start = svg.index('aria-label="Y-axis')
+    group = svg.index("role-axis-label", start)
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg[group:svg.index("</g>", group)])
+    assert texts == ["0", "2.5", "5", "7.5", "10"]
