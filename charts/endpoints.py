@@ -227,14 +227,24 @@ def step1_details(events: pd.DataFrame, row: pd.Series | dict, step1: tuple[str,
             for day, kind, text in zip(inside["date"], inside["kind"], inside["description"], strict=True)]
 
 
+# The items in the few words a drill-down table's narrow "why" column holds (1024-pixel screen).
+SHORT_ITEM_LABELS: dict[str, str] = {
+    "mrss": "mRSS", "fvc_pct": "FVC %", "patient_global": "patient global", "physician_global": "physician global",
+    "haq_di": "HAQ-DI", "skin_worsening": "Δ-skin", "digital_ulcers": "digital ulcers",
+    "tendon_friction_rubs": "friction rubs", "crp": "CRP", "dlco_pct": "DLCO %",
+}
+REASON_CHARS = 64  # what the reason column of the Cohort screen's drill-down shows on a 1024-pixel screen
+
+
 def reason_words(reason: str, *, month: int | None = None) -> str:
-    """Why a patient's CRISS or activity index is not computable, in words: the `missing` text of response.csv or
-    activity.csv ("baseline", "followup", or items joined by ";"), or a reason already in words."""
+    """Why a patient's CRISS or activity index is not computable, in words short enough for the drill-down table's
+    column (at most REASON_CHARS): the `missing` text of response.csv or activity.csv ("baseline", "followup", or
+    items joined by ";"), or a reason already in words."""
     if reason == "baseline":
-        return "no baseline visit (no visit with an mRSS, or none in the 90 days up to the drug's first start)"
+        return "no baseline: no mRSS visit (or none in the 90 days to the start)"
     if reason == "followup":
         return f"no visit with an mRSS in the {month}-month window" if month else "no follow-up visit"
     items = [item for item in str(reason).split(";") if item]
-    if items and all(item in CRISS_ITEM_LABELS or item in ACTIVITY_ITEM_LABELS for item in items):
-        return "missing: " + ", ".join(CRISS_ITEM_LABELS.get(item) or ACTIVITY_ITEM_LABELS[item] for item in items)
+    if items and all(item in SHORT_ITEM_LABELS for item in items):
+        return "missing: " + ", ".join(SHORT_ITEM_LABELS[item] for item in items)
     return str(reason)

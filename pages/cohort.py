@@ -102,6 +102,18 @@ def number(value, digits: int = 1) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}".replace("-", "−")
 
 
+def metric_row(cells: list[tuple[str, str, str | None, str]]) -> None:
+    """Metrics side by side, each (label, value, help, caption under it) as wide as its label and value, the row
+    wrapping on a narrow screen: in a quarter-page column a 1024-pixel screen cut "Active disease at baseline" and
+    "… at month 12" to the same "Active disease a…" and "20.0 ± 9.4" to "20.0 ±…"."""
+    with st.container(horizontal=True, gap="large"):
+        for label, value, help_text, caption in cells:
+            with st.container(width="content", gap=None):
+                st.metric(label, value, help=help_text, width="content")
+                if caption:
+                    st.caption(caption)
+
+
 def window_days(month: int) -> str:
     if month == 0:
         return "baseline visit"
@@ -325,14 +337,15 @@ if result.n == 0:
     st.stop()
 
 baseline_row = result.table.iloc[0]
-metrics = st.columns(4)
-metrics[0].metric("Patients in the cohort", f"{result.n:,}", help=as_text(cohort.describe()))
-metrics[1].metric("With a baseline mRSS", f"{result.n_with_baseline:,}",
-                  help="Patients without a baseline (no visit with an mRSS, or none in the 90 days before the "
-                       "drug's first start) are in the cohort but not in the change figures")
-metrics[2].metric("Baseline mRSS, mean ± SD", f"{number(baseline_row['mean'])} ± {number(baseline_row['sd'])}",
-                  help="Points, 0–51; sample SD (n − 1) over the patients with a baseline")
-metrics[3].metric("Baseline mRSS, median", number(baseline_row["median"]), help="Points, 0–51")
+metric_row([
+    ("Patients in the cohort", f"{result.n:,}", as_text(cohort.describe()), ""),
+    ("With a baseline mRSS", f"{result.n_with_baseline:,}",
+     "Patients without a baseline (no visit with an mRSS, or none in the 90 days before the drug's first start) are in "
+     "the cohort but not in the change figures", ""),
+    ("Baseline mRSS, mean ± SD", f"{number(baseline_row['mean'])} ± {number(baseline_row['sd'])}",
+     "Points, 0–51; sample SD (n − 1) over the patients with a baseline", ""),
+    ("Baseline mRSS, median", number(baseline_row["median"]), "Points, 0–51", ""),
+])
 st.caption(f"Cohort: {as_text(cohort.describe())}.")
 missing_baseline = result.n - result.n_with_baseline
 if cohort.anchor_drug and missing_baseline and result.n_with_baseline:
@@ -425,20 +438,18 @@ def count_of(count: int, known: int, pct: float) -> str:
 day_zero = f"first start of {as_text(cohort.anchor_drug)}" if cohort.anchor_drug else "first visit with an mRSS"
 st.caption(f"Baseline: {day_zero}; follow-up: the {response_month}-month window visit. The numbers are those of the "
            "export's response.csv and activity.csv (ENDPOINTS.md); percentages are of the patients computable.")
-cells = st.columns(4)
-cells[0].metric("ACR CRISS improvers", count_of(criss.n_improved, criss.n_computable, criss.pct_improved),
-                help="Probability ≥ 0.60, among the patients whose CRISS is computable (an organ event in between, "
-                     "or all five changes known)")
-cells[1].metric("Median CRISS probability", number(round_half_away(criss.median_probability, 3), 3),
-                help="Of the computable patients (0 for a step-1 organ event)")
-for cell in cells[:2]:
-    cell.caption(f"n computable: {criss.n_computable:,} of {criss.n:,}")
-for cell, (label, at) in zip(cells[2:], (("baseline", at_baseline), (f"month {response_month}", at_follow_up)),
-                             strict=True):
-    cell.metric(f"Active disease at {label}", count_of(at.summary.n_active, at.summary.n_computable,
-                                                        at.summary.pct_active),
-                help="EUSTAR activity index ≥ 2.5, among the patients whose index is known at that visit")
-    cell.caption(f"n computable: {at.summary.n_computable:,} of {at.n_patients:,}")
+criss_n = f"n computable: {criss.n_computable:,} of {criss.n:,}"
+metric_row([
+    ("ACR CRISS improvers", count_of(criss.n_improved, criss.n_computable, criss.pct_improved),
+     "Probability ≥ 0.60, among the patients whose CRISS is computable (an organ event in between, or all five "
+     "changes known)", criss_n),
+    ("Median CRISS probability", number(round_half_away(criss.median_probability, 3), 3),
+     "Of the computable patients (0 for a step-1 organ event)", criss_n),
+    *((f"Active disease at {label}", count_of(at.summary.n_active, at.summary.n_computable, at.summary.pct_active),
+       "EUSTAR activity index ≥ 2.5, among the patients whose index is known at that visit",
+       f"n computable: {at.summary.n_computable:,} of {at.n_patients:,}")
+      for label, at in (("baseline", at_baseline), (f"month {response_month}", at_follow_up))),
+])
 left, right = st.columns(2)
 with left:
     st.markdown("**Revised CRISS responders** (≥ 3 of 5 items improved by X %)")
@@ -520,9 +531,7 @@ if run_quality:
     labels["missed_windows"] = ("Missed windows", "Patient × window pairs: followed beyond a window without a visit "
                                 "with an mRSS in it (" + ", ".join(f"{m} months: {n:,}" for m, n in per_window.items())
                                 + ").")
-    cells = st.columns(5)
-    for cell, (name, (label, help_text)) in zip(cells, labels.items(), strict=True):
-        cell.metric(label, f"{counts[name]:,}", help=help_text)
+    metric_row([(label, f"{counts[name]:,}", help_text, "") for name, (label, help_text) in labels.items()])
     tabs = st.tabs([f"{label} ({counts[name]:,})" for name, (label, _) in labels.items()])
     with tabs[0]:
         missing = [site_names(codes) for codes in tables["incomplete"]["missing_sites"]]

@@ -286,8 +286,7 @@ def test_composite_endpoints_with_n_and_the_patients_not_computable(with_demo):
     criss = at.dataframe(key="cohort_dq_table_criss").value
     assert len(criss) == 6 and not {"DEMO-0001", "DEMO-0006"} & set(criss["patient_id"])
     reasons = dict(zip(criss["patient_id"], criss["reason"], strict=True))
-    assert reasons["DEMO-0002"] == ("missing: FVC, % predicted, Patient global (0–10), Physician global (0–10), "
-                                    "HAQ-DI (0–3)")
+    assert reasons["DEMO-0002"] == "missing: FVC %, patient global, physician global, HAQ-DI"
     assert reasons["DEMO-0003"] == "no visit with an mRSS in the 12-month window"
     later = at.dataframe(key="cohort_dq_table_activity_follow_up").value
     assert dict(zip(later["patient_id"], later["reason"], strict=True))["DEMO-0003"] == "no visit in the window"
@@ -305,7 +304,7 @@ def test_composite_endpoints_follow_the_anchor_and_the_month(with_demo):
     apply(at, anchor="First start of imatinib")
     criss = at.dataframe(key="cohort_dq_table_criss").value
     reasons = dict(zip(criss["patient_id"], criss["reason"], strict=True))
-    assert reasons["DEMO-0006"].startswith("no baseline visit")  # never on imatinib
+    assert reasons["DEMO-0006"].startswith("no baseline")  # never on imatinib
     assert "Baseline: first start of imatinib" in " ".join(c.value for c in at.caption)
 
 
@@ -407,3 +406,34 @@ def test_an_account_of_some_centres_sees_only_them(with_users, monkeypatch, code
         assert frames["cohort_dq_table_incomplete"]["patient_id"].tolist() == ["B1"]
     listed = [frame for key, frame in frames.items() if key.startswith("cohort_dq_table_")]
     assert all(set(frame["patient_id"]) <= {"A1", "A2", "B1"} for frame in listed)
+
+
+def metric_blocks(at) -> dict[str, tuple]:
+    """Each metric's label -> (the width of its block, its row's flex container) in the element tree."""
+    found = {}
+
+    def walk(node, path):
+        for child in getattr(node, "children", {}).values():
+            if type(child).__name__ == "Metric":
+                cell, row = path[-1].proto, path[-2].proto
+                found[child.proto.label] = (cell.width_config.WhichOneof("width_spec") if cell is not None else None,
+                                            row.flex_container if row is not None else None)
+            walk(child, [*path, child])
+
+    walk(at._tree, [])
+    return found
+
+
+def test_metrics_wrap_instead_of_cutting_their_labels_and_values(with_demo):
+    """In four quarter-page columns a 1024-pixel screen showed "Active disease a…" twice (baseline and month 12 could
+    not be told apart) and "20.0 ±…" for the baseline mean ± SD. Every metric of the screen now sits in a block as
+    wide as its label and value, in a row that wraps."""
+    at = signed_in_app("coordinator", PAGE)
+    assert not at.exception
+    blocks = metric_blocks(at)
+    for label in ("Patients in the cohort", "Baseline mRSS, mean ± SD", "ACR CRISS improvers",
+                  "Median CRISS probability", "Active disease at baseline", "Active disease at month 12",
+                  *QUALITY.values()):
+        width, row = blocks[label]
+        assert width == "use_content", label
+        assert row is not None and row.wrap and row.direction == row.HORIZONTAL, label

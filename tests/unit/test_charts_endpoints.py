@@ -74,7 +74,7 @@ def test_no_follow_up_visit_names_the_window():
     assert card.status == "no_followup"
     assert card.missing == ("follow-up: no visit with an mRSS in the 12-month window (days 275–455 after baseline)",)
     assert reason_words("followup", month=6) == "no visit with an mRSS in the 6-month window"
-    assert reason_words("crp;dlco_pct") == "missing: CRP, DLCO % predicted"
+    assert reason_words("crp;dlco_pct") == "missing: CRP, DLCO %"
 
 
 def test_the_activity_chart_draws_known_indexes_and_the_line():
@@ -158,3 +158,17 @@ def test_the_activity_axis_labels_the_threshold_as_2_5():
     group = svg.index("role-axis-label", start)
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg[group:svg.index("</g>", group)])
     assert texts == ["0", "2.5", "5", "7.5", "10"]
+
+
+def test_every_reason_fits_the_drill_down_column_of_a_1024_pixel_screen():
+    """The Cohort screen's not-computable tables showed "missing: FVC, % predicted, Patient global (0–10), Physician
+    global (0–1" at 1024 pixels: HAQ-DI, the last item, was cut off. Every reason now fits in REASON_CHARS."""
+    from analysis.activity import EUSTAR_AI_MEASURES
+    from analysis.criss import CRISS_MEASURES
+    from charts.endpoints import REASON_CHARS
+
+    reasons = ["baseline", "followup", ";".join(CRISS_MEASURES), ";".join(EUSTAR_AI_MEASURES)]
+    words = [reason_words(r, month=600) for r in reasons]
+    assert words[2] == "missing: FVC %, patient global, physician global, HAQ-DI"
+    assert words[3] == "missing: Δ-skin, digital ulcers, friction rubs, CRP, DLCO %"
+    assert max(len(w) for w in words) <= REASON_CHARS == 64, words
