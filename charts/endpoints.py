@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.activity import ACTIVE_FROM
+from analysis.stats import round_half_away
 from analysis.what_changed import TreatmentChange
 from charts import event_rules, labels, palette, vl
 from charts.time_axis import TimeAxis, X, chart_window, make_time_axis, y_axis
@@ -77,7 +78,7 @@ def _blank(value) -> bool:
 
 
 def _value_text(value) -> str:
-    return "–" if _blank(value) else labels.number(round(float(value), 3))
+    return "–" if _blank(value) else labels.number(round_half_away(float(value), 3))
 
 
 def criss_card(row: pd.Series | dict, month: int, *, window_days: str = "") -> CrissCard:
@@ -94,7 +95,7 @@ def criss_card(row: pd.Series | dict, month: int, *, window_days: str = "") -> C
         "Item": list(CRISS_ITEM_LABELS.values()),
         "Baseline": [_value_text(row.get(f"baseline_{item}")) for item in CRISS_ITEM_LABELS],
         "Follow-up": [_value_text(row.get(f"followup_{item}")) for item in CRISS_ITEM_LABELS],
-        "Change": [labels.signed(None if _blank(row.get(f"d_{item}")) else round(float(row[f"d_{item}"]), 3))
+        "Change": [labels.signed(None if _blank(row.get(f"d_{item}")) else round_half_away(float(row[f"d_{item}"]), 3))
                    for item in CRISS_ITEM_LABELS],
     })
     probability = "–" if _blank(row.get("criss_probability")) else f"{float(row['criss_probability']):.3f}"
@@ -171,7 +172,7 @@ def activity_chart(activity: pd.DataFrame, *, time_axis: TimeAxis | None = None,
     time_axis = time_axis.sized(width)
     known = time_axis.add_x(known, "visit_date") if len(known) else known.assign(x=[])
     known["date_text"] = [labels.date_text(d) for d in known["visit_date"]]
-    known["index_text"] = [labels.number(round(float(v), 2)) for v in known["eustar_ai"]]
+    known["index_text"] = [labels.number(round_half_away(float(v), 2)) for v in known["eustar_ai"]]
     known["state"] = [ACTIVE if bool(flag) else INACTIVE for flag in known["active"]]
     y_scale = {"domain": [0, AI_MAX], "nice": False}
     x = time_axis.x(X, title=time_axis.short_title)

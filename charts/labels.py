@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 
+from analysis.stats import round_half_away
 from models.catalog import CTCAE_GRADES, EVENT_KINDS, SITES_BY_CODE, split_sites
 
 UNSPECIFIED_RATER = "unspecified"
@@ -21,12 +22,13 @@ def number(value) -> str:
 
 
 def signed(value, digits: int | None = None, unit: str = "") -> str:
-    """A change with its sign and a true minus: "+2", "−3.5 points"; ``digits`` fixes the decimals (−3.50);
-    "–" when missing. A value that rounds to zero has no sign."""
+    """A change with its sign and a true minus: "+2", "−3.5 points"; ``digits`` fixes the decimals (−3.50), halves
+    rounded away from zero (−12.5 → "−13"); "–" when missing. A value that rounds to zero has no sign."""
     if value is None or pd.isna(value):
         return "–"
     value = float(value)
-    text = f"{abs(value):.{digits}f}" if digits is not None else number(abs(value))
+    # halves away from zero, as the exports round (analysis.formatting): f-strings round them to even
+    text = f"{round_half_away(abs(value), digits):.{digits}f}" if digits is not None else number(abs(value))
     sign = "−" if value < 0 and float(text) != 0 else "+" if value > 0 and float(text) != 0 else ""
     return f"{sign}{text}{unit}"
 

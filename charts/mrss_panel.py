@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from analysis.response_lines import improvement_line, improvement_words, progression_line, progression_words
+from analysis.stats import round_half_away
 from analysis.what_changed import TreatmentChange
 from charts import event_rules, labels, palette, vl
 from charts.time_axis import TimeAxis, X, chart_window, make_time_axis, y_axis
@@ -63,9 +64,9 @@ def _rater_frame(assessments: pd.DataFrame | None, time_axis: TimeAxis) -> pd.Da
 def _change_text(change, pct) -> str:
     if change is None or pd.isna(change):
         return ""
-    text = f"{labels.signed(round(float(change), 1))} points"
+    text = f"{labels.signed(round_half_away(float(change), 1))} points"
     if pct is not None and not pd.isna(pct):
-        text += f" ({labels.signed(round(float(pct)))}%)"
+        text += f" ({labels.signed(float(pct), 0)}%)"
     return text
 
 
@@ -82,7 +83,7 @@ def _visit_frame(visits, raters: pd.DataFrame, time_axis: TimeAxis) -> pd.DataFr
     }
     frame["rater_totals"] = [by_date.get(d, "") for d in frame["visit_date"]]
     frame["date_text"] = [labels.date_text(d) for d in frame["visit_date"]]
-    frame["mrss_text"] = [labels.number(round(m, 2)) for m in frame["mrss"]]
+    frame["mrss_text"] = [labels.number(round_half_away(m, 2)) for m in frame["mrss"]]
     change = frame["change"] if "change" in frame else pd.Series(float("nan"), index=frame.index)
     pct = frame["change_pct"] if "change_pct" in frame else pd.Series(float("nan"), index=frame.index)
     frame["change_text"] = [_change_text(c, p) for c, p in zip(change, pct, strict=True)]

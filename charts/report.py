@@ -77,7 +77,7 @@ def header_lines(header: PatientHeader) -> list[str]:
              f"Baseline mRSS: {score(header.baseline_mrss, header.baseline_date)}    "
              f"Latest mRSS: {score(header.latest_mrss, header.latest_date)}    Scored visits: {header.n_visits}"]
     if header.change is not None:
-        pct = f" ({signed(round(header.change_pct))} %)" if header.change_pct is not None else ""
+        pct = f" ({signed(header.change_pct, 0)} %)" if header.change_pct is not None else ""
         lines.append(f"Change from baseline: {signed(header.change)} points{pct}: {header.category}")
     if header.rater_warning:
         lines.append(header.rater_warning)
@@ -121,7 +121,7 @@ def visit_rows(visits: pd.DataFrame, assessments: pd.DataFrame, medications: pd.
         change = visit.get("change")
         pct = visit.get("change_pct")
         change_text = "" if change is None or pd.isna(change) else f"{signed(change)}" + (
-            f" ({signed(round(pct))} %)" if pct is not None and not pd.isna(pct) else "")
+            f" ({signed(pct, 0)} %)" if pct is not None and not pd.isna(pct) else "")
         rows.append((date_text(visit["visit_date"]), raters.get(visit["visit_date"], ""), number(visit["mrss"]),
                      change_text, treatment.iloc[index] if treatment is not None else ""))
     return rows

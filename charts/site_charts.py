@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from analysis.stats import round_half_away
 from analysis.what_changed import INJECTION, TreatmentChange
 from charts import event_rules, labels, palette, vl
 from charts.time_axis import X2, TimeAxis, X, chart_window, make_time_axis, y_axis
@@ -114,7 +115,7 @@ def heatmap_cells(visits: pd.DataFrame | None, time_axis: TimeAxis, sites: Seque
     long["frac"] = ((long["right"] - long["left"]) / pd.Timedelta(days=1) / time_axis.span_days()).astype("float64")
     long["site_label"] = long["site"].map(labels.site_display)
     long["score"] = long["score"].astype("float64")
-    long["text"] = [labels.number(round(s, 2)) if not pd.isna(s) else "" for s in long["score"]]
+    long["text"] = [labels.number(round_half_away(s, 2)) if not pd.isna(s) else "" for s in long["score"]]
     long["score_text"] = [t or "not scored" for t in long["text"]]
     long["need"] = [len(t) * labels.CHAR_PX + 2 * TEXT_PAD_PX for t in long["text"]]
     long["date_text"] = [labels.date_text(d) for d in long["visit_date"]]

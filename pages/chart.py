@@ -18,6 +18,7 @@ from analysis.baseline import baselines, change_from_baseline  # noqa: E402
 from analysis.criss import DEFAULT_RESPONSE_MONTH, response_frame  # noqa: E402
 from analysis.patient_header import patient_header  # noqa: E402
 from analysis.scores import visit_scores  # noqa: E402
+from analysis.stats import round_half_away  # noqa: E402
 from analysis.treatment import period_labels  # noqa: E402
 from analysis.what_changed import METHOD as WHAT_CHANGED_METHOD  # noqa: E402
 from analysis.what_changed import sites_that_moved_most, treatment_changes  # noqa: E402
@@ -106,7 +107,7 @@ with st.container(horizontal=True, vertical_alignment="center", gap="large"):
               help=f"First visit with an mRSS ({header.baseline_date})" if header.baseline_date else None)
     st.metric("Latest mRSS", "–" if header.latest_mrss is None else f"{header.latest_mrss:g}", width="content",
               delta=None if header.change is None else f"{header.change:+g}"
-              + (f" ({header.change_pct:+.0f} %)" if header.change_pct is not None else ""),
+              + (f" ({round_half_away(header.change_pct, 0):+.0f} %)" if header.change_pct is not None else ""),
               delta_color="inverse", help=f"Visit of {header.latest_date}" if header.latest_date else None)
     if header.category:
         color, icon, text = BADGES[header.category]

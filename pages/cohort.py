@@ -99,7 +99,10 @@ def load_endpoints(_engine, url: str, version: int, cohort: CohortFilter, months
 
 
 def number(value, digits: int = 1) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}".replace("-", "−")
+    """`value` to `digits` decimals, halves away from zero as in the exports (−1.25 → "−1.3"), a true minus."""
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{round_half_away(float(value), digits):.{digits}f}".replace("-", "−")
 
 
 def metric_row(cells: list[tuple[str, str, str | None, str]]) -> None:

@@ -153,3 +153,16 @@ def test_download_buttons_keep_their_labels(with_demo):
     at = chart_for("physician", "DEMO-0002")
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels.count("PNG") >= 2 and labels.count("SVG") >= 2
+
+
+def test_the_header_rounds_a_half_percent_as_the_exports_do(with_users):
+    """DEMO-0046 and DEMO-0048 of the demo registry: 16 → 14 and 32 → 28, −12.5 % (summary.csv: -12.5). The header
+    read "−12 %" (Python's round half to even); halves go away from zero everywhere (analysis.formatting): −13 %."""
+    with write_session(with_users) as session:
+        create_patient(session=session, actor="t", data=factories.patient())
+        for day, total in (("2019-01-10", 16), ("2020-01-10", 14)):
+            record_assessment(session=session, actor="t", data=factories.total_only(total=total, visit_date=day))
+    at = chart_for("physician", "P-001")
+    assert not at.exception
+    assert at.metric[1].value == "14"
+    assert at.metric[1].proto.delta == "-2 (-13 %)"

@@ -153,9 +153,11 @@ def test_site_response_bars_show_the_ci_the_values_and_n():
 
 
 def test_signed_numbers():
+    # halves away from zero, as every export and analysis.formatting round (−3.25 → −3.3; it read −3.2, half to even)
     assert [signed(v, 1) for v in (-3.25, 0.0, 2, -0.04, None, float("nan"))] == [
-        "−3.2", "0.0", "+2.0", "0.0", "–", "–"]
+        "−3.3", "0.0", "+2.0", "0.0", "–", "–"]
     assert signed(-40.0, 0, "%") == "−40%"
+    assert [signed(v, 0, "%") for v in (-12.5, 12.5, 2.5)] == ["−13%", "+13%", "+3%"]
     assert [signed(v) for v in (-1.5, 2.0, 0.0)] == ["−1.5", "+2", "0"]
 
 

@@ -59,10 +59,11 @@ def test_thresholds_are_the_analysis_lines_labelled_beside_the_axis():
 def test_the_change_from_baseline_is_the_one_passed_in_never_recomputed():
     visits = cases.visits()
     visits["change"] = [0.0, -1.5, -7.25]  # whatever analysis said
-    visits["change_pct"] = [0.0, -5.0, -24.2]
+    visits["change_pct"] = [0.0, -12.5, -24.2]
     spec = patient.mrss_panel(cases.assessments(), visits, baseline_mrss=30.0, time_axis=cases.time_axis())
-    assert [r["change_text"] for r in cases.one(spec, "mrss_points")[1]] == ["0 points (0%)", "−1.5 points (−5%)",
-                                                                           "−7.2 points (−24%)"]
+    # rounded halves away from zero, as the exports round (−7.25 → −7.3, −12.5 % → −13 %)
+    assert [r["change_text"] for r in cases.one(spec, "mrss_points")[1]] == ["0 points (0%)", "−1.5 points (−13%)",
+                                                                           "−7.3 points (−24%)"]
     bare = patient.mrss_panel(cases.assessments(), cases.visits(with_change=False), baseline_mrss=30.0)
     assert {r["change_text"] for r in cases.one(bare, "mrss_points")[1]} == {""}
 
