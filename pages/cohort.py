@@ -480,7 +480,7 @@ not_computable = {
         reason=[reason_words(r) for r in at_follow_up.not_computable["reason"]])),
 }
 for name, (label, frame) in not_computable.items():
-    with st.expander(f"{label}: {len(frame):,} patients not computable, and why"):
+    with st.expander(f"{label}: {len(frame):,} patient{'' if len(frame) == 1 else 's'} not computable, and why"):
         drill_down(name, frame, "Every patient of this cohort is computable.",
                    "An item with no value within ±30 days of the visit, or no such visit. Record the missing measures "
                    "on the Measures tab of Visit entry.", labels={"reason": "Why not computable"})

@@ -437,3 +437,9 @@ def test_metrics_wrap_instead_of_cutting_their_labels_and_values(with_demo):
         width, row = blocks[label]
         assert width == "use_content", label
         assert row is not None and row.wrap and row.direction == row.HORIZONTAL, label
+
+
+def test_one_patient_not_computable_is_one_patient(with_demo):
+    """The NSF cohort (DEMO-0002 alone): its expanders said "1 patients not computable"."""
+    at = apply(signed_in_app("coordinator", PAGE), diagnoses=["NSF"])
+    assert "ACR CRISS: 1 patient not computable, and why" in [e.label for e in at.expander]
