@@ -72,6 +72,17 @@ def visit_scores(assessments: pd.DataFrame) -> pd.DataFrame:
       ones included; NaN where no assessment scored it (e.g. a total-only visit).
     A visit date with only incomplete assessments has no mRSS and no row. Sorted by patient_id, date.
     """
+    out = site_visit_scores(assessments)
+    return out[out["n_raters"] > 0].reset_index(drop=True)
+
+
+def site_visit_scores(assessments: pd.DataFrame) -> pd.DataFrame:
+    """The site scores of every visit date with a site scored or a total (VISIT_COLUMNS), for the site heat map and
+    the per-site trajectories: `visit_scores`' rows, and also the dates whose assessments are all incomplete (some
+    but not all 17 sites scored). Those have n_raters 0 and no mRSS (CLINICAL.md: no rater total), but their
+    scored sites are observations of the skin like any other: each site is the mean over the assessments that
+    scored it, NaN where none did. Sorted by patient_id, date.
+    """
     sites = list(SITE_CODES)
     if assessments.empty:
         return _empty_visits()
@@ -82,7 +93,7 @@ def visit_scores(assessments: pd.DataFrame) -> pd.DataFrame:
     out = grouped[sites].mean()
     out.insert(0, "mrss", grouped["total"].mean())
     out.insert(0, "n_raters", grouped["total"].count().astype("int64"))
-    out = out[out["n_raters"] > 0].reset_index()
+    out = out[out["mrss"].notna() | out[sites].notna().any(axis=1)].reset_index()
     return out[VISIT_COLUMNS].reset_index(drop=True)
 
 

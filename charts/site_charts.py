@@ -89,6 +89,9 @@ def _cell_edges(dates: list[pd.Timestamp], span_days: float) -> list[tuple[pd.Ti
     return edges
 
 
+# A visit whose assessments are all incomplete (n_raters 0 in analysis.scores.site_visit_scores): its scored sites,
+# no mRSS.
+INCOMPLETE_NOTE = " (incomplete: some sites not scored, no mRSS)"
 CELL_COLUMNS = ["x", "x_left", X2, "site", "site_label", "score", "score_text", "text", "need", "frac", "date_text"]
 
 
@@ -118,7 +121,8 @@ def heatmap_cells(visits: pd.DataFrame | None, time_axis: TimeAxis, sites: Seque
     long["text"] = [labels.number(round_half_away(s, 2)) if not pd.isna(s) else "" for s in long["score"]]
     long["score_text"] = [t or "not scored" for t in long["text"]]
     long["need"] = [len(t) * labels.CHAR_PX + 2 * TEXT_PAD_PX for t in long["text"]]
-    long["date_text"] = [labels.date_text(d) for d in long["visit_date"]]
+    no_mrss = set(vis.loc[vis["n_raters"] == 0, "visit_date"]) if "n_raters" in vis else set()
+    long["date_text"] = [labels.date_text(d) + (INCOMPLETE_NOTE if d in no_mrss else "") for d in long["visit_date"]]
     return long[CELL_COLUMNS].reset_index(drop=True)
 
 
@@ -233,6 +237,8 @@ def site_heatmap(
         title = vl.title("No site scores recorded yet", anchor="start")
     else:
         subtitle = ["Each column is a visit (mean of raters); grey: not scored"]
+        if any(INCOMPLETE_NOTE in text for text in cells["date_text"]):
+            subtitle[0] += "; a visit with grey sites and no mRSS is an incomplete assessment"
         if len(marks):
             subtitle.append("▼ steroid injection into that site, at its date")
         if any(c.kind != INJECTION for c in changes):

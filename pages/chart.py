@@ -17,7 +17,7 @@ from analysis.activity import activity_frame  # noqa: E402
 from analysis.baseline import baselines, change_from_baseline  # noqa: E402
 from analysis.criss import DEFAULT_RESPONSE_MONTH, response_frame  # noqa: E402
 from analysis.patient_header import patient_header  # noqa: E402
-from analysis.scores import visit_scores  # noqa: E402
+from analysis.scores import site_visit_scores, visit_scores  # noqa: E402
 from analysis.stats import round_half_away  # noqa: E402
 from analysis.treatment import period_labels  # noqa: E402
 from analysis.what_changed import METHOD as WHAT_CHANGED_METHOD  # noqa: E402
@@ -92,6 +92,8 @@ if not data.exists:
 assessments = data.assessments
 scored = visit_scores(assessments) if len(assessments) else visit_scores(assessments.iloc[0:0])
 visits = change_from_baseline(scored, baselines(scored))
+# the heat map and the site trajectories also show the scored sites of incomplete assessments (no mRSS)
+site_visits = site_visit_scores(assessments) if len(assessments) else scored
 header = patient_header(data.patient, assessments)
 changes = treatment_changes(visits, data.medications, data.events)
 
@@ -137,7 +139,7 @@ with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
         anchor_drug = st.selectbox("Day 0 = first start of", drugs, key="chart_anchor_drug", width=220)
         anchor_date = first_start(data.medications, anchor_drug)
 
-window = chart_window(visits=visits, medications=data.medications, events=data.events,
+window = chart_window(visits=site_visits, medications=data.medications, events=data.events,
                       measurements=data.measurements, window=window_choice, today=pd.Timestamp.today())
 outside = [(label, frame) for label, frame in (("Before", window.before), ("After", window.after)) if len(frame)]
 for label, frame in outside:
@@ -187,7 +189,8 @@ def timeline_picture(width: int, printed: bool = False) -> dict:
 
 
 def heatmap_picture(width: int, printed: bool = False) -> dict:
-    return site_heatmap(visits, data.events, changes=changes, time_axis=time_axis, width=width, printed=printed)
+    return site_heatmap(site_visits, data.events, changes=changes, time_axis=time_axis, width=width,
+                        printed=printed)
 
 
 # --- what changed: in words, and the sites that moved in a picture -------------------------------------------
@@ -207,8 +210,8 @@ if data.medications.empty and data.events.empty:
     st.caption("No medications or treatment events recorded: add them under Treatments to see them here.")
 downloads(partial(timeline_picture, EXPORT_WIDTH), "timeline", "dl_timeline")
 
-if not visits.empty:
-    show_chart(site_heatmap(visits, **frames), key="chart_heatmap")
+if not site_visits.empty:
+    show_chart(site_heatmap(site_visits, **frames), key="chart_heatmap")
     downloads(partial(heatmap_picture, EXPORT_WIDTH), "sites", "dl_heatmap")
 
 # --- composite endpoints: ACR CRISS and the EUSTAR activity index (ENDPOINTS.md) ----------------------------
@@ -263,7 +266,7 @@ trend_tab, measures_tab, visits_tab, treatments_tab = st.tabs(
     ["Site trajectories", "Measures", "Visit table", "Treatments"])
 
 with trend_tab:
-    if visits.empty:
+    if site_visits.empty:
         st.info("Site trajectories appear once a visit with site scores is recorded.")
     else:
         preselected = [c for c in SITE_CODES if c in moved] or default_sites(data.events)[:SITES_SHOWN]
@@ -275,8 +278,8 @@ with trend_tab:
             columns = st.columns(2)
             for index, code in enumerate(chosen):
                 with columns[index % 2]:
-                    show_chart(site_trajectory(code, visits, **frames), key=f"chart_site_{code}")
-            downloads(lambda: site_trajectories(visits, sites=chosen, width=EXPORT_WIDTH, **frames),
+                    show_chart(site_trajectory(code, site_visits, **frames), key=f"chart_site_{code}")
+            downloads(lambda: site_trajectories(site_visits, sites=chosen, width=EXPORT_WIDTH, **frames),
                       "site-trajectories", "dl_trends")
 
 with measures_tab:
@@ -334,7 +337,7 @@ def report() -> bytes:
     return patient_report_pdf(
         patient=data.patient, header=header, identified=identified, author=author,
         timeline=timeline_picture(CHART_WIDTH, printed=True),
-        heatmap=heatmap_picture(CHART_WIDTH, printed=True) if len(visits) else None,
+        heatmap=heatmap_picture(CHART_WIDTH, printed=True) if len(site_visits) else None,
         changes=changes, visits=visits, assessments=assessments, medications=data.medications, events=data.events)
 
 

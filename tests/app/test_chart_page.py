@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 
+import pandas as pd
 import pytest
 
 from db.engine import write_session
@@ -166,3 +167,24 @@ def test_the_header_rounds_a_half_percent_as_the_exports_do(with_users):
     assert not at.exception
     assert at.metric[1].value == "14"
     assert at.metric[1].proto.delta == "-2 (-13 %)"
+
+
+def test_an_incomplete_visit_shows_in_the_heat_map(with_users):
+    """DEMO-0006 has two visits whose one assessment missed a site: no mRSS, but 16 sites scored. The heat map left a
+    blank gap there; it now draws the column (the missed site grey) and says it is incomplete."""
+    with write_session(with_users) as session:
+        create_patient(session=session, actor="t", data=factories.patient())
+        record_assessment(session=session, actor="t", data=factories.assessment())
+        record_assessment(session=session, actor="t", data=factories.assessment(visit_date="2018-04-12", face=None))
+        record_assessment(session=session, actor="t", data=factories.total_only(total=20, visit_date="2018-07-10"))
+    at = chart_for("physician", "P-001")
+    assert not at.exception
+    import pyarrow as pa
+
+    (element,) = [c for c in at.get("vega_lite_chart") if '"heatmap_cells"' in c.proto.spec]
+    frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in element.proto.datasets]
+    rows = [row for frame in frames if "site" in frame for row in frame.to_dict("records")]
+    incomplete = [row for row in rows if row["date_text"].startswith("2018-04-12")]
+    assert len(incomplete) == 17 and [r["site"] for r in incomplete if pd.isna(r["score"])] == ["face"]
+    assert incomplete[0]["date_text"] == "2018-04-12 (incomplete: some sites not scored, no mRSS)"
+    assert [m.value for m in at.metric] == ["31", "20"]  # the mRSS figures still leave it out

@@ -185,3 +185,25 @@ def test_visits_sorted_by_patient_then_date():
     )
     assert visits["patient_id"].tolist() == ["A", "B", "B"]
     assert visits["mrss"].tolist() == [2, 1, 3]
+
+
+def test_site_visit_scores_keep_the_scored_sites_of_an_incomplete_visit():
+    """DEMO-0006's pattern: a complete visit, then a visit whose only assessment missed the left foot. The heat map
+    and site trajectories read site_visit_scores: the incomplete date keeps its 16 sites (n_raters 0, no mRSS);
+    visit_scores, behind every mRSS figure, still leaves it out."""
+    from analysis.scores import site_visit_scores
+
+    full = [2] * 17  # total 34
+    partial = [1] * 16 + [None]
+    assessments = frame(assessment("P", "2023-01-01", "A", sites_of(*full)),
+                        assessment("P", "2023-03-14", "A", sites_of(*partial)),
+                        assessment("P", "2023-06-01", "A", total=20))  # total-only: no site
+    scored = visit_scores(assessments)
+    sites = site_visit_scores(assessments)
+    assert list(scored["visit_date"].dt.strftime("%Y-%m-%d")) == ["2023-01-01", "2023-06-01"]
+    assert list(sites["visit_date"].dt.strftime("%Y-%m-%d")) == ["2023-01-01", "2023-03-14", "2023-06-01"]
+    middle = sites.iloc[1]
+    assert middle["n_raters"] == 0 and math.isnan(middle["mrss"])
+    assert [middle[c] for c in SITE_CODES[:16]] == [1.0] * 16 and math.isnan(middle["foot_l"])
+    assert list(sites.columns) == VISIT_COLUMNS
+    pd.testing.assert_frame_equal(sites[sites["n_raters"] > 0].reset_index(drop=True), scored)

@@ -151,3 +151,19 @@ def test_sites_that_moved_draws_the_chosen_sites_one_colour_each_the_side_by_das
     assert cases.named(spec, "event_rules") and cases.named(spec, "event_markers")
     hand = sorted((r["date_text"], r["score"]) for r in rows if r["site"] == "hand_r")
     assert hand == [("2023-01-01", 2.0), ("2023-05-10", 2.0), ("2023-11-01", 1.0)]
+
+
+def test_an_incomplete_visit_is_drawn_with_its_scored_sites_and_says_so():
+    """A visit of site_visit_scores without an mRSS (all its assessments incomplete): its column is drawn, the
+    unscored site grey, the tooltip and the subtitle say it is incomplete (it used to be a blank gap)."""
+    visits = cases.visits()
+    extra = visits.iloc[[1]].copy()
+    extra["visit_date"] = pd.Timestamp("2023-08-01")
+    extra["n_raters"], extra["mrss"], extra["foot_l"] = 0, np.nan, np.nan
+    visits = pd.concat([visits, extra]).sort_values("visit_date").reset_index(drop=True)
+    spec = patient.site_heatmap(visits, time_axis=cases.time_axis())
+    cells = [r for r in cases.all_rows(spec, "heatmap_cells") if r["date_text"].startswith("2023-08-01")]
+    assert len(cells) == 17 and [r["site"] for r in cells if r["score"] is None] == ["foot_l"]  # grey
+    assert {r["date_text"] for r in cells} == {"2023-08-01 (incomplete: some sites not scored, no mRSS)"}
+    assert "incomplete assessment" in spec["title"]["subtitle"][0]
+    assert "incomplete" not in patient.site_heatmap(cases.visits(), time_axis=cases.time_axis())["title"]["subtitle"][0]
