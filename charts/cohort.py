@@ -253,13 +253,31 @@ def waterfall(
                 {"y": vl.field("y:Q"), "text": vl.field("label:N")}),
     ]
     zero = vl.view(vl.inline(pd.DataFrame({"y": [0]})), vl.mark("rule", color="#666666"), {"y": vl.field("y:Q")})
+    # A patient with no change has a bar of no height: without a mark the run of them read as a gap, patients
+    # missing. Each gets a short thick tick on the zero line, in its category's colour, with the bar's tooltip.
+    unchanged = frame[frame["change"] == 0].copy()
+    if many:
+        unchanged["mid"] = unchanged["rank"] + 0.5
+        tick_x = vl.field("mid:Q", title=x_title, scale=x["scale"], axis=x["axis"])
+        tick_size = {"expr": f"max(1, width / {len(frame)})"}
+    else:
+        tick_x, tick_size = x, None
+    no_change = vl.view(
+        vl.inline(unchanged),
+        vl.mark("tick", orient="horizontal", thickness=6, **({"size": tick_size} if tick_size else {})),
+        {"x": tick_x, "y": vl.field("change:Q"), "color": bars["encoding"]["color"],
+         "tooltip": bars["encoding"]["tooltip"]},
+        description="no_change_marks",
+    )
     title = vl.title(
         f"Change in mRSS from baseline{f' at {window}' if window else ''}, one bar per patient",
         subtitle=[f"Dashed: ±{RESPONSE_POINTS:g} points. Improved (EUSTAR) / progressed (Wu 2019) also need",
-                  f"a change of at least {RESPONSE_PERCENT:g}% of the baseline."],
+                  f"a change of at least {RESPONSE_PERCENT:g}% of the baseline."]
+                 + ([f"A short band on the zero line: no change ({len(unchanged)} patient"
+                     f"{'' if len(unchanged) == 1 else 's'})."] if len(unchanged) else []),
         anchor="start",
     )
-    return vl.sized(vl.layer(bars, zero, rules, *rule_text, height=height, title=title), width)
+    return vl.sized(vl.layer(bars, zero, no_change, rules, *rule_text, height=height, title=title), width)
 
 
 def site_response_bars(

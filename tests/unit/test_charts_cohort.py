@@ -189,3 +189,26 @@ def test_registry_scale_cohorts_draw():
     assert (view["encoding"]["x"]["field"], view["encoding"]["x2"]["field"]) == ("rank", "rank_end")
     assert view["encoding"]["x"]["scale"]["domain"] == [0, n] and view["encoding"]["y2"] == {"datum": 0}
     assert sorted(r["rank"] for r in rows) == list(range(n))
+
+
+@pytest.mark.parametrize("n", [3, 58])
+def test_waterfall_marks_patients_with_no_change(n):
+    """The demo's 12-month waterfall: ten patients at 0 drew nothing, a gap between the rises and the falls that read
+    as missing patients. Each patient with no change gets a tick on the zero line, in the colour of their category,
+    in the bars' slots (a band of names up to 40 patients, numbered slots beyond)."""
+    changes = pd.DataFrame({"patient_id": [f"P{i:02d}" for i in range(n)],
+                            "change": [2.0] + [0.0] * (n - 2) + [-6.0],
+                            "category": ["stable"] * (n - 1) + ["improved"]})
+    spec = cohort.waterfall(changes, window="12 months")
+    sw.validate(spec)
+    view, rows = sw.one(spec, "no_change_marks")
+    assert [r["patient_id"] for r in rows] == [f"P{i:02d}" for i in range(1, n - 1)]
+    no_change = f"A short band on the zero line: no change ({n - 2} patient{'s' * (n > 3)})."
+    assert spec["title"]["subtitle"][-1] == no_change
+    bars = sw.one(spec, "change_bars")[0]
+    assert view["encoding"]["color"] == bars["encoding"]["color"]
+    if n > 40:
+        assert [r["mid"] for r in rows][:2] == [1.5, 2.5]  # the middle of the bars' slots 1–2 and 2–3
+        assert view["encoding"]["x"]["scale"] == bars["encoding"]["x"]["scale"]
+    else:
+        assert view["encoding"]["x"]["sort"] == bars["encoding"]["x"]["sort"]
