@@ -193,7 +193,7 @@ def test_registry_scale_cohorts_draw():
 
 @pytest.mark.parametrize("n", [3, 58])
 def test_waterfall_marks_patients_with_no_change(n):
-    """The demo's 12-month waterfall: ten patients at 0 drew nothing, a gap between the rises and the falls that read
+    """The demo's 12-month waterfall: eight patients at 0 drew nothing, a gap between the rises and the falls that read
     as missing patients. Each patient with no change gets a tick on the zero line, in the colour of their category,
     in the bars' slots (a band of names up to 40 patients, numbered slots beyond)."""
     changes = pd.DataFrame({"patient_id": [f"P{i:02d}" for i in range(n)],
