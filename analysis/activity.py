@@ -148,3 +148,21 @@ def summarise_activity(activity: pd.DataFrame) -> ActivitySummary:
         index=latest.loc[known, ["patient_id", "visit_date", "eustar_ai"]].reset_index(drop=True),
         not_computable=latest.loc[~known, ["patient_id", "visit_date", "missing"]].reset_index(drop=True),
     )
+
+
+def activity_distribution(index) -> pd.DataFrame:
+    """How many patients have each value of the index (the Cohort screen's distribution), from the known indexes
+    of one time point (one per patient: `ActivitySummary.index["eustar_ai"]`).
+
+    One row per value present, ascending: eustar_ai (to AI_DECIMALS, as activity.csv writes it), n, pct (of the
+    known indexes) and active (≥ ACTIVE_FROM). The index is a sum of six fixed weights, so it takes only a few
+    dozen values: each value is counted as it is, with no bins to choose."""
+    values = as_float_array(index)
+    values = round_half_away(values[~np.isnan(values)], AI_DECIMALS)
+    if not len(values):
+        return pd.DataFrame({"eustar_ai": pd.Series(dtype="float64"), "n": pd.Series(dtype="int64"),
+                             "pct": pd.Series(dtype="float64"), "active": pd.Series(dtype="bool")})
+    distinct, counts = np.unique(values, return_counts=True)
+    return pd.DataFrame({"eustar_ai": distinct.astype("float64"), "n": counts.astype("int64"),
+                         "pct": 100.0 * counts / len(values), "active": is_active(distinct)})
+

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.activity import ACTIVE_FROM
+from analysis.stats import round_half_away
 from charts import palette, vl
-from charts.labels import CHAR_PX, signed
+from charts.labels import CHAR_PX, number, signed
 from models.catalog import MRSS_MAX, RESPONSE_PERCENT, RESPONSE_POINTS, SITE_CODES, SITES_BY_CODE
 
 CATEGORIES = tuple(palette.CATEGORY_COLORS)  # improved, stable, progressed
@@ -350,3 +352,54 @@ def site_response_bars(
         anchor="start",
     )
     return vl.sized(vl.layer(bars, whiskers, zero, text, height=17 * 22, title=title), width)
+
+
+ACTIVITY_STATES = {"active": f"active (≥ {ACTIVE_FROM:g})", "inactive": f"inactive (< {ACTIVE_FROM:g})"}
+ACTIVITY_COLORS = {ACTIVITY_STATES["active"]: palette.VERMILLION, ACTIVITY_STATES["inactive"]: palette.BLUE}
+AI_MAX = 10.0
+BAR_HALF_WIDTH = 0.1  # index points each side of a value: the closest two values the index takes are 0.25 apart
+
+
+def activity_distribution(panels: list[tuple[str, pd.DataFrame]], *, width: int | None = None,
+                          height: int = 110) -> dict:
+    """The EUSTAR activity index of the cohort's patients at each time point, one panel per (title, counts) in
+    ``panels``, one below the other on the same 0–10 axis: a bar per value the index takes, as tall as the patients
+    who have it, coloured active or inactive, with the 2.5 threshold dashed.
+
+    counts: ``analysis.activity.activity_distribution`` rows (eustar_ai, n, pct, active); nothing is counted here.
+    """
+    x_scale = {"domain": [0, AI_MAX], "nice": False}
+    x_axis = {"values": [0, 1, 2, ACTIVE_FROM, 3, 4, 5, 6, 7, 8, 9, 10], "labelExpr": "toString(datum.value)"}
+    color = vl.field("state:N", scale={"domain": list(ACTIVITY_COLORS), "range": list(ACTIVITY_COLORS.values())},
+                     legend={"title": None, "orient": "top", "direction": "horizontal", "symbolType": "square",
+                             "symbolOpacity": 1})
+    threshold = vl.inline(pd.DataFrame({"x": [ACTIVE_FROM], "label": [f"active disease from {ACTIVE_FROM:g}"]}))
+    charts = []
+    for position, (heading, counts) in enumerate(panels):
+        frame = counts.copy() if len(counts) else pd.DataFrame(columns=["eustar_ai", "n", "pct", "active"])
+        frame["low"] = frame["eustar_ai"].astype("float64") - BAR_HALF_WIDTH
+        frame["high"] = frame["eustar_ai"].astype("float64") + BAR_HALF_WIDTH
+        frame["state"] = [ACTIVITY_STATES["active" if flag else "inactive"] for flag in frame["active"]]
+        frame["value_text"] = [number(v) for v in frame["eustar_ai"]]
+        frame["n_text"] = [f"{int(n):,} ({number(round_half_away(float(share), 0))}%)"
+                           for n, share in zip(frame["n"], frame["pct"], strict=True)]
+        last = position == len(panels) - 1
+        x = vl.field("low:Q", scale=x_scale, title="EUSTAR activity index (0–10)" if last else None,
+                     axis={**x_axis, "labels": True})
+        bars = vl.view(
+            vl.inline(frame[["low", "high", "n", "state", "value_text", "n_text"]]), vl.mark("bar"),
+            # x and x2 make a bar ranged along x: y2 at 0 makes it rise from the axis instead of a flat tick
+            {"x": x, "x2": vl.field("high"), "y2": {"datum": 0},
+             "y": vl.field("n:Q", title="Patients", scale={"zero": True},
+                           axis={"tickMinStep": 1, "format": "d"}),
+             "color": color,
+             "tooltip": [vl.tooltip("value_text:N", "EUSTAR-AI"), vl.tooltip("n_text:N", "Patients (% of known)"),
+                         vl.tooltip("state:N", "Disease")]},
+            description="activity_bars")
+        rule = vl.view(threshold, vl.mark("rule", color=palette.VERMILLION, strokeDash=[6, 4], strokeWidth=1.5),
+                       {"x": vl.field("x:Q", scale=x_scale), "tooltip": [vl.tooltip("label:N", "Line")]},
+                       description="activity_threshold")
+        charts.append(vl.sized(vl.layer(bars, rule, height=height,
+                                        title=vl.title(heading, anchor="start", fontSize=12)), width))
+    return vl.vconcat(*charts, spacing=18, resolve={"scale": {"y": "independent"}})
+

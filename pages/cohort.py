@@ -16,11 +16,12 @@ import pandas as pd
 import streamlit as st
 
 from analysis import DEFAULT_RESPONSE_MONTH
+from analysis.activity import activity_distribution as activity_counts
 from analysis.cohort import sample_patients, waterfall_frame
 from analysis.quality import missed_window_counts
 from analysis.stats import round_half_away
 from analysis.windows import window_target_day, window_tolerance
-from charts.cohort import site_response_bars, spaghetti, waterfall
+from charts.cohort import activity_distribution, site_response_bars, spaghetti, waterfall
 from charts.endpoints import reason_words
 from db.audit import registry_version
 from db.cohort import (
@@ -471,6 +472,17 @@ with right:
                          if a.summary.n_computable else "–" for a in (at_baseline, at_follow_up)],
         "n computable": [f"{a.summary.n_computable:,} of {a.n_patients:,}" for a in (at_baseline, at_follow_up)],
     }).set_index("Visit"))
+if at_baseline.summary.n_computable or at_follow_up.summary.n_computable:
+    show_chart(activity_distribution([
+        (f"{label}: {a.summary.n_computable:,} patient{'' if a.summary.n_computable == 1 else 's'} with a known index",
+         activity_counts(a.summary.index["eustar_ai"]))
+        for label, a in (("Baseline", at_baseline), (f"Month {response_month}", at_follow_up))]),
+        key="cohort_activity_distribution")
+else:
+    st.info("No patient of this cohort has a known activity index at baseline or at the follow-up visit, so there is "
+            "no distribution to draw. The index needs skin worsening, digital ulcers, tendon friction rubs, CRP and "
+            "DLCO within ±30 days of a visit with an mRSS: record them on the Measures tab of Visit entry.",
+            icon=":material/info:")
 not_computable = {
     "criss": ("ACR CRISS", criss.not_computable.assign(
         reason=[reason_words(r, month=response_month) for r in criss.not_computable["reason"]])),

@@ -48,6 +48,15 @@ def chart(at, description: str) -> dict:
     return found[0]
 
 
+def chart_datasets(at, description: str) -> list[pd.DataFrame]:
+    """The rows of the chart holding a view called `description`, one frame per data set (Streamlit sends a
+    spec's datasets beside it, as Arrow)."""
+    import pyarrow as pa
+
+    (element,) = [c for c in at.get("vega_lite_chart") if f'"{description}"' in c.proto.spec]
+    return [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in element.proto.datasets]
+
+
 def x_title(spec: dict) -> str:
     return next(layer["encoding"]["x"]["title"] for layer in spec["layer"]
                 if "title" in layer.get("encoding", {}).get("x", {}))
@@ -290,6 +299,13 @@ def test_composite_endpoints_with_n_and_the_patients_not_computable(with_demo):
     assert reasons["DEMO-0003"] == "no visit with an mRSS in the 12-month window"
     later = at.dataframe(key="cohort_dq_table_activity_follow_up").value
     assert dict(zip(later["patient_id"], later["reason"], strict=True))["DEMO-0003"] == "no visit in the window"
+    distribution = chart(at, "activity_bars")  # the two known indexes at each time point, a bar each
+    assert [panel["title"]["text"] for panel in distribution["vconcat"]] == [
+        "Baseline: 2 patients with a known index", "Month 12: 2 patients with a known index"]
+    bars = [frame for frame in chart_datasets(at, "activity_bars") if "value_text" in frame]
+    assert [list(zip(frame["value_text"], frame["n"], frame["state"], strict=True)) for frame in bars] == [
+        [("1.5", 1, "inactive (< 2.5)"), ("7.75", 1, "active (≥ 2.5)")],
+        [("1", 1, "inactive (< 2.5)"), ("8.5", 1, "active (≥ 2.5)")]]
     assert "ACR CRISS: 6 patients not computable, and why" in [e.label for e in at.expander]
 
 
@@ -443,3 +459,10 @@ def test_one_patient_not_computable_is_one_patient(with_demo):
     """The NSF cohort (DEMO-0002 alone): its expanders said "1 patients not computable"."""
     at = apply(signed_in_app("coordinator", PAGE), diagnoses=["NSF"])
     assert "ACR CRISS: 1 patient not computable, and why" in [e.label for e in at.expander]
+
+
+def test_a_cohort_without_a_known_activity_index_says_what_the_index_needs(with_demo):
+    """The NSF cohort (DEMO-0002 alone) has no activity inputs: no empty distribution, a sentence instead."""
+    at = apply(signed_in_app("coordinator", PAGE), diagnoses=["NSF"])
+    assert not [c for c in at.get("vega_lite_chart") if '"activity_bars"' in c.proto.spec]
+    assert "no distribution to draw" in texts(at) and "Measures tab of Visit entry" in texts(at)

@@ -160,6 +160,10 @@ def all_specs() -> Iterator[tuple[str, dict]]:
     yield "cohort/waterfall", cohort.waterfall(changes_, window="12 months")
     yield "cohort/site_bars", cohort.site_response_bars(pd.DataFrame({"site": list(SITE_CODES),
                                                                       "mean_change": [-0.2] * 17}))
+    from analysis.activity import activity_distribution
+
+    yield "cohort/activity_distribution", cohort.activity_distribution(
+        [("Baseline", activity_distribution([1.5, 2.5, 7.75])), ("Month 12", activity_distribution([]))])
 
 
 # --- the schema ----------------------------------------------------------------------------------------

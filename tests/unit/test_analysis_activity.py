@@ -6,6 +6,8 @@ import math
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analysis import ACTIVITY_COLUMNS, activity_frame, eustar_ai, format_activity_for_export, summarise_activity
 from analysis.activity import ACTIVITY_FRAME_COLUMNS, is_active
@@ -155,3 +157,44 @@ def test_cohort_summary_at_each_patients_latest_visit():
     assert (summary.q1, summary.median, summary.q3) == (1.25, 2.5, 6.25)  # of 0, 2.5, 10
     assert summary.index["patient_id"].tolist() == ["A", "B", "D"]
     assert summary.not_computable[["patient_id", "missing"]].values.tolist() == [["C", "crp"]]
+
+
+# --- the Cohort screen's distribution --------------------------------------------------------------------
+
+
+def test_the_distribution_counts_each_value_once_with_its_share_and_state():
+    from analysis.activity import activity_distribution
+
+    # five known indexes and one unknown: 1.5 twice, 2.5 once (exactly the threshold: active), 7.75 twice
+    counts = activity_distribution(pd.Series([7.75, 1.5, math.nan, 2.5, 1.5, 7.75]))
+    assert counts["eustar_ai"].tolist() == [1.5, 2.5, 7.75]
+    assert counts["n"].tolist() == [2, 1, 2]
+    assert counts["pct"].tolist() == [40.0, 20.0, 40.0]
+    assert counts["active"].tolist() == [False, True, True]
+
+
+def test_a_value_a_rounding_error_beside_another_is_counted_with_it():
+    from analysis.activity import activity_distribution
+
+    counts = activity_distribution([2.5, 2.5 - 1e-12, 1.0])  # activity.csv writes both as 2.5
+    assert counts["eustar_ai"].tolist() == [1.0, 2.5] and counts["n"].tolist() == [1, 2]
+
+
+def test_no_known_index_gives_no_rows():
+    from analysis.activity import activity_distribution
+
+    counts = activity_distribution([math.nan])
+    assert counts.empty and list(counts.columns) == ["eustar_ai", "n", "pct", "active"]
+
+
+@given(st.lists(st.sampled_from([0.0, 1.0, 1.5, 2.25, 2.5, 3.0, 3.75, 4.5, 7.75, 10.0, math.nan]), max_size=60))
+def test_the_distribution_accounts_for_every_known_index(values):
+    from analysis.activity import activity_distribution
+
+    counts = activity_distribution(values)
+    known = [v for v in values if not math.isnan(v)]
+    assert int(counts["n"].sum()) == len(known)
+    assert counts["eustar_ai"].is_monotonic_increasing and counts["eustar_ai"].is_unique
+    if known:
+        assert math.isclose(float(counts["pct"].sum()), 100.0)
+    assert (counts["active"] == (counts["eustar_ai"] >= 2.5)).all()

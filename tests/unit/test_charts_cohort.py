@@ -212,3 +212,35 @@ def test_waterfall_marks_patients_with_no_change(n):
         assert view["encoding"]["x"]["scale"] == bars["encoding"]["x"]["scale"]
     else:
         assert view["encoding"]["x"]["sort"] == bars["encoding"]["x"]["sort"]
+
+
+def test_the_activity_distribution_draws_a_bar_per_value_in_each_panel_with_the_threshold():
+    from analysis.activity import activity_distribution
+
+    spec = cohort.activity_distribution([
+        ("Baseline: 3 patients with a known index", activity_distribution([1.5, 7.75, 1.5])),
+        ("Month 12: 1 patient with a known index", activity_distribution([1.0])),
+    ])
+    sw.validate(spec)
+    top, bottom = spec["vconcat"]
+    assert [p["title"]["text"] for p in (top, bottom)] == ["Baseline: 3 patients with a known index",
+                                                           "Month 12: 1 patient with a known index"]
+    bars = sw.named(spec, "activity_bars")
+    assert [[(r["low"], r["high"], r["n"], r["state"]) for r in rows] for _, rows in bars] == [
+        [(1.4, 1.6, 2, "inactive (< 2.5)"), (7.65, 7.85, 1, "active (≥ 2.5)")],
+        [(0.9, 1.1, 1, "inactive (< 2.5)")],
+    ]
+    assert [r["n_text"] for r in bars[0][1]] == ["2 (67%)", "1 (33%)"]
+    rules = sw.named(spec, "activity_threshold")
+    assert len(rules) == 2 and all(rows == [{"x": 2.5, "label": "active disease from 2.5"}] for _, rows in rules)
+    # one 0-10 axis for both panels, titled once, under the last
+    assert all(view["encoding"]["x"]["scale"]["domain"] == [0, 10] for view, _ in bars)
+    assert [view["encoding"]["x"]["title"] for view, _ in bars] == [None, "EUSTAR activity index (0–10)"]
+
+
+def test_an_empty_panel_still_draws_its_axis_and_threshold():
+    from analysis.activity import activity_distribution
+
+    spec = cohort.activity_distribution([("Month 12: 0 patients with a known index", activity_distribution([]))])
+    sw.validate(spec)
+    assert sw.named(spec, "activity_bars")[0][1] == [] and len(sw.named(spec, "activity_threshold")) == 1
