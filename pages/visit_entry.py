@@ -32,7 +32,7 @@ from db.visits import VisitMeasure, load_assessment_rows, save_visit
 from models.catalog import MEASURES_BY_CODE, MRSS_MAX, SITE_CODES, SITES_BY_CODE
 from models.errors import ImplausibleValue, MissingValue, SkintrackError, combine
 from ui.dates import DateChecks, date_field, parse_date
-from ui.forms import form_scope
+from ui.forms import form_scope, start_afresh
 from ui.guard import allowed, require
 from ui.messages import Labels, as_text, flash, show_error, title
 from ui.patient_picker import pick_patient
@@ -118,7 +118,7 @@ record = st.selectbox("Visit", list(choices), format_func=choices.get, key=visit
 existing = rows[rows["assessment_id"] == record].iloc[0].to_dict() if record != "new" else None
 
 scope = form_scope("visit_entry", "visit", patient=patient_id, record=record,
-                   version=version if existing is not None else None, what="This visit")
+                   version=version if existing is not None else None, what="This visit", warn_on_refresh=True)
 keys = {name: scope.key(name) for name in ("date", "rater", "total_only", "total", "notes", "reason", "sites")}
 if scope.key("filled") not in st.session_state:  # a fresh form: filled from the database (or blank)
     values = form_values(existing, saved_measures)
@@ -269,6 +269,8 @@ if save:
         verb = "Corrected" if existing is not None else "Saved"
         flash("success", f"{verb}: {as_text(patient_id)}, {day.isoformat()}, {as_text(rater)} — {what}{extra}. "
                          "Choose the next patient above, or correct this visit below.")
+        if existing is not None:
+            start_afresh(scope)  # its own save: drawn again from the database without a "changed meanwhile"
         if saved_id is not None:
             st.session_state[OPEN_VISIT] = saved_id  # the next run shows what was saved, open for correction
         st.rerun()

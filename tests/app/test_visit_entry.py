@@ -16,7 +16,7 @@ from db.audit import load_audit
 from db.engine import write_session
 from db.measures import load_measurements, record_measurement
 from db.patients import create_patient
-from db.visits import load_assessment_rows, record_assessment
+from db.visits import correct_assessment, load_assessment_rows, record_assessment
 from models.catalog import SITE_CODES
 from tests import factories
 from tests.app.conftest import signed_in_app
@@ -285,3 +285,39 @@ def test_changing_the_rater_of_a_saved_visit_corrects_that_visit_and_keeps_the_s
     assert measures["rater"].tolist() == ["Dr Staff"] and len(measures) == 1  # the measures moved with it
     assert load_audit(with_users, entity="assessment", action="update").iloc[0]["reason"] == (
         "scored by Dr Staff, not Dr A")
+
+
+def changed_meanwhile(at) -> list[str]:
+    return [w.value for w in at.warning if "changed since this form was opened" in w.value]
+
+
+def test_a_correction_redrawn_after_a_write_elsewhere_says_that_what_was_typed_was_dropped(with_users):
+    """Two tabs on one visit: B saves a correction; A, which had typed another change, types its reason. That rerun
+    draws A's form afresh from the database (B's values): it must say so, not silently drop A's change and leave
+    A to save a 'correction' without it. A's own save afterwards says nothing of the kind."""
+    with write_session(with_users) as session:
+        create_patient(session=session, actor="t", data=factories.patient())
+        saved = record_assessment(session=session, actor="t", data=factories.assessment(
+            visit_date="2024-03-01", rater="Dr Staff")).assessment_id
+    at = open_entry()
+    at.selectbox(key=visit_choice(at)).select(saved).run()
+    at = score_all(at, {**factories.FULL_SCORES, "chest": 0})  # tab A: a change typed, not saved yet
+    assert not changed_meanwhile(at)
+    with write_session(with_users) as session:  # tab B saves its correction of the same visit
+        correct_assessment(session=session, assessment_id=saved, expected_version=1, actor="other",
+                           reason="face was 0", data={**factories.assessment(visit_date="2024-03-01",
+                                                                              rater="Dr Staff"), "face": 0})
+    at.text_input(key=field(at, "reason")).input("chest was 0").run()
+    assert changed_meanwhile(at), [w.value for w in at.warning]
+    assert at.session_state[field(at, "sites")]["scores"]["face"] == 0  # the current values, B's
+    assert at.session_state[field(at, "sites")]["scores"]["chest"] == factories.FULL_SCORES["chest"]
+    assert at.text_input(key=field(at, "reason")).value == ""
+    at = score_all(at, {**factories.FULL_SCORES, "face": 0, "chest": 0})  # entered again
+    at.text_input(key=field(at, "reason")).input("chest was 0").run()
+    save(at)
+    assert not at.error and not changed_meanwhile(at), (errors(at), changed_meanwhile(at))
+    assert any("Corrected" in s.value for s in at.success)
+    row = load_assessment_rows(with_users, "P-001").iloc[0]
+    assert (row["face"], row["chest"]) == (0, 0)
+    at.run()
+    assert not changed_meanwhile(at)
