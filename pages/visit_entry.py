@@ -59,6 +59,14 @@ def visit_name(row) -> str:
     return f"{row.visit_date:%Y-%m-%d} · {row.rater or 'no rater'} · {total}"
 
 
+def measure_text(code: str, value: float) -> str:
+    """'6 cm', or 'yes' / 'no' for a yes/no measure."""
+    measure = MEASURES_BY_CODE[code]
+    if measure.kind == "yes_no":
+        return YES_NO.get(int(value), f"{value:g}").lower()
+    return f"{value:g} {measure.unit}"
+
+
 @st.fragment
 @timed("score panel")
 def score_panel(grid_key: str, initial: dict, previous: Previous | None, rater: str) -> None:
@@ -195,6 +203,11 @@ implausible = [ImplausibleValue(message.split(": ", 1)[1], field=message.split("
 opened = (existing["visit_date"].date(), existing["rater"]) if existing is not None else None
 to_save = measures_to_save(typed_measures, saved_measures, visit_date=visit_date or date.today(), rater=rater,
                            opened=opened) if visit_date is not None else []
+versions = dict(zip(saved_measures["measurement_id"], saved_measures["version"], strict=True))
+# A new visit whose typed measures land on values already saved for its date and rater (a measures-only save, or
+# another tab meanwhile): the form never showed them, so saving replaces them only once confirmed (below).
+replacing = tuple((m.code, m.side, m.measurement_id, int(versions[m.measurement_id]), m.replaces, m.value)
+                  for m in to_save if existing is None and m.measurement_id is not None and m.value is not None)
 
 with st.container(border=True):
     for problem in implausible:
@@ -203,9 +216,9 @@ with st.container(border=True):
     if to_save:
         st.caption("Measures to save: " + ", ".join(
             f"{MEASURES_BY_CODE[m.code].label}{' ' + m.side if m.side else ''} "
-            + ("cleared: deleted" if m.value is None else
-                YES_NO.get(int(m.value), f"{m.value:g}").lower() if MEASURES_BY_CODE[m.code].kind == "yes_no" else
-                f"{m.value:g} {MEASURES_BY_CODE[m.code].unit}")
+            + ("cleared: deleted" if m.value is None else measure_text(m.code, m.value))
+            + ("" if existing is not None or m.replaces is None or m.value is None else
+               f" (replaces the saved {measure_text(m.code, m.replaces)})")
             for m in to_save))
     cols = st.columns([2, 2]) if existing is not None else [st.container()]
     notes = cols[0].text_input("Notes (optional)", key=keys["notes"])
@@ -220,6 +233,22 @@ with st.container(border=True):
 def measurement_data(code: str, side: str, value: float, day: date) -> dict:
     return {"patient_id": patient_id, "date": day, "measure": code, "side": side, "value": value,
             "unit": MEASURES_BY_CODE[code].unit, "rater": rater}
+
+
+def replacements_confirmed(day: date) -> bool:
+    """False, with a warning naming each measure, the first time a new visit would replace values already saved for
+    its date and rater; True when there are none, or when saved again over the same saved values (a value saved
+    meanwhile by someone else asks again)."""
+    seen = scope.key("replacing-seen")
+    if not replacing or st.session_state.get(seen) == replacing:
+        return True
+    st.session_state[seen] = replacing
+    for code, side, _, _, before, value in replacing:
+        st.warning(f"**{MEASURES_BY_CODE[code].label}{' ' + side if side else ''}**: "
+                   f"{measure_text(code, before)} is already saved for {day.isoformat()} by {as_text(rater)}; "
+                   f"saving replaces it with {measure_text(code, value)}. Save again to confirm, or clear the field "
+                   "to keep the saved value.", icon=":material/warning:")
+    return False
 
 
 def check_before_saving() -> tuple[date, str | None]:
@@ -242,9 +271,10 @@ def check_before_saving() -> tuple[date, str | None]:
 if save:
     scores = dict.fromkeys(SITE_CODES) if total_only else grid_scores(keys["sites"])
     total, scored = live_total(scores)
-    versions = dict(zip(saved_measures["measurement_id"], saved_measures["version"], strict=True))
     try:
         day, refusal = check_before_saving()
+        if not replacements_confirmed(day):
+            st.stop()  # nothing is written; what was typed stays on the screen
         with write_session(engine) as session:  # the assessment and its measures: all saved, or nothing
             saved = save_visit(
                 session=session, patient_id=patient_id, visit_date=day, rater=rater, actor=actor(), notes=notes,

@@ -14,7 +14,7 @@ from datetime import date
 
 from db.audit import load_audit
 from db.engine import write_session
-from db.measures import load_measurements, record_measurement
+from db.measures import correct_measurement, load_measurements, record_measurement
 from db.patients import create_patient
 from db.visits import correct_assessment, load_assessment_rows, record_assessment
 from models.catalog import SITE_CODES
@@ -321,3 +321,49 @@ def test_a_correction_redrawn_after_a_write_elsewhere_says_that_what_was_typed_w
     assert (row["face"], row["chest"]) == (0, 0)
     at.run()
     assert not changed_meanwhile(at)
+
+
+def test_a_new_visit_never_silently_replaces_a_measure_saved_for_its_date_and_rater(with_users):
+    """Tab A enters a new visit; meanwhile tab B saves finger-to-palm R = 6 cm for the same date and rater. A's
+    typed 4 cm used to replace B's 6 cm at A's save without A ever seeing it. Now the first save names the measure
+    and the saved value and writes nothing; saving again confirms."""
+    at = choose_rater(entry(with_users), "Dr Staff")
+    at.text_input(key=field(at, "date")).input("2024-03-01").run()
+    at = score_all(at, SCORES)
+    at.number_input(key=field(at, "measure_ftp_distance_R")).set_value(4.0).run()
+    with write_session(with_users) as session:  # tab B, a measures-only save of the same date and rater
+        record_measurement(session=session, actor="other", data=factories.measurement(
+            date="2024-03-01", side="R", value=6.0, rater="Dr Staff"))
+    save(at)
+    warned = [w.value for w in at.warning if "already saved" in w.value]
+    assert warned and "Finger-to-palm distance in flexion R" in warned[0] and "6 cm" in warned[0], warned
+    assert load_assessment_rows(with_users, "P-001").empty  # nothing written, not even the scores
+    assert load_measurements(with_users, ["P-001"])["value"].tolist() == [6.0]
+    assert at.number_input(key=field(at, "measure_ftp_distance_R")).value == 4.0  # what was typed stays
+    save(at)  # seen: saved again to confirm
+    assert not at.error, errors(at)
+    assert load_measurements(with_users, ["P-001"])["value"].tolist() == [4.0]
+    assert len(load_assessment_rows(with_users, "P-001")) == 1
+    change = load_audit(with_users, entity="measurement", action="update").iloc[0]
+    assert json.loads(change["before"])["value"] == 6.0 and json.loads(change["after"])["value"] == 4.0
+
+
+def test_a_confirmed_replacement_asks_again_when_the_saved_value_changed_meanwhile(with_users):
+    with write_session(with_users) as session:
+        create_patient(session=session, actor="t", data=factories.patient())
+        saved = record_measurement(session=session, actor="t", data=factories.measurement(
+            date="2024-03-01", side="R", value=6.0, rater="Dr Staff")).measurement_id
+    at = choose_rater(open_entry(), "Dr Staff")
+    at.text_input(key=field(at, "date")).input("2024-03-01").run()
+    at.number_input(key=field(at, "measure_ftp_distance_R")).set_value(4.0).run()
+    assert any("replaces the saved 6 cm" in c.value for c in at.caption)
+    save(at)
+    assert any("already saved" in w.value for w in at.warning)
+    with write_session(with_users) as session:  # someone corrects the saved value before A confirms
+        correct_measurement(session=session, measurement_id=saved, expected_version=1, actor="other",
+                            reason="re-measured", data=factories.measurement(date="2024-03-01", side="R",
+                                                                             value=7.0, rater="Dr Staff"))
+    save(at)
+    warned = [w.value for w in at.warning if "already saved" in w.value]
+    assert warned and "7 cm" in warned[0], warned
+    assert load_measurements(with_users, ["P-001"])["value"].tolist() == [7.0]
