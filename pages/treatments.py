@@ -48,7 +48,7 @@ from ui.messages import Labels, as_text, show_error, title
 from ui.patient_picker import pick_patient
 from ui.state import get_engine
 from ui.vega import show_chart
-from ui.widgets import dose_confirmed
+from ui.widgets import choice_box, dose_confirmed
 
 user = require(__file__)
 engine = get_engine()
@@ -142,7 +142,7 @@ with medications_tab:
     if ongoing:
         with st.expander("Change dose or stop", icon=":material/tune:", key="dose_open"):
             picker = form_scope("treatments", "ongoing", patient=patient_id)
-            chosen = st.selectbox("Ongoing period", ongoing, format_func=period_names.get, key=picker.key("period"))
+            chosen = choice_box("Ongoing period", {i: period_names[i] for i in ongoing}, key=picker.key("period"))
             current = periods[periods["period_id"] == chosen].iloc[0]
             dose_labels = Labels({"dose": f"Dose ({current['dose_unit']})", "change_date": "From",
                                   "start_date": "From", "id": "Ongoing period"}, audit_reason="Reason (required)")
@@ -192,7 +192,7 @@ with medications_tab:
     if len(periods):
         with st.expander("Correct or delete a period", icon=":material/edit:", key="fix_open"):
             picker = form_scope("treatments", "any_period", patient=patient_id)
-            target = st.selectbox("Period", list(period_names), format_func=period_names.get, key=picker.key("period"))
+            target = choice_box("Period", period_names, key=picker.key("period"))
             row = periods[periods["period_id"] == target].iloc[0]
             scope = form_scope("treatments", "correct", patient=patient_id, record=target, version=version,
                                what="This period")
@@ -261,8 +261,8 @@ with events_tab:
         event_labels = {int(r.event_id): f"{r.date:%Y-%m-%d} {kind_label(r.kind)} "
                                          f"{r.term or r.agent or r.description}".strip()
                         for r in events.itertuples()}
-        editing = st.selectbox("Event to correct or delete", [None, *event_labels], key=picker.key("event"),
-                               format_func=lambda i: "— new event —" if i is None else event_labels[i])
+        editing = choice_box("Event to correct or delete", {None: "— new event —", **event_labels},
+                             key=picker.key("event"))
     base = events[events["event_id"] == editing].iloc[0].to_dict() if editing is not None else {}
 
     scope = form_scope("treatments", "event", patient=patient_id, record=editing if editing is not None else "new",

@@ -38,7 +38,7 @@ from ui.messages import Labels, as_text, flash, show_error, title
 from ui.patient_picker import pick_patient
 from ui.score_grid import SCORE_HELP, grid_scores, score_grid, timed
 from ui.state import actor, database_key, get_engine
-from ui.widgets import YES_NO, keep_values, measure_grid
+from ui.widgets import YES_NO, choice_box, keep_values, measure_grid
 
 LABELS = Labels({"visit_date": "Visit date", "date": "Visit date", "rater": "Rater", "notes": "Notes (optional)",
                  "total": f"Total mRSS (0–{MRSS_MAX})", "sites": "Skin score (mRSS)", "patient_id": "Patient",
@@ -119,10 +119,8 @@ if OPEN_VISIT in st.session_state:
     st.session_state[visit_key] = st.session_state.pop(OPEN_VISIT)
 newest_first = rows.sort_values(["visit_date", "rater"], ascending=[False, True], kind="stable")
 choices = {"new": "New visit", **{int(row.assessment_id): visit_name(row) for row in newest_first.itertuples()}}
-if st.session_state.get(visit_key) not in choices:
-    st.session_state[visit_key] = "new"
-record = st.selectbox("Visit", list(choices), format_func=choices.get, key=visit_key,
-                      help="A new visit, or one of the patient's saved visits to correct it (newest first).")
+record = choice_box("Visit", choices, key=visit_key,
+                    help="A new visit, or one of the patient's saved visits to correct it (newest first).")
 existing = rows[rows["assessment_id"] == record].iloc[0].to_dict() if record != "new" else None
 
 scope = form_scope("visit_entry", "visit", patient=patient_id, record=record,

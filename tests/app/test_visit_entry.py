@@ -19,7 +19,7 @@ from db.patients import create_patient
 from db.visits import correct_assessment, load_assessment_rows, record_assessment
 from models.catalog import SITE_CODES
 from tests import factories
-from tests.app.conftest import signed_in_app
+from tests.app.conftest import browser_sends, signed_in_app
 from ui.forms import current_key, scope_key
 
 PAGE = "pages/visit_entry.py"
@@ -367,3 +367,23 @@ def test_a_confirmed_replacement_asks_again_when_the_saved_value_changed_meanwhi
     warned = [w.value for w in at.warning if "already saved" in w.value]
     assert warned and "7 cm" in warned[0], warned
     assert load_measurements(with_users, ["P-001"])["value"].tolist() == [7.0]
+
+
+def test_the_visit_open_for_correction_stays_open_when_the_browser_sends_back_its_label(with_users, monkeypatch):
+    """The browser sends a select box's choice back as the label it showed: after another tab corrected the open
+    visit's total, that label names no option, and the page fell back to *New visit* at the next click (Save
+    correction included), with today's date and an empty form."""
+    with write_session(with_users) as session:
+        create_patient(session=session, actor="t", data=factories.patient())
+        saved = record_assessment(session=session, actor="t", data=factories.assessment(
+            visit_date="2024-03-01", rater="Dr Staff")).assessment_id
+    at = open_entry()
+    at.selectbox(key=visit_choice(at)).select(saved).run()
+    for label in (at.selectbox(key=visit_choice(at)).options[1],  # the current label
+                  "2024-03-01 · Dr Staff · mRSS 99"):  # the label shown before another tab's correction
+        with monkeypatch.context() as patch:
+            browser_sends(patch, at.selectbox(key=visit_choice(at)), label)
+            at.run()
+        assert at.session_state[visit_choice(at)] == saved, label
+        assert "open for correction" in at.info[0].value
+        assert at.text_input(key=field(at, "date")).value == "2024-03-01"
