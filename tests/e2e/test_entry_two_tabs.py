@@ -14,6 +14,7 @@ from db.engine import write_session
 from db.patients import create_patient
 from db.users import create_user
 from db.visits import load_assessment_rows, record_assessment
+from models.catalog import SITE_CODES
 from tests import factories
 from tests.e2e.conftest import keep_screenshot, main_text, open_and_sign_in, wait_for_app
 
@@ -40,19 +41,20 @@ def reason(page, text):
 
 
 def test_a_correction_overtaken_by_another_tab_says_so_and_keeps_the_visit_open(server, page, artifacts):
+    saved = factories.assessment(visit_date="2024-03-01", rater="Dr Staff", face=1, chest=1)
+    total = sum(saved[code] for code in SITE_CODES)
     with write_session(server.engine) as session:
         create_user(session=session, actor="fixture", data={"username": "nina", "display_name": "Nina Nurse",
                                                             "role": "staff", "password": PASSWORD})
         create_patient(session=session, actor="fixture", data=factories.patient())
-        record_assessment(session=session, actor="fixture", data=factories.assessment(
-            visit_date="2024-03-01", rater="Dr Staff", face=1, chest=1))
+        record_assessment(session=session, actor="fixture", data=saved)
     open_and_sign_in(page, server.url, "nina", PASSWORD)
     tab_a, tab_b = page, page.context.new_page()
     open_visit(tab_a, server.url)
     open_visit(tab_b, server.url)
 
     site(tab_b, "Face", 3).click()
-    tab_b.wait_for_timeout(1200)
+    expect(tab_b.get_by_text(f"{total + 2} / 51")).to_be_visible(timeout=30_000)  # the grid has synced
     wait_for_app(tab_b)
     reason(tab_b, "face was 3")
     tab_b.get_by_role("button", name="Save correction").click()
@@ -61,7 +63,7 @@ def test_a_correction_overtaken_by_another_tab_says_so_and_keeps_the_visit_open(
 
     tab_a.bring_to_front()
     site(tab_a, "Anterior chest", 2).click()
-    tab_a.wait_for_timeout(1200)
+    expect(tab_a.get_by_text(f"{total + 1} / 51")).to_be_visible(timeout=30_000)
     wait_for_app(tab_a)
     reason(tab_a, "chest was 2")
     expect(tab_a.get_by_text("This visit changed since this form was opened", exact=False)).to_be_visible()
