@@ -133,6 +133,7 @@ class MeasureToSave:
     side: str
     value: float | None  # None: a saved value cleared on an opened visit, to be deleted
     measurement_id: int | None  # the saved value of the same (date, measure, side, rater) it corrects
+    replaces: float | None = None  # that saved value
 
 
 def measures_to_save(typed: dict[tuple[str, str], float | None], measures: pd.DataFrame, *, visit_date: date,
@@ -154,7 +155,7 @@ def measures_to_save(typed: dict[tuple[str, str], float | None], measures: pd.Da
                 out.append(MeasureToSave(code, side, None, measurement_id))
             continue
         if before is None or float(value) != before or moved:
-            out.append(MeasureToSave(code, side, float(value), measurement_id))
+            out.append(MeasureToSave(code, side, float(value), measurement_id, before))
     return out
 
 

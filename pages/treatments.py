@@ -48,7 +48,7 @@ from ui.messages import Labels, as_text, show_error, title
 from ui.patient_picker import pick_patient
 from ui.state import get_engine
 from ui.vega import show_chart
-from ui.widgets import dose_confirmed
+from ui.widgets import choice_box, dose_confirmed
 
 user = require(__file__)
 engine = get_engine()
@@ -69,7 +69,7 @@ periods = load_medication_rows(engine, patient_id)
 events = load_event_rows(engine, patient_id)
 
 START_LABELS = Labels({"drug": "Drug (generic name)", "dose": "Dose", "dose_unit": "Unit", "frequency": "Frequency",
-                       "route": "Route", "start_date": "Start", "end_date": "Stop (leave empty if ongoing)",
+                       "route": "Route", "start_date": "Start", "end_date": "Stop",
                        "reason": "Reason / indication", "patient_id": "Patient"})
 CORRECT_LABELS = Labels({"drug": "Drug", "dose": "Dose", "dose_unit": "Unit", "frequency": "Frequency",
                          "route": "Route", "start_date": "Start", "end_date": "Stop", "reason": "Reason / indication",
@@ -108,17 +108,20 @@ with medications_tab:
     with st.expander("Start a drug", icon=":material/add:", expanded=periods.empty, key="start_open"):
         scope = form_scope("treatments", "start", patient=patient_id, record="new")
         with st.form(scope.key("form")):
-            cols = st.columns([2, 1, 1, 1.4, 1])
+            # Three rows, not one: at 1024 px five fields in a row clipped the unit ("mg" and "mg/kg" both "m…").
+            cols = st.columns([2, 1, 1])
             drug = cols[0].text_input("Drug (generic name)", key=scope.key("drug"), placeholder="e.g. imatinib")
             dose = cols[1].number_input("Dose", value=None, step=None, format="%g", key=scope.key("dose"))
             unit = cols[2].selectbox("Unit", DOSE_UNITS, key=scope.key("unit"))
-            frequency = cols[3].selectbox("Frequency", FIXED_FREQUENCIES, key=scope.key("frequency"),
+            cols = st.columns(2)
+            frequency = cols[0].selectbox("Frequency", FIXED_FREQUENCIES, key=scope.key("frequency"),
                                           accept_new_options=True,
                                           help="Or type 'N per day/week/month', e.g. 3 per week")
-            route = cols[4].selectbox("Route", ROUTES, key=scope.key("route"))
+            route = cols[1].selectbox("Route", ROUTES, key=scope.key("route"))
             cols = st.columns([1, 1, 2])
             start_text = date_field("Start", key=scope.key("start"), value=date.today(), container=cols[0])
-            end_text = date_field("Stop (leave empty if ongoing)", key=scope.key("end"), container=cols[1])
+            end_text = date_field("Stop", key=scope.key("end"), container=cols[1],
+                                  help="Leave empty while the drug is taken (YYYY-MM-DD or DD.MM.YYYY).")
             reason = cols[2].text_input("Reason / indication", key=scope.key("reason"))
             if st.form_submit_button("Start drug", type="primary", key=scope.submit_key):
                 drug = (drug or "").strip().lower()
@@ -142,7 +145,7 @@ with medications_tab:
     if ongoing:
         with st.expander("Change dose or stop", icon=":material/tune:", key="dose_open"):
             picker = form_scope("treatments", "ongoing", patient=patient_id)
-            chosen = st.selectbox("Ongoing period", ongoing, format_func=period_names.get, key=picker.key("period"))
+            chosen = choice_box("Ongoing period", {i: period_names[i] for i in ongoing}, key=picker.key("period"))
             current = periods[periods["period_id"] == chosen].iloc[0]
             dose_labels = Labels({"dose": f"Dose ({current['dose_unit']})", "change_date": "From",
                                   "start_date": "From", "id": "Ongoing period"}, audit_reason="Reason (required)")
@@ -192,12 +195,12 @@ with medications_tab:
     if len(periods):
         with st.expander("Correct or delete a period", icon=":material/edit:", key="fix_open"):
             picker = form_scope("treatments", "any_period", patient=patient_id)
-            target = st.selectbox("Period", list(period_names), format_func=period_names.get, key=picker.key("period"))
+            target = choice_box("Period", period_names, key=picker.key("period"))
             row = periods[periods["period_id"] == target].iloc[0]
             scope = form_scope("treatments", "correct", patient=patient_id, record=target, version=version,
                                what="This period")
             with st.form(scope.key("form")):
-                cols = st.columns([2, 1, 1, 1.4, 1])
+                cols = st.columns([2, 1, 1])
                 fix = {"patient_id": patient_id, "drug": cols[0].text_input("Drug", value=row["drug"],
                                                                              key=scope.key("drug"))}
                 fix["dose"] = cols[1].number_input("Dose", value=float(row["dose"]), step=None, format="%g",
@@ -205,9 +208,10 @@ with medications_tab:
                 units = list(DOSE_UNITS)
                 fix["dose_unit"] = cols[2].selectbox("Unit", units, key=scope.key("unit"), index=units.index(
                     row["dose_unit"]) if row["dose_unit"] in units else 0)
-                fix["frequency"] = cols[3].text_input("Frequency", value=row["frequency"], key=scope.key("frequency"))
+                cols = st.columns(2)
+                fix["frequency"] = cols[0].text_input("Frequency", value=row["frequency"], key=scope.key("frequency"))
                 routes = list(ROUTES)
-                fix["route"] = cols[4].selectbox("Route", routes, key=scope.key("route"), index=routes.index(
+                fix["route"] = cols[1].selectbox("Route", routes, key=scope.key("route"), index=routes.index(
                     row["route"]) if row["route"] in routes else 0)
                 cols = st.columns([1, 1, 2])
                 start_text = date_field("Start", key=scope.key("start"), value=shown(row["start_date"]),
@@ -261,8 +265,8 @@ with events_tab:
         event_labels = {int(r.event_id): f"{r.date:%Y-%m-%d} {kind_label(r.kind)} "
                                          f"{r.term or r.agent or r.description}".strip()
                         for r in events.itertuples()}
-        editing = st.selectbox("Event to correct or delete", [None, *event_labels], key=picker.key("event"),
-                               format_func=lambda i: "— new event —" if i is None else event_labels[i])
+        editing = choice_box("Event to correct or delete", {None: "— new event —", **event_labels},
+                             key=picker.key("event"))
     base = events[events["event_id"] == editing].iloc[0].to_dict() if editing is not None else {}
 
     scope = form_scope("treatments", "event", patient=patient_id, record=editing if editing is not None else "new",
@@ -280,7 +284,9 @@ with events_tab:
         audit_reason="Reason for the correction (required)",
         wording={"the injected sites (site codes joined by ';')": "the injected sites: pick each one in the list"})
     with st.form(scope.key("form")):
-        cols = st.columns([1, 2, 1, 1])
+        # An adverse event: onset and term, then the grade on a row of its own width (at 1024 px a quarter row
+        # clipped "4 life-threatening" to "4 life-th"); two choices per row below, for the same reason.
+        cols = st.columns([1, 3]) if kind == "adverse_event" else st.columns([1, 2, 1, 1])
         day_text = date_field("Onset" if kind == "adverse_event" else "Date", key=scope.key("date"),
                               value=shown(base.get("date")) or date.today(), container=cols[0])
         values: dict = {"patient_id": patient_id, "kind": kind}
@@ -308,30 +314,31 @@ with events_tab:
                                                index=terms.index(base["term"]) if base.get("term") in terms
                                                else None, placeholder="Type to search the CTCAE terms")
             grades = list(CTCAE_GRADES)
-            values["grade"] = cols[2].selectbox("CTCAE grade", grades, key=scope.key("grade"),
+            cols = st.columns([1.4, 0.6, 2], vertical_alignment="center")
+            values["grade"] = cols[0].selectbox("CTCAE grade", grades, key=scope.key("grade"),
                                                 format_func=lambda g: f"{g} {CTCAE_GRADES[g]}",
                                                 index=grades.index(int(base["grade"])) if base and
                                                 pd.notna(base.get("grade")) else 0)
-            values["serious"] = cols[3].checkbox("Serious", value=bool(base.get("serious")) if base else False,
+            values["serious"] = cols[1].checkbox("Serious", value=bool(base.get("serious")) if base else False,
                                                  key=scope.key("serious"))
-            cols = st.columns([1, 1, 1, 1])
             drugs = sorted(set(periods["drug"])) if len(periods) else []
-            values["suspected_drug"] = cols[0].selectbox(
+            values["suspected_drug"] = cols[2].selectbox(
                 "Suspected drug", ["", *drugs], key=scope.key("suspected_drug"),
                 index=([""] + drugs).index(base["suspected_drug"]) if base.get("suspected_drug") in drugs else 0,
                 format_func=lambda d: d or "none", help="One of this patient's medications, or none")
-            for column, (field, label, choices) in zip(cols[1:], (
+            related, action = st.columns(2)
+            outcome, resolved = st.columns([2, 1])
+            for column, (field, label, choices) in zip((related, action, outcome), (
                     ("relatedness", "Relatedness", RELATEDNESS), ("action_taken", "Action taken", ACTIONS_TAKEN),
                     ("outcome", "Outcome", AE_OUTCOMES)), strict=True):
                 options = ["", *choices]
                 values[field] = column.selectbox(label, options, key=scope.key(field),
                                                  index=options.index(base.get(field) or ""),
                                                  format_func=lambda c: c or "not recorded")
-            cols = st.columns([1, 3])
             end_text = date_field("Resolved on", key=scope.key("end"), value=shown(base.get("end_date")),
-                                  container=cols[0],
+                                  container=resolved,
                                   help="Leave empty while the event is ongoing (YYYY-MM-DD or DD.MM.YYYY).")
-            values["description"] = cols[1].text_input("Details (free text)", value=base.get("description", ""),
+            values["description"] = st.text_input("Details (free text)", value=base.get("description", ""),
                                                        key=scope.key("description"))
         elif kind != "steroid_injection":
             if kind in ORGAN_EVENT_HELP:

@@ -32,13 +32,13 @@ from db.visits import VisitMeasure, load_assessment_rows, save_visit
 from models.catalog import MEASURES_BY_CODE, MRSS_MAX, SITE_CODES, SITES_BY_CODE
 from models.errors import ImplausibleValue, MissingValue, SkintrackError, combine
 from ui.dates import DateChecks, date_field, parse_date
-from ui.forms import form_scope
+from ui.forms import form_scope, start_afresh
 from ui.guard import allowed, require
 from ui.messages import Labels, as_text, flash, show_error, title
 from ui.patient_picker import pick_patient
 from ui.score_grid import SCORE_HELP, grid_scores, score_grid, timed
 from ui.state import actor, database_key, get_engine
-from ui.widgets import YES_NO, keep_values, measure_grid
+from ui.widgets import YES_NO, choice_box, keep_values, measure_grid
 
 LABELS = Labels({"visit_date": "Visit date", "date": "Visit date", "rater": "Rater", "notes": "Notes (optional)",
                  "total": f"Total mRSS (0–{MRSS_MAX})", "sites": "Skin score (mRSS)", "patient_id": "Patient",
@@ -57,6 +57,14 @@ def visit_name(row) -> str:
     """'2024-03-01 · Dr Rivera · mRSS 27' (or 'incomplete'): date, rater, total, complete or not."""
     total = "incomplete" if row.incomplete or pd.isna(row.total) else f"mRSS {row.total:g}"
     return f"{row.visit_date:%Y-%m-%d} · {row.rater or 'no rater'} · {total}"
+
+
+def measure_text(code: str, value: float) -> str:
+    """'6 cm', or 'yes' / 'no' for a yes/no measure."""
+    measure = MEASURES_BY_CODE[code]
+    if measure.kind == "yes_no":
+        return YES_NO.get(int(value), f"{value:g}").lower()
+    return f"{value:g} {measure.unit}"
 
 
 @st.fragment
@@ -111,14 +119,12 @@ if OPEN_VISIT in st.session_state:
     st.session_state[visit_key] = st.session_state.pop(OPEN_VISIT)
 newest_first = rows.sort_values(["visit_date", "rater"], ascending=[False, True], kind="stable")
 choices = {"new": "New visit", **{int(row.assessment_id): visit_name(row) for row in newest_first.itertuples()}}
-if st.session_state.get(visit_key) not in choices:
-    st.session_state[visit_key] = "new"
-record = st.selectbox("Visit", list(choices), format_func=choices.get, key=visit_key,
-                      help="A new visit, or one of the patient's saved visits to correct it (newest first).")
+record = choice_box("Visit", choices, key=visit_key,
+                    help="A new visit, or one of the patient's saved visits to correct it (newest first).")
 existing = rows[rows["assessment_id"] == record].iloc[0].to_dict() if record != "new" else None
 
 scope = form_scope("visit_entry", "visit", patient=patient_id, record=record,
-                   version=version if existing is not None else None, what="This visit")
+                   version=version if existing is not None else None, what="This visit", warn_on_refresh=True)
 keys = {name: scope.key(name) for name in ("date", "rater", "total_only", "total", "notes", "reason", "sites")}
 if scope.key("filled") not in st.session_state:  # a fresh form: filled from the database (or blank)
     values = form_values(existing, saved_measures)
@@ -195,6 +201,11 @@ implausible = [ImplausibleValue(message.split(": ", 1)[1], field=message.split("
 opened = (existing["visit_date"].date(), existing["rater"]) if existing is not None else None
 to_save = measures_to_save(typed_measures, saved_measures, visit_date=visit_date or date.today(), rater=rater,
                            opened=opened) if visit_date is not None else []
+versions = dict(zip(saved_measures["measurement_id"], saved_measures["version"], strict=True))
+# A new visit whose typed measures land on values already saved for its date and rater (a measures-only save, or
+# another tab meanwhile): the form never showed them, so saving replaces them only once confirmed (below).
+replacing = tuple((m.code, m.side, m.measurement_id, int(versions[m.measurement_id]), m.replaces, m.value)
+                  for m in to_save if existing is None and m.measurement_id is not None and m.value is not None)
 
 with st.container(border=True):
     for problem in implausible:
@@ -203,9 +214,9 @@ with st.container(border=True):
     if to_save:
         st.caption("Measures to save: " + ", ".join(
             f"{MEASURES_BY_CODE[m.code].label}{' ' + m.side if m.side else ''} "
-            + ("cleared: deleted" if m.value is None else
-                YES_NO.get(int(m.value), f"{m.value:g}").lower() if MEASURES_BY_CODE[m.code].kind == "yes_no" else
-                f"{m.value:g} {MEASURES_BY_CODE[m.code].unit}")
+            + ("cleared: deleted" if m.value is None else measure_text(m.code, m.value))
+            + ("" if existing is not None or m.replaces is None or m.value is None else
+               f" (replaces the saved {measure_text(m.code, m.replaces)})")
             for m in to_save))
     cols = st.columns([2, 2]) if existing is not None else [st.container()]
     notes = cols[0].text_input("Notes (optional)", key=keys["notes"])
@@ -220,6 +231,22 @@ with st.container(border=True):
 def measurement_data(code: str, side: str, value: float, day: date) -> dict:
     return {"patient_id": patient_id, "date": day, "measure": code, "side": side, "value": value,
             "unit": MEASURES_BY_CODE[code].unit, "rater": rater}
+
+
+def replacements_confirmed(day: date) -> bool:
+    """False, with a warning naming each measure, the first time a new visit would replace values already saved for
+    its date and rater; True when there are none, or when saved again over the same saved values (a value saved
+    meanwhile by someone else asks again)."""
+    seen = scope.key("replacing-seen")
+    if not replacing or st.session_state.get(seen) == replacing:
+        return True
+    st.session_state[seen] = replacing
+    for code, side, _, _, before, value in replacing:
+        st.warning(f"**{MEASURES_BY_CODE[code].label}{' ' + side if side else ''}**: "
+                   f"{measure_text(code, before)} is already saved for {day.isoformat()} by {as_text(rater)}; "
+                   f"saving replaces it with {measure_text(code, value)}. Save again to confirm, or clear the field "
+                   "to keep the saved value.", icon=":material/warning:")
+    return False
 
 
 def check_before_saving() -> tuple[date, str | None]:
@@ -242,9 +269,10 @@ def check_before_saving() -> tuple[date, str | None]:
 if save:
     scores = dict.fromkeys(SITE_CODES) if total_only else grid_scores(keys["sites"])
     total, scored = live_total(scores)
-    versions = dict(zip(saved_measures["measurement_id"], saved_measures["version"], strict=True))
     try:
         day, refusal = check_before_saving()
+        if not replacements_confirmed(day):
+            st.stop()  # nothing is written; what was typed stays on the screen
         with write_session(engine) as session:  # the assessment and its measures: all saved, or nothing
             saved = save_visit(
                 session=session, patient_id=patient_id, visit_date=day, rater=rater, actor=actor(), notes=notes,
@@ -269,6 +297,8 @@ if save:
         verb = "Corrected" if existing is not None else "Saved"
         flash("success", f"{verb}: {as_text(patient_id)}, {day.isoformat()}, {as_text(rater)} — {what}{extra}. "
                          "Choose the next patient above, or correct this visit below.")
+        if existing is not None:
+            start_afresh(scope)  # its own save: drawn again from the database without a "changed meanwhile"
         if saved_id is not None:
             st.session_state[OPEN_VISIT] = saved_id  # the next run shows what was saved, open for correction
         st.rerun()

@@ -13,7 +13,10 @@ patient, the record, the record's version and a generation, so that:
   form's own successful save the generation moves on too, so even a form that creates records starts empty;
 - a form submitted with values read at an older version is refused ("changed since you opened it"), nothing is
   written, and the form shows the current values. With versioned writes the page also hands
-  `scope.opened_version` to db/ as `expected_version=`, which closes the gap between this check and the commit.
+  `scope.opened_version` to db/ as `expected_version=`, which closes the gap between this check and the commit;
+- a form whose widgets send every change to the server (no `st.form`: the visit entry) is drawn afresh at the first
+  rerun after a write from elsewhere, submitted or not; with `warn_on_refresh=True` it says so, since what was typed
+  on it is gone (a correction typed, then a reason, must not silently lose the typed change).
 
     scope = form_scope("treatments", "change_dose", patient=patient_id, record=period_id,
                        version=patient_version(engine, patient_id))
@@ -57,6 +60,7 @@ class FormScope:
     generation: int  # moves on after each successful save of this form
     opened_version: int | None  # the version the values on the form were read at (expected_version= of a write)
     stale: bool  # submitted with values read at another version: refused, and the form is filled again
+    saved: bool = False  # started afresh by its own save (start_afresh): drawn again without a warning
 
     @property
     def base(self) -> str:
@@ -76,24 +80,36 @@ def _drop(prefix: str) -> None:
 
 
 def form_scope(screen: str, action: str, *, patient: object = None, record: object = None,
-               version: int | None = None, what: str = "This record", submit: str = SUBMIT) -> FormScope:
+               version: int | None = None, what: str = "This record", submit: str = SUBMIT,
+               warn_on_refresh: bool = False) -> FormScope:
     """Scope one form (see the module's docstring). Call it where the form is drawn, before its widgets.
 
     When a submission arrives for values read at an older version, a warning naming `what` is shown here and
-    `stale` is True: the page must not write."""
+    `stale` is True: the page must not write. With `warn_on_refresh`, a form of the same record drawn afresh
+    because the version moved on (a write from elsewhere, not this form's own save) says so too: what was typed on
+    it was dropped."""
     identity = scope_key(screen, action, patient, record)
     slot = _slot(screen, action)
     previous: FormScope | None = st.session_state.get(slot)
     generation = previous.generation if previous is not None and previous.identity == identity else 0
     scope = FormScope(identity=identity, version=version, generation=generation, opened_version=version,
                       stale=False)
+    refreshed = False
     if previous is not None and previous.base != scope.base:
         # Another patient, record or action, or written since: forget the old widgets, draw fresh ones.
         if previous.identity == identity and st.session_state.get(previous.key(submit)):
             scope = FormScope(identity=identity, version=version, generation=generation,
                               opened_version=previous.version, stale=True)
+        elif (warn_on_refresh and previous.identity == identity and not previous.saved
+              and previous.version is not None and previous.version != version):
+            refreshed = True
         _drop(previous.base + ":")
     st.session_state[slot] = scope
+    if refreshed:
+        st.warning(f"{what} changed since this form was opened (a change to this patient was saved meanwhile, by "
+                   "someone else or on another screen): the form now shows the current values, and what you had "
+                   "typed on it was not kept. Enter your change again if it is still needed.",
+                   icon=":material/sync_problem:")
     if scope.stale:
         st.warning(f"{what} changed since this form was opened (someone saved a change meanwhile): nothing was "
                    "saved. The form now shows the current values; enter your change again if it is still needed.",
@@ -132,4 +148,5 @@ def start_afresh(scope: FormScope) -> None:
     _drop(scope.base + ":")
     slot = _slot(*scope.identity.split(":", 2)[:2])
     st.session_state[slot] = FormScope(identity=scope.identity, version=scope.version,
-                                       generation=scope.generation + 1, opened_version=scope.version, stale=False)
+                                       generation=scope.generation + 1, opened_version=scope.version, stale=False,
+                                       saved=True)

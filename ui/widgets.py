@@ -1,9 +1,9 @@
-"""Widgets shared by the clinic screens: keeping typed values across reruns, the measures grid of the catalogue,
-the usual-range warning of a dose."""
+"""Widgets shared by the clinic screens: keeping typed values across reruns, a record chooser that keeps its choice
+when the chosen record's label changes, the measures grid of the catalogue, the usual-range warning of a dose."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import streamlit as st
 
@@ -20,6 +20,34 @@ def keep_values(keys: Iterable[str] = (), prefixes: tuple[str, ...] = ()) -> Non
     for key in list(st.session_state.keys()):
         if key in wanted or (prefixes and str(key).startswith(prefixes)):
             st.session_state[key] = st.session_state[key]
+
+
+def choice_box(label: str, choices: Mapping, *, key: str, container=None, **options):
+    """A select box over `choices` ({option: label shown}) that keeps its choice when the chosen option's label
+    changes; returns the chosen option.
+
+    The browser sends a select box's choice back as the label it showed. When that label changes under it (the
+    visit open for correction had its total corrected in another tab, an event its term), the label the browser
+    sends matches no option and Streamlit hands the page the bare label: the visit entry then fell back to *New
+    visit* (what was being corrected silently became a new visit's form), the event chooser to a new event.
+    Such a label is the last choice drawn when that choice shows it now (two records may share a label), else
+    looked up among the current labels; any other stray value keeps the last choice drawn, else the box starts
+    from its first option."""
+    last = f"{key}:last"
+    if key in st.session_state and st.session_state[key] not in choices:
+        by_label = {shown: option for option, shown in reversed(choices.items())}  # the first option of a label
+        held, before = st.session_state[key], st.session_state.get(last)
+        if isinstance(held, str) and before in choices and choices[before] == held:
+            st.session_state[key] = before
+        elif isinstance(held, str) and held in by_label:
+            st.session_state[key] = by_label[held]
+        elif before in choices:
+            st.session_state[key] = before
+        else:
+            del st.session_state[key]
+    value = (container or st).selectbox(label, list(choices), format_func=choices.get, key=key, **options)
+    st.session_state[last] = value
+    return value
 
 
 def dose_confirmed(scope: FormScope, *, drug: str, dose: float | None, unit: str, label: str = "Dose") -> bool:

@@ -107,3 +107,21 @@ def signed_in_app(role: str, page: str | None = None, timeout: float = 30) -> Ap
         at.switch_page(page)
         at.run()
     return at
+
+
+def browser_sends(patch: pytest.MonkeyPatch, box, label: str) -> None:
+    """Make the next run receive select box `box`'s choice as the browser sends it: the label `label` (which may
+    match none of its options any more). `patch`: a monkeypatch context, undone after that run."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+    from streamlit.testing.v1.element_tree import Selectbox
+
+    drawn = Selectbox._widget_state
+
+    def state(self):
+        if self.id != box.id:
+            return drawn.fget(self)
+        sent = WidgetState()
+        sent.id, sent.string_value = self.id, label
+        return sent
+
+    patch.setattr(Selectbox, "_widget_state", property(state))

@@ -13,9 +13,15 @@ from datetime import date, timedelta
 from db.audit import load_audit
 from db.engine import write_session
 from db.patients import create_patient
-from db.treatments import load_event_rows, load_medication_rows, start_medication, stop_medication
+from db.treatments import (
+    load_event_rows,
+    load_medication_rows,
+    record_event,
+    start_medication,
+    stop_medication,
+)
 from tests import factories
-from tests.app.conftest import signed_in_app
+from tests.app.conftest import browser_sends, signed_in_app
 from ui.forms import current_key, scope_key
 
 PAGE = "pages/treatments.py"
@@ -246,7 +252,7 @@ def test_dates_are_typed_and_refused_by_label_never_replaced(with_users):
     at.text_input(key=key(at, "start", "end")).input("2031-01-01")
     at.form_submit_button(key=key(at, "start", "submit")).click().run()
     message = at.error[0].value
-    assert "2 problems" in message and "**Start**" in message and "**Stop (leave empty if ongoing)**" in message
+    assert "2 problems" in message and "**Start**" in message and "**Stop**" in message
     assert load_medication_rows(with_users, "P-001").empty
     assert at.text_input(key=key(at, "start", "start")).value == "2024-02-30"  # what was typed stays
     at.text_input(key=key(at, "start", "start")).input("03.04.1991")  # twenty years back, as clinicians write it
@@ -254,3 +260,30 @@ def test_dates_are_typed_and_refused_by_label_never_replaced(with_users):
     at.form_submit_button(key=key(at, "start", "submit")).click().run()
     assert not at.error, errors(at)
     assert load_medication_rows(with_users, "P-001").iloc[0]["start_date"].date() == date(1991, 4, 3)
+
+
+def test_the_record_chosen_stays_chosen_when_the_browser_sends_back_an_outdated_label(with_users, monkeypatch):
+    """The browser sends a select box's choice back as the label it showed. After another tab corrected the chosen
+    event's term (or a period's dose), that label names no option: the event chooser fell back to a new event, the
+    correction being typed silently became a blank new-event form. The record stays chosen."""
+    with write_session(with_users) as session:
+        create_patient(session=session, actor="t", data=factories.patient())
+        event_id = record_event(session=session, actor="t", data=factories.adverse_event()).event_id
+        start_medication(session=session, actor="t", data=factories.medication(start_date="2024-01-10"))
+    period_id = only_period(with_users)
+    at = open_patient("P-001")
+    at.session_state["tab"] = "Treatment events"
+    at.run()
+    at.selectbox(key=key(at, "choose_event", "event")).select(event_id).run()
+    with monkeypatch.context() as patch:
+        browser_sends(patch, at.selectbox(key=key(at, "choose_event", "event")), "2018-05-15 Adverse event Vomiting")
+        at.run()
+    assert not at.exception, at.exception
+    assert at.session_state[key(at, "choose_event", "event")] == event_id
+    assert at.text_input(key=key(at, "event", "date")).value == "2018-05-15"  # the correction form, not a new one
+    for picker in ("ongoing", "any_period"):
+        with monkeypatch.context() as patch:
+            browser_sends(patch, at.selectbox(key=key(at, picker, "period")), "imatinib 999 mg from 2024-01-10")
+            at.run()
+        assert not at.exception, at.exception
+        assert at.session_state[key(at, picker, "period")] == period_id

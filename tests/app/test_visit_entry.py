@@ -14,12 +14,12 @@ from datetime import date
 
 from db.audit import load_audit
 from db.engine import write_session
-from db.measures import load_measurements, record_measurement
+from db.measures import correct_measurement, load_measurements, record_measurement
 from db.patients import create_patient
-from db.visits import load_assessment_rows, record_assessment
+from db.visits import correct_assessment, load_assessment_rows, record_assessment
 from models.catalog import SITE_CODES
 from tests import factories
-from tests.app.conftest import signed_in_app
+from tests.app.conftest import browser_sends, signed_in_app
 from ui.forms import current_key, scope_key
 
 PAGE = "pages/visit_entry.py"
@@ -285,3 +285,105 @@ def test_changing_the_rater_of_a_saved_visit_corrects_that_visit_and_keeps_the_s
     assert measures["rater"].tolist() == ["Dr Staff"] and len(measures) == 1  # the measures moved with it
     assert load_audit(with_users, entity="assessment", action="update").iloc[0]["reason"] == (
         "scored by Dr Staff, not Dr A")
+
+
+def changed_meanwhile(at) -> list[str]:
+    return [w.value for w in at.warning if "changed since this form was opened" in w.value]
+
+
+def test_a_correction_redrawn_after_a_write_elsewhere_says_that_what_was_typed_was_dropped(with_users):
+    """Two tabs on one visit: B saves a correction; A, which had typed another change, types its reason. That rerun
+    draws A's form afresh from the database (B's values): it must say so, not silently drop A's change and leave
+    A to save a 'correction' without it. A's own save afterwards says nothing of the kind."""
+    with write_session(with_users) as session:
+        create_patient(session=session, actor="t", data=factories.patient())
+        saved = record_assessment(session=session, actor="t", data=factories.assessment(
+            visit_date="2024-03-01", rater="Dr Staff")).assessment_id
+    at = open_entry()
+    at.selectbox(key=visit_choice(at)).select(saved).run()
+    at = score_all(at, {**factories.FULL_SCORES, "chest": 0})  # tab A: a change typed, not saved yet
+    assert not changed_meanwhile(at)
+    with write_session(with_users) as session:  # tab B saves its correction of the same visit
+        correct_assessment(session=session, assessment_id=saved, expected_version=1, actor="other",
+                           reason="face was 0", data={**factories.assessment(visit_date="2024-03-01",
+                                                                              rater="Dr Staff"), "face": 0})
+    at.text_input(key=field(at, "reason")).input("chest was 0").run()
+    assert changed_meanwhile(at), [w.value for w in at.warning]
+    assert at.session_state[field(at, "sites")]["scores"]["face"] == 0  # the current values, B's
+    assert at.session_state[field(at, "sites")]["scores"]["chest"] == factories.FULL_SCORES["chest"]
+    assert at.text_input(key=field(at, "reason")).value == ""
+    at = score_all(at, {**factories.FULL_SCORES, "face": 0, "chest": 0})  # entered again
+    at.text_input(key=field(at, "reason")).input("chest was 0").run()
+    save(at)
+    assert not at.error and not changed_meanwhile(at), (errors(at), changed_meanwhile(at))
+    assert any("Corrected" in s.value for s in at.success)
+    row = load_assessment_rows(with_users, "P-001").iloc[0]
+    assert (row["face"], row["chest"]) == (0, 0)
+    at.run()
+    assert not changed_meanwhile(at)
+
+
+def test_a_new_visit_never_silently_replaces_a_measure_saved_for_its_date_and_rater(with_users):
+    """Tab A enters a new visit; meanwhile tab B saves finger-to-palm R = 6 cm for the same date and rater. A's
+    typed 4 cm used to replace B's 6 cm at A's save without A ever seeing it. Now the first save names the measure
+    and the saved value and writes nothing; saving again confirms."""
+    at = choose_rater(entry(with_users), "Dr Staff")
+    at.text_input(key=field(at, "date")).input("2024-03-01").run()
+    at = score_all(at, SCORES)
+    at.number_input(key=field(at, "measure_ftp_distance_R")).set_value(4.0).run()
+    with write_session(with_users) as session:  # tab B, a measures-only save of the same date and rater
+        record_measurement(session=session, actor="other", data=factories.measurement(
+            date="2024-03-01", side="R", value=6.0, rater="Dr Staff"))
+    save(at)
+    warned = [w.value for w in at.warning if "already saved" in w.value]
+    assert warned and "Finger-to-palm distance in flexion R" in warned[0] and "6 cm" in warned[0], warned
+    assert load_assessment_rows(with_users, "P-001").empty  # nothing written, not even the scores
+    assert load_measurements(with_users, ["P-001"])["value"].tolist() == [6.0]
+    assert at.number_input(key=field(at, "measure_ftp_distance_R")).value == 4.0  # what was typed stays
+    save(at)  # seen: saved again to confirm
+    assert not at.error, errors(at)
+    assert load_measurements(with_users, ["P-001"])["value"].tolist() == [4.0]
+    assert len(load_assessment_rows(with_users, "P-001")) == 1
+    change = load_audit(with_users, entity="measurement", action="update").iloc[0]
+    assert json.loads(change["before"])["value"] == 6.0 and json.loads(change["after"])["value"] == 4.0
+
+
+def test_a_confirmed_replacement_asks_again_when_the_saved_value_changed_meanwhile(with_users):
+    with write_session(with_users) as session:
+        create_patient(session=session, actor="t", data=factories.patient())
+        saved = record_measurement(session=session, actor="t", data=factories.measurement(
+            date="2024-03-01", side="R", value=6.0, rater="Dr Staff")).measurement_id
+    at = choose_rater(open_entry(), "Dr Staff")
+    at.text_input(key=field(at, "date")).input("2024-03-01").run()
+    at.number_input(key=field(at, "measure_ftp_distance_R")).set_value(4.0).run()
+    assert any("replaces the saved 6 cm" in c.value for c in at.caption)
+    save(at)
+    assert any("already saved" in w.value for w in at.warning)
+    with write_session(with_users) as session:  # someone corrects the saved value before A confirms
+        correct_measurement(session=session, measurement_id=saved, expected_version=1, actor="other",
+                            reason="re-measured", data=factories.measurement(date="2024-03-01", side="R",
+                                                                             value=7.0, rater="Dr Staff"))
+    save(at)
+    warned = [w.value for w in at.warning if "already saved" in w.value]
+    assert warned and "7 cm" in warned[0], warned
+    assert load_measurements(with_users, ["P-001"])["value"].tolist() == [7.0]
+
+
+def test_the_visit_open_for_correction_stays_open_when_the_browser_sends_back_its_label(with_users, monkeypatch):
+    """The browser sends a select box's choice back as the label it showed: after another tab corrected the open
+    visit's total, that label names no option, and the page fell back to *New visit* at the next click (Save
+    correction included), with today's date and an empty form."""
+    with write_session(with_users) as session:
+        create_patient(session=session, actor="t", data=factories.patient())
+        saved = record_assessment(session=session, actor="t", data=factories.assessment(
+            visit_date="2024-03-01", rater="Dr Staff")).assessment_id
+    at = open_entry()
+    at.selectbox(key=visit_choice(at)).select(saved).run()
+    for label in (at.selectbox(key=visit_choice(at)).options[1],  # the current label
+                  "2024-03-01 · Dr Staff · mRSS 99"):  # the label shown before another tab's correction
+        with monkeypatch.context() as patch:
+            browser_sends(patch, at.selectbox(key=visit_choice(at)), label)
+            at.run()
+        assert at.session_state[visit_choice(at)] == saved, label
+        assert "open for correction" in at.info[0].value
+        assert at.text_input(key=field(at, "date")).value == "2024-03-01"

@@ -113,6 +113,7 @@ def test_measures_to_save_skips_unchanged_values_and_points_at_the_value_it_corr
     out = measures_to_save(typed, measures, visit_date=date(2024, 3, 1), rater="Dr A")
     assert [(m.code, m.side, m.value, m.measurement_id) for m in out] == [("ftp_distance", "L", 5.0, 8),
                                                                         ("weight", "", 70.0, None)]
+    assert [m.replaces for m in out] == [6.0, None]  # the saved value each one would replace
     other_rater = measures_to_save(typed, measures, visit_date=date(2024, 3, 1), rater="Dr B")
     assert all(m.measurement_id is None for m in other_rater) and len(other_rater) == 3
     # Correcting the visit's rater (Dr A -> Dr B) moves its measures with it: each saved one is corrected.
