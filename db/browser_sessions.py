@@ -1,5 +1,6 @@
 """Signed-in browsers (models/browser_session.py): opened at sign-in, carried by an HttpOnly cookie, resumed by a
-reload or a second tab within the idle limit, ended by sign-out, the idle limit or deactivation.
+reload or a second tab within the idle limit, ended by sign-out, the idle limit, deactivation or a password
+change.
 
 Secrets are random (`secrets.token_urlsafe`, 256 bits) and only their SHA-256 is stored: the one-time grant that
 the page exchanges for the cookie (valid for `GRANT_SECONDS`, once) and the cookie's token itself.
@@ -133,3 +134,15 @@ def end_browser_session(engine: Engine, session_id: int, *, reason: str, now: da
         session.execute(update(BrowserSession).where(
             BrowserSession.session_id == session_id, BrowserSession.ended_at.is_(None)).values(
             ended_at=now or utcnow(), end_reason=reason[:64], grant_hash=None, grant_expires_at=None))
+
+
+def end_account_sessions(session: Session, *, user_id: int, reason: str, keep: int | None = None,
+                         now: datetime | None = None) -> None:
+    """End every open browser session of an account but `keep` (the browser the change was made in), inside the
+    caller's transaction: a password change or a deactivation shuts out whoever holds a session opened before it
+    (db/users.py). Their tabs are signed out at their next page run, with the reason (ui/gate.py)."""
+    statement = update(BrowserSession).where(BrowserSession.user_id == user_id, BrowserSession.ended_at.is_(None))
+    if keep is not None:
+        statement = statement.where(BrowserSession.session_id != keep)
+    session.execute(statement.values(ended_at=now or utcnow(), end_reason=reason[:64], grant_hash=None,
+                                     grant_expires_at=None))

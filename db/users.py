@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from db.browser_sessions import end_account_sessions
 from db.common import audit, snapshot, stale_record, write_row
 from db.frames import BOOL, INT, TEXT, TIMESTAMP, read_frame
 from db.scope import scope_of
@@ -87,6 +88,8 @@ def update_user(*, session: Session, username: str, expected_version: int, data:
     if all(before.get(name) == value for name, value in data.model_dump().items()):
         return user
     write_row(session, user, data.model_dump(), whole=False)
+    if before.get("active") and not data.active:  # its browsers end now, not at their next page run
+        end_account_sessions(session, user_id=user.user_id, reason="account deactivated")
     audit(session, actor=actor, action="update", entity="app_user", entity_id=user.user_id, before=before,
           after=user)
     return user
@@ -108,8 +111,12 @@ def _lock_accounts(session: Session) -> None:
 
 
 def change_password(*, session: Session, username: str, new_password: str, actor: str,
-                    current_password: str | None = None) -> User:
-    """Set a new password. Users changing their own pass `current_password`; an admin resetting doesn't."""
+                    current_password: str | None = None, keep_session: int | None = None) -> User:
+    """Set a new password. Users changing their own pass `current_password`; an admin resetting doesn't.
+
+    Every browser signed in to the account is signed out (end reason "password changed"), but `keep_session`: the
+    browser session the owner changed it in. A password changed because it leaked must shut out a session opened
+    with the old one."""
     if current_password is None:
         _every_centre_only(session, "reset a password")
     user = _get(session, username)
@@ -122,6 +129,8 @@ def change_password(*, session: Session, username: str, new_password: str, actor
     session.execute(delete(SignInThrottle).where(SignInThrottle.key.startswith(f"user:{username}@", autoescape=True)))
     session.add(user)
     session.flush()
+    end_account_sessions(session, user_id=user.user_id, reason="password changed",
+                         keep=keep_session if username == actor else None)
     audit(session, actor=actor, action="password_change", entity="app_user", entity_id=user.user_id,
           detail=f"password of {username} changed")
     return user

@@ -10,6 +10,7 @@ from models.api_token import TOKEN_NAME_MAX
 from models.errors import SkintrackError
 from models.user import MIN_PASSWORD_LENGTH
 from ui.forms import form_scope, start_afresh, write_and_rerun
+from ui.gate import browser_session_id
 from ui.guard import require
 from ui.messages import Labels, as_text, show_error, title
 from ui.state import current_scope, get_engine
@@ -47,9 +48,10 @@ if submitted:
         st.error("**Repeat the new password**: the two new passwords differ; type the same password twice",
                  icon=":material/error:")
     else:
-        write_and_rerun(change_password, scope=scope, done="Password changed. Use the new one next time you sign in.",
+        write_and_rerun(change_password, scope=scope, done="Password changed. Use the new one next time you sign in; "
+                                                           "your other browsers are signed out.",
                         prefix="Password not changed", labels=LABELS, username=user["username"], new_password=new,
-                        current_password=current)
+                        current_password=current, keep_session=browser_session_id())
 
 st.subheader("API tokens", anchor=False)
 st.caption("A personal token lets a script or another system use the Skintrack API as you, with your role "

@@ -11,6 +11,7 @@ from models.catalog import ROLES
 from models.user import MIN_PASSWORD_LENGTH
 from ui.centres import registry_centres
 from ui.forms import form_scope, write_and_rerun
+from ui.gate import browser_session_id
 from ui.guard import require
 from ui.messages import Labels, as_text, title
 from ui.state import current_scope, get_engine
@@ -193,8 +194,9 @@ with edit_tab:
                 centre_form(chosen, bool(account["can_export_identified"]))
 
         st.subheader("Reset the password", anchor=False)
-        st.caption("For a forgotten password: set a temporary one and tell the person to change it on "
-                   "*My account*. This also lifts any sign-in delay after failed attempts.")
+        st.caption("For a forgotten or leaked password: set a temporary one and tell the person to change it on "
+                   "*My account*. This also lifts any sign-in delay after failed attempts, and signs the account "
+                   "out of every browser.")
         scope = form_scope("users", "reset", record=chosen)
         with st.form(scope.key("form")):
             reset = st.text_input(RESET_PASSWORD, type="password", key=scope.key("password"))
@@ -204,6 +206,7 @@ with edit_tab:
             if reset != reset_repeat:
                 passwords_differ("Repeat the new password")
             else:
-                write_and_rerun(change_password, scope=scope, done=f"Password of {as_text(repr(chosen))} reset.",
+                write_and_rerun(change_password, scope=scope,
+                                done=f"Password of {as_text(repr(chosen))} reset; its browsers are signed out.",
                                 prefix="Password not reset", labels=RESET_LABELS, username=chosen,
-                                new_password=reset)
+                                new_password=reset, keep_session=browser_session_id())

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from streamlit.testing.v1 import AppTest
+
 from db.audit import load_audit
 from db.engine import write_session
 from db.patients import delete_patient, get_patient
 from db.users import get_user, sign_in_attempt
-from tests.app.conftest import PASSWORD, signed_in_app
+from tests.app.conftest import APP, PASSWORD, signed_in_app
 from ui.forms import current_key
 
 
@@ -137,3 +139,40 @@ def test_backup_page_offers_the_download(with_users):
     at = signed_in_app("admin", "pages/backup.py")
     assert not at.exception
     assert at.get("download_button")[0].proto.label == "Download a backup"
+
+
+def signed_in_through_the_form(username: str, password: str = PASSWORD) -> AppTest:
+    """A browser signed in by the sign-in form, so that it holds a browser session as a real one does."""
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.text_input(key="sign_in_username").input(username)
+    at.text_input(key="sign_in_password").input(password)
+    at.button(key="sign_in_submit").click().run()
+    assert at.session_state["user"]["username"] == username
+    return at
+
+
+def test_a_password_change_signs_the_account_out_of_its_other_browsers(with_users):
+    """Someone who signed in with a leaked password keeps no session once the owner changes it (the browser the
+    change was made in stays signed in), nor once an administrator resets it."""
+    mine, theirs = signed_in_through_the_form("staff"), signed_in_through_the_form("staff")
+    mine.switch_page("pages/account.py").run()
+    scope = lambda name: current_key(mine.session_state, "account", "password", name)  # noqa: E731
+    mine.text_input(key=scope("current")).input(PASSWORD)
+    mine.text_input(key=scope("new")).input("a brand new password")
+    mine.text_input(key=scope("repeat")).input("a brand new password")
+    mine.button(key=scope("submit")).click().run()
+    assert not mine.exception and any("Password changed" in s.value for s in mine.success)
+    theirs.run()
+    assert theirs.title[0].value == "Sign in to Skintrack" and theirs.session_state["user"] is None
+    assert any("password was changed" in w.value for w in theirs.warning)
+    mine.switch_page("pages/chart.py").run()
+    assert mine.session_state["user"]["username"] == "staff" and mine.title[0].value != "Sign in to Skintrack"
+
+    admin = signed_in_app("admin", "pages/users.py")
+    admin.selectbox(key="users_account").set_value("staff").run()
+    admin.text_input(key=form_key(admin, "reset", "password")).input("a temporary password")
+    admin.text_input(key=form_key(admin, "reset", "repeat")).input("a temporary password")
+    admin.button(key=form_key(admin, "reset", "submit")).click().run()
+    assert any("reset" in s.value for s in admin.success)
+    mine.run()
+    assert mine.title[0].value == "Sign in to Skintrack" and mine.session_state["user"] is None
