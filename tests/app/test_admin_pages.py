@@ -5,6 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from db.audit import load_audit
+from db.centres import add_centre, set_user_centres
 from db.engine import write_session
 from db.patients import delete_patient, get_patient
 from db.users import get_user, sign_in_attempt
@@ -139,6 +140,19 @@ def test_backup_page_offers_the_download(with_users):
     at = signed_in_app("admin", "pages/backup.py")
     assert not at.exception
     assert at.get("download_button")[0].proto.label == "Download a backup"
+
+
+def test_an_administrator_of_some_centres_is_told_why_there_is_no_backup(with_users):
+    """The backup is made only when the button is clicked: refused there, the click gave nothing at all in the
+    browser (a traceback in the server's log). The screen now says so before offering a button."""
+    with write_session(with_users) as session:
+        add_centre(session=session, data={"code": "LYO", "name": "Lyon"}, actor="t")
+        set_user_centres(session=session, username="admin", all_centres=False, centres={"LYO": True}, actor="t")
+    at = signed_in_app("admin", "pages/backup.py")
+    assert not at.exception
+    assert not at.get("download_button")
+    assert "only an administrator of every centre may back up" in at.info[0].value.lower()
+    assert "LYO" in at.info[0].value
 
 
 def signed_in_through_the_form(username: str, password: str = PASSWORD) -> AppTest:
