@@ -21,6 +21,7 @@ from db.common import audit, snapshot, stale_record, write_row
 from db.frames import BOOL, INT, TEXT, TIMESTAMP, read_frame
 from db.scope import scope_of
 from models import SignInThrottle, User, UserCreate, UserUpdate
+from models.centre import UserCentre
 from models.errors import AuthenticationFailed, InvalidValue, NotFound, NotPermitted
 from models.user import FORGET_AFTER_SECONDS, check_password, sign_in_delay, throttle_keys
 from models.validation import parse, printable
@@ -277,9 +278,16 @@ def get_user(engine: Engine, username: str) -> dict | None:
 
 
 def load_users(engine: Engine) -> pd.DataFrame:
+    """The accounts (without password hashes), by username. An engine limited to some centres (an administrator of
+    some centres) reads only the accounts that see one of its centres' patients: those of every centre and those
+    holding one of its centres; another centre's staff are not its business."""
     statement = select(User.user_id, User.username, User.display_name, User.role, User.active,
                        User.can_export_identified, User.last_sign_in_at, User.failed_sign_ins,
                        User.version).order_by(User.username)
+    scope = scope_of(engine)
+    if not scope.everything:
+        sharing = select(UserCentre.user_id).where(UserCentre.centre_key.in_(sorted(scope.centres or {-1})))
+        statement = statement.where(User.all_centres.is_(True) | User.user_id.in_(sharing))
     return read_frame(engine, statement, {"user_id": INT, "username": TEXT, "display_name": TEXT, "role": TEXT,
                                           "active": BOOL, "can_export_identified": BOOL, "last_sign_in_at": TIMESTAMP,
                                           "failed_sign_ins": INT, "version": INT})
