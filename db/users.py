@@ -46,7 +46,7 @@ def create_user(*, session: Session, data: UserCreate | dict, actor: str) -> Use
     """Add an account, audited (without the password). Raises InvalidValue for a taken username."""
     _every_centre_only(session, "add an account")
     data = data if isinstance(data, UserCreate) else parse(UserCreate, data)
-    _lock_accounts(session)
+    lock_accounts(session)
     if session.exec(select(User.user_id).where(User.username == data.username)).first() is not None:
         raise InvalidValue(f"{data.username!r} is taken; choose another username", field="username")
     user = User(**data.model_dump(exclude={"password"}), password_hash=hash_password(data.password))
@@ -69,7 +69,7 @@ def update_user(*, session: Session, username: str, expected_version: int, data:
     administrators demoting each other at once cannot both pass the "another active administrator" check."""
     _every_centre_only(session, "change an account")
     data = data if isinstance(data, UserUpdate) else parse(UserUpdate, data)
-    _lock_accounts(session)
+    lock_accounts(session)
     user = _get(session, username)
     if isinstance(expected_version, bool) or not isinstance(expected_version, int):
         raise TypeError("expected_version: the version (an int) the form was opened on")
@@ -80,10 +80,9 @@ def update_user(*, session: Session, username: str, expected_version: int, data:
         if username == actor:
             raise NotPermitted("you cannot remove your own administrator role or deactivate yourself; "
                                "ask another administrator", field="role" if data.active else "active")
-        others = session.exec(select(func.count()).select_from(User).where(
-            User.role == "admin", User.active.is_(True), User.user_id != user.user_id)).one()
-        if others == 0:
-            raise NotPermitted("this is the last active administrator; make another account administrator first",
+        if not other_administrators(session, user, every_centre=bool(user.all_centres)):
+            raise NotPermitted(LAST_GLOBAL_ADMINISTRATOR if user.all_centres else
+                               "this is the last active administrator; make another account administrator first",
                                field="role")
     before = snapshot(user)
     if all(before.get(name) == value for name, value in data.model_dump().items()):
@@ -96,6 +95,21 @@ def update_user(*, session: Session, username: str, expected_version: int, data:
     return user
 
 
+LAST_GLOBAL_ADMINISTRATOR = ("this is the last active administrator of every centre (only such an administrator "
+                             "manages accounts, centres and backups); make another account an administrator of every "
+                             "centre first")
+
+
+def other_administrators(session: Session, user: User, *, every_centre: bool) -> int:
+    """How many active administrators there are besides `user` (of every centre only, with `every_centre`): the
+    last one of every centre must stay one, else nobody could manage accounts, centres or backups in the app."""
+    statement = select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True),
+                                                             User.user_id != user.user_id)
+    if every_centre:
+        statement = statement.where(User.all_centres.is_(True))
+    return session.exec(statement).one()
+
+
 def _every_centre_only(session: Session, what: str) -> None:
     """Accounts are the installation's, not a centre's: an administrator limited to some centres could otherwise
     make an account of every centre, or take over one by resetting its password."""
@@ -106,7 +120,8 @@ def _every_centre_only(session: Session, what: str) -> None:
 ACCOUNTS_LOCK = 0x536B5573  # "SkUs": the advisory lock every account change takes on PostgreSQL
 
 
-def _lock_accounts(session: Session) -> None:
+def lock_accounts(session: Session) -> None:
+    """Serialise account changes (PostgreSQL: an advisory lock; SQLite's write transaction is BEGIN IMMEDIATE)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ACCOUNTS_LOCK})
 

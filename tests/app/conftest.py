@@ -107,3 +107,14 @@ def signed_in_app(role: str, page: str | None = None, timeout: float = 30) -> Ap
         at.switch_page(page)
         at.run()
     return at
+
+
+def limit_admin(engine, centres: dict[str, bool]) -> None:
+    """Make the fixture's "admin" an administrator of `centres` only (code -> identified export); an administrator
+    of every centre ("root") must remain (db/centres.set_user_centres)."""
+    from db.centres import set_user_centres
+
+    with write_session(engine) as session:
+        create_user(session=session, actor="fixture", data={"username": "root", "display_name": "Dr Root",
+                                                            "role": "admin", "password": PASSWORD})
+        set_user_centres(session=session, username="admin", all_centres=False, centres=centres, actor="root")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from db.audit import load_audit
-from db.centres import add_centre, set_user_centres
+from db.centres import add_centre
 from db.engine import write_session
 from db.patients import delete_patient, get_patient
 from db.users import get_user, sign_in_attempt
-from tests.app.conftest import APP, PASSWORD, signed_in_app
+from tests.app.conftest import APP, PASSWORD, limit_admin, signed_in_app
 from ui.forms import current_key
 
 
@@ -147,7 +147,7 @@ def test_an_administrator_of_some_centres_is_told_why_there_is_no_backup(with_us
     browser (a traceback in the server's log). The screen now says so before offering a button."""
     with write_session(with_users) as session:
         add_centre(session=session, data={"code": "LYO", "name": "Lyon"}, actor="t")
-        set_user_centres(session=session, username="admin", all_centres=False, centres={"LYO": True}, actor="t")
+    limit_admin(with_users, {"LYO": True})
     at = signed_in_app("admin", "pages/backup.py")
     assert not at.exception
     assert not at.get("download_button")

@@ -169,7 +169,7 @@ def test_an_administrator_of_some_centres_reads_only_the_accounts_of_its_centres
     with write_session(engine) as session:
         for code in ("LYO", "LON"):
             add_centre(session=session, data={"code": code, "name": code}, actor="t")
-    for name, role in (("everywhere", "coordinator"), ("lyonadmin", "admin"), ("lyonnurse", "staff"),
+    for name, role in (("everywhere", "admin"), ("lyonadmin", "admin"), ("lyonnurse", "staff"),
                        ("londoner", "staff"), ("both", "physician"), ("lonnurse", "staff")):
         add(engine, name, role)
     with write_session(engine) as session:
