@@ -190,3 +190,15 @@ def test_a_password_change_signs_the_account_out_of_its_other_browsers(with_user
     assert any("reset" in s.value for s in admin.success)
     mine.run()
     assert mine.title[0].value == "Sign in to Skintrack" and mine.session_state["user"] is None
+
+
+def test_an_empty_trail_without_filters_says_what_it_will_show(with_users):
+    """An administrator of some centres, before any of their patients' events: no filter to clear, so the screen
+    says so instead of "Clear a filter", and why account and sign-in events are not there."""
+    with write_session(with_users) as session:
+        add_centre(session=session, data={"code": "LYO", "name": "Lyon"}, actor="t")
+    limit_admin(with_users, {"LYO": True})
+    at = signed_in_app("admin", "pages/audit_trail.py")
+    assert not at.exception
+    assert at.info[0].value.startswith("No audit events yet of your centres' patients")
+    assert any("works in LYO" in caption.value for caption in at.caption)
