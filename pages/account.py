@@ -7,6 +7,7 @@ from db.centres import centre_codes_by_key
 from db.engine import write_session
 from db.users import change_password
 from models.api_token import TOKEN_NAME_MAX
+from models.catalog import ROLES
 from models.errors import SkintrackError
 from models.user import MIN_PASSWORD_LENGTH
 from ui.forms import form_scope, start_afresh, write_and_rerun
@@ -21,7 +22,8 @@ LABELS = Labels({"current_password": "Current password", "password": NEW_PASSWOR
 
 user = require(__file__)
 title("My account")
-st.write(f"**{as_text(user['display_name'])}** — username `{user['username']}`, role **{user['role']}**"
+st.write(f"**{as_text(user['display_name'])}** — username `{user['username']}`, role "
+         f"**{ROLES.get(user['role'], user['role'])}**"
          + (", may export identified data" if user.get("can_export_identified") else ""))
 scope = current_scope()
 if scope.everything:

@@ -118,6 +118,7 @@ def test_restore_screen_brings_a_patient_back_with_a_reason(with_demo):
     at = signed_in_app("admin", "pages/restore.py")
     assert not at.exception
     assert at.dataframe[0].value["patient_id"].tolist() == ["DEMO-0002"]
+    assert "version" not in at.dataframe[0].value.columns  # bookkeeping, not for reading
     at.button(key=current_key(at.session_state, "restore", "restore", "submit")).click().run()
     assert "**Reason for the restore**" in at.error[0].value
     assert get_patient(with_demo, "DEMO-0002") is None
@@ -202,3 +203,9 @@ def test_an_empty_trail_without_filters_says_what_it_will_show(with_users):
     assert not at.exception
     assert at.info[0].value.startswith("No audit events yet of your centres' patients")
     assert any("works in LYO" in caption.value for caption in at.caption)
+
+
+def test_my_account_names_the_role_as_the_users_screen_does(with_users):
+    at = signed_in_app("coordinator", "pages/account.py")
+    assert not at.exception
+    assert "role **Trial coordinator**" in at.markdown[0].value
