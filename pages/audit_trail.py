@@ -60,7 +60,8 @@ table = events.assign(at=events["at"].str[:19],  # to the second: the microsecon
 st.dataframe(table.drop(columns=["before", "after"]), hide_index=True, width="stretch", column_config={
     "audit_id": st.column_config.NumberColumn("#", format="%d"), "at": "When (UTC)", "actor": "User",
     "action": "Action", "entity": "Record type", "entity_id": st.column_config.NumberColumn("Record #", format="%d"),
-    "patient_id": "Patient", "reason": "Reason", "detail": "Detail", "changes": "Changes (field: before → after)",
+    "patient_id": st.column_config.TextColumn("Patient", width=100),  # an identifier read whole, not cut
+    "reason": "Reason", "detail": "Detail", "changes": "Changes (field: before → after)",
 })
 
 with_changes = events[events["before"].ne("") | events["after"].ne("")]
