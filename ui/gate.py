@@ -10,6 +10,8 @@ import time
 import streamlit as st
 
 from db.browser_sessions import (
+    MAX_HOURS,
+    TOO_OLD,
     browser_session_state,
     end_browser_session,
     open_browser_session,
@@ -38,7 +40,8 @@ ENDED = {"signed out": "You signed out in another tab of this browser.",
          "idle": "Your session expired after a period of inactivity; please sign in again.",
          "account deactivated": "Your account is no longer active; ask an administrator.",
          "password changed": "Your password was changed (here, in another browser or by an administrator); please "
-                             "sign in with the new one."}
+                             "sign in with the new one.",
+         TOO_OLD: f"You have been signed in for {MAX_HOURS} hours; please sign in again."}
 
 
 def idle_limit_seconds() -> float:
@@ -60,7 +63,7 @@ def expire_idle_session(now: float | None = None) -> None:
     if state is not None:
         last = max(last, state.last_seen_at.timestamp())
     if user and state is not None and state.ended:
-        sign_out(detail=f"browser session ended ({state.end_reason})")
+        sign_out(detail=f"browser session ended ({state.end_reason})", reason=state.end_reason)
         flash("warning", ENDED.get(state.end_reason, "Your session has ended; please sign in again."))
     elif user and last and now - last > idle_limit_seconds():
         sign_out(detail=f"session expired after {int((now - last) // 60)} minutes without activity", reason="idle")

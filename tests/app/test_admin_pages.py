@@ -209,3 +209,21 @@ def test_my_account_names_the_role_as_the_users_screen_does(with_users):
     at = signed_in_app("coordinator", "pages/account.py")
     assert not at.exception
     assert "role **Trial coordinator**" in at.markdown[0].value
+
+
+def test_a_tab_signed_in_for_more_than_a_working_day_signs_in_again(with_users):
+    """However active the tab, after MAX_HOURS it signs in again (before, only a reload checked the age)."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from db.browser_sessions import MAX_HOURS
+    from models import BrowserSession
+    from models.base import utcnow
+
+    at = signed_in_through_the_form("staff")
+    with write_session(with_users) as session:
+        session.execute(update(BrowserSession).values(created_at=utcnow() - timedelta(hours=MAX_HOURS, minutes=1)))
+    at.run()
+    assert at.title[0].value == "Sign in to Skintrack" and at.session_state["user"] is None
+    assert any(f"signed in for {MAX_HOURS} hours" in w.value for w in at.warning)

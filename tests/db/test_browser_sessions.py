@@ -129,3 +129,14 @@ def test_deactivation_ends_the_account_s_browsers_at_once(engine):
                 "display_name": "Nina Nurse", "role": "staff", "active": active, "can_export_identified": False})
     assert browser_session_state(engine, opened.session_id).end_reason == "account deactivated"
     assert resume_browser_session(engine, token, idle_seconds=IDLE) is None
+
+
+def test_a_session_older_than_a_working_day_ends_however_active(engine):
+    """A tab kept busy is never resumed (where the age was checked): its state says it ended all the same."""
+    account(engine)
+    start = utcnow()
+    opened, _ = signed_in(engine, now=start)
+    touch_browser_session(engine, opened.session_id, now=start + timedelta(hours=MAX_HOURS))
+    assert not browser_session_state(engine, opened.session_id, now=start + timedelta(hours=MAX_HOURS)).ended
+    late = browser_session_state(engine, opened.session_id, now=start + timedelta(hours=MAX_HOURS, minutes=1))
+    assert late.ended and late.end_reason == f"older than {MAX_HOURS} hours"
