@@ -35,12 +35,20 @@ PG_DUMP_ADVICE = ("for PostgreSQL, back up with the server's own tool, e.g. "
 ROW_SECURITY_OPTIONS = "-c skintrack.centres=*"
 
 
+BACKUP_REFUSED = ("only an administrator of every centre may back up the database: a backup holds every centre's "
+                  "patients")
+
+
+def may_back_up(engine: Engine) -> bool:
+    """Whether the engine's scope may make a backup (every centre: a backup holds them all)."""
+    return scope_of(engine).everything
+
+
 def backup_database(engine: Engine, out: Path, *, actor: str) -> Path:
     """Write a consistent copy of the database to `out` and audit it. Raises BackupFailed, or NotPermitted for an
     engine limited to some centres (a backup holds them all)."""
-    if not scope_of(engine).everything:
-        raise NotPermitted("only an administrator of every centre may back up the database: a backup holds every "
-                           "centre's patients", field="database")
+    if not may_back_up(engine):
+        raise NotPermitted(BACKUP_REFUSED, field="database")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if is_sqlite(engine):

@@ -1,5 +1,6 @@
 """Signed-in browsers (models/browser_session.py): opened at sign-in, carried by an HttpOnly cookie, resumed by a
-reload or a second tab within the idle limit, ended by sign-out, the idle limit or deactivation.
+reload or a second tab within the idle limit, ended by sign-out, the idle limit, deactivation or a password
+change.
 
 Secrets are random (`secrets.token_urlsafe`, 256 bits) and only their SHA-256 is stored: the one-time grant that
 the page exchanges for the cookie (valid for `GRANT_SECONDS`, once) and the cookie's token itself.
@@ -21,6 +22,7 @@ from models.base import utcnow
 
 GRANT_SECONDS = 120
 MAX_HOURS = 12  # however active, a browser signs in again after a working day
+TOO_OLD = f"older than {MAX_HOURS} hours"  # the end reason of such a session
 
 
 def _digest(secret: str) -> str:
@@ -102,7 +104,7 @@ def resume_browser_session(engine: Engine, token: str, *, idle_seconds: float,
         elif now - _aware(row.last_seen_at) > timedelta(seconds=idle_seconds):
             reason = "idle"
         elif now - _aware(row.created_at) > timedelta(hours=MAX_HOURS):
-            reason = f"older than {MAX_HOURS} hours"
+            reason = TOO_OLD
         if reason:
             row.ended_at, row.end_reason = now, reason
         else:
@@ -111,12 +113,18 @@ def resume_browser_session(engine: Engine, token: str, *, idle_seconds: float,
         return None if reason else Resumed(session_id=row.session_id, username=user.username)
 
 
-def browser_session_state(engine: Engine, session_id: int) -> State | None:
+def browser_session_state(engine: Engine, session_id: int, *, now: datetime | None = None) -> State | None:
+    """Whether the session has ended (and why) and when it was last active. A session older than MAX_HOURS counts
+    as ended however active its tabs are (a tab that never reloads is never resumed, where the age is checked too);
+    the caller ends its row (ui/gate.py signs the tab out with that reason)."""
     with Session(engine) as session:
         row = session.get(BrowserSession, session_id)
         if row is None:
             return None
-        return State(ended=row.ended_at is not None, end_reason=row.end_reason, last_seen_at=_aware(row.last_seen_at))
+        ended, reason = row.ended_at is not None, row.end_reason
+        if not ended and (now or utcnow()) - _aware(row.created_at) > timedelta(hours=MAX_HOURS):
+            ended, reason = True, TOO_OLD
+        return State(ended=ended, end_reason=reason, last_seen_at=_aware(row.last_seen_at))
 
 
 def touch_browser_session(engine: Engine, session_id: int, *, now: datetime | None = None) -> None:
@@ -133,3 +141,15 @@ def end_browser_session(engine: Engine, session_id: int, *, reason: str, now: da
         session.execute(update(BrowserSession).where(
             BrowserSession.session_id == session_id, BrowserSession.ended_at.is_(None)).values(
             ended_at=now or utcnow(), end_reason=reason[:64], grant_hash=None, grant_expires_at=None))
+
+
+def end_account_sessions(session: Session, *, user_id: int, reason: str, keep: int | None = None,
+                         now: datetime | None = None) -> None:
+    """End every open browser session of an account but `keep` (the browser the change was made in), inside the
+    caller's transaction: a password change or a deactivation shuts out whoever holds a session opened before it
+    (db/users.py). Their tabs are signed out at their next page run, with the reason (ui/gate.py)."""
+    statement = update(BrowserSession).where(BrowserSession.user_id == user_id, BrowserSession.ended_at.is_(None))
+    if keep is not None:
+        statement = statement.where(BrowserSession.session_id != keep)
+    session.execute(statement.values(ended_at=now or utcnow(), end_reason=reason[:64], grant_hash=None,
+                                     grant_expires_at=None))

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from db.common import audit, bump_versions, lock_patients, require_reason, snapshot, stale_record, write_row
 from db.frames import BOOL, INT, TEXT, read_frame
 from db.scope import patient_filter, scope_of
+from db.users import LAST_GLOBAL_ADMINISTRATOR, lock_accounts, other_administrators
 from models import Patient, User
 from models.centre import Centre, CentreCreate, UserCentre, check_centre_code
 from models.errors import InvalidValue, NotFound, NotPermitted
@@ -166,11 +167,20 @@ def set_user_centres(*, session: Session, username: str, all_centres: bool, cent
                      actor: str) -> None:
     """An account's scope: every centre, or the centres of `centres` (code -> may export identified), audited with
     the old and new scope. InvalidValue for an unknown centre, or for no centre at all (the account would see
-    nothing)."""
+    nothing). NotPermitted when administrators would limit their own centres, or those of the last active
+    administrator of every centre."""
     _global_only(session, "change an account's centres")
-    user = session.execute(select(User).where(User.username == username)).scalar()
+    lock_accounts(session)  # two administrators limiting each other at once cannot both pass the check below
+    user = session.execute(select(User).where(User.username == username)
+                           .execution_options(populate_existing=True)).scalar()
     if user is None:
         raise NotFound(f"no account {username!r}", field="username")
+    if user.role == "admin" and user.active and user.all_centres and not all_centres:
+        if username == actor:
+            raise NotPermitted("you cannot limit your own centres: you would lose the management of accounts, "
+                               "centres and backups; ask another administrator of every centre", field="centres")
+        if not other_administrators(session, user, every_centre=True):
+            raise NotPermitted(LAST_GLOBAL_ADMINISTRATOR, field="centres")
     centres = dict(centres or {})
     if not all_centres and not centres:
         raise InvalidValue("choose one or more centres, or all centres", field="centres")

@@ -16,10 +16,12 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from db.browser_sessions import end_account_sessions
 from db.common import audit, snapshot, stale_record, write_row
 from db.frames import BOOL, INT, TEXT, TIMESTAMP, read_frame
 from db.scope import scope_of
 from models import SignInThrottle, User, UserCreate, UserUpdate
+from models.centre import UserCentre
 from models.errors import AuthenticationFailed, InvalidValue, NotFound, NotPermitted
 from models.user import FORGET_AFTER_SECONDS, check_password, sign_in_delay, throttle_keys
 from models.validation import parse, printable
@@ -44,7 +46,7 @@ def create_user(*, session: Session, data: UserCreate | dict, actor: str) -> Use
     """Add an account, audited (without the password). Raises InvalidValue for a taken username."""
     _every_centre_only(session, "add an account")
     data = data if isinstance(data, UserCreate) else parse(UserCreate, data)
-    _lock_accounts(session)
+    lock_accounts(session)
     if session.exec(select(User.user_id).where(User.username == data.username)).first() is not None:
         raise InvalidValue(f"{data.username!r} is taken; choose another username", field="username")
     user = User(**data.model_dump(exclude={"password"}), password_hash=hash_password(data.password))
@@ -67,7 +69,7 @@ def update_user(*, session: Session, username: str, expected_version: int, data:
     administrators demoting each other at once cannot both pass the "another active administrator" check."""
     _every_centre_only(session, "change an account")
     data = data if isinstance(data, UserUpdate) else parse(UserUpdate, data)
-    _lock_accounts(session)
+    lock_accounts(session)
     user = _get(session, username)
     if isinstance(expected_version, bool) or not isinstance(expected_version, int):
         raise TypeError("expected_version: the version (an int) the form was opened on")
@@ -78,18 +80,34 @@ def update_user(*, session: Session, username: str, expected_version: int, data:
         if username == actor:
             raise NotPermitted("you cannot remove your own administrator role or deactivate yourself; "
                                "ask another administrator", field="role" if data.active else "active")
-        others = session.exec(select(func.count()).select_from(User).where(
-            User.role == "admin", User.active.is_(True), User.user_id != user.user_id)).one()
-        if others == 0:
-            raise NotPermitted("this is the last active administrator; make another account administrator first",
+        if not other_administrators(session, user, every_centre=bool(user.all_centres)):
+            raise NotPermitted(LAST_GLOBAL_ADMINISTRATOR if user.all_centres else
+                               "this is the last active administrator; make another account administrator first",
                                field="role")
     before = snapshot(user)
     if all(before.get(name) == value for name, value in data.model_dump().items()):
         return user
     write_row(session, user, data.model_dump(), whole=False)
+    if before.get("active") and not data.active:  # its browsers end now, not at their next page run
+        end_account_sessions(session, user_id=user.user_id, reason="account deactivated")
     audit(session, actor=actor, action="update", entity="app_user", entity_id=user.user_id, before=before,
           after=user)
     return user
+
+
+LAST_GLOBAL_ADMINISTRATOR = ("this is the last active administrator of every centre (only such an administrator "
+                             "manages accounts, centres and backups); make another account an administrator of every "
+                             "centre first")
+
+
+def other_administrators(session: Session, user: User, *, every_centre: bool) -> int:
+    """How many active administrators there are besides `user` (of every centre only, with `every_centre`): the
+    last one of every centre must stay one, else nobody could manage accounts, centres or backups in the app."""
+    statement = select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True),
+                                                             User.user_id != user.user_id)
+    if every_centre:
+        statement = statement.where(User.all_centres.is_(True))
+    return session.exec(statement).one()
 
 
 def _every_centre_only(session: Session, what: str) -> None:
@@ -102,14 +120,19 @@ def _every_centre_only(session: Session, what: str) -> None:
 ACCOUNTS_LOCK = 0x536B5573  # "SkUs": the advisory lock every account change takes on PostgreSQL
 
 
-def _lock_accounts(session: Session) -> None:
+def lock_accounts(session: Session) -> None:
+    """Serialise account changes (PostgreSQL: an advisory lock; SQLite's write transaction is BEGIN IMMEDIATE)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ACCOUNTS_LOCK})
 
 
 def change_password(*, session: Session, username: str, new_password: str, actor: str,
-                    current_password: str | None = None) -> User:
-    """Set a new password. Users changing their own pass `current_password`; an admin resetting doesn't."""
+                    current_password: str | None = None, keep_session: int | None = None) -> User:
+    """Set a new password. Users changing their own pass `current_password`; an admin resetting doesn't.
+
+    Every browser signed in to the account is signed out (end reason "password changed"), but `keep_session`: the
+    browser session the owner changed it in. A password changed because it leaked must shut out a session opened
+    with the old one."""
     if current_password is None:
         _every_centre_only(session, "reset a password")
     user = _get(session, username)
@@ -122,6 +145,8 @@ def change_password(*, session: Session, username: str, new_password: str, actor
     session.execute(delete(SignInThrottle).where(SignInThrottle.key.startswith(f"user:{username}@", autoescape=True)))
     session.add(user)
     session.flush()
+    end_account_sessions(session, user_id=user.user_id, reason="password changed",
+                         keep=keep_session if username == actor else None)
     audit(session, actor=actor, action="password_change", entity="app_user", entity_id=user.user_id,
           detail=f"password of {username} changed")
     return user
@@ -268,9 +293,16 @@ def get_user(engine: Engine, username: str) -> dict | None:
 
 
 def load_users(engine: Engine) -> pd.DataFrame:
+    """The accounts (without password hashes), by username. An engine limited to some centres (an administrator of
+    some centres) reads only the accounts that see one of its centres' patients: those of every centre and those
+    holding one of its centres; another centre's staff are not its business."""
     statement = select(User.user_id, User.username, User.display_name, User.role, User.active,
                        User.can_export_identified, User.last_sign_in_at, User.failed_sign_ins,
                        User.version).order_by(User.username)
+    scope = scope_of(engine)
+    if not scope.everything:
+        sharing = select(UserCentre.user_id).where(UserCentre.centre_key.in_(sorted(scope.centres or {-1})))
+        statement = statement.where(User.all_centres.is_(True) | User.user_id.in_(sharing))
     return read_frame(engine, statement, {"user_id": INT, "username": TEXT, "display_name": TEXT, "role": TEXT,
                                           "active": BOOL, "can_export_identified": BOOL, "last_sign_in_at": TIMESTAMP,
                                           "failed_sign_ins": INT, "version": INT})

@@ -7,9 +7,11 @@ from db.centres import centre_codes_by_key
 from db.engine import write_session
 from db.users import change_password
 from models.api_token import TOKEN_NAME_MAX
+from models.catalog import ROLES
 from models.errors import SkintrackError
 from models.user import MIN_PASSWORD_LENGTH
 from ui.forms import form_scope, start_afresh, write_and_rerun
+from ui.gate import browser_session_id
 from ui.guard import require
 from ui.messages import Labels, as_text, show_error, title
 from ui.state import current_scope, get_engine
@@ -20,7 +22,8 @@ LABELS = Labels({"current_password": "Current password", "password": NEW_PASSWOR
 
 user = require(__file__)
 title("My account")
-st.write(f"**{as_text(user['display_name'])}** — username `{user['username']}`, role **{user['role']}**"
+st.write(f"**{as_text(user['display_name'])}** — username `{user['username']}`, role "
+         f"**{ROLES.get(user['role'], user['role'])}**"
          + (", may export identified data" if user.get("can_export_identified") else ""))
 scope = current_scope()
 if scope.everything:
@@ -47,9 +50,10 @@ if submitted:
         st.error("**Repeat the new password**: the two new passwords differ; type the same password twice",
                  icon=":material/error:")
     else:
-        write_and_rerun(change_password, scope=scope, done="Password changed. Use the new one next time you sign in.",
+        write_and_rerun(change_password, scope=scope, done="Password changed. Use the new one next time you sign in; "
+                                                           "your other browsers are signed out.",
                         prefix="Password not changed", labels=LABELS, username=user["username"], new_password=new,
-                        current_password=current)
+                        current_password=current, keep_session=browser_session_id())
 
 st.subheader("API tokens", anchor=False)
 st.caption("A personal token lets a script or another system use the Skintrack API as you, with your role "

@@ -9,7 +9,7 @@ from db.audit import describe_changes, load_audit, load_audit_choices, summarise
 from models.audit import ACTIONS
 from ui.guard import require
 from ui.messages import as_text, title
-from ui.state import get_engine
+from ui.state import current_scope, get_engine
 
 LIMIT = 500
 ANY = "(any)"
@@ -19,6 +19,10 @@ engine = get_engine()
 title("Audit trail")
 st.caption("Every change, sign-in, import, export and backup, newest first. The trail is append-only: "
            "the database itself refuses to edit or delete its rows, and nothing here can change them.")
+scope = current_scope()
+if not scope.everything:
+    st.caption(f"Your account works in {as_text(scope.describe())}: the events of these centres' patients are shown. "
+               "Sign-ins, accounts, centres and backups are for an administrator of every centre.")
 
 choices = load_audit_choices(engine)
 with st.container(border=True):
@@ -40,18 +44,24 @@ events = load_audit(engine, patient=patient.strip() or None, actor=None if who =
                     entity=None if entity == ANY else entity, action=None if action == ANY else action,
                     since=since, until=until, limit=LIMIT)
 if events.empty:
-    st.info("No audit events match these filters. Clear a filter (or widen the dates) to see more.")
+    if patient.strip() or who != ANY or entity != ANY or action != ANY or since or until:
+        st.info("No audit events match these filters. Clear a filter (or widen the dates) to see more.")
+    else:
+        st.info("No audit events yet" + ("" if scope.everything else " of your centres' patients")
+                + ": every change, sign-in, import, export and backup will appear here.")
     st.stop()
 
 if len(events) == LIMIT:
     st.caption(f"Showing the newest {LIMIT} events; narrow the filters to see older ones.")
 else:
     st.caption(f"{len(events)} events.")
-table = events.assign(changes=[summarise_changes(b, a) for b, a in zip(events["before"], events["after"], strict=True)])
+table = events.assign(at=events["at"].str[:19],  # to the second: the microseconds crowded out the patient column
+                      changes=[summarise_changes(b, a) for b, a in zip(events["before"], events["after"], strict=True)])
 st.dataframe(table.drop(columns=["before", "after"]), hide_index=True, width="stretch", column_config={
     "audit_id": st.column_config.NumberColumn("#", format="%d"), "at": "When (UTC)", "actor": "User",
     "action": "Action", "entity": "Record type", "entity_id": st.column_config.NumberColumn("Record #", format="%d"),
-    "patient_id": "Patient", "reason": "Reason", "detail": "Detail", "changes": "Changes (field: before → after)",
+    "patient_id": st.column_config.TextColumn("Patient", width=100),  # an identifier read whole, not cut
+    "reason": "Reason", "detail": "Detail", "changes": "Changes (field: before → after)",
 })
 
 with_changes = events[events["before"].ne("") | events["after"].ne("")]

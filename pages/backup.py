@@ -8,10 +8,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from db.backup import PG_DUMP_ADVICE, backup_database
+from db.backup import BACKUP_REFUSED, PG_DUMP_ADVICE, backup_database, may_back_up
 from db.engine import is_sqlite
 from ui.guard import require
-from ui.state import actor, get_engine
+from ui.messages import as_text
+from ui.state import actor, current_scope, get_engine
 
 require(__file__)
 engine = get_engine()
@@ -37,6 +38,12 @@ else:
 st.caption("The file holds identified patient data: keep it encrypted and out of shared folders. "
            "Each backup is recorded in the audit trail. From the command line: `python cli.py backup FILE`.")
 
+if not may_back_up(engine):
+    # the download's data is made only on the click, where a refusal could not be shown: say it here instead
+    st.info(f"{BACKUP_REFUSED[0].upper()}{BACKUP_REFUSED[1:]}; your account works in "
+            f"{as_text(current_scope().describe())}. Ask an administrator of every centre for a backup.",
+            icon=":material/lock:")
+    st.stop()
 if not sqlite and shutil.which("pg_dump") is None:
     st.warning(f"pg_dump is not installed on this server, so the app cannot make the backup: {PG_DUMP_ADVICE}.",
                icon=":material/warning:")

@@ -35,6 +35,14 @@ KINDS = {
     "Treatment events": (load_deleted_events, "event_id", _restore(restore_event, "event_id")),
 }
 
+COLUMNS = {"patient_id": "Patient", "diagnosis": "Diagnosis", "deleted_at": st.column_config.DatetimeColumn(
+               "Deleted (UTC)", format="YYYY-MM-DD HH:mm"),
+           "assessment_id": "Record #", "measurement_id": "Record #", "period_id": "Record #", "event_id": "Record #",
+           "visit_date": "Visit date", "rater": "Rater", "total": st.column_config.NumberColumn("Total mRSS"),
+           "date": "Date", "measure": "Measure", "side": "Side", "value": "Value", "unit": "Unit", "drug": "Drug",
+           "dose": "Dose", "dose_unit": "Unit", "start_date": "Start", "end_date": "End", "kind": "Kind",
+           "agent": "Agent", "sites": "Sites"}
+
 require(__file__)
 engine = get_engine()
 title("Deleted records")
@@ -49,7 +57,8 @@ if deleted.empty:
     st.info(f"No deleted {kind.lower()}. When someone deletes one, it appears here and can be restored.")
     st.stop()
 
-st.dataframe(deleted, hide_index=True, width="stretch")
+# the version is bookkeeping (the restore checks it), not something to read
+st.dataframe(deleted.drop(columns="version"), hide_index=True, width="stretch", column_config=COLUMNS)
 scope = form_scope("restore", "restore", record=kind)
 with st.form(scope.key("form")):
     chosen = st.selectbox("Record to restore", deleted[id_column].astype(str).tolist(), key=scope.key("record"),

@@ -11,6 +11,7 @@ from models.catalog import ROLES
 from models.user import MIN_PASSWORD_LENGTH
 from ui.centres import registry_centres
 from ui.forms import form_scope, write_and_rerun
+from ui.gate import browser_session_id
 from ui.guard import require
 from ui.messages import Labels, as_text, title
 from ui.state import current_scope, get_engine
@@ -60,6 +61,11 @@ centre_names = dict(zip(centres["code"], (f"{code} · {name}" + ("" if active el
                                           in zip(centres["code"], centres["name"], centres["active"], strict=True)),
                         strict=True))
 scopes = load_account_scopes(engine).set_index("username")
+may_manage = current_scope().everything  # db/users.py and db/centres.py refuse the writes of anyone else
+if not may_manage:
+    st.info(f"Only an administrator of every centre may add or change accounts; your account works in "
+            f"{as_text(current_scope().describe())}. The accounts that see your centres' patients are listed.",
+            icon=":material/lock:")
 if users.empty:
     st.info("No accounts yet: add the first one below.")
 else:
@@ -91,12 +97,8 @@ def centre_form(username: str, may_identify: bool) -> None:
     # the form is drawn afresh whenever the stored scope changes (another administrator saved meanwhile)
     version = zlib.crc32(f"{every}|{mine}|{identified_now}".encode())
     form = form_scope("users", "centres", record=username, version=version, what="This account's centres")
-    locked = not current_scope().everything
-    if locked:
-        st.caption("Only an administrator of every centre may change an account's centres.")
     works_in = st.radio("Sees the patients of", ["all", "some"], index=0 if every else 1, horizontal=True,
-                        key=form.key("all"), format_func={"all": "all centres", "some": "some centres"}.get,
-                        disabled=locked)
+                        key=form.key("all"), format_func={"all": "all centres", "some": "some centres"}.get)
     codes = centres["code"].tolist()
     if works_in == "all":
         st.caption("Every centre's patients, now and of centres added later. Identified export follows "
@@ -104,22 +106,24 @@ def centre_form(username: str, may_identify: bool) -> None:
         picked, identified = [], []
     else:
         picked = st.multiselect("Centres", codes, default=[c for c in mine if c in codes], key=form.key("centres"),
-                                format_func=centre_names.get, placeholder="Choose one or more centres…",
-                                disabled=locked)
+                                format_func=centre_names.get, placeholder="Choose one or more centres…")
         identified = st.multiselect(
             "May export identified data of", picked, default=[c for c in identified_now if c in picked],
             key=form.key("identified"), format_func=centre_names.get, placeholder="None: de-identified exports only",
-            disabled=locked,
             help="Names, record numbers and exact dates of these centres' patients, for an account whose role exports "
                  "and that may export identified data (above). Other centres' patients are exported de-identified.")
         if identified and not may_identify:
             st.caption("*May export identified data* is off for this account (above): its exports stay "
                        "de-identified until it is on.")
-    if st.button("Save centres", type="primary", key=form.submit_key, disabled=locked):
+    if st.button("Save centres", type="primary", key=form.submit_key):
         write_and_rerun(set_user_centres, scope=form, prefix="Centres not changed", labels=CENTRE_LABELS,
                         done=f"Centres of {as_text(repr(username))} saved; they apply at the account's next page view.",
                         username=username, all_centres=works_in == "all",
                         centres={code: code in identified for code in picked})
+
+
+if not may_manage:
+    st.stop()
 
 
 def passwords_differ(repeat_field: str) -> None:
@@ -193,8 +197,9 @@ with edit_tab:
                 centre_form(chosen, bool(account["can_export_identified"]))
 
         st.subheader("Reset the password", anchor=False)
-        st.caption("For a forgotten password: set a temporary one and tell the person to change it on "
-                   "*My account*. This also lifts any sign-in delay after failed attempts.")
+        st.caption("For a forgotten or leaked password: set a temporary one and tell the person to change it on "
+                   "*My account*. This also lifts any sign-in delay after failed attempts, and signs the account "
+                   "out of every browser.")
         scope = form_scope("users", "reset", record=chosen)
         with st.form(scope.key("form")):
             reset = st.text_input(RESET_PASSWORD, type="password", key=scope.key("password"))
@@ -204,6 +209,7 @@ with edit_tab:
             if reset != reset_repeat:
                 passwords_differ("Repeat the new password")
             else:
-                write_and_rerun(change_password, scope=scope, done=f"Password of {as_text(repr(chosen))} reset.",
+                write_and_rerun(change_password, scope=scope,
+                                done=f"Password of {as_text(repr(chosen))} reset; its browsers are signed out.",
                                 prefix="Password not reset", labels=RESET_LABELS, username=chosen,
-                                new_password=reset)
+                                new_password=reset, keep_session=browser_session_id())

@@ -12,8 +12,8 @@ browser (db/browser_sessions.py) with the token's SHA-256, when it was last acti
 - A new Streamlit session reads the cookie (`st.context.cookies`) and resumes only a session that has not ended,
   was active within `SKINTRACK_SESSION_IDLE_MINUTES` (in any of its tabs) and belongs to an active account; the
   role is then re-read as on every page run.
-- Sign-out, the idle limit and deactivation end the row, so the cookie opens nothing any more (other tabs of the
-  browser are signed out at their next page run); the cookie is cleared as well.
+- Sign-out, the idle limit, deactivation and a password change end the row, so the cookie opens nothing any more
+  (other tabs of the browser are signed out at their next page run); the cookie is cleared as well.
 - The screen and the patient are in the address (`/chart?patient=DEMO-0002`), not in the session: a shared link
   carries no session and still asks for sign-in and the role check.
 """

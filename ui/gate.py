@@ -10,6 +10,8 @@ import time
 import streamlit as st
 
 from db.browser_sessions import (
+    MAX_HOURS,
+    TOO_OLD,
     browser_session_state,
     end_browser_session,
     open_browser_session,
@@ -36,7 +38,10 @@ BROWSER_SESSION = "browser_session"  # session state: the id of this browser's s
 TOUCH_EVERY_SECONDS = 30  # how often a page run marks the browser's session active (one small write)
 ENDED = {"signed out": "You signed out in another tab of this browser.",
          "idle": "Your session expired after a period of inactivity; please sign in again.",
-         "account deactivated": "Your account is no longer active; ask an administrator."}
+         "account deactivated": "Your account is no longer active; ask an administrator.",
+         "password changed": "Your password was changed (here, in another browser or by an administrator); please "
+                             "sign in with the new one.",
+         TOO_OLD: f"You have been signed in for {MAX_HOURS} hours; please sign in again."}
 
 
 def idle_limit_seconds() -> float:
@@ -58,7 +63,7 @@ def expire_idle_session(now: float | None = None) -> None:
     if state is not None:
         last = max(last, state.last_seen_at.timestamp())
     if user and state is not None and state.ended:
-        sign_out(detail=f"browser session ended ({state.end_reason})")
+        sign_out(detail=f"browser session ended ({state.end_reason})", reason=state.end_reason)
         flash("warning", ENDED.get(state.end_reason, "Your session has ended; please sign in again."))
     elif user and last and now - last > idle_limit_seconds():
         sign_out(detail=f"session expired after {int((now - last) // 60)} minutes without activity", reason="idle")
@@ -66,6 +71,12 @@ def expire_idle_session(now: float | None = None) -> None:
     elif state is not None and now - state.last_seen_at.timestamp() > TOUCH_EVERY_SECONDS:
         touch_browser_session(get_engine(), session_id)
     touch()
+
+
+def browser_session_id() -> int | None:
+    """The id of this browser's session row (None when not signed in through the sign-in form): the one a password
+    change made here keeps open (db/users.change_password)."""
+    return st.session_state.get(BROWSER_SESSION)
 
 
 def sign_out(*, detail: str = "", reason: str = "signed out") -> None:

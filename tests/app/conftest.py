@@ -125,3 +125,14 @@ def browser_sends(patch: pytest.MonkeyPatch, box, label: str) -> None:
         return sent
 
     patch.setattr(Selectbox, "_widget_state", property(state))
+
+
+def limit_admin(engine, centres: dict[str, bool]) -> None:
+    """Make the fixture's "admin" an administrator of `centres` only (code -> identified export); an administrator
+    of every centre ("root") must remain (db/centres.set_user_centres)."""
+    from db.centres import set_user_centres
+
+    with write_session(engine) as session:
+        create_user(session=session, actor="fixture", data={"username": "root", "display_name": "Dr Root",
+                                                            "role": "admin", "password": PASSWORD})
+        set_user_centres(session=session, username="admin", all_centres=False, centres=centres, actor="root")

@@ -52,7 +52,8 @@ def build_centres(engine, accounts: dict[str, tuple[str, tuple[str, ...] | None]
     # one real hash for every account (each Argon2id hash takes a good part of a second; the tests do not sign in)
     with mock.patch("db.users.hash_password", return_value=hash_password(PASSWORD)), \
             write_session(engine) as session:
-        for username, (role, centres) in accounts.items():
+        # accounts of every centre first: an administrator of every centre must remain when the others are limited
+        for username, (role, centres) in sorted(accounts.items(), key=lambda item: item[1][1] is not None):
             create_user(session=session, actor="t", data={"username": username, "display_name": username,
                                                           "role": role, "password": PASSWORD,
                                                           "can_export_identified": role in ("coordinator", "admin")})

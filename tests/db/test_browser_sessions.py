@@ -19,7 +19,7 @@ from db.browser_sessions import (
     touch_browser_session,
 )
 from db.engine import write_session
-from db.users import create_user, update_user
+from db.users import change_password, create_user, update_user
 from models import BrowserSession
 from models.base import utcnow
 
@@ -95,3 +95,48 @@ def test_deactivation_and_age_end_the_session(engine):
             "display_name": "Nina Nurse", "role": "staff", "active": False, "can_export_identified": False})
     assert resume_browser_session(engine, token, idle_seconds=IDLE) is None
     assert browser_session_state(engine, opened.session_id).end_reason == "account deactivated"
+
+
+def test_a_password_change_ends_the_account_s_other_browsers_and_a_reset_ends_them_all(engine):
+    """A password changed because it leaked must shut out whoever holds a session opened with the old one: the
+    owner's change ends every other browser of the account (the one it was made in stays signed in); an
+    administrator's reset ends them all. Other accounts' browsers are untouched."""
+    account(engine)
+    account(engine, "other")
+    here, _ = signed_in(engine)
+    there, there_token = signed_in(engine)
+    others = open_browser_session(engine, username="other")
+    with write_session(engine) as session:
+        change_password(session=session, username="nina", actor="nina", current_password="correct horse battery",
+                        new_password="another horse battery", keep_session=here.session_id)
+    assert not browser_session_state(engine, here.session_id).ended
+    assert browser_session_state(engine, there.session_id).end_reason == "password changed"
+    assert resume_browser_session(engine, there_token, idle_seconds=IDLE) is None
+    with write_session(engine) as session:
+        change_password(session=session, username="nina", actor="other", new_password="a reset horse battery")
+    assert browser_session_state(engine, here.session_id).end_reason == "password changed"
+    assert not browser_session_state(engine, others.session_id).ended
+
+
+def test_deactivation_ends_the_account_s_browsers_at_once(engine):
+    """Deactivated then reactivated before the browser's next page: its old session must not come back."""
+    account(engine)
+    account(engine, "other")
+    opened, token = signed_in(engine)
+    for version, active in ((1, False), (2, True)):
+        with write_session(engine) as session:
+            update_user(session=session, username="nina", actor="other", expected_version=version, data={
+                "display_name": "Nina Nurse", "role": "staff", "active": active, "can_export_identified": False})
+    assert browser_session_state(engine, opened.session_id).end_reason == "account deactivated"
+    assert resume_browser_session(engine, token, idle_seconds=IDLE) is None
+
+
+def test_a_session_older_than_a_working_day_ends_however_active(engine):
+    """A tab kept busy is never resumed (where the age was checked): its state says it ended all the same."""
+    account(engine)
+    start = utcnow()
+    opened, _ = signed_in(engine, now=start)
+    touch_browser_session(engine, opened.session_id, now=start + timedelta(hours=MAX_HOURS))
+    assert not browser_session_state(engine, opened.session_id, now=start + timedelta(hours=MAX_HOURS)).ended
+    late = browser_session_state(engine, opened.session_id, now=start + timedelta(hours=MAX_HOURS, minutes=1))
+    assert late.ended and late.end_reason == f"older than {MAX_HOURS} hours"

@@ -162,3 +162,32 @@ def test_accounts_are_managed_by_administrators_of_every_centre_only(engine):
     with write_session(only_a) as session:  # one's own password, with the current one
         change_password(session=session, username="boss", new_password="y" * 12, actor="boss",
                         current_password="x" * 12)
+
+
+def test_the_last_administrator_of_every_centre_stays_one(engine):
+    """Accounts, centres and backups need an administrator of every centre: limiting one's own centres, or the
+    last such administrator's (by centres, role or deactivation), would leave nobody able to manage them in the
+    app, while an administrator of some centres remained."""
+    from db.users import update_user
+
+    _centres(engine, "A")
+    with write_session(engine) as session:
+        for name in ("boss", "deputy", "local"):
+            create_user(session=session, data={"username": name, "role": "admin", "password": "x" * 12}, actor="t")
+        set_user_centres(session=session, username="local", all_centres=False, centres={"A": True}, actor="t")
+    with pytest.raises(NotPermitted, match="your own centres"), write_session(engine) as session:
+        set_user_centres(session=session, username="boss", all_centres=False, centres={"A": True}, actor="boss")
+    with write_session(engine) as session:  # another one of every centre remains: allowed
+        set_user_centres(session=session, username="deputy", all_centres=False, centres={"A": True}, actor="boss")
+    with pytest.raises(NotPermitted, match="last active administrator of every centre"), \
+            write_session(engine) as session:
+        set_user_centres(session=session, username="boss", all_centres=False, centres={"A": True}, actor="deputy")
+    for data in ({"role": "staff", "active": True}, {"role": "admin", "active": False}):
+        with pytest.raises(NotPermitted, match="last active administrator of every centre"), \
+                write_session(engine) as session:
+            update_user(session=session, username="boss", expected_version=1, actor="local", data={
+                "display_name": "Boss", "can_export_identified": False, **data})
+    assert scope_for_user(engine, "boss").everything
+    with write_session(engine) as session:  # a staff account of every centre may be limited, of course
+        create_user(session=session, data={"username": "nurse", "role": "staff", "password": "x" * 12}, actor="t")
+        set_user_centres(session=session, username="nurse", all_centres=False, centres={"A": False}, actor="boss")

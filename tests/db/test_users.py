@@ -160,6 +160,29 @@ def test_admins_cannot_lock_themselves_out_and_the_last_admin_stays(engine):
     assert get_user(engine, "root")["role"] == "staff"
 
 
+def test_an_administrator_of_some_centres_reads_only_the_accounts_of_its_centres(engine):
+    """The Users screen of an administrator of LYO lists who sees LYO's patients (accounts of every centre and of
+    LYO), not another centre's staff."""
+    from db.centres import add_centre, scope_for_user, set_user_centres
+    from db.scope import scoped
+
+    with write_session(engine) as session:
+        for code in ("LYO", "LON"):
+            add_centre(session=session, data={"code": code, "name": code}, actor="t")
+    for name, role in (("everywhere", "admin"), ("lyonadmin", "admin"), ("lyonnurse", "staff"),
+                       ("londoner", "staff"), ("both", "physician"), ("lonnurse", "staff")):
+        add(engine, name, role)
+    with write_session(engine) as session:
+        for name, centres in (("lyonadmin", ["LYO"]), ("lyonnurse", ["LYO"]), ("londoner", ["LON"]),
+                              ("both", ["LON", "LYO"]), ("lonnurse", ["LON"])):
+            set_user_centres(session=session, username=name, all_centres=False, centres=dict.fromkeys(centres, False),
+                             actor="t")
+    every = load_users(engine)["username"].tolist()
+    assert every == ["both", "everywhere", "londoner", "lonnurse", "lyonadmin", "lyonnurse"]
+    lyon = scoped(engine, scope_for_user(engine, "lyonadmin"))
+    assert load_users(lyon)["username"].tolist() == ["both", "everywhere", "lyonadmin", "lyonnurse"]
+
+
 def test_password_change_and_reset(engine):
     add(engine)
     with pytest.raises(AuthenticationFailed), write_session(engine) as session:

@@ -127,6 +127,31 @@ def test_a_shared_link_asks_for_sign_in_and_the_role_check(server, page, browser
     other.close()
 
 
+def test_a_password_change_signs_out_the_account_s_other_browser_even_on_a_reload(server, page, browser, artifacts):
+    """Someone signed in with a leaked password (another browser, its own cookie) is shut out once the owner
+    changes it: at their next page run and on a reload; the owner's browser stays signed in."""
+    accounts(server, "staff")
+    open_and_sign_in(page, server.url, "staff", PASSWORD)
+    other = browser.new_context(viewport={"width": 1440, "height": 900})
+    intruder = other.new_page()
+    open_and_sign_in(intruder, server.url, "staff", PASSWORD)
+    open_screen(page, "My account")
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("New password (at least 10 characters)").fill("a brand new password")
+    page.get_by_label("Repeat the new password").fill("a brand new password")
+    page.get_by_role("button", name="Change password").click()
+    wait_for_app(page)
+    expect(page.get_by_text("Password changed")).to_be_visible(timeout=30_000)
+    intruder.reload()
+    wait_for_app(intruder)
+    expect(intruder.get_by_text("Sign in to Skintrack")).to_be_visible(timeout=30_000)
+    intruder.screenshot(path=str(artifacts / "intruder-after-password-change.png"))
+    page.reload()
+    wait_for_app(page)
+    expect(page.get_by_text("Signed in as Dr Staff")).to_be_visible(timeout=30_000)
+    other.close()
+
+
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
