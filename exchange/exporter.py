@@ -54,7 +54,7 @@ from db.engine import read_session, write_session
 from db.measures import load_measurements
 from db.patients import load_patients
 from db.scope import patient_filter
-from db.treatments import load_events, load_medications
+from db.treatments import load_events, load_medications, stored_drugs
 from db.visits import load_assessments
 from exchange import deid
 from exchange.cells import csv_rows, protect, protect_cell  # noqa: F401 (protect*: the exchange tests' import)
@@ -126,6 +126,18 @@ def response_month_of(value) -> int:
     return parse_months([value], field="response_month")[0]
 
 
+def check_anchor_drug(engine: Engine, drug: str, *, shown: int = 20) -> None:
+    """--anchor-drug names a drug exactly as stored (EXCHANGE.md): one that no medication period of the scope holds
+    (a typo, `Imatinib` for `imatinib`) would anchor nobody and leave every baseline, window and response blank
+    without a word, so it is refused (InvalidValue naming "anchor_drug") with the drugs as stored."""
+    drugs = stored_drugs(engine)
+    if drug in drugs:
+        return
+    listed = ", ".join(drugs[:shown]) + (f" and {len(drugs) - shown} more" if len(drugs) > shown else "")
+    raise InvalidValue(f"no medication period of drug {drug[:60]!r}; name a drug exactly as stored"
+                       + (f" ({listed})" if drugs else " (no medication is recorded)"), field="anchor_drug")
+
+
 def plan_export(engine: Engine, *, deidentify: bool, anchor_drug: str | None, months, response_month,
                 patients, actor: str, centres=None) -> Plan:
     """Check the options and fix what the chunks need: the patients and their order, the columns, the keys
@@ -134,6 +146,9 @@ def plan_export(engine: Engine, *, deidentify: bool, anchor_drug: str | None, mo
     also refuses an identified export of a centre the account may not export identified)."""
     months = parse_months(months)
     response_month = response_month_of(response_month)
+    anchor_drug = anchor_drug or None
+    if anchor_drug is not None:
+        check_anchor_drug(engine, anchor_drug)
     coverage = export_coverage(engine, patients=patients, centres=centres, deidentify=deidentify)
     identifiers = coverage.identifiers
     keys = deid.prepare(engine, identifiers, actor=actor) if deidentify else None
@@ -145,7 +160,7 @@ def plan_export(engine: Engine, *, deidentify: bool, anchor_drug: str | None, mo
     for name in FILE_ORDER:
         wanted = [c for c in FILE_KINDS[name] if optional.get(c, optional.get(f"{name}:{c}", True))]
         columns[name] = keys.columns(name, wanted) if keys is not None else wanted
-    return Plan(identifiers=identifiers, anchor_drug=anchor_drug or None, months=months,
+    return Plan(identifiers=identifiers, anchor_drug=anchor_drug, months=months,
                 response_month=response_month, columns=columns, keys=keys, centre_of=coverage.centre_of,
                 centres=coverage.centres)
 

@@ -93,6 +93,22 @@ def test_window_values_as_json_rows(api, tmp_path, monkeypatch, capsys):
     assert api.get("coordinator", "/derived/nonsense").json()["detail"][0]["field"] == "table"
 
 
+def test_an_unknown_anchor_drug_is_a_422_naming_the_stored_drugs(api):
+    """An anchor drug that no medication period holds (a typo, another case) is refused, not answered with every
+    baseline blank; a stored one is answered."""
+    from db.treatments import load_medications
+
+    drugs = sorted(set(load_medications(api.engine)["drug"]))
+    assert drugs
+    for url in ("/exports", "/derived/summary"):
+        response = api.get("coordinator", url, params={"anchor_drug": drugs[0].upper()})
+        assert response.status_code == 422, response.text
+        detail = response.json()["detail"][0]
+        assert detail["field"] == "anchor_drug" and ", ".join(drugs) in detail["msg"]
+    response = api.get("coordinator", "/derived/summary", params={"anchor_drug": drugs[0]})
+    assert response.status_code == 200, response.text
+
+
 @pytest.mark.slow  # the R4B models' import and a bulk export (~3-4 s)
 def test_fhir_everything_and_bulk_export(api):
     bundle = api.get("staff", "/fhir/Patient/DEMO-0001/$everything")
