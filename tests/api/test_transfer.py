@@ -139,6 +139,19 @@ def test_fhir_everything_and_bulk_export(api):
     assert "fhir export" in load_audit(api.engine, action="export")["detail"].iloc[0]
 
 
+@pytest.mark.parametrize("query", ["_since=2026-01-01T00:00:00Z", "_typeFilter=Observation%3Fcode%3Dmrss",
+                                   "patient=Patient/DEMO-0001", "_elements=id", "_outputFormat=text/csv"])
+def test_bulk_export_refuses_the_parameters_it_does_not_implement(api, query):
+    """An ignored `_since` answered an incremental client with the whole registry as if it were the changes, an
+    ignored `patient` with every patient: each parameter the export does not implement is a 422 naming it, and no
+    job starts."""
+    answer = api.get("coordinator", f"/fhir/$export?{query}")
+    assert answer.status_code == 422, answer.text
+    assert "Content-Location" not in answer.headers
+    assert answer.json()["detail"][0]["field"] == query.split("=")[0]
+    assert len(api.client.app.state.jobs.jobs) == 0
+
+
 @pytest.mark.slow  # a spawned process and its forked workers (~5 s)
 def test_a_large_export_runs_in_a_process_of_its_own_with_the_same_files(sqlite_engine, tmp_path):
     """Beyond one chunk of patients the API's export runs in a spawned process whose export forks the CLI's worker
