@@ -62,6 +62,7 @@ from exchange.coverage import export_coverage
 from exchange.derived import FILE_KINDS, FILE_ORDER, dictionary_rows
 from exchange.sinks import XLSX_MAX_ROWS, CsvSink, XlsxSink
 from exchange.spec import BUNDLE_FILES, DICTIONARY_COLUMNS
+from exchange.statformats import FORMATS as STAT_FORMAT_SPECS
 from exchange.statformats import STAT_FORMATS, StatSink
 from models import Patient
 from models.catalog import MEASURES_BY_CODE
@@ -73,6 +74,10 @@ CATALOGUE_UNITS = {code: measure.unit for code, measure in MEASURES_BY_CODE.item
 FORMATS = ("csv", "xlsx", *STAT_FORMATS)
 DOWNLOADS = ("zip", "xlsx", *STAT_FORMATS)  # export_bytes: the CSV files, the statistical datasets zipped
 FOLDER_FORMATS = ("csv", *STAT_FORMATS)  # OUT is a folder
+# Every file name a folder export can write (patients.csv, patients.sav, ...): one left in OUT by an earlier export
+# that this one does not write is removed, or a de-identified export would lie beside an earlier identified one.
+EXPORT_FILE_NAMES = frozenset(name.removesuffix(".csv") + suffix for name in FILE_ORDER
+                              for suffix in (".csv", *(f.suffix for f in STAT_FORMAT_SPECS.values())))
 SHEET_ORDER = FILE_ORDER  # the files (and workbook sheets) of an export, in order
 BUNDLE_NAMES = tuple(spec.name for spec in BUNDLE_FILES)
 WORKERS = 2  # processes of a parallel CSV export (at most the cores there are)
@@ -387,8 +392,13 @@ def export_bundle(engine: Engine, out, *, fmt: str = "csv", deidentify: bool = F
         finally:
             sink.close()
         if fmt in FOLDER_FORMATS:
-            for path in sorted(staging.iterdir()):
+            written = sorted(staging.iterdir())
+            for path in written:
                 os.replace(path, out / path.name)
+            stale = EXPORT_FILE_NAMES - {path.name for path in written}
+            for path in out.iterdir():
+                if path.name in stale and (path.is_file() or path.is_symlink()):
+                    path.unlink()
         else:
             os.replace(staging, out)
     finally:
