@@ -89,7 +89,9 @@ def _spec(app: FastAPI) -> dict:
                     response = responses.setdefault(code, {"description": description})
                     content = response.setdefault("content", {})
                     if not content or set(content) == {"application/json"}:
-                        response["content"] = errors
+                        example = content.get("application/json", {}).get("example")  # an operation's own
+                        response["content"] = errors if example is None else {"application/json": {
+                            **errors["application/json"], "example": example}}
         app.openapi_schema = spec
     return app.openapi_schema
 

@@ -171,3 +171,21 @@ def test_a_large_export_runs_in_a_process_of_its_own_with_the_same_files(sqlite_
     with pytest.raises(Exception, match="no live patient"):
         run_export(sqlite_engine, tmp_path / "bad", "csv", {**options, "patients": ["NOPE"]}, "tester", 5,
                    spawn_above=0)
+
+
+def test_the_openapi_examples_are_shaped_as_the_answers(api, tmp_path):
+    """The /docs examples a statistician copies from: the derived row had columns no table has (window_month, item,
+    value) and the import report named a file no bundle holds (assessments.csv) in a summary the CLI never prints."""
+    spec = api.client.get("/openapi.json").json()["paths"]
+    example = spec["/derived/{table}"]["get"]["responses"]["200"]["content"]["application/json"]["example"]
+    rows = api.get("coordinator", f"/derived/{example['table']}").json()["rows"]
+    assert rows and [list(row) for row in example["rows"]] == [list(rows[0])]
+    answers = spec["/imports"]["post"]["responses"]
+    refused_example = answers["422"]["content"]["application/json"]["example"]
+    bundle = write_bundle(tmp_path / "bad", {"skin_scores.csv": "patient_id,visit_date,total\nDEMO-0001,2024-01-01,"
+                                                                "5\nDEMO-0001,2024-13-01,6\n"})
+    refused = api.send("POST", "admin", "/imports", files={"bundle": ("bundle.zip", zipped(bundle))})
+    assert refused.status_code == 422 and refused.json() == refused_example
+    ok_example = answers["200"]["content"]["application/json"]["example"]
+    assert ok_example["lines"][0].startswith("imported bundle.zip (import #")
+    assert all(line.split(":")[0] in ("patients.csv", "skin_scores.csv") for line in ok_example["lines"][1:])
