@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.bodies import BoundedBodies
 from models.errors import (
     AuthenticationFailed,
     DuplicateAssessment,
@@ -141,5 +142,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(records.router)
     app.include_router(transfer.router)
     app.include_router(fhir.router)
+    app.add_middleware(BoundedBodies)  # no body read without a token, none beyond its bound (api/bodies.py)
     app.openapi = lambda: _spec(app)
     return app
