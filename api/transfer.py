@@ -214,6 +214,18 @@ def file_stream(path: Path, *, block: int = 1 << 20):
             yield chunk
 
 
+EXPORT_PARAMETERS = ("deidentify", "anchor_drug", "months", "response_month", "patients")
+
+
+def refuse_unknown_parameters(request: Request, allowed: tuple[str, ...]) -> None:
+    """A query parameter the endpoint does not take is refused by name (422), not ignored: `centre=LON` (the CLI's
+    --centre) answered with every centre of the account, a misspelt `month=6` with the default windows."""
+    unknown = sorted(set(request.query_params) - set(allowed))
+    if unknown:
+        raise InvalidValue(f"{', '.join(repr(name[:40]) for name in unknown[:5])}: not a parameter of "
+                           f"{request.url.path}; it takes {', '.join(allowed)}", field=unknown[0][:40])
+
+
 @router.get("/exports", summary="Export the registry (the CLI's options), streamed as a zip (or a workbook)",
             response_class=StreamingResponse,
             responses={200: {"content": {"application/zip": {}}, "description": "the bundle's CSV files and the "
@@ -225,6 +237,7 @@ def get_export(request: Request, who: Caller,
                deidentify: Deidentify = True, anchor_drug: AnchorDrug = None, months: Months = "3,6,12,24",
                response_month: ResponseMonth = 12, patients: Patients = None):
     may_export(who, request, deidentify=deidentify)
+    refuse_unknown_parameters(request, ("format", *EXPORT_PARAMETERS))
     engine = engine_for(request)
     # the account's patients only (an unknown or another centre's patient_id: refused before any work)
     options = {"deidentify": deidentify, "anchor_drug": anchor_drug, "months": _months(months),
@@ -285,6 +298,7 @@ def get_derived(request: Request, who: Caller, table: Literal[DERIVED],  # type:
                 deidentify: Deidentify = True, anchor_drug: AnchorDrug = None, months: Months = "3,6,12,24",
                 response_month: ResponseMonth = 12, patients: Patients = None) -> dict:
     may_export(who, request, deidentify=deidentify)
+    refuse_unknown_parameters(request, EXPORT_PARAMETERS)
     engine = engine_for(request)
     named = _patients(patients)
     selected = _selected(engine, named)  # the account's patients only

@@ -189,3 +189,16 @@ def test_the_openapi_examples_are_shaped_as_the_answers(api, tmp_path):
     ok_example = answers["200"]["content"]["application/json"]["example"]
     assert ok_example["lines"][0].startswith("imported bundle.zip (import #")
     assert all(line.split(":")[0] in ("patients.csv", "skin_scores.csv") for line in ok_example["lines"][1:])
+
+
+@pytest.mark.parametrize("url", ["/exports?centre=MAIN", "/exports?month=6", "/derived/windows?month=6",
+                                 "/derived/summary?centres=MAIN&deidentify=true"])
+def test_a_parameter_the_export_does_not_take_is_refused_not_ignored(api, url):
+    """`centre=MAIN` (the CLI's --centre) was ignored and answered with every centre of the account; a misspelt
+    `month=6` with the default windows. Each is a 422 naming the parameter and those the endpoint takes."""
+    answer = api.get("coordinator", url)
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"][0]
+    name = url.split("?")[1].split("=")[0]
+    assert detail["field"] == name and "deidentify, anchor_drug, months, response_month, patients" in detail["msg"]
+    assert api.get("staff", url).status_code == 403  # the role's refusal first
