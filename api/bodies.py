@@ -4,7 +4,8 @@ FastAPI reads (and spools to disk) a multipart body before any dependency runs, 
 this, a client with no token at all could make the server store an upload of any size before its 401. So, before
 the application reads a byte of a body:
 
-- a request without an `Authorization: Bearer ...` header is answered 401, as `api.auth` would answer it;
+- a request without an `Authorization: Bearer ...` header is answered 401 (429 while its address waits), counted
+  and audited as `api.auth` does;
 - a body over the bound is answered 413: `Content-Length` is checked up front, and a body without one (chunked) is
   counted as it streams. The bound is `SKINTRACK_IMPORT_MAX_BYTES` (plus 1 MiB of zip headers) for `POST /imports`,
   1 MiB for every other request (JSON records).
@@ -52,6 +53,28 @@ class BoundedBodies:
     def __init__(self, app) -> None:
         self.app = app
 
+    @staticmethod
+    async def _refuse_without_token(scope, send) -> None:
+        """A request with no token, answered as api.auth answers it (401, or 429 while the address waits), the
+        failure counted and audited the same way, before a byte of its body is read."""
+        from starlette.concurrency import run_in_threadpool
+
+        from db.api_tokens import TokenRefused, TooManyFailures, authenticate_token
+
+        client = scope.get("client")
+        try:
+            await run_in_threadpool(authenticate_token, scope["app"].state.engine, None,
+                                    address=client[0] if client else "unknown")
+        except TooManyFailures as refused:
+            await _answer(send, 429, "authorization", refused.reason,
+                          [(b"retry-after", str(refused.retry_after).encode())])
+        except TokenRefused as refused:
+            await _answer(send, 401, "authorization", refused.reason,
+                          [(b"www-authenticate", b'Bearer realm="skintrack"')])
+        else:  # no token authenticates; answered as a missing one all the same
+            await _answer(send, 401, "authorization", "no API token; send a valid token as 'Authorization: Bearer "
+                          "<token>'", [(b"www-authenticate", b'Bearer realm="skintrack"')])
+
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
@@ -59,8 +82,7 @@ class BoundedBodies:
         headers = {name.lower(): value for name, value in scope.get("headers", ())}
         scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            await _answer(send, 401, "authorization", "no API token; send a valid token as 'Authorization: Bearer "
-                          "<token>'", [(b"www-authenticate", b'Bearer realm="skintrack"')])
+            await self._refuse_without_token(scope, send)
             return
         limit = body_limit(scope["path"])
         declared = headers.get(b"content-length")

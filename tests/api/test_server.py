@@ -85,8 +85,8 @@ def _raw_request(port: int, head: str, *, wait: float = 10) -> str:
 def test_no_body_is_read_without_a_token_nor_beyond_its_bound(engine, db_url, monkeypatch, capsys):
     """FastAPI read a multipart body, spooling it to disk, before the token check: a client with no token at all
     could make the server store an upload of any size before its 401. Now a request with no token is answered 401
-    before its body, and a body over its bound (the import limit for /imports, 1 MiB otherwise) 413; a valid
-    import is answered as before."""
+    before its body (counted and audited as api.auth does), and a body over its bound (the import limit for
+    /imports, 1 MiB otherwise) 413; a valid import is answered as before."""
     make_user(engine, "ana", "admin")
     monkeypatch.setenv("SKINTRACK_DATABASE_URL", db_url)
     assert cli.main(["token", "create", "--user", "ana", "--name", "upload test"]) == 0
@@ -110,6 +110,9 @@ def test_no_body_is_read_without_a_token_nor_beyond_its_bound(engine, db_url, mo
         anonymous = _raw_request(port, f"POST /imports HTTP/1.1\r\nHost: x\r\n{multipart}"
                                        "Content-Length: 104857600\r\n\r\n")
         assert anonymous.startswith("HTTP/1.1 401"), anonymous
+        from db.audit import load_audit  # the failure counted and audited as api.auth does
+
+        assert len(load_audit(engine, action="api_auth_failed")) == 1
         huge = _raw_request(port, f"POST /imports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer skt_unknown\r\n"
                                   f"{multipart}Content-Length: 4194304\r\n\r\n")
         assert huge.startswith("HTTP/1.1 413"), huge
