@@ -125,7 +125,8 @@ def cmd_export(args) -> int:
 
 @contextmanager
 def _export_options_refused():
-    """An export's refusal of --patients or --centre is wrong usage (exit 2), told with the option's name."""
+    """An export's refusal of --patients, --centre or --anchor-drug is wrong usage (exit 2), told with the option's
+    name."""
     from models.errors import InvalidValue, UnknownPatient
 
     try:
@@ -133,9 +134,10 @@ def _export_options_refused():
     except UnknownPatient as error:
         raise UsageError(f"--patients: {error.reason}") from None
     except InvalidValue as error:
-        if error.field != "centre":
+        option = {"centre": "--centre", "anchor_drug": "--anchor-drug"}.get(error.field)
+        if option is None:
             raise
-        raise UsageError(f"--centre: {error.reason}") from None
+        raise UsageError(f"{option}: {error.reason}") from None
 
 
 def _export_fhir(args, out: Path, patients: list[str] | None) -> int:

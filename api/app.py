@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.bodies import BoundedBodies
 from models.errors import (
     AuthenticationFailed,
     DuplicateAssessment,
@@ -89,7 +90,9 @@ def _spec(app: FastAPI) -> dict:
                     response = responses.setdefault(code, {"description": description})
                     content = response.setdefault("content", {})
                     if not content or set(content) == {"application/json"}:
-                        response["content"] = errors
+                        example = content.get("application/json", {}).get("example")  # an operation's own
+                        response["content"] = errors if example is None else {"application/json": {
+                            **errors["application/json"], "example": example}}
         app.openapi_schema = spec
     return app.openapi_schema
 
@@ -139,5 +142,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(records.router)
     app.include_router(transfer.router)
     app.include_router(fhir.router)
+    app.add_middleware(BoundedBodies)  # no body read without a token, none beyond its bound (api/bodies.py)
     app.openapi = lambda: _spec(app)
     return app

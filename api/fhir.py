@@ -124,6 +124,12 @@ def _run(engine, job: Job, *, deidentify: bool, patients, actor: str) -> None:
     job.finished = datetime.now(UTC)
 
 
+# The FHIR Bulk Data parameters this export does not implement: refused by name rather than silently ignored.
+UNSUPPORTED_BULK_PARAMETERS = frozenset({"_since", "_until", "_typeFilter", "_elements", "includeAssociatedData",
+                                         "patient", "organizeOutputBy", "allowPartialManifests"})
+NDJSON_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
+
+
 @router.get("/$export", status_code=202, response_class=Response,
             summary="Start a FHIR bulk export (NDJSON); poll the Content-Location URL",
             responses={202: {"description": "accepted: the status URL in Content-Location"},
@@ -138,6 +144,14 @@ def start_export(request: Request, who: Caller,
                                                                 "absent); only the full set is supported")] = None,
                  ) -> Response:
     may_export(who, request, deidentify=deidentify)
+    unsupported = sorted(UNSUPPORTED_BULK_PARAMETERS & set(request.query_params))
+    if unsupported:  # ignored, _since would hand an incremental client the whole registry as if it were the changes
+        raise InvalidValue(f"{', '.join(unsupported)}: not supported; only the whole export is offered (leave "
+                           f"{'it' if len(unsupported) == 1 else 'them'} out)", field=unsupported[0])
+    output_format = request.query_params.get("_outputFormat")
+    if output_format is not None and output_format not in NDJSON_FORMATS:
+        raise InvalidValue(f"{output_format[:60]!r}: the export is NDJSON only ({', '.join(NDJSON_FORMATS)})",
+                           field="_outputFormat")
     if _type is not None:
         wanted = {t.strip() for t in _type.split(",") if t.strip()}
         unknown = sorted(wanted - set(FILE_TYPES))

@@ -90,13 +90,17 @@ Patients = Annotated[str | None, Query(max_length=100_000, description="only the
 
 @router.post("/imports", summary="Import a bundle (zip): all or nothing, the CLI's validation report",
              responses={200: {"content": {"application/json": {"example": {
-                 "imported": True, "lines": ["bundle.zip: imported 2 patients, 5 assessments"]}}}},
+                 "imported": True, "lines": ["imported bundle.zip (import #7): 3 records were written",
+                                             "patients.csv: 1 new, 0 changed, 0 unchanged",
+                                             "skin_scores.csv: 2 new, 0 changed, 0 unchanged"]}}}},
                  422: {"description": "refused: `problems` holds the CLI's lines (file:line: column: reason), "
                                       "`summary` its last line; nothing was written", "content": {
                      "application/json": {"example": {"imported": False, "problems": [
-                         "assessments.csv:3: visit_date: must be a date as YYYY-MM-DD"],
-                         "summary": "bundle.zip: 1 problem; nothing imported",
-                         "detail": [{"field": "bundle", "msg": "1 problem; nothing imported"}]}}}}})
+                         "skin_scores.csv:3: visit_date: '2024-13-01' is not a calendar date (month must be in "
+                         "1..12)"],
+                         "summary": "bundle.zip: the bundle was rejected (1 problem); nothing was written",
+                         "detail": [{"field": "bundle",
+                                     "msg": "the bundle was rejected (1 problem); nothing was written"}]}}}}})
 def post_import(request: Request, who: Caller,
                 bundle: Annotated[UploadFile, File(description="the bundle: a .zip of its CSV files")],
                 update: Annotated[bool, Query(description="write audited changes to records whose key exists "
@@ -210,6 +214,18 @@ def file_stream(path: Path, *, block: int = 1 << 20):
             yield chunk
 
 
+EXPORT_PARAMETERS = ("deidentify", "anchor_drug", "months", "response_month", "patients")
+
+
+def refuse_unknown_parameters(request: Request, allowed: tuple[str, ...]) -> None:
+    """A query parameter the endpoint does not take is refused by name (422), not ignored: `centre=LON` (the CLI's
+    --centre) answered with every centre of the account, a misspelt `month=6` with the default windows."""
+    unknown = sorted(set(request.query_params) - set(allowed))
+    if unknown:
+        raise InvalidValue(f"{', '.join(repr(name[:40]) for name in unknown[:5])}: not a parameter of "
+                           f"{request.url.path}; it takes {', '.join(allowed)}", field=unknown[0][:40])
+
+
 @router.get("/exports", summary="Export the registry (the CLI's options), streamed as a zip (or a workbook)",
             response_class=StreamingResponse,
             responses={200: {"content": {"application/zip": {}}, "description": "the bundle's CSV files and the "
@@ -221,6 +237,7 @@ def get_export(request: Request, who: Caller,
                deidentify: Deidentify = True, anchor_drug: AnchorDrug = None, months: Months = "3,6,12,24",
                response_month: ResponseMonth = 12, patients: Patients = None):
     may_export(who, request, deidentify=deidentify)
+    refuse_unknown_parameters(request, ("format", *EXPORT_PARAMETERS))
     engine = engine_for(request)
     # the account's patients only (an unknown or another centre's patient_id: refused before any work)
     options = {"deidentify": deidentify, "anchor_drug": anchor_drug, "months": _months(months),
@@ -275,11 +292,13 @@ def records_of(frame: pd.DataFrame) -> list[dict]:
 
 @router.get("/derived/{table}", summary="A derived table (ENDPOINTS.md) as JSON rows",
             responses={200: {"content": {"application/json": {"example": {"table": "window_values", "rows": [
-                {"patient_id": "S-1a2b3c4d5e", "window_month": 12, "item": "mrss", "value": 14.0}]}}}}})
+                {"patient_id": "S-07e037cba3", "month": 12, "visit_date": "2022-01-12", "study_day": 309,
+                 "mrss": 9.0, "change": -2.0, "change_pct": -18.2, "improved": "no", "progressed": "no"}]}}}}})
 def get_derived(request: Request, who: Caller, table: Literal[DERIVED],  # type: ignore[valid-type]
                 deidentify: Deidentify = True, anchor_drug: AnchorDrug = None, months: Months = "3,6,12,24",
                 response_month: ResponseMonth = 12, patients: Patients = None) -> dict:
     may_export(who, request, deidentify=deidentify)
+    refuse_unknown_parameters(request, EXPORT_PARAMETERS)
     engine = engine_for(request)
     named = _patients(patients)
     selected = _selected(engine, named)  # the account's patients only

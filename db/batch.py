@@ -34,6 +34,7 @@ from models.errors import (
     DuplicateAssessment,
     DuplicatePatient,
     DuplicateRecord,
+    InvalidValue,
     NotFound,
     NotPermitted,
     OverlappingPeriod,
@@ -268,30 +269,32 @@ class _Centres:
                         patient.c.patient_id.in_(chunk), ~patient_filter(session))).scalars())
         return cls({key: code for key, code, _ in rows}, {key for key, _, active in rows if active}, scope, elsewhere)
 
-    def problem(self, row: Row, patients: _Patients) -> str | None:
-        """Why this patient row may not be written at its centre (None: it may), its centre resolved into
-        `patients.centre` for a new patient."""
+    def problem(self, row: Row, patients: _Patients) -> tuple[str, type[SkintrackError]] | None:
+        """Why this patient row may not be written at its centre and the error it is (None: it may), its centre
+        resolved into `patients.centre` for a new patient. A centre outside the account's, a patient of one and an
+        inactive centre are NotPermitted; a missing or unknown centre is a value the row must give (InvalidValue)."""
         wanted = row.extra[0] if row.extra else None
         if row.patient_id in patients.records:  # an existing patient: the centre stays (a transfer moves it)
             current = patients.centre[row.patient_id]
             if wanted is not None and wanted != current:
                 return (f"patient {row.patient_id!r} belongs to centre {self.codes.get(current, current)}; a patient "
-                        "moves to another centre only by a transfer")
+                        "moves to another centre only by a transfer", NotPermitted)
             return None
         if row.patient_id in self.elsewhere:
-            return f"patient {row.patient_id!r} belongs to a centre outside your centres ({self.scope.describe()})"
+            return (f"patient {row.patient_id!r} belongs to a centre outside your centres ({self.scope.describe()})",
+                    NotPermitted)
         if wanted is None:
             usable = sorted(k for k in self.active if self.scope.sees(k))
             if len(self.active) != 1 or len(usable) != 1:
                 choices = ", ".join(self.codes[k] for k in usable) or "none of yours is active"
-                return f"is required: this registry has {len(self.active)} active centres ({choices})"
+                return f"is required: this registry has {len(self.active)} active centres ({choices})", InvalidValue
             wanted = usable[0]
         elif wanted not in self.codes:
-            return f"no centre with key {wanted}"
+            return f"no centre with key {wanted}", InvalidValue
         elif wanted not in self.active:
-            return f"centre {self.codes[wanted]} is inactive: no new patient can join it"
+            return f"centre {self.codes[wanted]} is inactive: no new patient can join it", NotPermitted
         elif not self.scope.sees(wanted):
-            return f"centre {self.codes[wanted]} is outside your centres ({self.scope.describe()})"
+            return f"centre {self.codes[wanted]} is outside your centres ({self.scope.describe()})", NotPermitted
         patients.centre[row.patient_id] = wanted
         return None
 
@@ -331,7 +334,7 @@ def _check_patients(session: Session, rows: list[Row], patients: _Patients, resu
             continue
         problem = centres.problem(row, patients)
         if problem:
-            result.refusals.append(Refusal(PATIENT, row, Violation(index, "centre", problem, NotPermitted)))
+            result.refusals.append(Refusal(PATIENT, row, Violation(index, "centre", *problem)))
             continue
         alive.append(index)
     known = {(pid,): Known(key, values, version) for pid, (key, deleted, values, version) in patients.records.items()

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from analysis.frames import EVENT_COLUMNS, MEDICATION_COLUMNS
 from db.batch import Row, check_restorable, save_one, write_batch
 from db.common import open_row, require_reason, restore_row, soft_delete, stale_record
+from db.engine import read_session
 from db.frames import DATE, FLOAT, INT, NULLABLE_BOOL, TEXT, TIMESTAMP, code_point_order, matchable, read_frame
 from db.scope import owner_filter, patient_filter
 from models import (
@@ -190,6 +191,18 @@ def load_medications(engine: Engine, identifiers: Iterable[str] | None = None) -
     if identifiers is not None:
         statement = statement.where(Patient.patient_id.in_(matchable(identifiers)))
     return read_frame(engine, statement, MEDICATION_TYPES)[MEDICATION_COLUMNS]
+
+
+def stored_drugs(engine: Engine) -> list[str]:
+    """The drugs of the scope's live medication periods (of live patients), as stored, in code-point order: what an
+    export's --anchor-drug may name."""
+    statement = (
+        select(MedicationPeriod.drug).distinct()
+        .join(Patient, Patient.patient_key == MedicationPeriod.patient_key)
+        .where(MedicationPeriod.deleted_at.is_(None), Patient.deleted_at.is_(None), patient_filter(engine))
+    )
+    with read_session(engine) as session:
+        return sorted(session.exec(statement).all())
 
 
 def load_medication_rows(engine: Engine, patient_id: str) -> pd.DataFrame:

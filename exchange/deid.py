@@ -192,7 +192,9 @@ def deidentify(frames: dict[str, pd.DataFrame], kinds: dict[str, dict[str, str]]
                 frame[column] = pd.to_datetime(frame[column]) + shift
             frame["patient_id"] = frame["patient_id"].map(keys.names)
         if name in RATER_FILES:
-            frame["rater"] = frame["rater"].map(keys.raters).fillna("").astype(object)  # blank stays blank
+            # blank stays blank; as objects before the fill: a chunk of blank raters only maps to float64 NaN,
+            # which pandas 3 warns about filling with text and pandas 4 refuses
+            frame["rater"] = frame["rater"].map(keys.raters).astype(object).fillna("")
         if name in RENAMED_KEYS:
             present = [c for c in RENAMED_KEYS[name] if c in frame.columns]
             frame = frame.sort_values(["patient_id", *present], kind="stable")

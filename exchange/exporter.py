@@ -54,7 +54,7 @@ from db.engine import read_session, write_session
 from db.measures import load_measurements
 from db.patients import load_patients
 from db.scope import patient_filter
-from db.treatments import load_events, load_medications
+from db.treatments import load_events, load_medications, stored_drugs
 from db.visits import load_assessments
 from exchange import deid
 from exchange.cells import csv_rows, protect, protect_cell  # noqa: F401 (protect*: the exchange tests' import)
@@ -62,6 +62,7 @@ from exchange.coverage import export_coverage
 from exchange.derived import FILE_KINDS, FILE_ORDER, dictionary_rows
 from exchange.sinks import XLSX_MAX_ROWS, CsvSink, XlsxSink
 from exchange.spec import BUNDLE_FILES, DICTIONARY_COLUMNS
+from exchange.statformats import FORMATS as STAT_FORMAT_SPECS
 from exchange.statformats import STAT_FORMATS, StatSink
 from models import Patient
 from models.catalog import MEASURES_BY_CODE
@@ -73,6 +74,10 @@ CATALOGUE_UNITS = {code: measure.unit for code, measure in MEASURES_BY_CODE.item
 FORMATS = ("csv", "xlsx", *STAT_FORMATS)
 DOWNLOADS = ("zip", "xlsx", *STAT_FORMATS)  # export_bytes: the CSV files, the statistical datasets zipped
 FOLDER_FORMATS = ("csv", *STAT_FORMATS)  # OUT is a folder
+# Every file name a folder export can write (patients.csv, patients.sav, ...): one left in OUT by an earlier export
+# that this one does not write is removed, or a de-identified export would lie beside an earlier identified one.
+EXPORT_FILE_NAMES = frozenset(name.removesuffix(".csv") + suffix for name in FILE_ORDER
+                              for suffix in (".csv", *(f.suffix for f in STAT_FORMAT_SPECS.values())))
 SHEET_ORDER = FILE_ORDER  # the files (and workbook sheets) of an export, in order
 BUNDLE_NAMES = tuple(spec.name for spec in BUNDLE_FILES)
 WORKERS = 2  # processes of a parallel CSV export (at most the cores there are)
@@ -126,6 +131,18 @@ def response_month_of(value) -> int:
     return parse_months([value], field="response_month")[0]
 
 
+def check_anchor_drug(engine: Engine, drug: str, *, shown: int = 20) -> None:
+    """--anchor-drug names a drug exactly as stored (EXCHANGE.md): one that no medication period of the scope holds
+    (a typo, `Imatinib` for `imatinib`) would anchor nobody and leave every baseline, window and response blank
+    without a word, so it is refused (InvalidValue naming "anchor_drug") with the drugs as stored."""
+    drugs = stored_drugs(engine)
+    if drug in drugs:
+        return
+    listed = ", ".join(drugs[:shown]) + (f" and {len(drugs) - shown} more" if len(drugs) > shown else "")
+    raise InvalidValue(f"no medication period of drug {drug[:60]!r}; name a drug exactly as stored"
+                       + (f" ({listed})" if drugs else " (no medication is recorded)"), field="anchor_drug")
+
+
 def plan_export(engine: Engine, *, deidentify: bool, anchor_drug: str | None, months, response_month,
                 patients, actor: str, centres=None) -> Plan:
     """Check the options and fix what the chunks need: the patients and their order, the columns, the keys
@@ -134,6 +151,9 @@ def plan_export(engine: Engine, *, deidentify: bool, anchor_drug: str | None, mo
     also refuses an identified export of a centre the account may not export identified)."""
     months = parse_months(months)
     response_month = response_month_of(response_month)
+    anchor_drug = anchor_drug or None
+    if anchor_drug is not None:
+        check_anchor_drug(engine, anchor_drug)
     coverage = export_coverage(engine, patients=patients, centres=centres, deidentify=deidentify)
     identifiers = coverage.identifiers
     keys = deid.prepare(engine, identifiers, actor=actor) if deidentify else None
@@ -145,7 +165,7 @@ def plan_export(engine: Engine, *, deidentify: bool, anchor_drug: str | None, mo
     for name in FILE_ORDER:
         wanted = [c for c in FILE_KINDS[name] if optional.get(c, optional.get(f"{name}:{c}", True))]
         columns[name] = keys.columns(name, wanted) if keys is not None else wanted
-    return Plan(identifiers=identifiers, anchor_drug=anchor_drug or None, months=months,
+    return Plan(identifiers=identifiers, anchor_drug=anchor_drug, months=months,
                 response_month=response_month, columns=columns, keys=keys, centre_of=coverage.centre_of,
                 centres=coverage.centres)
 
@@ -372,8 +392,13 @@ def export_bundle(engine: Engine, out, *, fmt: str = "csv", deidentify: bool = F
         finally:
             sink.close()
         if fmt in FOLDER_FORMATS:
-            for path in sorted(staging.iterdir()):
+            written = sorted(staging.iterdir())
+            for path in written:
                 os.replace(path, out / path.name)
+            stale = EXPORT_FILE_NAMES - {path.name for path in written}
+            for path in out.iterdir():
+                if path.name in stale and (path.is_file() or path.is_symlink()):
+                    path.unlink()
         else:
             os.replace(staging, out)
     finally:

@@ -65,6 +65,9 @@ FORMATS: dict[str, Format] = {
     "stata": Format("Stata", ".dta", 32, 80, None, True),
     "parquet": Format("Parquet", ".parquet", None, None, None, False),
 }
+# Each package's date format, given to every date variable: without it the writer types a date column by its values,
+# and one with none (anchor_date without --anchor-drug, an empty table) would become a text variable.
+DATE_FORMATS = {"sas": "DATE9", "spss": "DATE11", "stata": "%td"}
 STAT_FORMATS: tuple[str, ...] = tuple(FORMATS)
 NAME_COLUMN = "name_in_file"  # the dictionary's extra column in these folders
 
@@ -220,7 +223,7 @@ class StatSink:
         fmt = self.format
         names = self.names(name)
         table = {}
-        labels, value_labels, measures, formats = {}, {}, {}, {}
+        labels, value_labels, measures, formats, date_formats = {}, {}, {}, {}, {}
         for column in frame.columns:
             _, _, meaning, unit, allowed = describe_column(name, column)
             kind = kinds[column]
@@ -237,6 +240,8 @@ class StatSink:
                 measures[short] = "scale"
                 if kind == INT:
                     formats[short] = "F8.0"
+            elif kind == DATE and self.key in DATE_FORMATS:
+                date_formats[short] = DATE_FORMATS[self.key]
         data = pd.DataFrame(table)
         if self.key == "parquet":
             _write_parquet(data, path, labels, {names[c]: describe_column(name, c) for c in frame.columns},
@@ -247,13 +252,13 @@ class StatSink:
         if self.key == "sas":
             pyreadstat.write_xport(data, path, file_label=name, column_labels=labels,
                                    table_name=self.member_names()[name],
-                                   file_format_version=5)
+                                   file_format_version=5, variable_format=date_formats)
         elif self.key == "spss":
             pyreadstat.write_sav(data, path, file_label=name, column_labels=labels, variable_value_labels=value_labels,
-                                 variable_measure=measures, variable_format=formats)
+                                 variable_measure=measures, variable_format={**formats, **date_formats})
         else:
             pyreadstat.write_dta(data, path, file_label=name, column_labels=labels,
-                                 variable_value_labels=value_labels)
+                                 variable_value_labels=value_labels, variable_format=date_formats)
 
     def _column(self, name: str, values: pd.Series, kind: str, allowed: str) -> tuple[pd.Series, Coding | None]:
         """One column as the format stores it, and its coding when it gets value labels."""
@@ -264,6 +269,8 @@ class StatSink:
             coded = None
         if kind == DATE:
             codes, uniques = pd.factorize(pd.to_datetime(values, errors="coerce"), use_na_sentinel=True)
+            if len(uniques) == 0 and self.key in DATE_FORMATS:  # no date at all: a numeric column of blanks, which
+                return pd.Series(np.full(len(values), np.nan)), None  # the date format above makes a date variable
             days = np.array([d.date() for d in uniques] + [None], dtype=object)
             return pd.Series(days[codes], dtype=object), None
         if kind == YESNO:

@@ -209,6 +209,11 @@ def check_cells(schema: type, data: Any) -> Any:
         value = data.get(name)
         if isinstance(value, str) and value.strip() and not ISO_DATE.match(value):
             problems.append(InvalidDate(f"{value!r} must be a date as YYYY-MM-DD", field=name))
+        elif isinstance(value, str) and ISO_DATE.match(value):
+            try:  # the right shape but no such day (2020-02-30): said so, not "must be a date as YYYY-MM-DD"
+                date.fromisoformat(value)
+            except ValueError as error:
+                problems.append(InvalidDate(f"{value!r} is not a calendar date ({error})", field=name))
     if problems:
         raise combine(problems)
     return data

@@ -104,6 +104,10 @@ def test_a_centre_account_cannot_write_another_centres_records(api, centres):
     assert outside.status_code == 403 and outside.json()["detail"][0]["field"] == "centre", outside.text
     unknown = api.send("POST", "physician", "/patients", json={**new, "centre": "NOPE"})
     assert unknown.status_code == 422 and unknown.json()["detail"][0]["field"] == "centre", unknown.text
+    missing = api.send("POST", "physician", "/patients", json={k: v for k, v in new.items() if k != "centre"})
+    assert missing.status_code == 422, missing.text  # a value to give, not a permission: was 403
+    assert missing.json()["detail"][0] == {"field": "centre", "type": "InvalidValue",
+                                           "msg": "is required: this registry has 3 active centres (A)"}
     inside = api.send("POST", "physician", "/patients", json={**new, "centre": "A"})
     assert inside.status_code == 201 and inside.json()["centre"] == "A", inside.text
     assert get_patient(scoped(api.engine, Scope(frozenset({centres["A"]}))), "P-NEW") is not None

@@ -3,11 +3,13 @@ create` (in-process, as tests/test_cli.py runs the CLI), calls over HTTP with ht
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -63,3 +65,71 @@ def test_serve_api_answers_over_http_with_a_cli_token(sqlite_engine, sqlite_url,
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _raw_request(port: int, head: str, *, wait: float = 10) -> str:
+    """Send a request's head only (the body it announces never comes) and read the answer's first line: a server
+    that waited for the body before answering would time out here."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as connection:
+        connection.sendall(head.encode("latin-1"))
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = connection.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        return answer.decode("latin-1")
+
+
+@pytest.mark.slow  # a server process starts (~5 s)
+def test_no_body_is_read_without_a_token_nor_beyond_its_bound(engine, db_url, monkeypatch, capsys):
+    """FastAPI read a multipart body, spooling it to disk, before the token check: a client with no token at all
+    could make the server store an upload of any size before its 401. Now a request with no token is answered 401
+    before its body (counted and audited as api.auth does), and a body over its bound (the import limit for
+    /imports, 1 MiB otherwise) 413; a valid import is answered as before."""
+    make_user(engine, "ana", "admin")
+    monkeypatch.setenv("SKINTRACK_DATABASE_URL", db_url)
+    assert cli.main(["token", "create", "--user", "ana", "--name", "upload test"]) == 0
+    token = capsys.readouterr().out.strip()
+    port = free_port()
+    env = {**os.environ, "SKINTRACK_DATABASE_URL": db_url, "SKINTRACK_IMPORT_MAX_BYTES": "2M"}
+    server = subprocess.Popen([sys.executable, "cli.py", "serve-api", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/openapi.json", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stderr.read()
+                assert time.monotonic() < deadline, "the API did not start within 30 s"
+                time.sleep(0.2)
+        multipart = "Content-Type: multipart/form-data; boundary=b\r\n"
+        anonymous = _raw_request(port, f"POST /imports HTTP/1.1\r\nHost: x\r\n{multipart}"
+                                       "Content-Length: 104857600\r\n\r\n")
+        assert anonymous.startswith("HTTP/1.1 401"), anonymous
+        from db.audit import load_audit  # the failure counted and audited as api.auth does
+
+        assert len(load_audit(engine, action="api_auth_failed")) == 1
+        huge = _raw_request(port, f"POST /imports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer skt_unknown\r\n"
+                                  f"{multipart}Content-Length: 4194304\r\n\r\n")
+        assert huge.startswith("HTTP/1.1 413"), huge
+        record = _raw_request(port, "POST /patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer skt_unknown\r\n"
+                                    "Content-Type: application/json\r\nContent-Length: 2097152\r\n\r\n")
+        assert record.startswith("HTTP/1.1 413"), record
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+            chunked = client.post("/patients", content=(b"x" * 65536 for _ in range(40)),
+                                  headers={"Content-Type": "application/json"})
+            assert chunked.status_code == 413 and chunked.json()["detail"][0]["field"] == "body", chunked.text
+            bundle = io.BytesIO()
+            with zipfile.ZipFile(bundle, "w") as archive:
+                archive.writestr("patients.csv", "patient_id,diagnosis\nUP-1,dcSSc\n")
+            answer = client.post("/imports", params={"dry_run": "true"},
+                                 files={"bundle": ("b.zip", bundle.getvalue(), "application/zip")})
+            assert answer.status_code == 200 and answer.json()["lines"][0].startswith("dry run of b.zip"), answer.text
+            assert client.post("/patients", json={"patient_id": "X"}).status_code == 422  # read, then refused
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -93,6 +93,22 @@ def test_window_values_as_json_rows(api, tmp_path, monkeypatch, capsys):
     assert api.get("coordinator", "/derived/nonsense").json()["detail"][0]["field"] == "table"
 
 
+def test_an_unknown_anchor_drug_is_a_422_naming_the_stored_drugs(api):
+    """An anchor drug that no medication period holds (a typo, another case) is refused, not answered with every
+    baseline blank; a stored one is answered."""
+    from db.treatments import load_medications
+
+    drugs = sorted(set(load_medications(api.engine)["drug"]))
+    assert drugs
+    for url in ("/exports", "/derived/summary"):
+        response = api.get("coordinator", url, params={"anchor_drug": drugs[0].upper()})
+        assert response.status_code == 422, response.text
+        detail = response.json()["detail"][0]
+        assert detail["field"] == "anchor_drug" and ", ".join(drugs) in detail["msg"]
+    response = api.get("coordinator", "/derived/summary", params={"anchor_drug": drugs[0]})
+    assert response.status_code == 200, response.text
+
+
 @pytest.mark.slow  # the R4B models' import and a bulk export (~3-4 s)
 def test_fhir_everything_and_bulk_export(api):
     bundle = api.get("staff", "/fhir/Patient/DEMO-0001/$everything")
@@ -123,6 +139,19 @@ def test_fhir_everything_and_bulk_export(api):
     assert "fhir export" in load_audit(api.engine, action="export")["detail"].iloc[0]
 
 
+@pytest.mark.parametrize("query", ["_since=2026-01-01T00:00:00Z", "_typeFilter=Observation%3Fcode%3Dmrss",
+                                   "patient=Patient/DEMO-0001", "_elements=id", "_outputFormat=text/csv"])
+def test_bulk_export_refuses_the_parameters_it_does_not_implement(api, query):
+    """An ignored `_since` answered an incremental client with the whole registry as if it were the changes, an
+    ignored `patient` with every patient: each parameter the export does not implement is a 422 naming it, and no
+    job starts."""
+    answer = api.get("coordinator", f"/fhir/$export?{query}")
+    assert answer.status_code == 422, answer.text
+    assert "Content-Location" not in answer.headers
+    assert answer.json()["detail"][0]["field"] == query.split("=")[0]
+    assert len(api.client.app.state.jobs.jobs) == 0
+
+
 @pytest.mark.slow  # a spawned process and its forked workers (~5 s)
 def test_a_large_export_runs_in_a_process_of_its_own_with_the_same_files(sqlite_engine, tmp_path):
     """Beyond one chunk of patients the API's export runs in a spawned process whose export forks the CLI's worker
@@ -142,3 +171,34 @@ def test_a_large_export_runs_in_a_process_of_its_own_with_the_same_files(sqlite_
     with pytest.raises(Exception, match="no live patient"):
         run_export(sqlite_engine, tmp_path / "bad", "csv", {**options, "patients": ["NOPE"]}, "tester", 5,
                    spawn_above=0)
+
+
+def test_the_openapi_examples_are_shaped_as_the_answers(api, tmp_path):
+    """The /docs examples a statistician copies from: the derived row had columns no table has (window_month, item,
+    value) and the import report named a file no bundle holds (assessments.csv) in a summary the CLI never prints."""
+    spec = api.client.get("/openapi.json").json()["paths"]
+    example = spec["/derived/{table}"]["get"]["responses"]["200"]["content"]["application/json"]["example"]
+    rows = api.get("coordinator", f"/derived/{example['table']}").json()["rows"]
+    assert rows and [list(row) for row in example["rows"]] == [list(rows[0])]
+    answers = spec["/imports"]["post"]["responses"]
+    refused_example = answers["422"]["content"]["application/json"]["example"]
+    bundle = write_bundle(tmp_path / "bad", {"skin_scores.csv": "patient_id,visit_date,total\nDEMO-0001,2024-01-01,"
+                                                                "5\nDEMO-0001,2024-13-01,6\n"})
+    refused = api.send("POST", "admin", "/imports", files={"bundle": ("bundle.zip", zipped(bundle))})
+    assert refused.status_code == 422 and refused.json() == refused_example
+    ok_example = answers["200"]["content"]["application/json"]["example"]
+    assert ok_example["lines"][0].startswith("imported bundle.zip (import #")
+    assert all(line.split(":")[0] in ("patients.csv", "skin_scores.csv") for line in ok_example["lines"][1:])
+
+
+@pytest.mark.parametrize("url", ["/exports?centre=MAIN", "/exports?month=6", "/derived/windows?month=6",
+                                 "/derived/summary?centres=MAIN&deidentify=true"])
+def test_a_parameter_the_export_does_not_take_is_refused_not_ignored(api, url):
+    """`centre=MAIN` (the CLI's --centre) was ignored and answered with every centre of the account; a misspelt
+    `month=6` with the default windows. Each is a 422 naming the parameter and those the endpoint takes."""
+    answer = api.get("coordinator", url)
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"][0]
+    name = url.split("?")[1].split("=")[0]
+    assert detail["field"] == name and "deidentify, anchor_drug, months, response_month, patients" in detail["msg"]
+    assert api.get("staff", url).status_code == 403  # the role's refusal first

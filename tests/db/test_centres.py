@@ -41,8 +41,9 @@ def test_a_new_database_has_one_centre_and_new_patients_join_it(engine):
 
 
 def test_with_two_centres_a_new_patient_must_name_one(engine):
+    """A missing centre is a value to give (InvalidValue: the API's 422), not a permission refused (403)."""
     keys = _centres(engine, "AMS")
-    with pytest.raises(NotPermitted) as refused, write_session(engine) as session:
+    with pytest.raises(InvalidValue) as refused, write_session(engine) as session:
         create_patient(session=session, data=factories.patient(), actor="t")
     assert refused.value.field == "centre" and "2 active centres" in refused.value.reason
     with write_session(engine) as session:

@@ -343,6 +343,7 @@ def test_the_table_names_every_read_function_of_the_filtered_modules():
     import db.visits
 
     not_reads = {"registry_version",  # a counter for cache keys (tested below), not patients' data
+                 "stored_drugs",  # drug names, no patient's (its scope: test_stored_drugs_follow_the_scope)
                  "describe_changes", "summarise_changes", "audit_read"}  # pure, or a write (tested below)
     named = {read.name.split("(")[0].split(" ")[0] for read in READS}
     reads = set()
@@ -459,3 +460,18 @@ def test_any_scope_sees_exactly_its_patients(engine, small_world, assignment, ce
     scope = ALL if centres is None else Scope(frozenset(world.keys[c] for c in centres), codes=tuple(sorted(centres)))
     problems = mismatches(engine, world, scope, f"{scope.describe()}, patients at {assignment}")
     assert not problems, "\n".join(problems)
+
+
+def test_stored_drugs_follow_the_scope(engine):
+    """The drugs an export's --anchor-drug may name (db.treatments.stored_drugs): those of the scope's live
+    periods of live patients only. A drug only centre B's patient takes is no drug of a scope without B, and the
+    deleted methotrexate periods of every patient are no drug at all."""
+    from db.treatments import stored_drugs
+
+    world = standard_world(engine)
+    with write_session(engine) as session:
+        start_medication(session=session, actor="t", data=factories.medication(patient_id="B1", drug="rituximab"))
+    assert stored_drugs(engine) == ["imatinib", "rituximab"]
+    for code in CENTRES:
+        seen = stored_drugs(scoped(engine, Scope(frozenset({world.keys[code]}))))
+        assert seen == (["imatinib", "rituximab"] if code == "B" else ["imatinib"]), code

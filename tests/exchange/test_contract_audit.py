@@ -330,13 +330,34 @@ def test_patients_option_limits_every_file_windows_included(example, fresh_sqlit
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
 
 
-def test_anchor_drug_is_matched_exactly_as_stored(example, tmp_path):
-    """"`--anchor-drug` names a drug exactly as stored": `Imatinib` anchors nobody."""
-    export_bundle(example, tmp_path / "exact", anchor_drug="imatinib", actor="t")
-    export_bundle(example, tmp_path / "case", anchor_drug="Imatinib", actor="t")
+def test_anchor_drug_is_matched_exactly_as_stored(engine, tmp_path):
+    """"`--anchor-drug` names a drug exactly as stored": `Imatinib` is not `imatinib`. A drug that no medication
+    period holds would anchor nobody and blank every baseline, window and response without a word; it is refused,
+    naming the drugs as stored, and nothing is written. A stored drug that the patients chosen do not take anchors
+    none of them, as before."""
+    from models.errors import InvalidValue
+
+    import_bundle(engine, EXAMPLE, actor="fixture")
+    export_bundle(engine, tmp_path / "exact", anchor_drug="imatinib", actor="t")
     exact = {r["patient_id"]: r["anchor_date"] for r in read(tmp_path / "exact" / "summary.csv")}
     assert exact == {"EX-01": "2018-01-20", "EX-02": "2016-12-20", "EX-03": ""}
-    assert {r["anchor_date"] + r["baseline_date"] for r in read(tmp_path / "case" / "summary.csv")} == {""}
+    before = len(load_audit(engine))
+    for drug in ("Imatinib", "imatinib ", "nosuchdrug"):
+        with pytest.raises(InvalidValue) as refused:
+            export_bundle(engine, tmp_path / "case", anchor_drug=drug, actor="t")
+        assert refused.value.field == "anchor_drug"
+        assert f"no medication period of drug {drug!r}" in refused.value.reason
+        assert refused.value.reason.endswith("name a drug exactly as stored (imatinib)"), refused.value.reason
+    assert not (tmp_path / "case").exists() and len(load_audit(engine)) == before
+    export_bundle(engine, tmp_path / "none", anchor_drug="imatinib", patients=["EX-03"], actor="t")
+    assert [r["anchor_date"] for r in read(tmp_path / "none" / "summary.csv")] == [""]
+
+
+def test_cli_export_refuses_an_unknown_anchor_drug_as_wrong_usage(cli_example, tmp_path, capsys):
+    assert cli.main(["export", str(tmp_path / "out"), "--anchor-drug", "Imatinib"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("usage error: --anchor-drug: no medication period of drug 'Imatinib'")
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("deidentify", [False, True])

@@ -308,3 +308,27 @@ def test_whole_numbers_are_written_as_each_value_alone(values):
     column = pd.Series([float("nan") if v is None else float(v) for v in values], dtype="float64")
     expected = ["" if v is None else str(int(float(v))) for v in values]
     assert format_cells(column, INT) == expected
+
+
+@pytest.mark.parametrize("fmt", ["sas", "spss", "stata"])
+def test_a_date_variable_is_a_date_even_when_every_value_is_blank(engine, tmp_path, fmt, monkeypatch):
+    """A date column is the package's date type whatever its values: summary.anchor_date without --anchor-drug is
+    blank for every patient, and an empty table has no value at all; both were written as a text variable (SPSS A1,
+    Stata %-9s, SAS $1), so a statistician's script got a string where the other exports give a date."""
+    monkeypatch.setenv("SKINTRACK_SECRET", SECRET)
+    import_bundle(engine, EXAMPLE, actor="t")
+    export_bundle(engine, tmp_path / fmt, fmt=fmt, actor="t")
+    suffix = FORMATS[fmt].suffix
+    names = {(r["file"], r["column"]): r["name_in_file"] for r in read_csv(tmp_path / fmt / "dictionary.csv")}
+    date_format = {"sas": "DATE9", "spss": "DATE11", "stata": "%td"}[fmt]
+    for name in FILE_ORDER:
+        dataset = name.removesuffix(".csv") + suffix
+        data, meta = READERS[fmt](tmp_path / fmt / dataset)
+        for column, kind in FILE_KINDS[name].items():
+            if kind == DATE and (dataset, column) in names:
+                short = names[(dataset, column)]
+                assert meta.original_variable_types[short] == date_format, (name, column)
+                assert meta.readstat_variable_types[short] == "double", (name, column)
+    summary, _ = READERS[fmt](tmp_path / fmt / ("summary" + suffix))
+    assert summary[names[("summary" + suffix, "anchor_date")]].isna().all()
+    assert summary[names[("summary" + suffix, "baseline_date")]].map(lambda v: isinstance(v, date)).all()

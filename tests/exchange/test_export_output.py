@@ -119,3 +119,27 @@ def test_an_interrupted_export_leaves_nothing_inside_the_bundle_folder(registry,
     export_bundle(registry, tmp_path / "out", actor="t")
     assert seen and all(listing == [] for listing in seen)  # nothing inside OUT while the export runs
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # staging removed
+
+
+def test_a_folder_export_removes_the_files_an_earlier_export_left_there(engine, tmp_path, monkeypatch):
+    """An export into a folder that holds an earlier export of another format: the earlier datasets were left beside
+    the new ones (a de-identified SPSS export lay beside the identified CSV files it replaced, and the folder no
+    longer imported: `patients.sav: unknown file`). Every file name an export writes that this one does not is
+    removed; the dictionary is rewritten and any other file of the folder is kept."""
+    from exchange import import_bundle
+
+    monkeypatch.setenv("SKINTRACK_SECRET", "stale-files")
+    load_registry(engine, generate_registry(3), actor="fixture")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine", encoding="utf-8")
+    export_bundle(engine, folder, actor="t")
+    assert (folder / "patients.csv").read_text(encoding="utf-8").count("DEMO-000") == 3
+    export_bundle(engine, folder, fmt="spss", deidentify=True, actor="t")
+    names = {p.name for p in folder.iterdir()}
+    assert names == {"notes.txt", "dictionary.csv", *(n.replace(".csv", ".sav") for n in SHEET_ORDER)}
+    assert not any(b"DEMO-000" in p.read_bytes() for p in folder.iterdir())
+    export_bundle(engine, folder, actor="t")
+    assert {p.name for p in folder.iterdir()} == {"notes.txt", *SHEET_ORDER}
+    (folder / "notes.txt").unlink()
+    assert import_bundle(engine, folder, actor="t", dry_run=True).lines()[0].startswith("dry run")

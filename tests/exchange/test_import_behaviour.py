@@ -108,3 +108,21 @@ def test_child_rows_of_a_patient_in_the_database(sqlite_engine, tmp_path):
     folder = write_bundle(tmp_path / "more", {"measurements.csv": "patient_id,date,measure,value\n"
                                                                   "EX-03,2020-01-01,haq_di,1.25\n"})
     assert import_bundle(sqlite_engine, folder, actor="t").created["measurements.csv"] == 1
+
+
+def test_a_date_of_the_right_shape_but_no_such_day_is_named_as_such(engine, tmp_path):
+    """`2020-02-30` is written as YYYY-MM-DD: "must be a date as YYYY-MM-DD" (without the value, unlike every other
+    date problem) told a coordinator to do what the cell already does. The report names the value and why no such
+    day exists; nothing is written."""
+    bundle = write_bundle(tmp_path / "days", {
+        "patients.csv": "patient_id,diagnosis,diagnosis_date\nD-1,dcSSc,2020-02-30\nD-2,dcSSc,01/02/2020\n",
+        "skin_scores.csv": "patient_id,visit_date,total\nD-1,2021-00-10,5\nD-1,2021-04-31,6\n"})
+    before = counts(engine)
+    with pytest.raises(BundleRejected) as rejected:
+        import_bundle(engine, bundle, actor="t")
+    assert rejected.value.problems.lines() == [
+        "patients.csv:2: diagnosis_date: '2020-02-30' is not a calendar date (day is out of range for month)",
+        "patients.csv:3: diagnosis_date: '01/02/2020' must be a date as YYYY-MM-DD",
+        "skin_scores.csv:2: visit_date: '2021-00-10' is not a calendar date (month must be in 1..12)",
+        "skin_scores.csv:3: visit_date: '2021-04-31' is not a calendar date (day is out of range for month)"]
+    assert counts(engine) == before
