@@ -90,12 +90,15 @@ def may_import(who: TokenUser) -> TokenUser:
     return who
 
 
-def may_export(who: TokenUser, request: Request, *, deidentify: bool) -> TokenUser:
+def may_export(who: TokenUser, request: Request, *, deidentify: bool, centres: str | None = None) -> TokenUser:
     """De-identified exports: the "export" capability; identified ones also the account's permission for every
-    centre of its scope (an account of every centre: its own permission; of some centres: each centre's)."""
+    centre of its scope (an account of every centre: its own permission; of some centres: each centre's), or, with
+    `centres` chosen, for each of those: exchange.coverage checks them (403 naming the centres refused)."""
     if not role_can(who.role, "export"):
         raise forbid(who, "export")
     if deidentify:
+        return who
+    if centres is not None and role_can(who.role, "export_identified", can_export_identified=True):
         return who
     scope = scope_of_request(request)
     if not role_can(who.role, "export_identified", can_export_identified=scope.may_identify_every()):

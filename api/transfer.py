@@ -54,13 +54,14 @@ def _patients(value: str | None) -> list[str] | None:
     return items
 
 
-def _selected(engine, patients: list[str] | None) -> list[str] | None:
+def _selected(engine, patients: list[str] | None, centres: str | None = None) -> list[str] | None:
     """The patients an export holds: those named, each a live patient of the account's centres (UnknownPatient for
     one that is not, whether it does not exist or belongs to another centre), or every patient of the account's
-    centres (None for an account of every centre: the whole registry)."""
+    centres (None for an account of every centre: the whole registry; None too with `centres` chosen, whose
+    patients exchange.coverage finds within the scope)."""
     if patients is not None:
         return live_patient_ids(engine, patients)
-    if scope_of(engine).everything:
+    if scope_of(engine).everything or centres is not None:
         return None
     return live_patient_ids(engine)
 
@@ -83,6 +84,8 @@ AnchorDrug = Annotated[str | None, Query(max_length=100, description="baseline =
 Months = Annotated[str, Query(max_length=100, description="visit windows in months")]
 ResponseMonth = Annotated[int, Query(ge=1, le=1200, description="follow-up month of response (CRISS)")]
 Patients = Annotated[str | None, Query(max_length=100_000, description="only these patient_ids, comma-separated")]
+Centres = Annotated[str | None, Query(max_length=1000, description="only these centres' patients: centre codes, "
+                                                                   "comma-separated (the CLI's --centre)")]
 
 
 # --- imports ------------------------------------------------------------------------------------------------
@@ -214,7 +217,7 @@ def file_stream(path: Path, *, block: int = 1 << 20):
             yield chunk
 
 
-EXPORT_PARAMETERS = ("deidentify", "anchor_drug", "months", "response_month", "patients")
+EXPORT_PARAMETERS = ("deidentify", "anchor_drug", "months", "response_month", "patients", "centres")
 
 
 def refuse_unknown_parameters(request: Request, allowed: tuple[str, ...]) -> None:
@@ -235,14 +238,14 @@ def get_export(request: Request, who: Caller,
                format: Annotated[ExportFormat, Query(description="zip (CSV files), xlsx, or zipped datasets for "
                                                                  "sas, spss, stata, parquet")] = "zip",
                deidentify: Deidentify = True, anchor_drug: AnchorDrug = None, months: Months = "3,6,12,24",
-               response_month: ResponseMonth = 12, patients: Patients = None):
-    may_export(who, request, deidentify=deidentify)
+               response_month: ResponseMonth = 12, patients: Patients = None, centres: Centres = None):
+    may_export(who, request, deidentify=deidentify, centres=centres)
     refuse_unknown_parameters(request, ("format", *EXPORT_PARAMETERS))
     engine = engine_for(request)
     # the account's patients only (an unknown or another centre's patient_id: refused before any work)
     options = {"deidentify": deidentify, "anchor_drug": anchor_drug, "months": _months(months),
                "response_month": response_month_of(response_month),
-               "patients": _selected(engine, _patients(patients))}
+               "patients": _selected(engine, _patients(patients), centres), "centres": centres}
     count = len(live_patient_ids(engine, options["patients"]))
     folder = Path(tempfile.mkdtemp(prefix="skintrack-api-export-"))
     cleanup = BackgroundTask(shutil.rmtree, folder, ignore_errors=True)
@@ -296,14 +299,14 @@ def records_of(frame: pd.DataFrame) -> list[dict]:
                  "mrss": 9.0, "change": -2.0, "change_pct": -18.2, "improved": "no", "progressed": "no"}]}}}}})
 def get_derived(request: Request, who: Caller, table: Literal[DERIVED],  # type: ignore[valid-type]
                 deidentify: Deidentify = True, anchor_drug: AnchorDrug = None, months: Months = "3,6,12,24",
-                response_month: ResponseMonth = 12, patients: Patients = None) -> dict:
-    may_export(who, request, deidentify=deidentify)
+                response_month: ResponseMonth = 12, patients: Patients = None, centres: Centres = None) -> dict:
+    may_export(who, request, deidentify=deidentify, centres=centres)
     refuse_unknown_parameters(request, EXPORT_PARAMETERS)
     engine = engine_for(request)
     named = _patients(patients)
-    selected = _selected(engine, named)  # the account's patients only
+    selected = _selected(engine, named, centres)  # the account's patients only
     plan = plan_export(engine, deidentify=deidentify, anchor_drug=anchor_drug, months=_months(months),
-                       response_month=response_month, patients=selected, actor=who.actor)
+                       response_month=response_month, patients=selected, actor=who.actor, centres=centres)
     sink = _Collect(f"{table}.csv")
     write_export(engine, sink, plan)
     frame = pd.concat(sink.parts, ignore_index=True) if sink.parts else pd.DataFrame(columns=plan.columns.get(

@@ -183,3 +183,24 @@ def test_a_coordinator_reads_identifying_fields_only_where_it_may_export_identif
         set_user_centres(session=session, username="coordinator", all_centres=False, centres={"A": True},
                          actor="admin")
     assert api.get("coordinator", f"/patients/{patient}").json()["name"] == recorded["name"]
+
+
+@pytest.mark.slow  # whole exports, streamed
+def test_an_identified_export_of_the_centres_the_coordinator_may_export_identified(api, centres):
+    """A coordinator of A and B, identified for A only: identified, the whole scope is refused; `centres=A` (the
+    CLI's --centre) exports A's patients identified; `centres=B` is refused naming B; an unknown code is a 422."""
+    with write_session(api.engine) as session:
+        set_user_centres(session=session, username="coordinator", all_centres=False, centres={"A": True, "B": False},
+                         actor="admin")
+    assert api.get("coordinator", "/exports", params={"deidentify": False}).status_code == 403
+    response = api.get("coordinator", "/exports", params={"deidentify": False, "centres": "A"})
+    assert response.status_code == 200, response.text
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        rows = archive.read("patients.csv").decode("utf-8").splitlines()
+    assert sorted(row.split(",")[0] for row in rows[1:]) == A_PATIENTS  # named, not pseudonyms
+    refused = api.get("coordinator", "/exports", params={"deidentify": False, "centres": "B"})
+    assert refused.status_code == 403 and "centre B" in refused.text and "limit the export to centre A" in refused.text
+    derived = api.get("coordinator", "/derived/summary", params={"centres": "B"})
+    assert derived.status_code == 200 and [row["centre"] for row in derived.json()["rows"]] == ["B"]
+    unknown = api.get("coordinator", "/exports", params={"centres": "ZZ"})
+    assert unknown.status_code == 422 and unknown.json()["detail"][0]["field"] == "centre"

@@ -192,7 +192,7 @@ def test_the_openapi_examples_are_shaped_as_the_answers(api, tmp_path):
 
 
 @pytest.mark.parametrize("url", ["/exports?centre=MAIN", "/exports?month=6", "/derived/windows?month=6",
-                                 "/derived/summary?centres=MAIN&deidentify=true"])
+                                 "/derived/summary?centre=MAIN&deidentify=true"])
 def test_a_parameter_the_export_does_not_take_is_refused_not_ignored(api, url):
     """`centre=MAIN` (the CLI's --centre) was ignored and answered with every centre of the account; a misspelt
     `month=6` with the default windows. Each is a 422 naming the parameter and those the endpoint takes."""
