@@ -72,6 +72,11 @@ def read_bulk(engine: Engine, statement, types: dict[str, str]) -> pd.DataFrame:
         sql = str(statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
     except Exception:  # noqa: BLE001 - a parameter without a literal form: the ordinary path
         return read_frame(engine, statement, types)
+    if engine.dialect.paramstyle in ("format", "pyformat"):
+        # For a driver whose placeholders start with %, SQLAlchemy writes every % of the SQL as %% (literals, the
+        # modulo operator), which the driver turns back only when it is given parameters; COPY is sent as it is.
+        # Undone here, or a patient_id holding a % ('A%1') read as 'A%%1': that patient's records silently missing.
+        sql = sql.replace("%%", "%")
     buffer = io.BytesIO()
     with engine.connect() as connection, connection.begin():  # BEGIN sets the scope for the row-level security
         cursor = connection.connection.driver_connection.cursor()

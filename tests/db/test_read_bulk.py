@@ -76,3 +76,25 @@ def test_exports_loads_are_the_same_either_way(pg, monkeypatch):
     assert len(bulk[0]) > 100 and len(bulk[1]) > 100
     for one, two in zip(bulk, plain, strict=True):
         pd.testing.assert_frame_equal(one, two)
+
+
+def test_a_percent_sign_reads_as_itself(pg):
+    """Found by the property test above: '%' in a literal came back as '%%' (SQLAlchemy doubles it for the driver's
+    placeholders, and COPY was sent without parameters); a patient_id holding one then matched nothing."""
+    same(pg, statement([("50%", None, None, None, True, None), ("%%d %s %(x)s", None, None, None, False, None)]),
+         TYPES)
+
+
+def test_an_export_load_finds_a_patient_whose_id_holds_a_percent_sign(pg):
+    from db.engine import write_session
+    from db.patients import create_patient
+    from db.visits import record_assessment
+
+    with write_session(pg) as session:
+        for patient_id in ("P1", "P%1", "P%%2"):  # P1: rows for the COPY (an empty one falls back to read_frame)
+            create_patient(session=session, data={"patient_id": patient_id, "diagnosis": "dcSSc", "birth_year": 1970},
+                           actor="t")
+            record_assessment(session=session, data={"patient_id": patient_id, "visit_date": "2024-01-10",
+                                                     "rater": "Dr A", "total": 12}, actor="t")
+    ids = [f"P{n}" for n in range(frames.BULK)] + ["P%1", "P%%2"]  # enough identifiers for the COPY path
+    assert load_assessments(pg, ids)["patient_id"].tolist() == ["P%%2", "P%1", "P1"]
