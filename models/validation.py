@@ -67,7 +67,9 @@ def _to_domain_error(err: dict[str, Any]) -> SkintrackError:
             return type(original)(original.reason, field=field)
         return original
     kind = err.get("type", "")
-    if kind == "missing":
+    # a required field sent empty (a form's blank number box, a blank cell) is missing, not of the wrong type:
+    # "Dose: is required" rather than "Dose: must be a number"
+    if kind == "missing" or (kind in _TYPE_MESSAGES and err.get("input", ...) is None):
         return MissingValue("is required", field=field)
     message = _TYPE_MESSAGES.get(kind, err.get("msg", "is not valid"))
     if field in SITE_CODES:

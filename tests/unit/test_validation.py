@@ -269,3 +269,21 @@ def test_the_one_text_rule():
     with pytest.raises(InvalidText) as caught:  # every text of the input, all at once
         parse(PatientCreate, factories.patient(name="A\x00", mrn="\x07", notes="fine\nlines"))
     assert [p.field for p in caught.value.problems] == ["name", "mrn"]
+
+
+@pytest.mark.parametrize(("field", "blank"), [("dose", None), ("start_date", None)])
+def test_a_required_field_left_blank_is_required_not_of_the_wrong_type(field, blank):
+    """A form's empty number box sends None: "Dose: is required", not "Dose: must be a number"."""
+    data = {"patient_id": "P-1", "drug": "imatinib", "dose": 400, "dose_unit": "mg", "frequency": "daily",
+            "route": "oral", "start_date": "2024-01-10", field: blank}
+    with pytest.raises(MissingValue) as caught:
+        parse(MedicationPeriodCreate, data)
+    assert (caught.value.field, caught.value.reason) == (field, "is required")
+
+
+def test_a_value_of_the_wrong_type_still_says_so():
+    data = {"patient_id": "P-1", "drug": "imatinib", "dose": "four hundred", "dose_unit": "mg", "frequency": "daily",
+            "route": "oral", "start_date": "2024-01-10"}
+    with pytest.raises(InvalidValue) as caught:
+        parse(MedicationPeriodCreate, data)
+    assert (caught.value.field, caught.value.reason) == ("dose", "must be a number")
