@@ -475,5 +475,20 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def run() -> int:
+    """main() as a program: a reader of standard output that went away early (`python cli.py export OUT | head`)
+    ends the program quietly with status 1, as Python's documentation advises, instead of a BrokenPipeError
+    traceback; what the command did is done (an export is complete before its summary is printed)."""
+    import os
+
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at the exit's flush
+        return EXIT_FAILED
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -216,3 +216,22 @@ def test_centre_add_list_deactivate_and_transfer(db_url, monkeypatch, capsys):
     assert code == 2
     assert set(load_audit(engine, entity="centre")["actor"]) == {cli.CLI_ACTOR}
     engine.dispose()
+
+
+def test_a_reader_of_the_output_that_went_away_ends_the_command_quietly(sqlite_url, monkeypatch):
+    """`python cli.py … | head`: standard output is a pipe nobody reads any more. The command ends with status 1 and
+    no BrokenPipeError traceback (it had one)."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    stream = open(write_end, "w", encoding="utf-8")  # noqa: SIM115 - run() leaves it pointing at the null device
+    monkeypatch.setenv("SKINTRACK_DATABASE_URL", sqlite_url)
+    monkeypatch.setattr(sys, "stdout", stream)
+    monkeypatch.setattr(sys, "argv", ["cli.py", "centre", "list"])
+    try:
+        assert cli.run() == cli.EXIT_FAILED
+        stream.write("anything\n")
+        stream.flush()  # the null device now: no second error when the interpreter flushes at exit
+    finally:
+        stream.close()
