@@ -62,16 +62,24 @@ def prepare(url: str, patients: int) -> tuple[str, list[str]]:
 
 
 def serve(url: str, port: int) -> subprocess.Popen:
-    import httpx
-
     env = {**os.environ, "SKINTRACK_DATABASE_URL": url}
     server = subprocess.Popen([sys.executable, "cli.py", "serve-api", "--port", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
+    wait_for_api(server, port, seconds=120)
+    return server
+
+
+def wait_for_api(server: subprocess.Popen, port: int, *, seconds: float = 30) -> str:
+    """The base URL of the API `server` (`python cli.py serve-api`) started on `port`, once it answers; RuntimeError
+    with its standard error if it ends or does not answer within `seconds` (the API's tests use it too)."""
+    import httpx
+
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + seconds
     while True:
         try:
-            httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2)
-            return server
+            httpx.get(f"{base}/openapi.json", timeout=2)
+            return base
         except httpx.TransportError:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the API did not start: {server.stderr.read() if server.stderr else ''}") from None

@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 import cli
+from bench.api_bench import wait_for_api
 from demo import generate_registry, load_registry
 from tests.api.conftest import make_user
 
@@ -40,16 +40,7 @@ def test_serve_api_answers_over_http_with_a_cli_token(sqlite_engine, sqlite_url,
     server = subprocess.Popen([sys.executable, "cli.py", "serve-api", "--port", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stderr.read()
-                assert time.monotonic() < deadline, "the API did not start within 30 s"
-                time.sleep(0.2)
+        base = wait_for_api(server, port)
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
             patients = client.get("/patients")
             assert patients.status_code == 200 and len(patients.json()["items"]) == 4
@@ -96,16 +87,7 @@ def test_no_body_is_read_without_a_token_nor_beyond_its_bound(engine, db_url, mo
     server = subprocess.Popen([sys.executable, "cli.py", "serve-api", "--port", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stderr.read()
-                assert time.monotonic() < deadline, "the API did not start within 30 s"
-                time.sleep(0.2)
+        base = wait_for_api(server, port)
         multipart = "Content-Type: multipart/form-data; boundary=b\r\n"
         anonymous = _raw_request(port, f"POST /imports HTTP/1.1\r\nHost: x\r\n{multipart}"
                                        "Content-Length: 104857600\r\n\r\n")

@@ -217,13 +217,8 @@ def test_a_typed_future_or_impossible_date_is_refused_by_name_never_saved_as_tod
 
 def test_old_visits_are_reachable_and_historical_totals_can_be_entered(with_users):
     """Defect 4: dates more than ten years back could not be entered; the demo's 2016 visit was unreachable."""
-    with write_session(with_users) as session:
-        create_patient(session=session, actor="t", data=factories.patient())
-        old = record_assessment(session=session, actor="t", data=factories.assessment(
-            visit_date="2016-11-08", rater="Dr Brennan")).assessment_id
-    at = open_entry()
+    at, old = open_saved_visit(with_users, "2016-11-08", "Dr Brennan")
     assert "2016-11-08 · Dr Brennan · mRSS 31" in at.selectbox(key=visit_choice(at)).options
-    at.selectbox(key=visit_choice(at)).select(old).run()
     assert at.text_input(key=field(at, "date")).value == "2016-11-08"
     at.selectbox(key=visit_choice(at)).select("new").run()
     at = choose_rater(at, "Dr Brennan")
@@ -287,6 +282,17 @@ def test_changing_the_rater_of_a_saved_visit_corrects_that_visit_and_keeps_the_s
         "scored by Dr Staff, not Dr A")
 
 
+def open_saved_visit(engine, visit_date: str = "2024-03-01", rater: str = "Dr Staff"):
+    """Visit entry open on a saved visit of a new patient: (the app, the visit's id)."""
+    with write_session(engine) as session:
+        create_patient(session=session, actor="t", data=factories.patient())
+        saved = record_assessment(session=session, actor="t", data=factories.assessment(
+            visit_date=visit_date, rater=rater)).assessment_id
+    at = open_entry()
+    at.selectbox(key=visit_choice(at)).select(saved).run()
+    return at, saved
+
+
 def changed_meanwhile(at) -> list[str]:
     return [w.value for w in at.warning if "changed since this form was opened" in w.value]
 
@@ -295,12 +301,7 @@ def test_a_correction_redrawn_after_a_write_elsewhere_says_that_what_was_typed_w
     """Two tabs on one visit: B saves a correction; A, which had typed another change, types its reason. That rerun
     draws A's form afresh from the database (B's values): it must say so, not silently drop A's change and leave
     A to save a 'correction' without it. A's own save afterwards says nothing of the kind."""
-    with write_session(with_users) as session:
-        create_patient(session=session, actor="t", data=factories.patient())
-        saved = record_assessment(session=session, actor="t", data=factories.assessment(
-            visit_date="2024-03-01", rater="Dr Staff")).assessment_id
-    at = open_entry()
-    at.selectbox(key=visit_choice(at)).select(saved).run()
+    at, saved = open_saved_visit(with_users)
     at = score_all(at, {**factories.FULL_SCORES, "chest": 0})  # tab A: a change typed, not saved yet
     assert not changed_meanwhile(at)
     with write_session(with_users) as session:  # tab B saves its correction of the same visit
@@ -373,12 +374,7 @@ def test_the_visit_open_for_correction_stays_open_when_the_browser_sends_back_it
     """The browser sends a select box's choice back as the label it showed: after another tab corrected the open
     visit's total, that label names no option, and the page fell back to *New visit* at the next click (Save
     correction included), with today's date and an empty form."""
-    with write_session(with_users) as session:
-        create_patient(session=session, actor="t", data=factories.patient())
-        saved = record_assessment(session=session, actor="t", data=factories.assessment(
-            visit_date="2024-03-01", rater="Dr Staff")).assessment_id
-    at = open_entry()
-    at.selectbox(key=visit_choice(at)).select(saved).run()
+    at, saved = open_saved_visit(with_users)
     for label in (at.selectbox(key=visit_choice(at)).options[1],  # the current label
                   "2024-03-01 · Dr Staff · mRSS 99"):  # the label shown before another tab's correction
         with monkeypatch.context() as patch:
